@@ -1,0 +1,151 @@
+//! Events: every fact a terminal records, as one immutable journal entry
+//! identified by a dot, stamped with a hybrid logical clock and chained by
+//! SHA-256 to its predecessor. This module defines the vocabulary; the fold into
+//! state is in `state`, the hash chain and record encoding in `chain`.
+
+use crate::cart::CartEdit;
+use crate::catalog::CatalogItem;
+use crate::chain::ChainHash;
+use crate::hlc::Hlc;
+use crate::ids::{Dot, ReceiptNo, Sku, StoreId, TerminalId, TicketId, UserId};
+use crate::kitchen::TicketStatus;
+use crate::money::{Currency, Money};
+use crate::sale::{RefundRecord, Sale, VoidRecord};
+use crate::shift::ShiftReport;
+use serde::{Deserialize, Serialize};
+
+/// One journal entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Origin terminal and its gapless sequence number.
+    pub dot: Dot,
+    /// Hybrid logical timestamp.
+    pub hlc: Hlc,
+    /// SHA-256 of the previous record of the same terminal (the genesis hash for seq 1).
+    pub prev: ChainHash,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// Why the cash drawer opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DrawerReason {
+    /// A sale with cash.
+    Sale(ReceiptNo),
+    /// A no-sale open by an authorised user.
+    NoSale,
+    /// Cash paid back for a void or refund of this receipt.
+    PayBack(ReceiptNo),
+    /// Cash put in or taken out, or the shift's float/count.
+    CashMovement,
+}
+
+/// What an event records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventBody {
+    /// First record of every journal: binds it to its store and terminal.
+    JournalOpened {
+        /// Store.
+        store: StoreId,
+        /// Terminal.
+        terminal: TerminalId,
+        /// Store currency.
+        currency: Currency,
+        /// Firmware version that created the journal.
+        firmware: String,
+    },
+    /// A catalog item created or changed (price changes included); last writer wins.
+    CatalogUpserted(CatalogItem),
+    /// Stock changed outside a sale (receiving, shrink, count).
+    StockAdjusted {
+        /// Item.
+        sku: Sku,
+        /// Change in units (or grams).
+        delta: i64,
+        /// Why.
+        reason: String,
+    },
+    /// A shift opened with a float.
+    ShiftOpened {
+        /// Shift number.
+        shift_no: u64,
+        /// Who.
+        by: UserId,
+        /// Starting cash.
+        float: Money,
+    },
+    /// Cash put into (positive) or taken out of (negative) the drawer.
+    CashMoved {
+        /// Shift.
+        shift_no: u64,
+        /// Who.
+        by: UserId,
+        /// Signed amount.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+    /// The shift closed with its Z report.
+    ShiftClosed(ShiftReport),
+    /// An edit to the open cart.
+    CartEdited {
+        /// Who made the edit.
+        by: UserId,
+        /// The edit.
+        edit: CartEdit,
+    },
+    /// A sale completed.
+    SaleCompleted(Sale),
+    /// A completed sale voided.
+    SaleVoided(VoidRecord),
+    /// A refund against a receipt.
+    RefundIssued(RefundRecord),
+    /// The cash drawer was opened.
+    DrawerOpened {
+        /// Who.
+        by: UserId,
+        /// Why.
+        reason: DrawerReason,
+    },
+    /// A kitchen ticket moved forward (or a recall was dismissed).
+    KitchenAdvanced {
+        /// Ticket.
+        ticket: TicketId,
+        /// New state (never behind the current one).
+        to: TicketStatus,
+        /// Recalls dismissed so far.
+        dismissed_recalls: u32,
+        /// Who.
+        by: UserId,
+    },
+    /// A served ticket brought back to the kitchen screen.
+    KitchenRecalled {
+        /// Ticket.
+        ticket: TicketId,
+        /// Recall count after this recall.
+        recalls: u32,
+        /// Who.
+        by: UserId,
+    },
+}
+
+impl EventBody {
+    /// Short kind name for logs, `journal tail` and the uplink's priority.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::JournalOpened { .. } => "journal-opened",
+            EventBody::CatalogUpserted(_) => "catalog-upserted",
+            EventBody::StockAdjusted { .. } => "stock-adjusted",
+            EventBody::ShiftOpened { .. } => "shift-opened",
+            EventBody::CashMoved { .. } => "cash-moved",
+            EventBody::ShiftClosed(_) => "shift-closed",
+            EventBody::CartEdited { .. } => "cart-edited",
+            EventBody::SaleCompleted(_) => "sale-completed",
+            EventBody::SaleVoided(_) => "sale-voided",
+            EventBody::RefundIssued(_) => "refund-issued",
+            EventBody::DrawerOpened { .. } => "drawer-opened",
+            EventBody::KitchenAdvanced { .. } => "kitchen-advanced",
+            EventBody::KitchenRecalled { .. } => "kitchen-recalled",
+        }
+    }
+}
