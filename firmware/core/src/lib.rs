@@ -10,18 +10,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod barcode;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_import;
 pub mod chain;
 pub mod derived;
+pub mod engine;
 pub mod event;
 pub mod hlc;
 pub mod ids;
 pub mod kitchen;
 pub mod money;
+pub mod pricing;
+pub mod profile;
+pub mod receipt;
 pub mod sale;
 pub mod shift;
+pub mod state;
 pub mod tax;
 pub mod tender;

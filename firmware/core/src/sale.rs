@@ -92,6 +92,8 @@ pub struct VoidRecord {
     pub amount: Money,
     /// Part of `amount` paid back in cash from the drawer.
     pub cash_returned: Money,
+    /// Stock returned per SKU (units or grams).
+    pub restock: Vec<(Sku, i64)>,
     /// Shift in which the void happened.
     pub shift_no: u64,
 }

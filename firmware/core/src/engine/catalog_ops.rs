@@ -1,0 +1,72 @@
+//! Catalog changes from the terminal: an import replaces or adds items in one
+//! batch (all or nothing), and stock adjustments.
+
+use super::{require, Denied, Engine};
+use crate::auth::{Permission, User};
+use crate::catalog::CatalogItem;
+use crate::event::EventBody;
+use crate::ids::Sku;
+use thiserror::Error;
+
+/// Errors from catalog commands.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CatalogError {
+    /// Login or role missing.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// Items failed checks against the store (listed one per row).
+    #[error("nothing imported: {}", .0.join("; "))]
+    Rejected(Vec<String>),
+    /// The import holds no items.
+    #[error("nothing imported: the file holds no items")]
+    Empty,
+    /// Stock adjustment of an unknown SKU or of zero.
+    #[error("stock adjustment refused: {0}")]
+    Stock(String),
+}
+
+impl<'a> Engine<'a> {
+    /// `catalog import`: checks parsed items against the store (currency, tax
+    /// classes, barcodes owned by other SKUs) and yields one upsert per item.
+    pub fn import_catalog(&self, user: Option<&'a User>, items: Vec<CatalogItem>) -> Result<Vec<EventBody>, CatalogError> {
+        require(user, Permission::Catalog)?;
+        if items.is_empty() {
+            return Err(CatalogError::Empty);
+        }
+        let mut problems = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let row = i + 1;
+            if item.price.currency != self.profile.currency {
+                problems.push(format!("item {row} ({}): price in {} but the store sells in {}", item.sku, item.price.currency, self.profile.currency));
+            }
+            if self.profile.tax.rate(&item.tax_class).is_err() {
+                problems.push(format!("item {row} ({}): unknown tax class {:?}", item.sku, item.tax_class));
+            }
+            for code in &item.barcodes {
+                if let Some(owner) = self.state.catalog.by_barcode(code) {
+                    let moved_away = items.iter().any(|o| o.sku == owner.sku && !o.barcodes.contains(code));
+                    if owner.sku != item.sku && !moved_away {
+                        problems.push(format!("item {row} ({}): barcode {code} already belongs to {}", item.sku, owner.sku));
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(CatalogError::Rejected(problems));
+        }
+        Ok(items.into_iter().map(EventBody::CatalogUpserted).collect())
+    }
+
+    /// `stock adjust <sku> <delta> <reason>` (manager).
+    pub fn adjust_stock(&self, user: Option<&'a User>, sku: &str, delta: i64, reason: &str) -> Result<Vec<EventBody>, CatalogError> {
+        require(user, Permission::Catalog)?;
+        let sku = Sku(sku.to_string());
+        if self.state.catalog.get(&sku).is_none() {
+            return Err(CatalogError::Stock(format!("unknown SKU {sku}")));
+        }
+        if delta == 0 || reason.trim().is_empty() {
+            return Err(CatalogError::Stock("a non-zero amount and a reason are needed".into()));
+        }
+        Ok(vec![EventBody::StockAdjusted { sku, delta, reason: reason.trim().to_string() }])
+    }
+}

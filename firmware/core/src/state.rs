@@ -1,0 +1,446 @@
+//! The terminal's state as a fold of its journal, and the derived-table writes
+//! that persist it. `apply` is total: it never fails and never panics on any
+//! event sequence, so replay and rebuild always finish. Receipt lookups (sale,
+//! void and refund records) are persisted as keys in the `Receipts` table and
+//! read on demand by the caller; everything else the engine needs is in memory.
+
+use crate::cart::{Cart, CartEdit};
+use crate::catalog::Catalog;
+use crate::derived::{DerivedTable, DerivedWrite};
+use crate::event::{DrawerReason, Event, EventBody};
+use crate::hlc::Hlc;
+use crate::ids::{ReceiptNo, Sku, StoreId, TerminalId, TicketId};
+use crate::kitchen::{Ticket, TicketItem, TicketStatus};
+use crate::money::{Currency, Money};
+use crate::shift::{OpenShift, ShiftTotals, TaxTotal};
+use crate::tender::Tender;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use thiserror::Error;
+
+/// Served tickets kept for recall; older served tickets are dropped from the derived state.
+pub const SERVED_TICKETS_KEPT: usize = 100;
+
+/// Small counters kept together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Last journal seq applied.
+    pub last_seq: u64,
+    /// Last HLC applied.
+    pub last_hlc: Hlc,
+    /// Last receipt number used (0 = none yet).
+    pub last_receipt: u64,
+    /// Last shift number used.
+    pub last_shift: u64,
+    /// Last Z number used.
+    pub last_z: u64,
+    /// Last kitchen ticket number used.
+    pub last_ticket: u64,
+    /// Offline card payments held, in minor units.
+    pub card_offline_minor: i64,
+}
+
+/// Keys of the `Receipts` derived table.
+pub mod receipt_keys {
+    use crate::ids::ReceiptNo;
+
+    /// Seq of the sale with this receipt number.
+    pub fn sale(no: ReceiptNo) -> String {
+        format!("sale/{:012}", no.0)
+    }
+    /// Seq of the void of this receipt.
+    pub fn void(no: ReceiptNo) -> String {
+        format!("void/{:012}", no.0)
+    }
+    /// Prefix of the refunds of this receipt.
+    pub fn refund_prefix(no: ReceiptNo) -> String {
+        format!("refund/{:012}/", no.0)
+    }
+    /// Seq of one refund of this receipt.
+    pub fn refund(no: ReceiptNo, seq: u64) -> String {
+        format!("refund/{:012}/{:012}", no.0, seq)
+    }
+    /// Seq of the shift close carrying Z report `z`.
+    pub fn z_report(z: u64) -> String {
+        format!("z/{z:012}")
+    }
+}
+
+/// Errors loading state from derived tables.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// A stored value does not decode.
+    #[error("derived table {table}, key {key:?}: {reason}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// Key.
+        key: String,
+        /// Decoder's reason.
+        reason: String,
+    },
+}
+
+/// The in-memory state of one terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalState {
+    /// Store.
+    pub store: StoreId,
+    /// Terminal.
+    pub terminal: TerminalId,
+    /// Store currency.
+    pub currency: Currency,
+    /// Counters.
+    pub counters: Counters,
+    /// Catalog.
+    pub catalog: Catalog,
+    /// Open cart.
+    pub cart: Option<Cart>,
+    /// Open shift.
+    pub shift: Option<OpenShift>,
+    /// Stock on hand per SKU (units or grams).
+    pub stock: BTreeMap<Sku, i64>,
+    /// Kitchen tickets (open and recently served).
+    pub kitchen: BTreeMap<TicketId, Ticket>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Invariant: postcard serialises these plain data types into a Vec without failing.
+    postcard::to_stdvec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(table: DerivedTable, key: &str, bytes: &[u8]) -> Result<T, LoadError> {
+    postcard::from_bytes(bytes).map_err(|e| LoadError::Corrupt { table: table.name(), key: key.to_string(), reason: e.to_string() })
+}
+
+/// Tracks what an `apply` touched, to emit derived writes.
+#[derive(Default)]
+struct Touched {
+    cart: bool,
+    shift: bool,
+    stock: BTreeSet<Sku>,
+    kitchen: BTreeSet<TicketId>,
+    kitchen_removed: BTreeSet<TicketId>,
+    catalog: BTreeSet<Sku>,
+    receipts: Vec<(String, u64)>,
+}
+
+impl TerminalState {
+    /// The state of a terminal whose journal is empty.
+    pub fn new(store: StoreId, terminal: TerminalId, currency: Currency) -> TerminalState {
+        TerminalState {
+            store,
+            terminal,
+            currency,
+            counters: Counters::default(),
+            catalog: Catalog::default(),
+            cart: None,
+            shift: None,
+            stock: BTreeMap::new(),
+            kitchen: BTreeMap::new(),
+        }
+    }
+
+    /// Loads the state from derived tables (`rows` gives each table's key/value pairs).
+    pub fn load(
+        store: StoreId,
+        terminal: TerminalId,
+        currency: Currency,
+        rows: &mut dyn FnMut(DerivedTable) -> Vec<(String, Vec<u8>)>,
+    ) -> Result<TerminalState, LoadError> {
+        let mut s = TerminalState::new(store, terminal, currency);
+        for (k, v) in rows(DerivedTable::Counters) {
+            s.counters = decode(DerivedTable::Counters, &k, &v)?;
+        }
+        for (k, v) in rows(DerivedTable::Cart) {
+            s.cart = Some(decode(DerivedTable::Cart, &k, &v)?);
+        }
+        for (k, v) in rows(DerivedTable::Shift) {
+            s.shift = Some(decode(DerivedTable::Shift, &k, &v)?);
+        }
+        for (k, v) in rows(DerivedTable::Catalog) {
+            s.catalog.upsert(decode(DerivedTable::Catalog, &k, &v)?);
+        }
+        for (k, v) in rows(DerivedTable::Stock) {
+            let qty: i64 = decode(DerivedTable::Stock, &k, &v)?;
+            s.stock.insert(Sku(k), qty);
+        }
+        for (k, v) in rows(DerivedTable::Kitchen) {
+            let t: Ticket = decode(DerivedTable::Kitchen, &k, &v)?;
+            s.kitchen.insert(t.id, t);
+        }
+        Ok(s)
+    }
+
+    /// Applies one event and returns the derived writes that persist its effect.
+    pub fn apply(&mut self, event: &Event) -> Vec<DerivedWrite> {
+        let mut t = Touched::default();
+        self.counters.last_seq = self.counters.last_seq.max(event.dot.seq);
+        self.counters.last_hlc = self.counters.last_hlc.max(event.hlc);
+        let zero = Money::zero(self.currency);
+        match &event.body {
+            EventBody::JournalOpened { .. } => {}
+            EventBody::CatalogUpserted(item) => {
+                t.catalog.insert(item.sku.clone());
+                self.catalog.upsert(item.clone());
+            }
+            EventBody::StockAdjusted { sku, delta, .. } => {
+                *self.stock.entry(sku.clone()).or_insert(0) += delta;
+                t.stock.insert(sku.clone());
+            }
+            EventBody::ShiftOpened { shift_no, by, float } => {
+                self.counters.last_shift = self.counters.last_shift.max(*shift_no);
+                self.shift = Some(OpenShift {
+                    shift_no: *shift_no,
+                    opened_by: by.clone(),
+                    opened_ms: event.hlc.wall_ms,
+                    float: *float,
+                    totals: ShiftTotals::new(self.currency),
+                });
+                t.shift = true;
+            }
+            EventBody::CashMoved { amount, .. } => {
+                if let Some(s) = &mut self.shift {
+                    if amount.minor >= 0 {
+                        s.totals.cash_in.minor += amount.minor;
+                    } else {
+                        s.totals.cash_out.minor -= amount.minor;
+                    }
+                    t.shift = true;
+                }
+            }
+            EventBody::ShiftClosed(report) => {
+                self.shift = None;
+                t.shift = true;
+                if let Some(z) = report.z_no {
+                    self.counters.last_z = self.counters.last_z.max(z);
+                    t.receipts.push((receipt_keys::z_report(z), event.dot.seq));
+                }
+            }
+            EventBody::CartEdited { by, edit } => {
+                self.apply_cart_edit(by, edit);
+                t.cart = true;
+            }
+            EventBody::SaleCompleted(sale) => {
+                self.cart = None;
+                t.cart = true;
+                self.counters.last_receipt = self.counters.last_receipt.max(sale.receipt_no.0);
+                t.receipts.push((receipt_keys::sale(sale.receipt_no), event.dot.seq));
+                for l in &sale.lines {
+                    *self.stock.entry(l.sku.clone()).or_insert(0) -= l.qty;
+                    t.stock.insert(l.sku.clone());
+                }
+                let card: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Card(_))).map(|x| x.amount().minor).sum();
+                self.counters.card_offline_minor += card;
+                self.open_tickets(sale, event.hlc.wall_ms, &mut t);
+                if let Some(s) = &mut self.shift {
+                    let tot = &mut s.totals;
+                    tot.sales_count += 1;
+                    tot.sales_total.minor += sale.amount_due().minor;
+                    let cash_in: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Cash { .. })).map(|x| x.amount().minor).sum();
+                    if cash_in > 0 || card == 0 {
+                        tot.tenders.entry("cash".into()).or_insert(zero).minor += cash_in - sale.change.minor;
+                    }
+                    if card > 0 {
+                        tot.tenders.entry("card".into()).or_insert(zero).minor += card;
+                    }
+                    for tl in &sale.taxes {
+                        let e = tot.taxes.entry(tl.class.clone()).or_insert(TaxTotal { rate_bp: tl.rate_bp, net: zero, tax: zero });
+                        e.net.minor += tl.net.minor;
+                        e.tax.minor += tl.tax.minor;
+                    }
+                    tot.discounts_total.minor += sale.discount_total.minor;
+                    tot.overrides_count += sale.lines.iter().filter(|l| l.override_reason.is_some()).count() as u64;
+                    tot.rounding_total.minor += sale.rounding.minor;
+                    tot.first_receipt = tot.first_receipt.or(Some(sale.receipt_no));
+                    tot.last_receipt = Some(sale.receipt_no);
+                    t.shift = true;
+                }
+            }
+            EventBody::SaleVoided(v) => {
+                t.receipts.push((receipt_keys::void(v.receipt_no), event.dot.seq));
+                let card = v.amount.minor - v.cash_returned.minor;
+                self.counters.card_offline_minor -= card;
+                for (sku, qty) in &v.restock {
+                    *self.stock.entry(sku.clone()).or_insert(0) += qty;
+                    t.stock.insert(sku.clone());
+                }
+                if let Some(s) = &mut self.shift {
+                    s.totals.voids_count += 1;
+                    s.totals.voids_total.minor += v.amount.minor;
+                    s.totals.cash_paid_back.minor += v.cash_returned.minor;
+                    t.shift = true;
+                }
+            }
+            EventBody::RefundIssued(r) => {
+                t.receipts.push((receipt_keys::refund(r.original, event.dot.seq), event.dot.seq));
+                for l in &r.lines {
+                    *self.stock.entry(l.sku.clone()).or_insert(0) += l.qty;
+                    t.stock.insert(l.sku.clone());
+                }
+                if let Some(s) = &mut self.shift {
+                    s.totals.refunds_count += 1;
+                    s.totals.refunds_total.minor += r.total.minor;
+                    s.totals.cash_paid_back.minor += r.total.minor;
+                    t.shift = true;
+                }
+            }
+            EventBody::DrawerOpened { reason, .. } => {
+                if matches!(reason, DrawerReason::NoSale) {
+                    if let Some(s) = &mut self.shift {
+                        s.totals.no_sales += 1;
+                        t.shift = true;
+                    }
+                }
+            }
+            EventBody::KitchenAdvanced { ticket, to, dismissed_recalls, .. } => {
+                if let Some(k) = self.kitchen.get_mut(ticket) {
+                    k.status = k.status.max(*to);
+                    k.dismissed_recalls = k.dismissed_recalls.max(*dismissed_recalls).min(k.recalls.max(*dismissed_recalls));
+                    t.kitchen.insert(*ticket);
+                }
+                self.prune_served(&mut t);
+            }
+            EventBody::KitchenRecalled { ticket, recalls, .. } => {
+                if let Some(k) = self.kitchen.get_mut(ticket) {
+                    k.recalls = k.recalls.max(*recalls);
+                    t.kitchen.insert(*ticket);
+                }
+            }
+        }
+        self.writes(t)
+    }
+
+    fn apply_cart_edit(&mut self, by: &crate::ids::UserId, edit: &CartEdit) {
+        match edit {
+            CartEdit::Open => {
+                self.cart = Some(Cart { opened_by: Some(by.clone()), ..Cart::default() });
+            }
+            CartEdit::Cancel => self.cart = None,
+            other => {
+                let cart = self.cart.get_or_insert_with(Cart::default);
+                match other {
+                    CartEdit::AddLine(line) => cart.lines.push(line.clone()),
+                    CartEdit::SetQty { line_no, qty } => {
+                        if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *line_no) {
+                            l.qty = *qty;
+                        }
+                    }
+                    CartEdit::VoidLine { line_no } => {
+                        if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *line_no) {
+                            l.voided = true;
+                        }
+                    }
+                    CartEdit::Discount { line_no: None, discount } => cart.cart_discount = Some(*discount),
+                    CartEdit::Discount { line_no: Some(n), discount } => {
+                        if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *n) {
+                            l.discount = Some(*discount);
+                        }
+                    }
+                    CartEdit::Override { line_no, price_override } => {
+                        if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *line_no) {
+                            l.price_override = Some(price_override.clone());
+                        }
+                    }
+                    CartEdit::Tender(tender) => cart.tenders.push(tender.clone()),
+                    CartEdit::Open | CartEdit::Cancel => {}
+                }
+            }
+        }
+    }
+
+    fn open_tickets(&mut self, sale: &crate::sale::Sale, now_ms: u64, t: &mut Touched) {
+        let mut stations: Vec<&str> = Vec::new();
+        for l in &sale.lines {
+            if let Some(st) = l.kitchen_station.as_deref() {
+                if !stations.contains(&st) {
+                    stations.push(st);
+                }
+            }
+        }
+        for (station, id) in stations.iter().zip(sale.tickets.iter()) {
+            let items = sale
+                .lines
+                .iter()
+                .filter(|l| l.kitchen_station.as_deref() == Some(*station))
+                .map(|l| TicketItem { name: l.name.clone(), qty: l.qty })
+                .collect();
+            self.counters.last_ticket = self.counters.last_ticket.max(id.number);
+            self.kitchen.insert(
+                *id,
+                Ticket {
+                    id: *id,
+                    station: station.to_string(),
+                    receipt_no: sale.receipt_no,
+                    items,
+                    status: TicketStatus::Pending,
+                    recalls: 0,
+                    dismissed_recalls: 0,
+                    created_ms: now_ms,
+                },
+            );
+            t.kitchen.insert(*id);
+        }
+    }
+
+    fn prune_served(&mut self, t: &mut Touched) {
+        let served: Vec<TicketId> = self.kitchen.values().filter(|k| !k.is_open()).map(|k| k.id).collect();
+        if served.len() > SERVED_TICKETS_KEPT {
+            for id in served.iter().take(served.len() - SERVED_TICKETS_KEPT) {
+                self.kitchen.remove(id);
+                t.kitchen.remove(id);
+                t.kitchen_removed.insert(*id);
+            }
+        }
+    }
+
+    fn writes(&self, t: Touched) -> Vec<DerivedWrite> {
+        let mut out = Vec::new();
+        let put = |table, key: String, value: Option<Vec<u8>>| DerivedWrite { table, key, value };
+        out.push(put(DerivedTable::Counters, "counters".into(), Some(encode(&self.counters))));
+        if t.cart {
+            out.push(put(DerivedTable::Cart, "open".into(), self.cart.as_ref().map(encode)));
+        }
+        if t.shift {
+            out.push(put(DerivedTable::Shift, "open".into(), self.shift.as_ref().map(encode)));
+        }
+        for sku in t.stock {
+            let v = self.stock.get(&sku).map(encode);
+            out.push(put(DerivedTable::Stock, sku.0, v));
+        }
+        for id in t.kitchen {
+            out.push(put(DerivedTable::Kitchen, ticket_key(id), self.kitchen.get(&id).map(encode)));
+        }
+        for id in t.kitchen_removed {
+            out.push(put(DerivedTable::Kitchen, ticket_key(id), None));
+        }
+        for sku in t.catalog {
+            let v = self.catalog.get(&sku).map(encode);
+            out.push(put(DerivedTable::Catalog, sku.0, v));
+        }
+        for (key, seq) in t.receipts {
+            out.push(put(DerivedTable::Receipts, key, Some(encode(&seq))));
+        }
+        out
+    }
+
+    /// Decodes a seq stored in the `Receipts` table.
+    pub fn decode_seq(bytes: &[u8]) -> Option<u64> {
+        postcard::from_bytes(bytes).ok()
+    }
+
+    /// Offline card payments held.
+    pub fn card_offline(&self) -> Money {
+        Money::new(self.counters.card_offline_minor, self.currency)
+    }
+
+    /// The receipt number the next sale gets.
+    pub fn next_receipt(&self) -> ReceiptNo {
+        ReceiptNo(self.counters.last_receipt + 1)
+    }
+}
+
+/// Key of a ticket in the `Kitchen` table (sorts by terminal, then number).
+pub fn ticket_key(id: TicketId) -> String {
+    format!("{:06}/{:012}", id.terminal.0, id.number)
+}
