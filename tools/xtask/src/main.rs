@@ -1,1 +1,76 @@
-fn main() {}
+//! Keel's developer tasks, run as `cargo xtask <task>` (alias in
+//! `.cargo/config.toml`). Standard library only, so it compiles in seconds on a
+//! fresh machine before anything else is built.
+//!
+//! - `setup`: install the Debian packages Keel needs ([`setup::APT_PACKAGES`]).
+//! - `test`:  setup, then the whole workspace's tests (the README's test command; `.ci/run`).
+//! - `run`:   setup, build `keel`, start the demo store (the README's run command).
+//! - `bench`: run a benchmark from `tools/bench`.
+
+mod bench;
+mod cmd;
+mod error;
+mod run;
+mod setup;
+mod test;
+
+use error::{Error, Result};
+
+const HELP: &str = "\
+Keel developer tasks
+
+usage: cargo xtask <task> [options]
+
+tasks:
+  run   [--data-dir DIR] [--fresh] [--skip-setup] [-- CONSOLE-ARGS]
+        Set up this machine, build keel (release) and start the demo store:
+        one terminal whose technician console runs on this terminal.
+        Data lives in target/keel-demo/t1 (or DIR/t1); --fresh wipes it first.
+        CONSOLE-ARGS go to `keel console`, e.g. `-- --json`.
+  test  [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS]
+        Set up this machine, then `cargo test --workspace --locked --no-fail-fast`
+        and a summary line; exits with cargo test's exit code. This is what CI
+        runs (.ci/run). KEEL_CRASH_ITERATIONS (default 200) is passed through;
+        --crash-iterations sets it.
+  setup [--check] [--list]
+        Install the missing Debian packages Keel needs (apt-get, via sudo when
+        not root). --check only reports; --list prints the packages and why.
+  bench NAME [ARGS]
+        `cargo run --release -p keel-bench -- NAME ARGS`. Benchmarks:
+          journal   durable sale commits through keel-store vs SQLite (WAL, FULL)
+  help  This text.
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match dispatch(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            if e.exit_code == 2 {
+                eprintln!("(cargo xtask help lists the tasks)");
+            }
+            e.exit_code
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Runs the task named by `args[0]` and returns the process exit code.
+fn dispatch(args: &[String]) -> Result<i32> {
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    match task {
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(0)
+        }
+        "setup" => setup::setup(&setup::parse(rest)?).map(|()| 0),
+        "test" => test::test(&test::parse(rest)?),
+        "run" => run::run(&run::parse(rest)?),
+        "bench" => bench::bench(rest),
+        other => Err(Error::usage(format!("unknown task `{other}`"))),
+    }
+}

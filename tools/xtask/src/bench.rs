@@ -1,0 +1,38 @@
+//! `cargo xtask bench NAME [ARGS]`: runs a benchmark from the `keel-bench`
+//! binary (`cargo run --release -p keel-bench -- NAME ARGS`), passing its output
+//! through. Each benchmark ends with one `BENCH name key=value ...` line.
+
+use crate::cmd;
+use crate::error::{Context, Error, Result};
+
+/// Benchmarks `keel-bench` provides, with a one-line description.
+pub const BENCHMARKS: &[(&str, &str)] = &[(
+    "journal",
+    "durable sale commits (5 lines, fsync) through keel-store vs SQLite WAL synchronous=FULL",
+)];
+
+/// Runs one benchmark and returns its exit code.
+pub fn bench(args: &[String]) -> Result<i32> {
+    let Some(name) = args.first() else {
+        let list: Vec<_> = BENCHMARKS
+            .iter()
+            .map(|(n, d)| format!("  {n:<10} {d}"))
+            .collect();
+        return Err(Error::usage(format!(
+            "usage: cargo xtask bench NAME [ARGS]; benchmarks:\n{}",
+            list.join("\n")
+        )));
+    };
+    if !BENCHMARKS.iter().any(|(n, _)| n == name) {
+        eprintln!(
+            "xtask bench: `{name}` is not a known benchmark; passing it to keel-bench anyway"
+        );
+    }
+    let mut cargo = cmd::cargo();
+    cargo
+        .args(["run", "--release", "-p", "keel-bench", "--"])
+        .args(args);
+    eprintln!("xtask bench: {}", cmd::display(&cargo));
+    let status = cmd::status(&mut cargo).with_context(|| format!("benchmark {name}"))?;
+    Ok(cmd::exit_code(status))
+}

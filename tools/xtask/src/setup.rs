@@ -1,0 +1,190 @@
+//! `cargo xtask setup`: makes a fresh Debian 12 machine ready to build, test
+//! and run Keel by installing the Debian packages it needs.
+//!
+//! The package list is [`APT_PACKAGES`], the one place to add a package when a
+//! crate starts needing a system library or a test needs a tool. When every
+//! package is already installed, setup makes no apt call at all.
+
+use crate::cmd;
+use crate::error::{Context, Error, Result};
+use std::process::{Command, Stdio};
+
+/// A Debian package Keel needs, and why.
+pub struct AptPackage {
+    /// The package name as apt knows it.
+    pub name: &'static str,
+    /// Why it is needed (shown by `cargo xtask setup --list`).
+    pub why: &'static str,
+}
+
+/// Every Debian package the build, the tests and `cargo xtask run` need.
+///
+/// Later work adds here, e.g. `libavahi-client-dev` + `libclang-dev` (zeroconf),
+/// `libfontconfig1-dev` (slint), `postgresql` (cloud ingest tests), `socat`
+/// (pseudo-terminal pairs), `qemu-system-x86` (image boot tests).
+pub const APT_PACKAGES: &[AptPackage] = &[
+    AptPackage {
+        name: "build-essential",
+        why: "gcc, make and libc headers: the Rust linker driver, and C code built by ring and rusqlite (bundled SQLite, used by the journal benchmark)",
+    },
+    AptPackage {
+        name: "pkg-config",
+        why: "how -sys crates find system libraries",
+    },
+];
+
+/// Options of `cargo xtask setup`.
+#[derive(Default)]
+pub struct SetupOptions {
+    /// Only report what is missing; install nothing; fail if something is missing.
+    pub check_only: bool,
+    /// Print the package table and exit.
+    pub list: bool,
+}
+
+/// Parses `setup` arguments.
+pub fn parse(args: &[String]) -> Result<SetupOptions> {
+    let mut opts = SetupOptions::default();
+    for arg in args {
+        match arg.as_str() {
+            "--check" => opts.check_only = true,
+            "--list" => opts.list = true,
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown setup argument `{other}` (usage: cargo xtask setup [--check] [--list])"
+                )))
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// Runs setup: checks every package and installs the missing ones.
+pub fn setup(opts: &SetupOptions) -> Result<()> {
+    if opts.list {
+        for p in APT_PACKAGES {
+            println!("{:<20} {}", p.name, p.why);
+        }
+        return Ok(());
+    }
+    if !cmd::on_path("dpkg-query") {
+        println!(
+            "xtask setup: dpkg-query not found: not a Debian system, skipping the package check \
+             (Keel needs: {})",
+            names(APT_PACKAGES.iter())
+        );
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    for p in APT_PACKAGES {
+        if !installed(p.name)? {
+            missing.push(p);
+        }
+    }
+    if missing.is_empty() {
+        println!(
+            "xtask setup: all {} Debian packages present",
+            APT_PACKAGES.len()
+        );
+        return Ok(());
+    }
+    for p in &missing {
+        println!("xtask setup: missing {} ({})", p.name, p.why);
+    }
+    if opts.check_only {
+        return Err(Error::msg(format!(
+            "missing Debian packages: {} (run `cargo xtask setup` to install them)",
+            names(missing.iter().copied())
+        )));
+    }
+    install(&missing).context("installing Debian packages")?;
+    let still: Vec<_> = missing
+        .iter()
+        .filter(|p| !matches!(installed(p.name), Ok(true)))
+        .collect();
+    if !still.is_empty() {
+        return Err(Error::msg(format!(
+            "apt-get finished but these packages are still not installed: {}",
+            names(still.iter().map(|p| **p))
+        )));
+    }
+    println!("xtask setup: installed {}", names(missing.iter().copied()));
+    Ok(())
+}
+
+fn names<'a>(packages: impl Iterator<Item = &'a AptPackage>) -> String {
+    packages.map(|p| p.name).collect::<Vec<_>>().join(" ")
+}
+
+/// Whether dpkg reports `name` as installed (any architecture).
+fn installed(name: &str) -> Result<bool> {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}\\n", name])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run dpkg-query for {name}"))?;
+    // Unknown packages make dpkg-query exit 1 with nothing on stdout.
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .any(|status| status.split_whitespace().nth(2) == Some("installed")))
+}
+
+/// The effective user id, from /proc (std has no getuid).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// An apt-get command, through sudo when not root, non-interactive either way.
+fn apt_get(args: &[&str]) -> Result<Command> {
+    let mut cmd = if is_root() {
+        let mut c = Command::new("apt-get");
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    } else if cmd::on_path("sudo") {
+        let mut c = Command::new("sudo");
+        // sudo resets the environment; pass the variable as an assignment.
+        c.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        c
+    } else {
+        return Err(Error::msg(
+            "not root and sudo is not installed: run `cargo xtask setup` as root",
+        ));
+    };
+    cmd.args(args);
+    Ok(cmd)
+}
+
+fn install(missing: &[&AptPackage]) -> Result<()> {
+    let mut update = apt_get(&["update"])?;
+    println!("xtask setup: {}", cmd::display(&update));
+    cmd::run(update.stdin(Stdio::null()))?;
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(missing.iter().map(|p| p.name));
+    let mut install = apt_get(&args)?;
+    println!("xtask setup: {}", cmd::display(&install));
+    cmd::run(install.stdin(Stdio::null()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_table_is_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for p in APT_PACKAGES {
+            assert!(!p.why.is_empty(), "{} needs a reason", p.name);
+            assert!(seen.insert(p.name), "{} listed twice", p.name);
+            assert!(!p.name.contains(char::is_whitespace));
+        }
+    }
+}

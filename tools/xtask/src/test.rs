@@ -1,0 +1,258 @@
+//! `cargo xtask test`: the README's test command and what `.ci/run` runs.
+//!
+//! Runs setup, then `cargo test --workspace --locked --no-fail-fast`, passing
+//! cargo's output through unchanged (CI reads its `test result:` lines), and
+//! ends with one summary line totalling every test binary. Exits with cargo's
+//! exit code.
+
+use crate::cmd;
+use crate::error::{Context, Error, Result};
+use crate::setup;
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Instant;
+
+/// Environment variable read by the terminal's crash test: how many SIGKILLs.
+pub const CRASH_ITERATIONS_VAR: &str = "KEEL_CRASH_ITERATIONS";
+
+/// Default crash iterations when the variable is unset (the test's own default).
+pub const CRASH_ITERATIONS_DEFAULT: u32 = 200;
+
+/// Options of `cargo xtask test`.
+#[derive(Default)]
+pub struct TestOptions {
+    /// Skip the apt package check.
+    pub skip_setup: bool,
+    /// Sets `KEEL_CRASH_ITERATIONS` for the run.
+    pub crash_iterations: Option<u32>,
+    /// Arguments after `--`, appended to `cargo test`.
+    pub cargo_args: Vec<String>,
+}
+
+/// Parses `test` arguments.
+pub fn parse(args: &[String]) -> Result<TestOptions> {
+    let mut opts = TestOptions::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--" => {
+                opts.cargo_args = it.by_ref().cloned().collect();
+            }
+            "--skip-setup" => opts.skip_setup = true,
+            "--crash-iterations" => {
+                let n = it.next().ok_or_else(|| Error::usage("--crash-iterations needs a number"))?;
+                let n = n
+                    .parse()
+                    .map_err(|_| Error::usage(format!("--crash-iterations: `{n}` is not a number")))?;
+                opts.crash_iterations = Some(n);
+            }
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown test argument `{other}` \
+                     (usage: cargo xtask test [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS])"
+                )))
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// Totals collected from cargo test's `test result:` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Number of `test result:` lines (test binaries and doc-test runs).
+    pub runs: u32,
+    /// Tests passed.
+    pub passed: u64,
+    /// Tests failed.
+    pub failed: u64,
+    /// Tests ignored.
+    pub ignored: u64,
+    /// Names of failed tests (`test NAME ... FAILED`).
+    pub failures: Vec<String>,
+}
+
+impl Totals {
+    /// Feeds one line of cargo test's stdout.
+    pub fn line(&mut self, line: &str) {
+        let line = line.trim_end();
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            self.runs += 1;
+            for part in rest.split(['.', ';']) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                    if let Ok(n) = n.parse::<u64>() {
+                        match what {
+                            "passed" => self.passed += n,
+                            "failed" => self.failed += n,
+                            "ignored" => self.ignored += n,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        } else if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|l| l.strip_suffix(" ... FAILED"))
+        {
+            self.failures.push(name.to_string());
+        }
+    }
+}
+
+/// The `cargo` arguments: the whole workspace unless the caller picked
+/// packages (`-- -p keel-core`), which `--workspace` would override.
+pub fn test_args(extra: &[String]) -> Vec<String> {
+    let picks_package = extra
+        .iter()
+        .take_while(|a| a.as_str() != "--")
+        .any(|a| a == "-p" || a.starts_with("--package") || (a.starts_with("-p") && a.len() > 2));
+    let mut args = vec!["test".to_string()];
+    if !picks_package {
+        args.push("--workspace".to_string());
+    }
+    args.extend(["--locked", "--no-fail-fast"].map(String::from));
+    args.extend(extra.iter().cloned());
+    args
+}
+
+/// Runs the whole test suite and returns the exit code to end with.
+pub fn test(opts: &TestOptions) -> Result<i32> {
+    let start = Instant::now();
+    if !opts.skip_setup {
+        setup::setup(&setup::SetupOptions::default()).context("setup")?;
+    }
+    let mut cargo = cmd::cargo();
+    cargo.args(test_args(&opts.cargo_args));
+    if let Some(n) = opts.crash_iterations {
+        cargo.env(CRASH_ITERATIONS_VAR, n.to_string());
+    }
+    let crash = opts
+        .crash_iterations
+        .map(|n| n.to_string())
+        .or_else(|| std::env::var(CRASH_ITERATIONS_VAR).ok())
+        .unwrap_or_else(|| format!("{CRASH_ITERATIONS_DEFAULT} (default)"));
+    println!(
+        "xtask test: {} ({CRASH_ITERATIONS_VAR}={crash})",
+        cmd::display(&cargo)
+    );
+    flush();
+
+    // Tests never read the terminal: a test waiting on stdin would hang CI.
+    cargo.stdin(Stdio::null()).stdout(Stdio::piped());
+    let mut child = cargo
+        .spawn()
+        .with_context(|| format!("cannot start `{}`", cmd::display(&cargo)))?;
+    let mut totals = Totals::default();
+    if let Some(mut out) = child.stdout.take() {
+        pass_through(&mut out, &mut totals).context("reading cargo test output")?;
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    let code = cmd::exit_code(status);
+    let secs = start.elapsed().as_secs();
+    let counts = format!(
+        "{} passed, {} failed, {} ignored in {} test runs, {secs} s",
+        totals.passed, totals.failed, totals.ignored, totals.runs
+    );
+    if status.success() {
+        println!("xtask test: ok: {counts}");
+    } else {
+        if !totals.failures.is_empty() {
+            println!("xtask test: failed tests: {}", totals.failures.join(", "));
+        }
+        let when = if totals.runs == 0 {
+            ", before any test ran; see the errors above"
+        } else {
+            ""
+        };
+        println!(
+            "xtask test: FAILED (cargo test {}{when}): {counts}",
+            cmd::describe(status)
+        );
+    }
+    flush();
+    Ok(code)
+}
+
+/// Copies `out` to our stdout as it arrives (partial lines included) while
+/// feeding complete lines to `totals`.
+fn pass_through(out: &mut impl Read, totals: &mut Totals) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut buf = [0u8; 8192];
+    let mut line = Vec::new();
+    loop {
+        let n = match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut lock = stdout.lock();
+        // A closed stdout (e.g. `| head`) must not abort the test run.
+        let _ = lock.write_all(&buf[..n]).and_then(|()| lock.flush());
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                totals.line(&String::from_utf8_lossy(&line));
+                line.clear();
+            } else {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        totals.line(&String::from_utf8_lossy(&line));
+    }
+    Ok(())
+}
+
+fn flush() {
+    let _ = std::io::stdout().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_sum_result_lines_and_collect_failures() {
+        let mut t = Totals::default();
+        for l in [
+            "running 3 tests",
+            "test a::b ... ok",
+            "test a::c ... FAILED",
+            "test a::d ... ignored",
+            "test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.20s",
+        ] {
+            t.line(l);
+        }
+        assert_eq!(t.runs, 2);
+        assert_eq!((t.passed, t.failed, t.ignored), (13, 1, 1));
+        assert_eq!(t.failures, vec!["a::c".to_string()]);
+    }
+
+    #[test]
+    fn parse_forwards_args_after_double_dash() {
+        let args: Vec<String> = ["--crash-iterations", "5", "--", "-p", "keel-core"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = parse(&args).expect("parses");
+        assert_eq!(o.crash_iterations, Some(5));
+        assert_eq!(o.cargo_args, vec!["-p", "keel-core"]);
+    }
+
+    #[test]
+    fn workspace_unless_a_package_is_picked() {
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            test_args(&[]),
+            s(&["test", "--workspace", "--locked", "--no-fail-fast"])
+        );
+        assert_eq!(
+            test_args(&s(&["-p", "xtask"])),
+            s(&["test", "--locked", "--no-fail-fast", "-p", "xtask"])
+        );
+        assert!(test_args(&s(&["--", "-p"])).contains(&"--workspace".to_string()));
+    }
+}
