@@ -30,4 +30,21 @@ impl Journal {
         }
         Ok(out)
     }
+
+    /// Every (key, value) of a derived table whose key starts with `prefix`, in key order.
+    pub fn derived_scan_prefix(&self, table: DerivedTable, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ReadError> {
+        let txn = self.database()?.begin_read().map_err(read_error)?;
+        let name = derived_name(table);
+        let t = txn.open_table(derived_def(&name)).map_err(read_error)?;
+        let mut out = Vec::new();
+        for entry in t.range(prefix..).map_err(read_error)? {
+            let (k, v) = entry.map_err(read_error)?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
 }

@@ -1,1 +1,66 @@
-fn main() {}
+//! `keel`: the terminal binary. Parses the command line, loads the config (or the
+//! demo store), opens the journal and serves the technician console.
+
+use keel_terminal::cli::{self, Cli};
+use keel_terminal::clock::SystemClock;
+use keel_terminal::console;
+use keel_terminal::node::{Node, FIRMWARE_VERSION};
+use keel_terminal::{config, demo};
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).target(env_logger::Target::Stderr).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(&args) {
+        Ok(Cli::Help) => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Cli::Version) => {
+            println!("keel {FIRMWARE_VERSION}");
+            ExitCode::SUCCESS
+        }
+        Ok(Cli::Console(c)) => match run_console(c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("keel: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("keel: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
+    let (profile, data_dir, device, baud, seed) = if c.demo {
+        let terminal = c.terminal.unwrap_or(1);
+        let dir = c.data_dir.clone().unwrap_or_else(|| PathBuf::from("keel-data"));
+        (demo::profile(terminal), dir, None, 115_200, demo::seed_events())
+    } else {
+        let path = c.config.clone().ok_or("no config")?;
+        let cfg = config::load(&path).map_err(|e| e.to_string())?;
+        let dir = c.data_dir.clone().unwrap_or(cfg.data_dir);
+        (cfg.profile, dir, cfg.console_device, cfg.console_baud, Vec::new())
+    };
+    let mut node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed).map_err(|e| e.to_string())?;
+    log::info!("terminal {} of {} ready, journal at seq {}", node.profile.terminal, node.profile.store, node.journal().last_seq());
+    match device.filter(|_| !c.stdio) {
+        Some(dev) => {
+            let port = console::serial::open(&dev, baud).map_err(|e| e.to_string())?;
+            let reader = BufReader::new(port.try_clone().map_err(|e| e.to_string())?);
+            console::serve(&mut node, c.json, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
+        }
+        None => {
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            let r = console::serve(&mut node, c.json, stdin.lock(), stdout.lock());
+            let _ = std::io::stdout().flush();
+            r.map_err(|e| format!("console: {e}"))
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Command-line parsing for the `keel` binary. Pure: turns arguments into a
+//! [`Cli`] or a message with the usage.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Usage text.
+pub const USAGE: &str = "usage:
+  keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
+  keel --version
+  keel help
+
+  console     serve the technician console (stdin/stdout, or the serial device named in the config)
+  --demo      run the built-in demo store (PINs: cashier 1111, manager 9999, technician 0000)
+  --config    the terminal's TOML configuration
+  --data-dir  where the journal lives (overrides the config; default ./keel-data for --demo)
+  --terminal  terminal number for --demo (default 1)
+  --json      one JSON object per reply
+  --stdio     use stdin/stdout even if the config names a serial device";
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cli {
+    /// Print the version.
+    Version,
+    /// Print usage.
+    Help,
+    /// Serve the console.
+    Console(ConsoleArgs),
+}
+
+/// Arguments of `keel console`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsoleArgs {
+    /// Use the demo store.
+    pub demo: bool,
+    /// Config file.
+    pub config: Option<PathBuf>,
+    /// Data directory override.
+    pub data_dir: Option<PathBuf>,
+    /// Demo terminal number.
+    pub terminal: Option<u32>,
+    /// JSON replies.
+    pub json: bool,
+    /// Force stdio.
+    pub stdio: bool,
+}
+
+/// A bad command line.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0}\n{USAGE}")]
+pub struct CliError(pub String);
+
+/// Parses `args` (without the program name).
+pub fn parse(args: &[String]) -> Result<Cli, CliError> {
+    let mut it = args.iter();
+    let first = it.next().map(String::as_str);
+    match first {
+        None | Some("help") | Some("--help") | Some("-h") => return Ok(Cli::Help),
+        Some("--version") | Some("-V") | Some("version") => return Ok(Cli::Version),
+        Some("console") => {}
+        Some(other) => return Err(CliError(format!("unknown command {other:?}"))),
+    }
+    let mut c = ConsoleArgs::default();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError(format!("{name} needs a value")));
+        match a.as_str() {
+            "--demo" => c.demo = true,
+            "--json" => c.json = true,
+            "--stdio" => c.stdio = true,
+            "--config" => c.config = Some(PathBuf::from(value("--config")?)),
+            "--data-dir" => c.data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--terminal" => {
+                let v = value("--terminal")?;
+                let n: u32 = v.parse().map_err(|_| CliError(format!("--terminal must be a number, got {v:?}")))?;
+                if n == 0 {
+                    return Err(CliError("--terminal starts at 1".into()));
+                }
+                c.terminal = Some(n);
+            }
+            other => return Err(CliError(format!("unknown option {other:?}"))),
+        }
+    }
+    if c.demo == c.config.is_some() {
+        return Err(CliError("give exactly one of --demo or --config FILE".into()));
+    }
+    Ok(Cli::Console(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses() {
+        assert_eq!(parse(&args("console --demo --data-dir /tmp/x --json")).unwrap(), Cli::Console(ConsoleArgs { demo: true, data_dir: Some("/tmp/x".into()), json: true, ..Default::default() }));
+        assert!(parse(&args("console")).is_err());
+        assert!(parse(&args("console --demo --config a")).is_err());
+        assert!(parse(&args("console --demo --bogus")).unwrap_err().to_string().contains("--bogus"));
+        assert_eq!(parse(&args("--version")).unwrap(), Cli::Version);
+    }
+}

@@ -1,0 +1,324 @@
+//! The terminal's TOML configuration: store profile, terminal id, data
+//! directory, console device, tax and cash rules, card limits and staff. Every
+//! error names the file, the line and the key. Reading the file is the only I/O.
+
+use keel_core::auth::{Role, User};
+use keel_core::ids::{StoreId, TerminalId, UserId};
+use keel_core::money::{parse_minor, Currency, Money};
+use keel_core::profile::StoreProfile;
+use keel_core::tax::{CashRounding, RoundingMode, TaxConfig, TaxMode, TaxRate, TaxRoundingScope};
+use keel_core::tender::CardLimits;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use toml::Spanned;
+
+/// A loaded configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Store profile.
+    pub profile: StoreProfile,
+    /// Where the journal lives.
+    pub data_dir: PathBuf,
+    /// Serial console device, if the console should run there instead of stdio.
+    pub console_device: Option<PathBuf>,
+    /// Serial console baud rate.
+    pub console_baud: u32,
+}
+
+/// A configuration error, located.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// File.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax or a missing, unknown or mistyped key.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        /// File.
+        file: String,
+        /// Line (1-based).
+        line: usize,
+        /// Parser's message (names the key).
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("{file}:{line}: key `{key}`: {message}")]
+    Value {
+        /// File.
+        file: String,
+        /// Line (1-based).
+        line: usize,
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: RawStore,
+    terminal: RawTerminal,
+    #[serde(default)]
+    console: RawConsole,
+    tax: RawTax,
+    #[serde(default)]
+    cash: RawCash,
+    cards: RawCards,
+    users: Vec<RawUser>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    address: Vec<String>,
+    tax_id: Option<String>,
+    currency: Spanned<String>,
+    footer: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerminal {
+    id: Spanned<u32>,
+    data_dir: PathBuf,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    device: Option<PathBuf>,
+    baud: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTax {
+    mode: Spanned<String>,
+    rounding: Spanned<String>,
+    scope: Spanned<String>,
+    rates: Vec<RawRate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    class: String,
+    percent: Spanned<String>,
+    label: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCash {
+    rounding_step: Option<Spanned<String>>,
+    rounding_mode: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCards {
+    offline_per_transaction: Spanned<String>,
+    offline_total: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    id: String,
+    name: String,
+    role: Spanned<String>,
+    pin: Spanned<String>,
+}
+
+struct Locator<'t> {
+    file: String,
+    text: &'t str,
+}
+
+impl Locator<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text.get(..offset.min(self.text.len())).map(|s| s.matches('\n').count() + 1).unwrap_or(1)
+    }
+    fn bad<T>(&self, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Value { file: self.file.clone(), line: self.line(spanned.span().start), key: key.to_string(), message: message.into() }
+    }
+}
+
+fn rounding_mode(loc: &Locator<'_>, key: &str, v: &Spanned<String>) -> Result<RoundingMode, ConfigError> {
+    match v.get_ref().as_str() {
+        "half-up" => Ok(RoundingMode::HalfUp),
+        "half-even" => Ok(RoundingMode::HalfEven),
+        other => Err(loc.bad(key, v, format!("expected \"half-up\" or \"half-even\", got {other:?}"))),
+    }
+}
+
+/// Reads and checks `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    parse(&file, &text, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Parses config `text` (from `file`, for messages); relative paths resolve against `base`.
+pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError> {
+    let loc = Locator { file: file.to_string(), text };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        file: file.to_string(),
+        line: e.span().map(|s| loc.line(s.start)).unwrap_or(1),
+        message: e.message().to_string(),
+    })?;
+    let currency = Currency::from_code(raw.store.currency.get_ref()).map_err(|e| loc.bad("store.currency", &raw.store.currency, e.to_string()))?;
+    if raw.store.id.get_ref().trim().is_empty() {
+        return Err(loc.bad("store.id", &raw.store.id, "must not be empty"));
+    }
+    if *raw.terminal.id.get_ref() == 0 {
+        return Err(loc.bad("terminal.id", &raw.terminal.id, "terminal ids start at 1"));
+    }
+    let mode = match raw.tax.mode.get_ref().as_str() {
+        "inclusive" => TaxMode::Inclusive,
+        "exclusive" => TaxMode::Exclusive,
+        other => return Err(loc.bad("tax.mode", &raw.tax.mode, format!("expected \"inclusive\" or \"exclusive\", got {other:?}"))),
+    };
+    let scope = match raw.tax.scope.get_ref().as_str() {
+        "per-line" => TaxRoundingScope::PerLine,
+        "per-receipt" => TaxRoundingScope::PerReceipt,
+        other => return Err(loc.bad("tax.scope", &raw.tax.scope, format!("expected \"per-line\" or \"per-receipt\", got {other:?}"))),
+    };
+    let rounding = rounding_mode(&loc, "tax.rounding", &raw.tax.rounding)?;
+    let mut rates = Vec::new();
+    for r in &raw.tax.rates {
+        let bp = parse_minor(r.percent.get_ref(), 2).map_err(|e| loc.bad("tax.rates.percent", &r.percent, e.to_string()))?;
+        if !(0..=10_000).contains(&bp) {
+            return Err(loc.bad("tax.rates.percent", &r.percent, "must be 0 to 100"));
+        }
+        rates.push(TaxRate { class: r.class.clone(), rate_bp: bp as u32, label: r.label.clone() });
+    }
+    let money = |key: &str, v: &Spanned<String>| Money::parse_non_negative(v.get_ref(), currency).map_err(|e| loc.bad(key, v, e.to_string()));
+    let cash_rounding = match &raw.cash.rounding_step {
+        None => CashRounding::default(),
+        Some(step) => {
+            let m = money("cash.rounding_step", step)?;
+            if m.minor < 1 {
+                return Err(loc.bad("cash.rounding_step", step, "must be at least one minor unit"));
+            }
+            let mode = match &raw.cash.rounding_mode {
+                Some(v) => rounding_mode(&loc, "cash.rounding_mode", v)?,
+                None => RoundingMode::HalfUp,
+            };
+            CashRounding { increment: m.minor, mode }
+        }
+    };
+    let card_limits = CardLimits {
+        per_transaction: money("cards.offline_per_transaction", &raw.cards.offline_per_transaction)?,
+        total_offline: money("cards.offline_total", &raw.cards.offline_total)?,
+    };
+    let mut users = Vec::new();
+    for u in &raw.users {
+        let role = Role::parse(u.role.get_ref()).ok_or_else(|| loc.bad("users.role", &u.role, "expected cashier, manager or technician"))?;
+        let pin = u.pin.get_ref();
+        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(loc.bad("users.pin", &u.pin, "a PIN is 4 to 8 digits"));
+        }
+        if users.iter().any(|x: &User| x.pin == *pin) {
+            return Err(loc.bad("users.pin", &u.pin, "two users share this PIN"));
+        }
+        users.push(User { id: UserId(u.id.clone()), name: u.name.clone(), role, pin: pin.clone() });
+    }
+    let baud = raw.console.baud.as_ref().map(|b| *b.get_ref()).unwrap_or(115_200);
+    if let Some(b) = &raw.console.baud {
+        if !matches!(*b.get_ref(), 9600 | 19200 | 38400 | 57600 | 115200 | 230400) {
+            return Err(loc.bad("console.baud", b, "use 9600, 19200, 38400, 57600, 115200 or 230400"));
+        }
+    }
+    let data_dir = if raw.terminal.data_dir.is_absolute() { raw.terminal.data_dir.clone() } else { base.join(&raw.terminal.data_dir) };
+    Ok(Config {
+        profile: StoreProfile {
+            store: StoreId(raw.store.id.get_ref().clone()),
+            terminal: TerminalId(*raw.terminal.id.get_ref()),
+            store_name: raw.store.name,
+            address: raw.store.address,
+            tax_id: raw.store.tax_id,
+            currency,
+            tax: TaxConfig { mode, rates, rounding, scope },
+            cash_rounding,
+            card_limits,
+            users,
+            receipt_footer: raw.store.footer,
+        },
+        data_dir,
+        console_device: raw.console.device,
+        console_baud: baud,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+id = "toko-1"
+name = "Toko Satu"
+currency = "IDR"
+
+[terminal]
+id = 2
+data_dir = "data"
+
+[tax]
+mode = "inclusive"
+rounding = "half-even"
+scope = "per-line"
+rates = [ { class = "standard", percent = "11", label = "A" } ]
+
+[cash]
+rounding_step = "100"
+
+[cards]
+offline_per_transaction = "1000000"
+offline_total = "5000000"
+
+[[users]]
+id = "ani"
+name = "Ani"
+role = "cashier"
+pin = "1234"
+"#;
+
+    #[test]
+    fn parses_a_good_config() {
+        let c = parse("t.toml", GOOD, Path::new("/etc/keel")).unwrap();
+        assert_eq!(c.profile.currency, Currency::IDR);
+        assert_eq!(c.profile.terminal, TerminalId(2));
+        assert_eq!(c.profile.tax.rates[0].rate_bp, 1100);
+        assert_eq!(c.profile.cash_rounding.increment, 100);
+        assert_eq!(c.data_dir, PathBuf::from("/etc/keel/data"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let bad = GOOD.replace("currency = \"IDR\"", "currency = \"XYZ\"");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:5: key `store.currency`"), "{e}");
+        let bad = GOOD.replace("role = \"cashier\"", "role = \"boss\"");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("t.toml:29: key `users.role`"), "{e}");
+        let bad = GOOD.replace("[cards]", "[cards]\ncolour = 1");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:22:") && e.contains("colour"), "{e}");
+        let bad = GOOD.replace("id = 2", "id = \"two\"");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:8:"), "{e}");
+    }
+}

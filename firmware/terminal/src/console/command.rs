@@ -1,0 +1,362 @@
+//! The console's command language: one command per line, parsed into a
+//! [`Command`] or a one-line error carrying the command's usage. Pure: no I/O.
+
+use thiserror::Error;
+
+/// Every console command and its usage line, in help order.
+pub const USAGE: &[(&str, &str)] = &[
+    ("help", "help"),
+    ("login", "login <pin>"),
+    ("logout", "logout"),
+    ("status", "status"),
+    ("json", "json on|off"),
+    ("catalog list", "catalog list [query]"),
+    ("catalog import", "catalog import <csv|json path>"),
+    ("stock", "stock [sku]"),
+    ("stock adjust", "stock adjust <sku> <delta> <reason>"),
+    ("shift open", "shift open <float>"),
+    ("shift close", "shift close <counted>"),
+    ("cash in", "cash in <amount> <reason>"),
+    ("cash out", "cash out <amount> <reason>"),
+    ("sale new", "sale new"),
+    ("sale add", "sale add <barcode|sku|name> [qty]"),
+    ("sale qty", "sale qty <line> <qty>"),
+    ("sale void-line", "sale void-line <line>"),
+    ("sale discount", "sale discount <line|all> <amount|N%>"),
+    ("sale override", "sale override <line> <price> <reason>"),
+    ("sale tender cash", "sale tender cash <amount>"),
+    ("sale tender card", "sale tender card <amount> <token> <last4> [brand]"),
+    ("sale show", "sale show"),
+    ("sale complete", "sale complete [command-id]"),
+    ("sale cancel", "sale cancel"),
+    ("receipt show", "receipt show <number>"),
+    ("void", "void <receipt>"),
+    ("refund", "refund <receipt> <line>:<qty>..."),
+    ("drawer open", "drawer open"),
+    ("report x", "report x"),
+    ("report z", "report z [number]"),
+    ("journal tail", "journal tail <n>"),
+    ("journal verify", "journal verify"),
+    ("journal export", "journal export <path>"),
+    ("kitchen list", "kitchen list"),
+    ("kitchen advance", "kitchen advance <ticket>"),
+    ("kitchen recall", "kitchen recall <ticket>"),
+    ("quit", "quit"),
+];
+
+/// A parsed console command. Arguments stay text where the engine parses them
+/// against the store's currency or the item's unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Command {
+    Help,
+    Login { pin: String },
+    Logout,
+    Status,
+    Json { on: bool },
+    CatalogList { query: String },
+    CatalogImport { path: String },
+    Stock { sku: Option<String> },
+    StockAdjust { sku: String, delta: i64, reason: String },
+    ShiftOpen { float: String },
+    ShiftClose { counted: String },
+    Cash { inward: bool, amount: String, reason: String },
+    SaleNew,
+    SaleAdd { key: String, qty: Option<String> },
+    SaleQty { line: u32, qty: String },
+    SaleVoidLine { line: u32 },
+    SaleDiscount { line: Option<u32>, value: String },
+    SaleOverride { line: u32, price: String, reason: String },
+    TenderCash { amount: String },
+    TenderCard { amount: String, token: String, last4: String, brand: Option<String> },
+    SaleShow,
+    SaleComplete { command_id: Option<String> },
+    SaleCancel,
+    ReceiptShow { number: u64 },
+    Void { receipt: u64 },
+    Refund { receipt: u64, lines: Vec<(u32, String)> },
+    DrawerOpen,
+    ReportX,
+    ReportZ { number: Option<u64> },
+    JournalTail { n: u64 },
+    JournalVerify,
+    JournalExport { path: String },
+    KitchenList,
+    KitchenAdvance { ticket: String },
+    KitchenRecall { ticket: String },
+    Quit,
+}
+
+/// A line that is not a valid command.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The first word(s) name no command.
+    #[error("unknown command {0:?}; type `help` for the list")]
+    Unknown(String),
+    /// The command's arguments are wrong.
+    #[error("{problem}; usage: {usage}")]
+    Usage {
+        /// What is wrong.
+        problem: String,
+        /// The usage line(s).
+        usage: String,
+    },
+    /// The line is longer than the console accepts.
+    #[error("line too long ({0} bytes; at most {MAX_LINE})")]
+    TooLong(usize),
+}
+
+/// Longest accepted line, in bytes.
+pub const MAX_LINE: usize = 4096;
+
+fn usage_of(name: &str) -> &'static str {
+    USAGE.iter().find(|(n, _)| *n == name).map(|(_, u)| *u).unwrap_or("help")
+}
+
+struct Args<'l> {
+    name: &'static str,
+    words: Vec<&'l str>,
+    rest: &'l str,
+}
+
+impl<'l> Args<'l> {
+    fn bad(&self, problem: impl Into<String>) -> ParseError {
+        ParseError::Usage { problem: problem.into(), usage: usage_of(self.name).to_string() }
+    }
+    fn count(&self, min: usize, max: usize) -> Result<(), ParseError> {
+        if self.words.len() < min {
+            return Err(self.bad("missing argument"));
+        }
+        if self.words.len() > max {
+            return Err(self.bad(format!("unexpected argument {:?}", self.words[max])));
+        }
+        Ok(())
+    }
+    fn word(&self, i: usize) -> String {
+        self.words.get(i).map(|w| w.to_string()).unwrap_or_default()
+    }
+    fn number<T: std::str::FromStr>(&self, i: usize, what: &str) -> Result<T, ParseError> {
+        let w = self.words.get(i).copied().unwrap_or("");
+        w.parse().map_err(|_| self.bad(format!("{what} must be a number, got {w:?}")))
+    }
+    /// Everything after the first `skip` words, trimmed (for free-text reasons).
+    fn tail(&self, skip: usize) -> String {
+        let mut rest = self.rest;
+        for _ in 0..skip {
+            rest = rest.trim_start();
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            rest = &rest[end..];
+        }
+        rest.trim().to_string()
+    }
+}
+
+/// Parses one line. Returns `Ok(None)` for a blank line or a `#` comment.
+pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
+    if line.len() > MAX_LINE {
+        return Err(ParseError::TooLong(line.len()));
+    }
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let first = words[0].to_ascii_lowercase();
+    let second = words.get(1).map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    // Longest match: three words ("sale tender cash"), then two, then one.
+    let third = words.get(2).map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let candidates = [format!("{first} {second} {third}"), format!("{first} {second}"), first.clone()];
+    let (name, used) = candidates
+        .iter()
+        .zip([3usize, 2, 1])
+        .find_map(|(c, n)| USAGE.iter().find(|(u, _)| *u == c.as_str()).map(|(u, _)| (*u, n)))
+        .ok_or_else(|| {
+            let group = USAGE.iter().any(|(u, _)| u.starts_with(&format!("{first} ")));
+            if group {
+                let subs: Vec<&str> = USAGE.iter().filter(|(u, _)| u.starts_with(&format!("{first} "))).map(|(_, u)| *u).collect();
+                ParseError::Usage { problem: format!("unknown {first} command {:?}", words.get(1).copied().unwrap_or("")), usage: subs.join(" | ") }
+            } else {
+                ParseError::Unknown(words[0].to_string())
+            }
+        })?;
+    let mut rest = line;
+    for _ in 0..used {
+        rest = rest.trim_start();
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    let a = Args { name, words: words[used..].to_vec(), rest };
+    let cmd = match name {
+        "help" => Command::Help,
+        "login" => {
+            a.count(1, 1)?;
+            Command::Login { pin: a.word(0) }
+        }
+        "logout" => {
+            a.count(0, 0)?;
+            Command::Logout
+        }
+        "status" => Command::Status,
+        "json" => {
+            a.count(1, 1)?;
+            match a.word(0).as_str() {
+                "on" => Command::Json { on: true },
+                "off" => Command::Json { on: false },
+                w => return Err(a.bad(format!("expected on or off, got {w:?}"))),
+            }
+        }
+        "catalog list" => Command::CatalogList { query: a.tail(0) },
+        "catalog import" => {
+            a.count(1, 1)?;
+            Command::CatalogImport { path: a.word(0) }
+        }
+        "stock" => {
+            a.count(0, 1)?;
+            Command::Stock { sku: a.words.first().map(|s| s.to_string()) }
+        }
+        "stock adjust" => {
+            if a.words.len() < 3 {
+                return Err(a.bad("missing argument"));
+            }
+            Command::StockAdjust { sku: a.word(0), delta: a.number(1, "delta")?, reason: a.tail(2) }
+        }
+        "shift open" => {
+            a.count(1, 1)?;
+            Command::ShiftOpen { float: a.word(0) }
+        }
+        "shift close" => {
+            a.count(1, 1)?;
+            Command::ShiftClose { counted: a.word(0) }
+        }
+        "cash in" | "cash out" => {
+            if a.words.len() < 2 {
+                return Err(a.bad("missing argument"));
+            }
+            Command::Cash { inward: name == "cash in", amount: a.word(0), reason: a.tail(1) }
+        }
+        "sale new" => {
+            a.count(0, 0)?;
+            Command::SaleNew
+        }
+        "sale add" => {
+            a.count(1, 2)?;
+            Command::SaleAdd { key: a.word(0), qty: a.words.get(1).map(|s| s.to_string()) }
+        }
+        "sale qty" => {
+            a.count(2, 2)?;
+            Command::SaleQty { line: a.number(0, "line")?, qty: a.word(1) }
+        }
+        "sale void-line" => {
+            a.count(1, 1)?;
+            Command::SaleVoidLine { line: a.number(0, "line")? }
+        }
+        "sale discount" => {
+            a.count(2, 2)?;
+            let line = if a.word(0).eq_ignore_ascii_case("all") { None } else { Some(a.number(0, "line")?) };
+            Command::SaleDiscount { line, value: a.word(1) }
+        }
+        "sale override" => {
+            if a.words.len() < 3 {
+                return Err(a.bad("missing argument (a reason is required)"));
+            }
+            Command::SaleOverride { line: a.number(0, "line")?, price: a.word(1), reason: a.tail(2) }
+        }
+        "sale tender cash" => {
+            a.count(1, 1)?;
+            Command::TenderCash { amount: a.word(0) }
+        }
+        "sale tender card" => {
+            a.count(3, 4)?;
+            Command::TenderCard { amount: a.word(0), token: a.word(1), last4: a.word(2), brand: a.words.get(3).map(|s| s.to_string()) }
+        }
+        "sale show" => Command::SaleShow,
+        "sale complete" => {
+            a.count(0, 1)?;
+            Command::SaleComplete { command_id: a.words.first().map(|s| s.to_string()) }
+        }
+        "sale cancel" => Command::SaleCancel,
+        "receipt show" => {
+            a.count(1, 1)?;
+            Command::ReceiptShow { number: a.number(0, "receipt")? }
+        }
+        "void" => {
+            a.count(1, 1)?;
+            Command::Void { receipt: a.number(0, "receipt")? }
+        }
+        "refund" => {
+            if a.words.len() < 2 {
+                return Err(a.bad("missing argument"));
+            }
+            let receipt = a.number(0, "receipt")?;
+            let mut lines = Vec::new();
+            for w in &a.words[1..] {
+                let (l, q) = w.split_once(':').ok_or_else(|| a.bad(format!("expected <line>:<qty>, got {w:?}")))?;
+                let line = l.parse().map_err(|_| a.bad(format!("line must be a number, got {l:?}")))?;
+                if q.is_empty() {
+                    return Err(a.bad(format!("missing quantity in {w:?}")));
+                }
+                lines.push((line, q.to_string()));
+            }
+            Command::Refund { receipt, lines }
+        }
+        "drawer open" => Command::DrawerOpen,
+        "report x" => Command::ReportX,
+        "report z" => {
+            a.count(0, 1)?;
+            Command::ReportZ { number: if a.words.is_empty() { None } else { Some(a.number(0, "number")?) } }
+        }
+        "journal tail" => {
+            a.count(0, 1)?;
+            Command::JournalTail { n: if a.words.is_empty() { 10 } else { a.number(0, "n")? } }
+        }
+        "journal verify" => Command::JournalVerify,
+        "journal export" => {
+            a.count(1, 1)?;
+            Command::JournalExport { path: a.word(0) }
+        }
+        "kitchen list" => Command::KitchenList,
+        "kitchen advance" => {
+            a.count(1, 1)?;
+            Command::KitchenAdvance { ticket: a.word(0) }
+        }
+        "kitchen recall" => {
+            a.count(1, 1)?;
+            Command::KitchenRecall { ticket: a.word(0) }
+        }
+        "quit" => Command::Quit,
+        _ => return Err(ParseError::Unknown(name.to_string())),
+    };
+    Ok(Some(cmd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_contract() {
+        assert_eq!(parse("sale add 4006381333931 2").unwrap(), Some(Command::SaleAdd { key: "4006381333931".into(), qty: Some("2".into()) }));
+        assert_eq!(parse("  sale tender cash 20.00 ").unwrap(), Some(Command::TenderCash { amount: "20.00".into() }));
+        assert_eq!(
+            parse("sale override 2 1.00 damaged box, customer ok").unwrap(),
+            Some(Command::SaleOverride { line: 2, price: "1.00".into(), reason: "damaged box, customer ok".into() })
+        );
+        assert_eq!(parse("refund 12 1:2 3:0.250").unwrap(), Some(Command::Refund { receipt: 12, lines: vec![(1, "2".into()), (3, "0.250".into())] }));
+        assert_eq!(parse("sale discount all 10%").unwrap(), Some(Command::SaleDiscount { line: None, value: "10%".into() }));
+        assert_eq!(parse("# comment").unwrap(), None);
+        assert_eq!(parse("").unwrap(), None);
+    }
+
+    #[test]
+    fn errors_carry_usage() {
+        let e = parse("sale qty x 2").unwrap_err().to_string();
+        assert!(e.contains("usage: sale qty <line> <qty>"), "{e}");
+        let e = parse("frobnicate").unwrap_err().to_string();
+        assert!(e.contains("unknown command"), "{e}");
+        let e = parse("sale fly").unwrap_err().to_string();
+        assert!(e.contains("usage:") && e.contains("sale new"), "{e}");
+        let e = parse("refund 3 1-2").unwrap_err().to_string();
+        assert!(e.contains("<line>:<qty>"), "{e}");
+        assert!(matches!(parse(&"x".repeat(5000)), Err(ParseError::TooLong(_))));
+    }
+}

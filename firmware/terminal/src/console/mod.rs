@@ -1,0 +1,86 @@
+//! The technician console: a line protocol over any byte stream (stdin/stdout,
+//! a pseudo-terminal, or a serial device). This module owns the read-execute-
+//! reply loop; parsing is in `command`, execution in `session`, rendering in
+//! `render` and `reply`, serial line setup in `serial`. It must not hold business
+//! rules: those are in keel-core's engine.
+
+pub mod command;
+pub mod render;
+pub mod reply;
+pub mod serial;
+pub mod session;
+
+use crate::node::Node;
+use session::Session;
+use std::io::{BufRead, Write};
+
+/// Serves the console on `input`/`output` until end of input or `quit`.
+/// Each reply is written and flushed before the next line is read.
+pub fn serve<R: BufRead, W: Write>(node: &mut Node, json: bool, mut input: R, mut output: W) -> std::io::Result<()> {
+    let mut session = Session::new(node, json);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        // Bounded read: a line longer than the limit is consumed and answered with an error.
+        let n = read_bounded_line(&mut input, &mut buf, command::MAX_LINE + 1)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some(reply) = session.execute_line(line) {
+            let rendered = reply.render(session.json);
+            output.write_all(rendered.as_bytes())?;
+            output.write_all(b"\n")?;
+            output.flush()?;
+        }
+        if session.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads up to and including `\n`, keeping at most `limit` bytes (the rest of an
+/// overlong line is discarded). Returns bytes consumed (0 at end of input).
+fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
+    let mut consumed = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(consumed);
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = limit.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len();
+        input.consume(used);
+        consumed += used;
+        if done {
+            return Ok(consumed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_bounded_line;
+
+    #[test]
+    fn overlong_lines_are_cut_not_buffered() {
+        let data = format!("{}\nnext\n", "a".repeat(10_000));
+        let mut r = std::io::BufReader::with_capacity(64, data.as_bytes());
+        let mut buf = Vec::new();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 100).unwrap(), 10_001);
+        assert_eq!(buf.len(), 100);
+        buf.clear();
+        read_bounded_line(&mut r, &mut buf, 100).unwrap();
+        assert_eq!(buf, b"next\n");
+    }
+}

@@ -1,0 +1,290 @@
+//! A console session: who is logged in, the login lockout, JSON mode, and the
+//! execution of each parsed command against the node. Every mutating command
+//! goes decide (engine) -> commit (durable) -> reply, so a reply that reports
+//! success always describes something already on disk.
+
+use super::command::{parse, Command, USAGE};
+use super::render;
+use super::reply::Reply;
+use crate::fields;
+use crate::node::Node;
+use keel_core::auth::{LoginGuard, Permission, User};
+use keel_core::catalog_import;
+use keel_core::engine::{require, AddRequest, Engine, RefundRequest};
+use keel_core::event::EventBody;
+use keel_core::ids::{CommandId, ReceiptNo};
+use keel_core::receipt::Receipt;
+use serde_json::json;
+
+/// One console session over one byte stream.
+pub struct Session<'n> {
+    node: &'n mut Node,
+    user: Option<User>,
+    guard: LoginGuard,
+    /// Replies as JSON lines.
+    pub json: bool,
+    /// Set by `quit`.
+    pub quit: bool,
+}
+
+impl<'n> Session<'n> {
+    /// A session on `node`, nobody logged in.
+    pub fn new(node: &'n mut Node, json: bool) -> Session<'n> {
+        Session { node, user: None, guard: LoginGuard::default(), json, quit: false }
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        self.node
+    }
+
+    /// Executes one line; `None` for blank lines and comments.
+    pub fn execute_line(&mut self, line: &str) -> Option<Reply> {
+        match parse(line) {
+            Ok(None) => None,
+            Ok(Some(cmd)) => Some(self.execute(cmd)),
+            Err(e) => Some(Reply::err(e)),
+        }
+    }
+
+    fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    /// Commits events, mapping a storage failure to an error reply.
+    fn commit(&mut self, events: Vec<EventBody>) -> Result<Vec<keel_store::StoredEvent>, Reply> {
+        self.node.commit(events, None).map_err(Reply::err)
+    }
+
+    /// Executes a parsed command.
+    pub fn execute(&mut self, cmd: Command) -> Reply {
+        match self.run(cmd) {
+            Ok(r) | Err(r) => r,
+        }
+    }
+
+    fn run(&mut self, cmd: Command) -> Result<Reply, Reply> {
+        let now = self.node.now_ms();
+        match cmd {
+            Command::Help => Ok(Reply::ok(
+                fields! { "commands" => USAGE.iter().map(|(_, u)| *u).collect::<Vec<_>>() },
+                USAGE.iter().map(|(_, u)| format!("  {u}")).collect(),
+            )),
+            Command::Quit => {
+                self.quit = true;
+                Ok(Reply::line("bye"))
+            }
+            Command::Json { on } => {
+                self.json = on;
+                Ok(Reply::ok(fields! { "json" => on }, vec![format!("json {}", if on { "on" } else { "off" })]))
+            }
+            Command::Login { pin } => {
+                let users = self.node.profile.users.clone();
+                let u = self.guard.login(&users, &pin, now).map_err(Reply::err)?.clone();
+                let reply = Reply::ok(
+                    fields! { "user" => u.id.0, "name" => u.name, "role" => u.role.as_str() },
+                    vec![format!("logged in as {} ({})", u.name, u.role.as_str())],
+                );
+                self.user = Some(u);
+                Ok(reply)
+            }
+            Command::Logout => {
+                self.user = None;
+                Ok(Reply::line("logged out"))
+            }
+            Command::Status => Ok(render::status(self.node, self.user.as_ref())),
+            Command::CatalogList { query } => Ok(render::catalog(self.node, &query)),
+            Command::Stock { sku } => Ok(render::stock(self.node, sku.as_deref())),
+            Command::CatalogImport { path } => {
+                let engine = Engine::new(&self.node.profile, &self.node.state);
+                require(self.user.as_ref(), Permission::Catalog).map_err(Reply::err)?;
+                let text = std::fs::read_to_string(&path).map_err(|e| Reply::err(format!("cannot read {path}: {e}")))?;
+                let items = catalog_import::parse_auto(&path, &text, self.node.profile.currency).map_err(|e| Reply::err(e.to_string().replace('\n', "; ")))?;
+                let events = engine.import_catalog(self.user.as_ref(), items).map_err(Reply::err)?;
+                let n = events.len();
+                self.commit(events)?;
+                Ok(Reply::ok(fields! { "imported" => n }, vec![format!("imported {n} items")]))
+            }
+            Command::StockAdjust { sku, delta, reason } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).adjust_stock(self.user(), &sku, delta, &reason).map_err(Reply::err)?;
+                self.commit(events)?;
+                let on_hand = self.node.state.stock.get(&keel_core::ids::Sku(sku.clone())).copied().unwrap_or(0);
+                Ok(Reply::ok(fields! { "sku" => sku, "stock" => on_hand }, vec![format!("{sku}: {on_hand} on hand")]))
+            }
+            Command::ShiftOpen { float } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).open_shift(self.user(), &float).map_err(Reply::err)?;
+                self.commit(events)?;
+                let s = self.node.state.shift.as_ref().map(|s| (s.shift_no, s.float.amount_text())).unwrap_or_default();
+                Ok(Reply::ok(fields! { "shift" => s.0, "float" => s.1 }, vec![format!("shift {} open, float {}", s.0, s.1)]))
+            }
+            Command::ShiftClose { counted } => {
+                let (events, report) = Engine::new(&self.node.profile, &self.node.state).close_shift(self.user(), &counted, now).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::report(&report))
+            }
+            Command::Cash { inward, amount, reason } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).cash_move(self.user(), inward, &amount, &reason).map_err(Reply::err)?;
+                self.commit(events)?;
+                let expected = self.node.state.shift.as_ref().map(|s| s.expected_cash().amount_text()).unwrap_or_default();
+                Ok(Reply::ok(fields! { "expected_cash" => expected }, vec![format!("cash {} recorded; drawer should hold {expected}", if inward { "in" } else { "out" })]))
+            }
+            Command::SaleNew => {
+                let events = Engine::new(&self.node.profile, &self.node.state).new_sale(self.user()).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(Reply::line("sale open"))
+            }
+            Command::SaleCancel => {
+                let events = Engine::new(&self.node.profile, &self.node.state).cancel_sale(self.user()).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(Reply::line("sale cancelled"))
+            }
+            Command::SaleAdd { key, qty } => {
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .add_item(self.user(), AddRequest { key: &key, qty: qty.as_deref() })
+                    .map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::SaleQty { line, qty } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).set_qty(self.user(), line, &qty).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::SaleVoidLine { line } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).void_line(self.user(), line).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::SaleDiscount { line, value } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).discount(self.user(), line, &value).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::SaleOverride { line, price, reason } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).override_price(self.user(), line, &price, &reason).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::TenderCash { amount } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).tender_cash(self.user(), &amount).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::TenderCard { amount, token, last4, brand } => {
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .tender_card(self.user(), &amount, &token, &last4, brand.as_deref())
+                    .map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(render::cart_after_edit(self.node))
+            }
+            Command::SaleShow => {
+                let priced = Engine::new(&self.node.profile, &self.node.state).priced().map_err(Reply::err)?;
+                Ok(render::cart(self.node, &priced))
+            }
+            Command::SaleComplete { command_id } => self.complete(command_id),
+            Command::ReceiptShow { number } => {
+                let rec = self.node.sale(ReceiptNo(number)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {number} on this terminal")))?;
+                let mut receipt = Receipt::from_sale(&self.node.profile, &rec.sale, rec.seq, &rec.hash, rec.time_ms);
+                receipt.voided = rec.voided;
+                Ok(render::receipt(&receipt, &rec.refunds))
+            }
+            Command::Void { receipt } => {
+                require(self.user(), Permission::Void).map_err(Reply::err)?;
+                let rec = self.node.sale(ReceiptNo(receipt)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
+                let events = Engine::new(&self.node.profile, &self.node.state).void_sale(self.user(), &rec.sale, rec.voided, &rec.refunds).map_err(Reply::err)?;
+                self.commit(events)?;
+                let amount = rec.sale.amount_due().amount_text();
+                Ok(Reply::ok(fields! { "voided" => receipt, "amount" => amount }, vec![format!("receipt {receipt} voided ({amount} returned)")]))
+            }
+            Command::Refund { receipt, lines } => {
+                require(self.user(), Permission::Refund).map_err(Reply::err)?;
+                let rec = self.node.sale(ReceiptNo(receipt)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
+                let req: Vec<RefundRequest<'_>> = lines.iter().map(|(l, q)| RefundRequest { line_no: *l, qty: q }).collect();
+                let (events, record) = Engine::new(&self.node.profile, &self.node.state).refund(self.user(), &rec.sale, rec.voided, &rec.refunds, &req).map_err(Reply::err)?;
+                self.commit(events)?;
+                let total = record.total.amount_text();
+                Ok(Reply::ok(
+                    fields! { "refunded" => receipt, "amount" => total, "lines" => record.lines.iter().map(|l| json!({"line": l.line_no, "qty": l.qty, "amount": l.amount.amount_text()})).collect::<Vec<_>>() },
+                    vec![format!("refund on receipt {receipt}: {total} paid back in cash")],
+                ))
+            }
+            Command::DrawerOpen => {
+                let events = Engine::new(&self.node.profile, &self.node.state).no_sale(self.user()).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(Reply::ok(fields! { "drawer" => "open" }, vec!["drawer opened (no sale, journaled)".into()]))
+            }
+            Command::ReportX => {
+                let report = Engine::new(&self.node.profile, &self.node.state).x_report(self.user(), now).map_err(Reply::err)?;
+                Ok(render::report(&report))
+            }
+            Command::ReportZ { number } => {
+                require(self.user(), Permission::Reports).map_err(Reply::err)?;
+                let report = self.node.z_report(number).map_err(Reply::err)?.ok_or_else(|| Reply::err(match number {
+                    Some(n) => format!("no Z report {n}"),
+                    None => "no Z report yet: `shift close <counted>` makes one".to_string(),
+                }))?;
+                Ok(render::report(&report))
+            }
+            Command::JournalTail { n } => {
+                require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
+                let events = self.node.journal().tail(n.min(1000)).map_err(Reply::err)?;
+                Ok(render::journal_tail(&events))
+            }
+            Command::JournalVerify => {
+                require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
+                let summary = self.node.journal().verify().map_err(|e| Reply::err(format!("journal verify FAILED: {e}")))?;
+                Ok(Reply::ok(
+                    fields! { "records" => summary.records, "head" => summary.head.hex() },
+                    vec![format!("journal ok: {} records, head {}", summary.records, summary.head.hex())],
+                ))
+            }
+            Command::JournalExport { path } => {
+                require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
+                let n = self.node.journal().export(std::path::Path::new(&path)).map_err(Reply::err)?;
+                Ok(Reply::ok(fields! { "records" => n, "path" => path }, vec![format!("exported {n} records to {path}")]))
+            }
+            Command::KitchenList => Ok(render::kitchen(self.node, now)),
+            Command::KitchenAdvance { ticket } => {
+                let (events, to) = Engine::new(&self.node.profile, &self.node.state).kitchen_advance(self.user(), &ticket).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(Reply::ok(fields! { "ticket" => ticket, "status" => to.as_str() }, vec![format!("ticket {ticket}: {}", to.as_str())]))
+            }
+            Command::KitchenRecall { ticket } => {
+                let events = Engine::new(&self.node.profile, &self.node.state).kitchen_recall(self.user(), &ticket).map_err(Reply::err)?;
+                self.commit(events)?;
+                Ok(Reply::ok(fields! { "ticket" => ticket, "recalled" => true }, vec![format!("ticket {ticket} recalled")]))
+            }
+        }
+    }
+
+    /// `sale complete [command-id]`: idempotent by command id; replies only after the sale is durable.
+    fn complete(&mut self, command_id: Option<String>) -> Result<Reply, Reply> {
+        let id = match &command_id {
+            Some(text) => Some(CommandId::parse(text).ok_or_else(|| Reply::err(format!("command id must be a UUID, got {text:?}; usage: sale complete [command-id]")))?),
+            None => None,
+        };
+        if let Some(id) = id {
+            if let Some(first) = self.node.idempotent_reply(&id).map_err(Reply::err)? {
+                // Sent before: answer with the first result, make nothing new.
+                let no: u64 = postcard::from_bytes(&first).map_err(|e| Reply::err(format!("stored reply for {id} unreadable: {e}")))?;
+                return self.completed_reply(ReceiptNo(no));
+            }
+        }
+        let (events, sale) = Engine::new(&self.node.profile, &self.node.state).complete(self.user()).map_err(Reply::err)?;
+        let idem = match id {
+            Some(id) => Some((id, postcard::to_stdvec(&sale.receipt_no.0).map_err(Reply::err)?)),
+            None => None,
+        };
+        let stored = self.node.commit(events, idem).map_err(Reply::err)?;
+        let first = stored.first().ok_or_else(|| Reply::err("internal: commit returned no records"))?;
+        let receipt = Receipt::from_sale(&self.node.profile, &sale, first.event.dot.seq, &first.hash, first.event.hlc.wall_ms);
+        Ok(render::completed(&receipt))
+    }
+
+    fn completed_reply(&self, no: ReceiptNo) -> Result<Reply, Reply> {
+        let rec = self.node.sale(no).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("receipt {no} recorded for this command id is missing")))?;
+        let receipt = Receipt::from_sale(&self.node.profile, &rec.sale, rec.seq, &rec.hash, rec.time_ms);
+        Ok(render::completed(&receipt))
+    }
+}
+

@@ -1,0 +1,12 @@
+//! The Keel terminal: configuration, wiring of core + store, and the technician
+//! console. The `keel` binary (`main.rs`) is a thin command-line front over this
+//! library so tests can drive the same code in-process.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod console;
+pub mod demo;
+pub mod node;

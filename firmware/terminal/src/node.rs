@@ -1,0 +1,216 @@
+//! One terminal's running state: its profile, its journal on disk and the
+//! folded state, with the single commit path every command goes through: decide
+//! (engine) -> fold into state -> commit durably (one fsynced transaction with the
+//! derived writes) -> acknowledge. If the commit fails the in-memory state is
+//! reloaded from disk, so nothing unacknowledged lingers.
+
+use crate::clock::Clock;
+use keel_core::chain::ChainHash;
+use keel_core::derived::DerivedTable;
+use keel_core::event::{Event, EventBody};
+use keel_core::ids::{CommandId, Dot, ReceiptNo};
+use keel_core::profile::StoreProfile;
+use keel_core::sale::{RefundRecord, Sale};
+use keel_core::state::{receipt_keys, LoadError, TerminalState};
+use keel_store::{Batch, CommitError, Journal, JournalIdentity, OpenError, ReadError, StoredEvent};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// The firmware version recorded in journals and shown by `status`.
+pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Errors starting a terminal.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The data directory cannot be created.
+    #[error("cannot create data directory {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    /// The journal cannot be opened.
+    #[error("journal {0}: {1}")]
+    Journal(PathBuf, OpenError),
+    /// Derived state does not decode and could not be rebuilt.
+    #[error("derived state: {0}")]
+    Load(#[from] LoadError),
+    /// Reading the journal failed.
+    #[error("reading the journal: {0}")]
+    Read(#[from] ReadError),
+    /// Writing the first-start records (demo catalog) or a rebuild failed.
+    #[error("initialising the journal: {0}")]
+    Seed(#[from] CommitError),
+}
+
+/// Errors reading receipts back from the journal.
+#[derive(Debug, Error)]
+pub enum LookupError {
+    /// Storage failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The receipt table points at a record that is not a sale (corruption).
+    #[error("receipt {0}: journal record {1} is not the expected kind")]
+    WrongRecord(ReceiptNo, u64),
+}
+
+/// A sale read back from the journal, with its void/refund status.
+#[derive(Debug, Clone)]
+pub struct SaleRecord {
+    /// The sale.
+    pub sale: Sale,
+    /// The sale's record.
+    pub seq: u64,
+    /// Record hash (verification code source).
+    pub hash: ChainHash,
+    /// Time of the sale (ms).
+    pub time_ms: u64,
+    /// Voided afterwards.
+    pub voided: bool,
+    /// Refunds issued against it.
+    pub refunds: Vec<RefundRecord>,
+}
+
+/// A running terminal.
+pub struct Node {
+    /// Store profile.
+    pub profile: StoreProfile,
+    /// Folded state.
+    pub state: TerminalState,
+    journal: Journal,
+    clock: Box<dyn Clock>,
+    data_dir: PathBuf,
+}
+
+fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState, StartError> {
+    let mut failure = None;
+    let state = TerminalState::load(profile.store.clone(), profile.terminal, profile.currency, &mut |t| match journal.derived_scan(t) {
+        Ok(rows) => rows,
+        Err(e) => {
+            failure = Some(e);
+            Vec::new()
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    Ok(state)
+}
+
+impl Node {
+    /// Opens (or creates) the terminal's journal under `data_dir`. On a new journal the
+    /// `seed` events (e.g. the demo catalog) are committed right after the first record.
+    pub fn open(profile: StoreProfile, data_dir: &Path, clock: Box<dyn Clock>, seed: Vec<EventBody>) -> Result<Node, StartError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StartError::DataDir(data_dir.to_path_buf(), e))?;
+        let path = data_dir.join("journal.redb");
+        let identity = JournalIdentity {
+            store: profile.store.clone(),
+            terminal: profile.terminal,
+            currency: profile.currency,
+            firmware: FIRMWARE_VERSION.to_string(),
+        };
+        let start_hlc = keel_core::hlc::Hlc::default().tick(clock.now_ms(), profile.terminal);
+        let mut journal = Journal::open(&path, &identity, start_hlc).map_err(|e| StartError::Journal(path.clone(), e))?;
+        let mut state = load_state(&journal, &profile)?;
+        if state.counters.last_seq != journal.last_seq() {
+            // Derived state is behind the journal (first start, or a migration): rebuild it by replaying.
+            log::info!("rebuilding derived state: derived at seq {}, journal at {}", state.counters.last_seq, journal.last_seq());
+            let mut fresh = TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
+            journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
+            state = load_state(&journal, &profile)?;
+        }
+        let mut node = Node { profile, state, journal, clock, data_dir: data_dir.to_path_buf() };
+        if node.journal.last_seq() == 1 && !seed.is_empty() {
+            node.commit(seed, None)?;
+        }
+        Ok(node)
+    }
+
+    /// Data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The journal (read access).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Wall clock now (ms).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Uptime (ms).
+    pub fn uptime_ms(&self) -> u64 {
+        self.clock.uptime_ms()
+    }
+
+    /// Commits `events` durably (with an idempotent reply if given) and folds them into state.
+    /// Returns the stored records. On error nothing is written and state is unchanged.
+    pub fn commit(&mut self, events: Vec<EventBody>, idempotency: Option<(CommandId, Vec<u8>)>) -> Result<Vec<StoredEvent>, CommitError> {
+        if events.is_empty() && idempotency.is_none() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now_ms();
+        let mut hlc = self.journal.last_hlc().max(self.state.counters.last_hlc);
+        let dots: Vec<Dot> = self.journal.next_dots(events.len() as u64);
+        let mut stamped = Vec::with_capacity(events.len());
+        let mut derived = Vec::new();
+        for (body, dot) in events.into_iter().zip(dots) {
+            hlc = hlc.tick(now, self.profile.terminal);
+            // prev is filled in by the store; the fold does not read it.
+            let provisional = Event { dot, hlc, prev: ChainHash::default(), body };
+            derived.extend(self.state.apply(&provisional));
+            stamped.push((hlc, provisional.body));
+        }
+        match self.journal.commit(Batch { events: stamped, derived, idempotency }) {
+            Ok(c) => Ok(c.events),
+            Err(e) => {
+                log::warn!("commit failed, reloading state from disk: {e}");
+                match load_state(&self.journal, &self.profile) {
+                    Ok(s) => self.state = s,
+                    Err(le) => log::error!("reloading state after a failed commit: {le}"),
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The stored reply of an earlier command with this id.
+    pub fn idempotent_reply(&self, id: &CommandId) -> Result<Option<Vec<u8>>, ReadError> {
+        self.journal.idempotent_reply(id)
+    }
+
+    fn seq_of(&self, key: &str) -> Result<Option<u64>, ReadError> {
+        Ok(self.journal.derived_get(DerivedTable::Receipts, key)?.and_then(|b| TerminalState::decode_seq(&b)))
+    }
+
+    /// Reads a sale by receipt number, with its void and refunds.
+    pub fn sale(&self, no: ReceiptNo) -> Result<Option<SaleRecord>, LookupError> {
+        let Some(seq) = self.seq_of(&receipt_keys::sale(no))? else { return Ok(None) };
+        let Some(stored) = self.journal.read(seq)? else { return Err(LookupError::WrongRecord(no, seq)) };
+        let EventBody::SaleCompleted(sale) = stored.event.body else { return Err(LookupError::WrongRecord(no, seq)) };
+        let voided = self.seq_of(&receipt_keys::void(no))?.is_some();
+        let mut refunds = Vec::new();
+        for (_, v) in self.journal.derived_scan_prefix(DerivedTable::Receipts, &receipt_keys::refund_prefix(no))? {
+            let Some(rseq) = TerminalState::decode_seq(&v) else { continue };
+            if let Some(r) = self.journal.read(rseq)? {
+                if let EventBody::RefundIssued(rec) = r.event.body {
+                    refunds.push(rec);
+                }
+            }
+        }
+        Ok(Some(SaleRecord { sale, seq, hash: stored.hash, time_ms: stored.event.hlc.wall_ms, voided, refunds }))
+    }
+
+    /// Reads the Z report with number `z` (or the last one).
+    pub fn z_report(&self, z: Option<u64>) -> Result<Option<keel_core::shift::ShiftReport>, ReadError> {
+        let z = match z {
+            Some(z) => z,
+            None if self.state.counters.last_z == 0 => return Ok(None),
+            None => self.state.counters.last_z,
+        };
+        let Some(seq) = self.seq_of(&receipt_keys::z_report(z))? else { return Ok(None) };
+        Ok(self.journal.read(seq)?.and_then(|s| match s.event.body {
+            EventBody::ShiftClosed(r) => Some(r),
+            _ => None,
+        }))
+    }
+}
