@@ -221,3 +221,89 @@ where
     }
     Ok(ChainSummary { records: last, head: prev_hash })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventBody;
+    use crate::hlc::Hlc;
+    use crate::ids::{Dot, Sku};
+
+    fn journal(n: u64) -> (ChainHash, Vec<(u64, Vec<u8>)>, (u64, ChainHash)) {
+        let genesis = genesis_hash(&StoreId("s".into()), TerminalId(1));
+        let mut prev = genesis;
+        let mut out = Vec::new();
+        for seq in 1..=n {
+            let e = Event {
+                dot: Dot { terminal: TerminalId(1), seq },
+                hlc: Hlc { wall_ms: seq, counter: 0, node: 1 },
+                prev,
+                body: EventBody::StockAdjusted { sku: Sku(format!("SKU{seq}")), delta: seq as i64, reason: "r".into() },
+            };
+            let bytes = encode_record(&e);
+            prev = ChainHash::of(&bytes);
+            out.push((seq, bytes));
+        }
+        (genesis, out, (n, prev))
+    }
+
+    fn verify(g: ChainHash, recs: Vec<(u64, Vec<u8>)>, head: (u64, ChainHash)) -> Result<ChainSummary, ChainBreak> {
+        verify_chain(TerminalId(1), g, recs, Some(head))
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let (g, recs, head) = journal(5);
+        assert_eq!(verify(g, recs, head).unwrap().records, 5);
+    }
+
+    #[test]
+    fn each_tampering_is_named() {
+        let (g, recs, head) = journal(6);
+        let mut flipped = recs.clone();
+        let at = flipped[2].1.windows(4).position(|w| w == b"SKU3").unwrap() + 1;
+        flipped[2].1[at] ^= 0x01;
+        assert_eq!(verify(g, flipped, head), Err(ChainBreak::Altered { seq: 3 }));
+
+        let mut removed = recs.clone();
+        removed.remove(3);
+        assert_eq!(verify(g, removed, head), Err(ChainBreak::Missing { seq: 4 }));
+
+        let mut swapped = recs.clone();
+        let (a, b) = (swapped[1].1.clone(), swapped[2].1.clone());
+        swapped[1].1 = b;
+        swapped[2].1 = a;
+        assert_eq!(verify(g, swapped, head), Err(ChainBreak::Reordered { seq: 2, found: 3 }));
+
+        let mut last_edit = recs.clone();
+        let at = last_edit[5].1.windows(4).position(|w| w == b"SKU6").unwrap() + 1;
+        last_edit[5].1[at] ^= 0x01;
+        assert_eq!(verify(g, last_edit, head), Err(ChainBreak::Altered { seq: 6 }));
+
+        let mut truncated = recs.clone();
+        truncated.pop();
+        assert_eq!(verify(g, truncated, head), Err(ChainBreak::Truncated { seq: 6, head: 6 }));
+
+        let mut garbage = recs;
+        garbage[0].1 = vec![1, 0xff, 0xff];
+        assert!(matches!(verify(g, garbage, head), Err(ChainBreak::Unreadable { seq: 1, .. })));
+    }
+
+    #[test]
+    fn decoder_refuses_bad_versions_and_never_panics() {
+        assert_eq!(decode_record(&[]), Err(RecordError::Empty));
+        assert_eq!(decode_record(&[9, 1, 2]), Err(RecordError::NewerVersion(9)));
+        assert_eq!(decode_record(&[0]), Err(RecordError::BadVersion(0)));
+        for len in 0..64u8 {
+            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37) ^ 1).collect();
+            let _ = decode_record(&bytes);
+        }
+    }
+
+    #[test]
+    fn verification_code_is_eight_crockford_chars() {
+        let code = verification_code(&ChainHash::of(b"x"));
+        assert_eq!(code.len(), 8);
+        assert!(code.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    }
+}
