@@ -321,3 +321,32 @@ pub(crate) fn commit_error(err: impl Into<redb::Error>) -> CommitError {
 pub(crate) fn read_error(err: impl Into<redb::Error>) -> ReadError {
     ReadError::Storage { source: err.into() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_disk_is_recognised_anywhere_in_the_chain() {
+        for code in [libc::ENOSPC, libc::EDQUOT, libc::EFBIG] {
+            let e = commit_error(redb::Error::Io(io::Error::from_raw_os_error(code)));
+            assert!(matches!(e, CommitError::DiskFull { .. }), "{e}");
+            assert!(e.to_string().starts_with("disk full: the sale was not saved; free space and retry"));
+            assert!(e.needs_reopen());
+        }
+        let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(matches!(commit_error(redb::Error::Io(wrapped)), CommitError::DiskFull { .. }));
+        let backend = redb::Error::Backend(Box::new(io::Error::from_raw_os_error(libc::EDQUOT)));
+        assert!(matches!(commit_error(backend), CommitError::DiskFull { .. }));
+    }
+
+    #[test]
+    fn other_io_failures_need_a_reopen_but_are_not_disk_full() {
+        let e = commit_error(redb::Error::Io(io::Error::from_raw_os_error(libc::EIO)));
+        assert!(matches!(e, CommitError::Storage { .. }) && e.needs_reopen());
+        let e = commit_error(redb::Error::PreviousIo);
+        assert!(matches!(e, CommitError::Storage { .. }) && e.needs_reopen());
+        let e = commit_error(redb::Error::Corrupted("x".into()));
+        assert!(!e.needs_reopen());
+    }
+}

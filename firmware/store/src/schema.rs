@@ -148,3 +148,27 @@ fn migrate_v0_to_v1(txn: &WriteTransaction) -> Result<(), String> {
     create_tables(txn).map_err(e)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_and_version_round_trip() {
+        let head = HeadRecord { seq: 42, hash: ChainHash([7; 32]), hlc: Hlc { wall_ms: 5, counter: 1, node: 2 } };
+        assert_eq!(decode_head(&encode_head(&head)), Ok(head));
+        assert_eq!(decode_version(&SCHEMA_VERSION.to_le_bytes()), Ok(SCHEMA_VERSION));
+        assert!(decode_version(&[1, 2]).is_err());
+        assert_eq!(derived_name(DerivedTable::Stock), "derived_stock");
+    }
+
+    #[test]
+    fn migrations_form_a_path_to_the_current_version() {
+        let mut v = 0;
+        for m in MIGRATIONS {
+            assert_eq!((m.from, m.to), (v, v + 1));
+            v = m.to;
+        }
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+}
