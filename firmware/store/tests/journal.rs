@@ -162,3 +162,14 @@ fn rebuild_derived_reproduces_the_tables() {
     assert_eq!(replayed, 21);
     assert_eq!(snapshot(&j), before);
 }
+
+#[test]
+fn derived_scan_prefix_stops_at_the_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = open(&dir.path().join("j.redb"));
+    let put = |k: &str| DerivedWrite { table: DerivedTable::Kitchen, key: k.into(), value: Some(k.as_bytes().to_vec()) };
+    j.commit(Batch { derived: vec![put("a/1"), put("b/1"), put("b/2"), put("c/1")], ..Batch::default() }).unwrap();
+    let keys: Vec<String> = j.derived_scan_prefix(DerivedTable::Kitchen, "b/").unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec!["b/1", "b/2"]);
+    assert!(j.derived_scan_prefix(DerivedTable::Kitchen, "z").unwrap().is_empty());
+}
