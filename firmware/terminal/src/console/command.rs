@@ -359,4 +359,25 @@ mod tests {
         assert!(e.contains("<line>:<qty>"), "{e}");
         assert!(matches!(parse(&"x".repeat(5000)), Err(ParseError::TooLong(_))));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_line(line in ".{0,200}") {
+            let _ = parse(&line);
+        }
+
+        #[test]
+        fn never_panics_on_command_like_lines(
+            head in proptest::sample::select(USAGE.iter().map(|(n, _)| *n).collect::<Vec<_>>()),
+            tail in proptest::collection::vec("[ -~]{0,12}", 0..6),
+        ) {
+            let line = format!("{head} {}", tail.join(" "));
+            if let Err(e) = parse(&line) {
+                // Every refusal is one line and, for a known command, carries its usage.
+                let text = e.to_string();
+                proptest::prop_assert!(!text.contains('\n'));
+                proptest::prop_assert!(text.contains("usage:") || text.contains("too long"), "{}", text);
+            }
+        }
+    }
 }
