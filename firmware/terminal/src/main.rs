@@ -53,12 +53,14 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
         Some(dev) => {
             let port = console::serial::open(&dev, baud).map_err(|e| e.to_string())?;
             let reader = BufReader::new(port.try_clone().map_err(|e| e.to_string())?);
-            console::serve(&mut node, c.json, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
+            console::serve(&mut node, c.json, false, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
         }
         None => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
-            let r = console::serve(&mut node, c.json, stdin.lock(), stdout.lock());
+            // SAFETY: isatty only inspects file descriptor 0.
+            let interactive = unsafe { libc::isatty(0) } == 1;
+            let r = console::serve(&mut node, c.json, interactive, stdin.lock(), stdout.lock());
             let _ = std::io::stdout().flush();
             r.map_err(|e| format!("console: {e}"))
         }

@@ -15,11 +15,16 @@ use session::Session;
 use std::io::{BufRead, Write};
 
 /// Serves the console on `input`/`output` until end of input or `quit`.
-/// Each reply is written and flushed before the next line is read.
-pub fn serve<R: BufRead, W: Write>(node: &mut Node, json: bool, mut input: R, mut output: W) -> std::io::Result<()> {
+/// Each reply is written and flushed before the next line is read. With `prompt`,
+/// a prompt is written before each line (for a person at a terminal; never in JSON mode).
+pub fn serve<R: BufRead, W: Write>(node: &mut Node, json: bool, prompt: bool, mut input: R, mut output: W) -> std::io::Result<()> {
     let mut session = Session::new(node, json);
     let mut buf = Vec::new();
     loop {
+        if prompt && !session.json {
+            output.write_all(b"keel> ")?;
+            output.flush()?;
+        }
         buf.clear();
         // Bounded read: a line longer than the limit is consumed and answered with an error.
         let n = read_bounded_line(&mut input, &mut buf, command::MAX_LINE + 1)?;
