@@ -2,6 +2,10 @@
 //! euros with German-style inclusive VAT, demo PINs cashier 1111, manager 9999,
 //! technician 0000. Its catalog and opening stock are journaled on first start
 //! like any other catalog change.
+//!
+//! Prices are written `euros_cents` (`1_49` is 1.49 EUR), hence the lint allowances.
+
+#![allow(clippy::inconsistent_digit_grouping, clippy::zero_prefixed_literal)]
 
 use keel_core::auth::{Role, User};
 use keel_core::barcode::check_digit;

@@ -27,7 +27,7 @@ pub enum StartError {
     DataDir(PathBuf, std::io::Error),
     /// The journal cannot be opened.
     #[error("journal {0}: {1}")]
-    Journal(PathBuf, OpenError),
+    Journal(PathBuf, Box<OpenError>),
     /// Derived state does not decode and could not be rebuilt.
     #[error("derived state: {0}")]
     Load(#[from] LoadError),
@@ -106,7 +106,7 @@ impl Node {
             firmware: FIRMWARE_VERSION.to_string(),
         };
         let start_hlc = keel_core::hlc::Hlc::default().tick(clock.now_ms(), profile.terminal);
-        let mut journal = Journal::open(&path, &identity, start_hlc).map_err(|e| StartError::Journal(path.clone(), e))?;
+        let mut journal = Journal::open(&path, &identity, start_hlc).map_err(|e| StartError::Journal(path.clone(), Box::new(e)))?;
         let mut state = load_state(&journal, &profile)?;
         if state.counters.last_seq != journal.last_seq() {
             // Derived state is behind the journal (first start, or a migration): rebuild it by replaying.
