@@ -148,6 +148,8 @@ proptest! {
             total_refunded += a;
         }
         prop_assert!(total_refunded <= sale.subtotal.minor);
+        prop_assert_eq!(&h.replayed(), &h.state);
+        prop_assert_eq!(&h.loaded(), &h.state);
         prop_assert_eq!(h.state.shift.as_ref().unwrap().totals.refunds_total.minor, total_refunded);
     }
 
@@ -174,5 +176,9 @@ proptest! {
         prop_assert!(h.state.shift.is_none());
         // Receipt numbers are gapless from 1.
         prop_assert_eq!(nos, (1..=baskets.len() as u64).collect::<Vec<_>>());
+        // Derived state is a pure fold: replaying the journal, or loading the derived
+        // tables the store would hold, gives exactly the live state.
+        prop_assert_eq!(&h.replayed(), &h.state);
+        prop_assert_eq!(&h.loaded(), &h.state);
     }
 }

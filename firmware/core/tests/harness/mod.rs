@@ -6,6 +6,7 @@
 use keel_core::auth::{Role, User};
 use keel_core::catalog::{CatalogItem, SoldBy};
 use keel_core::chain::ChainHash;
+use keel_core::derived::DerivedTable;
 use keel_core::engine::Engine;
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
@@ -28,6 +29,10 @@ pub struct Harness {
     pub voided: Vec<u64>,
     pub cashier: User,
     pub manager: User,
+    /// Every event applied, in order (the journal).
+    pub journal: Vec<Event>,
+    /// The derived tables as the store would hold them.
+    pub derived: BTreeMap<(DerivedTable, String), Vec<u8>>,
 }
 
 pub fn profile(mode: TaxMode, scope: TaxRoundingScope, rounding: RoundingMode, cash_step: i64) -> StoreProfile {
@@ -76,7 +81,7 @@ impl Harness {
         let state = TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
         let cashier = profile.users[0].clone();
         let manager = profile.users[1].clone();
-        let mut h = Harness { profile, state, seq: 0, now: 1_700_000_000_000, sales: BTreeMap::new(), refunds: BTreeMap::new(), voided: vec![], cashier, manager };
+        let mut h = Harness { profile, state, seq: 0, now: 1_700_000_000_000, sales: BTreeMap::new(), refunds: BTreeMap::new(), voided: vec![], cashier, manager, journal: vec![], derived: BTreeMap::new() };
         h.apply(items.into_iter().map(EventBody::CatalogUpserted).collect());
         h
     }
@@ -99,7 +104,34 @@ impl Harness {
                 self.voided.push(v.receipt_no.0);
             }
             let e = Event { dot: Dot { terminal: self.profile.terminal, seq: self.seq }, hlc: Hlc { wall_ms: self.now, counter: 0, node: 1 }, prev: ChainHash::default(), body };
-            self.state.apply(&e);
+            for w in self.state.apply(&e) {
+                match w.value {
+                    Some(v) => {
+                        self.derived.insert((w.table, w.key), v);
+                    }
+                    None => {
+                        self.derived.remove(&(w.table, w.key));
+                    }
+                }
+            }
+            self.journal.push(e);
         }
+    }
+
+    /// The state rebuilt by replaying the whole journal into a fresh state.
+    pub fn replayed(&self) -> TerminalState {
+        let mut s = TerminalState::new(self.profile.store.clone(), self.profile.terminal, self.profile.currency);
+        for e in &self.journal {
+            s.apply(e);
+        }
+        s
+    }
+
+    /// The state loaded back from the derived tables.
+    pub fn loaded(&self) -> TerminalState {
+        TerminalState::load(self.profile.store.clone(), self.profile.terminal, self.profile.currency, &mut |t| {
+            self.derived.iter().filter(|((tt, _), _)| *tt == t).map(|((_, k), v)| (k.clone(), v.clone())).collect()
+        })
+        .expect("derived tables decode")
     }
 }
