@@ -107,19 +107,40 @@ impl Node {
         };
         let start_hlc = keel_core::hlc::Hlc::default().tick(clock.now_ms(), profile.terminal);
         let mut journal = Journal::open(&path, &identity, start_hlc).map_err(|e| StartError::Journal(path.clone(), Box::new(e)))?;
-        let mut state = load_state(&journal, &profile)?;
-        if state.counters.last_seq != journal.last_seq() {
+        let loaded = match load_state(&journal, &profile) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Derived state is only a cache of the journal: rebuild rather than refuse to start.
+                log::warn!("derived state unreadable ({e}); rebuilding it from the journal");
+                None
+            }
+        };
+        let mut state = loaded.clone().unwrap_or_else(|| TerminalState::new(profile.store.clone(), profile.terminal, profile.currency));
+        if loaded.is_none() || state.counters.last_seq != journal.last_seq() {
             // Derived state is behind the journal (first start, or a migration): rebuild it by replaying.
             log::info!("rebuilding derived state: derived at seq {}, journal at {}", state.counters.last_seq, journal.last_seq());
             let mut fresh = TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
             journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
             state = load_state(&journal, &profile)?;
+            if state != fresh {
+                log::error!("derived state reloaded after rebuild differs from the fold; using the fold");
+                state = fresh;
+            }
         }
         let mut node = Node { profile, state, journal, clock, data_dir: data_dir.to_path_buf() };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
         }
         Ok(node)
+    }
+
+    /// Rebuilds every derived table by replaying the whole journal, then reloads the
+    /// state from them. Returns the number of records replayed.
+    pub fn rebuild(&mut self) -> Result<u64, StartError> {
+        let mut fresh = TerminalState::new(self.profile.store.clone(), self.profile.terminal, self.profile.currency);
+        let n = self.journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
+        self.state = load_state(&self.journal, &self.profile)?;
+        Ok(n)
     }
 
     /// Data directory.

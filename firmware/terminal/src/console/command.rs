@@ -38,6 +38,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("journal tail", "journal tail <n>"),
     ("journal verify", "journal verify"),
     ("journal export", "journal export <path>"),
+    ("journal rebuild", "journal rebuild"),
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
@@ -81,6 +82,7 @@ pub enum Command {
     JournalTail { n: u64 },
     JournalVerify,
     JournalExport { path: String },
+    JournalRebuild,
     KitchenList,
     KitchenAdvance { ticket: String },
     KitchenRecall { ticket: String },
@@ -314,6 +316,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             a.count(1, 1)?;
             Command::JournalExport { path: a.word(0) }
         }
+        "journal rebuild" => Command::JournalRebuild,
         "kitchen list" => Command::KitchenList,
         "kitchen advance" => {
             a.count(1, 1)?;

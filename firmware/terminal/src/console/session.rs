@@ -243,6 +243,14 @@ impl<'n> Session<'n> {
                 let n = self.node.journal().export(std::path::Path::new(&path)).map_err(Reply::err)?;
                 Ok(Reply::ok(fields! { "records" => n, "path" => path }, vec![format!("exported {n} records to {path}")]))
             }
+            Command::JournalRebuild => {
+                require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
+                if self.user().is_some_and(|u| u.role != keel_core::auth::Role::Technician) {
+                    return Err(Reply::err("technician role needed for journal rebuild"));
+                }
+                let n = self.node.rebuild().map_err(Reply::err)?;
+                Ok(Reply::ok(fields! { "replayed" => n }, vec![format!("derived state rebuilt from {n} journal records")]))
+            }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
             Command::KitchenAdvance { ticket } => {
                 let (events, to) = Engine::new(&self.node.profile, &self.node.state).kitchen_advance(self.user(), &ticket).map_err(Reply::err)?;

@@ -165,6 +165,21 @@ impl Keel {
         let _ = self.child.wait();
     }
 
+    /// SIGKILL, reap, and return every line the binary wrote that was not read yet
+    /// (a reply written just before the kill still counts as given to the cashier).
+    pub fn kill_collect(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut out = Vec::new();
+        loop {
+            match self.lines.recv_timeout(REPLY_TIMEOUT) {
+                Ok(l) => out.push(l),
+                Err(RecvTimeoutError::Disconnected) => return out,
+                Err(RecvTimeoutError::Timeout) => panic!("stdout of the killed keel did not close"),
+            }
+        }
+    }
+
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
