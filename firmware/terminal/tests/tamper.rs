@@ -8,7 +8,7 @@ use common::*;
 use keel_core::chain::{decode_record, encode_record};
 use keel_core::event::EventBody;
 use keel_core::ids::{StoreId, TerminalId};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
