@@ -93,7 +93,7 @@ pub enum Command {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ParseError {
     /// The first word(s) name no command.
-    #[error("unknown command {0:?}; type `help` for the list")]
+    #[error("unknown command {0:?}; usage: help (lists every command); commands: {words}", words = command_words())]
     Unknown(String),
     /// The command's arguments are wrong.
     #[error("{problem}; usage: {usage}")]
@@ -106,6 +106,18 @@ pub enum ParseError {
     /// The line is longer than the console accepts.
     #[error("line too long ({0} bytes; at most {MAX_LINE})")]
     TooLong(usize),
+}
+
+/// The first words of every command, deduplicated, in help order.
+fn command_words() -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for (name, _) in USAGE {
+        let w = name.split(' ').next().unwrap_or(name);
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    words.join(", ")
 }
 
 /// Longest accepted line, in bytes.

@@ -232,7 +232,10 @@ impl<'n> Session<'n> {
             }
             Command::JournalVerify => {
                 require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
-                let summary = self.node.journal().verify().map_err(|e| Reply::err(format!("journal verify FAILED: {e}")))?;
+                let summary = self.node.journal().verify().map_err(|e| match e {
+                    keel_store::VerifyError::Broken(b) => Reply::err(format!("journal verify FAILED: {b}")),
+                    other => Reply::err(format!("journal verify FAILED: {other}")),
+                })?;
                 Ok(Reply::ok(
                     fields! { "records" => summary.records, "head" => summary.head.hex() },
                     vec![format!("journal ok: {} records, head {}", summary.records, summary.head.hex())],
