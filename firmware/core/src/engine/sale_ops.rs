@@ -10,6 +10,7 @@ use crate::catalog::{CatalogItem, SoldBy};
 use crate::event::{DrawerReason, EventBody};
 use crate::ids::TicketId;
 use crate::money::{parse_minor, Money, MoneyError};
+
 use crate::pricing::{price_cart, PricedCart, PricingError};
 use crate::sale::Sale;
 use crate::tender::{CardRecord, Tender};
@@ -71,6 +72,9 @@ pub enum SaleError {
     /// An amount is malformed or negative.
     #[error("bad amount: {0}")]
     Amount(#[from] MoneyError),
+    /// A tender of zero.
+    #[error("the amount must be above zero")]
+    ZeroAmount,
     /// A discount is out of range.
     #[error("bad discount {0:?}: {1}")]
     Discount(String, &'static str),
@@ -355,8 +359,8 @@ impl<'a> Engine<'a> {
         Ok(price_cart(self.open_cart()?, self.profile)?)
     }
 
-    /// `sale tender cash <amount>`.
-    pub fn tender_cash(&self, user: Option<&'a User>, amount: &str) -> Result<Vec<EventBody>, SaleError> {
+    /// What every tender checks first: a seller, a sale with lines not yet paid, an amount above zero.
+    fn tender_preamble(&self, user: Option<&'a User>, amount: &str) -> Result<(&'a User, PricedCart, Money), SaleError> {
         let u = self.seller(user)?;
         let priced = self.priced()?;
         if priced.lines.is_empty() {
@@ -367,25 +371,20 @@ impl<'a> Engine<'a> {
         }
         let amount = Money::parse_non_negative(amount, self.profile.currency)?;
         if amount.is_zero() {
-            return Err(SaleError::Amount(MoneyError::Negative("0".into())));
+            return Err(SaleError::ZeroAmount);
         }
+        Ok((u, priced, amount))
+    }
+
+    /// `sale tender cash <amount>`.
+    pub fn tender_cash(&self, user: Option<&'a User>, amount: &str) -> Result<Vec<EventBody>, SaleError> {
+        let (u, _, amount) = self.tender_preamble(user, amount)?;
         Ok(Self::edit(u, CartEdit::Tender(Tender::Cash { amount })))
     }
 
     /// `sale tender card <amount> <token> <last4> [brand]`: an offline store-and-forward card record.
     pub fn tender_card(&self, user: Option<&'a User>, amount: &str, token: &str, last4: &str, brand: Option<&str>) -> Result<Vec<EventBody>, SaleError> {
-        let u = self.seller(user)?;
-        let priced = self.priced()?;
-        if priced.lines.is_empty() {
-            return Err(SaleError::Empty);
-        }
-        if priced.is_covered() {
-            return Err(SaleError::AlreadyPaid);
-        }
-        let amount = Money::parse_non_negative(amount, self.profile.currency)?;
-        if amount.is_zero() {
-            return Err(SaleError::Amount(MoneyError::Negative("0".into())));
-        }
+        let (u, priced, amount) = self.tender_preamble(user, amount)?;
         validate_token(token)?;
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SaleError::Card("last4 must be exactly 4 digits"));

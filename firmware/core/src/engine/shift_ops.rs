@@ -74,19 +74,7 @@ impl<'a> Engine<'a> {
     pub fn x_report(&self, user: Option<&'a User>, now_ms: u64) -> Result<ShiftReport, ShiftError> {
         let u = require(user, Permission::Shift)?;
         let s = self.state.shift.as_ref().ok_or(ShiftError::NoShift)?;
-        Ok(ShiftReport {
-            z_no: None,
-            shift_no: s.shift_no,
-            opened_by: s.opened_by.clone(),
-            reported_by: u.id.clone(),
-            opened_ms: s.opened_ms,
-            reported_ms: now_ms,
-            float: s.float,
-            totals: s.totals.clone(),
-            expected_cash: s.expected_cash(),
-            counted_cash: None,
-            over_short: None,
-        })
+        Ok(report_of(s, u, now_ms))
     }
 
     /// `shift close <counted>`: closes the shift with the next Z number.
@@ -97,25 +85,32 @@ impl<'a> Engine<'a> {
             return Err(ShiftError::SaleOpen);
         }
         let counted = Money::parse_non_negative(counted, self.profile.currency)?;
-        let expected = s.expected_cash();
-        let report = ShiftReport {
-            z_no: Some(self.state.counters.last_z + 1),
-            shift_no: s.shift_no,
-            opened_by: s.opened_by.clone(),
-            reported_by: u.id.clone(),
-            opened_ms: s.opened_ms,
-            reported_ms: now_ms,
-            float: s.float,
-            totals: s.totals.clone(),
-            expected_cash: expected,
-            counted_cash: Some(counted),
-            over_short: Some(counted.checked_sub(expected)?),
-        };
+        let mut report = report_of(s, u, now_ms);
+        report.z_no = Some(self.state.counters.last_z + 1);
+        report.over_short = Some(counted.checked_sub(report.expected_cash)?);
+        report.counted_cash = Some(counted);
         let mut events = Vec::new();
         if self.state.cart.is_some() {
             events.push(EventBody::CartEdited { by: u.id.clone(), edit: crate::cart::CartEdit::Cancel });
         }
         events.push(EventBody::ShiftClosed(report.clone()));
         Ok((events, report))
+    }
+}
+
+/// The report of `shift` as of `now_ms`, asked for by `by` (an X report until numbered and counted).
+fn report_of(shift: &crate::shift::OpenShift, by: &User, now_ms: u64) -> ShiftReport {
+    ShiftReport {
+        z_no: None,
+        shift_no: shift.shift_no,
+        opened_by: shift.opened_by.clone(),
+        reported_by: by.id.clone(),
+        opened_ms: shift.opened_ms,
+        reported_ms: now_ms,
+        float: shift.float,
+        totals: shift.totals.clone(),
+        expected_cash: shift.expected_cash(),
+        counted_cash: None,
+        over_short: None,
     }
 }
