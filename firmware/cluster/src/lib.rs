@@ -1,0 +1,24 @@
+//! Keel's store cluster: how a store's terminals prove who they are (identity
+//! and mutual TLS), talk (QUIC over smol), find each other (mDNS through Avahi),
+//! agree on the few things that need consensus (raft-rs) and replicate every
+//! journal (anti-entropy by version vector). Protocol decisions live in
+//! keel-core; this crate is the I/O around them.
+//!
+//! Modules and what each owns:
+//! - `identity`: store CA and terminal certificates (rcgen), reading them from PEM.
+//! - `tls`: rustls configurations for mutual TLS; accepts only peers whose
+//!   certificate chains to the store CA and names this store.
+//! - `transport`: QUIC (quinn on smol): one connection per peer pair, a stream per
+//!   purpose, length-prefixed frames with a size bound, reconnect with backoff.
+//! - `discovery`: `_keel._udp` registration and browsing through Avahi (zeroconf).
+//! - `raft`: raft-rs `RawNode` driver and its redb storage.
+//!
+//! Nothing here decides business outcomes; it moves and checks bytes.
+
+#![warn(missing_docs)]
+
+pub mod discovery;
+pub mod identity;
+pub mod raft;
+pub mod tls;
+pub mod transport;
