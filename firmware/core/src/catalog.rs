@@ -2,6 +2,7 @@
 //! sale, plus lookup by barcode, SKU or name. Pure data and search; imports are
 //! parsed in `catalog_import`.
 
+use crate::hlc::Hlc;
 use crate::ids::Sku;
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,8 @@ pub struct CatalogItem {
 pub struct Catalog {
     items: BTreeMap<Sku, CatalogItem>,
     by_barcode: BTreeMap<String, Sku>,
+    /// When each item was last written (last-writer-wins register per SKU).
+    versions: BTreeMap<Sku, Hlc>,
 }
 
 impl Catalog {
@@ -60,6 +63,23 @@ impl Catalog {
             self.by_barcode.insert(code.clone(), item.sku.clone());
         }
         self.items.insert(item.sku.clone(), item);
+    }
+
+    /// Last-writer-wins upsert: applies `item` written at `at` only if no later
+    /// write of the same SKU was applied (ties broken by the HLC's node). Returns
+    /// whether it was applied. Merging in any order gives the same catalog.
+    pub fn upsert_lww(&mut self, item: CatalogItem, at: Hlc) -> bool {
+        if self.versions.get(&item.sku).is_some_and(|current| *current >= at) {
+            return false;
+        }
+        self.versions.insert(item.sku.clone(), at);
+        self.upsert(item);
+        true
+    }
+
+    /// When the item with this SKU was last written.
+    pub fn version(&self, sku: &Sku) -> Option<Hlc> {
+        self.versions.get(sku).copied()
     }
 
     /// The item with this SKU.

@@ -68,11 +68,29 @@ pub struct Ticket {
     pub dismissed_recalls: u32,
     /// When the order came in (ms since epoch), for age timers.
     pub created_ms: u64,
+    /// False while only state changes from other terminals are known and the
+    /// sale that creates the ticket has not arrived yet (replication order).
+    pub created: bool,
 }
 
 impl Ticket {
     /// True while the ticket belongs on the kitchen screen.
     pub fn is_open(&self) -> bool {
-        self.status < TicketStatus::Served || self.recalls > self.dismissed_recalls
+        self.created && (self.status < TicketStatus::Served || self.recalls > self.dismissed_recalls)
+    }
+
+    /// A ticket known only from state changes, waiting for its sale.
+    pub fn placeholder(id: TicketId) -> Ticket {
+        Ticket {
+            id,
+            station: String::new(),
+            receipt_no: ReceiptNo(0),
+            items: Vec::new(),
+            status: TicketStatus::Pending,
+            recalls: 0,
+            dismissed_recalls: 0,
+            created_ms: 0,
+            created: false,
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::derived::{DerivedTable, DerivedWrite};
 use crate::event::{DrawerReason, Event, EventBody};
 use crate::hlc::Hlc;
 use crate::ids::{ReceiptNo, Sku, StoreId, TerminalId, TicketId};
-use crate::kitchen::{Ticket, TicketItem, TicketStatus};
+use crate::kitchen::{Ticket, TicketItem};
 use crate::money::{Currency, Money};
 use crate::shift::{OpenShift, ShiftTotals, TaxTotal};
 use crate::tender::Tender;
@@ -40,29 +40,30 @@ pub struct Counters {
     pub card_offline_minor: i64,
 }
 
-/// Keys of the `Receipts` derived table.
+/// Keys of the `Receipts` derived table: per origin terminal, so replicated
+/// receipts of other terminals sit beside this terminal's own.
 pub mod receipt_keys {
-    use crate::ids::ReceiptNo;
+    use crate::ids::{ReceiptNo, TerminalId};
 
     /// Seq of the sale with this receipt number.
-    pub fn sale(no: ReceiptNo) -> String {
-        format!("sale/{:012}", no.0)
+    pub fn sale(t: TerminalId, no: ReceiptNo) -> String {
+        format!("sale/{:06}/{:012}", t.0, no.0)
     }
     /// Seq of the void of this receipt.
-    pub fn void(no: ReceiptNo) -> String {
-        format!("void/{:012}", no.0)
+    pub fn void(t: TerminalId, no: ReceiptNo) -> String {
+        format!("void/{:06}/{:012}", t.0, no.0)
     }
     /// Prefix of the refunds of this receipt.
-    pub fn refund_prefix(no: ReceiptNo) -> String {
-        format!("refund/{:012}/", no.0)
+    pub fn refund_prefix(t: TerminalId, no: ReceiptNo) -> String {
+        format!("refund/{:06}/{:012}/", t.0, no.0)
     }
     /// Seq of one refund of this receipt.
-    pub fn refund(no: ReceiptNo, seq: u64) -> String {
-        format!("refund/{:012}/{:012}", no.0, seq)
+    pub fn refund(t: TerminalId, no: ReceiptNo, seq: u64) -> String {
+        format!("refund/{:06}/{:012}/{:012}", t.0, no.0, seq)
     }
     /// Seq of the shift close carrying Z report `z`.
-    pub fn z_report(z: u64) -> String {
-        format!("z/{z:012}")
+    pub fn z_report(t: TerminalId, z: u64) -> String {
+        format!("z/{:06}/{z:012}", t.0)
     }
 }
 
@@ -159,7 +160,8 @@ impl TerminalState {
             s.shift = Some(decode(DerivedTable::Shift, &k, &v)?);
         }
         for (k, v) in rows(DerivedTable::Catalog) {
-            s.catalog.upsert(decode(DerivedTable::Catalog, &k, &v)?);
+            let (item, at): (crate::catalog::CatalogItem, Hlc) = decode(DerivedTable::Catalog, &k, &v)?;
+            s.catalog.upsert_lww(item, at);
         }
         for (k, v) in rows(DerivedTable::Stock) {
             let qty: i64 = decode(DerivedTable::Stock, &k, &v)?;
@@ -172,35 +174,48 @@ impl TerminalState {
         Ok(s)
     }
 
-    /// Applies one event and returns the derived writes that persist its effect.
+    /// Applies one event, from this terminal's journal or replicated from another
+    /// terminal's, and returns the derived writes that persist its effect.
+    ///
+    /// Store-wide state is a CRDT fold, the same whatever order events of different
+    /// origins arrive in: the catalog is a last-writer-wins register per SKU by HLC,
+    /// stock a PN-counter per SKU (sum of every origin's deltas), kitchen tickets only
+    /// move forward. The open cart, the open shift and this terminal's counters come
+    /// from its own events only.
     pub fn apply(&mut self, event: &Event) -> Vec<DerivedWrite> {
         let mut t = Touched::default();
-        self.counters.last_seq = self.counters.last_seq.max(event.dot.seq);
+        let origin = event.dot.terminal;
+        let own = origin == self.terminal;
+        if own {
+            self.counters.last_seq = self.counters.last_seq.max(event.dot.seq);
+        }
         self.counters.last_hlc = self.counters.last_hlc.max(event.hlc);
-        let zero = Money::zero(self.currency);
         match &event.body {
             EventBody::JournalOpened { .. } => {}
             EventBody::CatalogUpserted(item) => {
-                t.catalog.insert(item.sku.clone());
-                self.catalog.upsert(item.clone());
+                if self.catalog.upsert_lww(item.clone(), event.hlc) {
+                    t.catalog.insert(item.sku.clone());
+                }
             }
             EventBody::StockAdjusted { sku, delta, .. } => {
                 *self.stock.entry(sku.clone()).or_insert(0) += delta;
                 t.stock.insert(sku.clone());
             }
             EventBody::ShiftOpened { shift_no, by, float } => {
-                self.counters.last_shift = self.counters.last_shift.max(*shift_no);
-                self.shift = Some(OpenShift {
-                    shift_no: *shift_no,
-                    opened_by: by.clone(),
-                    opened_ms: event.hlc.wall_ms,
-                    float: *float,
-                    totals: ShiftTotals::new(self.currency),
-                });
-                t.shift = true;
+                if own {
+                    self.counters.last_shift = self.counters.last_shift.max(*shift_no);
+                    self.shift = Some(OpenShift {
+                        shift_no: *shift_no,
+                        opened_by: by.clone(),
+                        opened_ms: event.hlc.wall_ms,
+                        float: *float,
+                        totals: ShiftTotals::new(self.currency),
+                    });
+                    t.shift = true;
+                }
             }
             EventBody::CashMoved { amount, .. } => {
-                if let Some(s) = &mut self.shift {
+                if let (true, Some(s)) = (own, &mut self.shift) {
                     if amount.minor >= 0 {
                         s.totals.cash_in.minor += amount.minor;
                     } else {
@@ -210,75 +225,58 @@ impl TerminalState {
                 }
             }
             EventBody::ShiftClosed(report) => {
-                self.shift = None;
-                t.shift = true;
                 if let Some(z) = report.z_no {
-                    self.counters.last_z = self.counters.last_z.max(z);
-                    t.receipts.push((receipt_keys::z_report(z), event.dot.seq));
+                    t.receipts.push((receipt_keys::z_report(origin, z), event.dot.seq));
+                }
+                if own {
+                    self.shift = None;
+                    t.shift = true;
+                    if let Some(z) = report.z_no {
+                        self.counters.last_z = self.counters.last_z.max(z);
+                    }
                 }
             }
             EventBody::CartEdited { by, edit } => {
-                self.apply_cart_edit(by, edit);
-                t.cart = true;
+                if own {
+                    self.apply_cart_edit(by, edit);
+                    t.cart = true;
+                }
             }
             EventBody::SaleCompleted(sale) => {
-                self.cart = None;
-                t.cart = true;
-                self.counters.last_receipt = self.counters.last_receipt.max(sale.receipt_no.0);
-                t.receipts.push((receipt_keys::sale(sale.receipt_no), event.dot.seq));
+                t.receipts.push((receipt_keys::sale(origin, sale.receipt_no), event.dot.seq));
                 for l in &sale.lines {
                     *self.stock.entry(l.sku.clone()).or_insert(0) -= l.qty;
                     t.stock.insert(l.sku.clone());
                 }
-                let card: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Card(_))).map(|x| x.amount().minor).sum();
-                self.counters.card_offline_minor += card;
-                self.open_tickets(sale, event.hlc.wall_ms, &mut t);
-                if let Some(s) = &mut self.shift {
-                    let tot = &mut s.totals;
-                    tot.sales_count += 1;
-                    tot.sales_total.minor += sale.amount_due().minor;
-                    let cash_in: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Cash { .. })).map(|x| x.amount().minor).sum();
-                    if cash_in > 0 || card == 0 {
-                        tot.tenders.entry("cash".into()).or_insert(zero).minor += cash_in - sale.change.minor;
-                    }
-                    if card > 0 {
-                        tot.tenders.entry("card".into()).or_insert(zero).minor += card;
-                    }
-                    for tl in &sale.taxes {
-                        let e = tot.taxes.entry(tl.class.clone()).or_insert(TaxTotal { rate_bp: tl.rate_bp, net: zero, tax: zero });
-                        e.net.minor += tl.net.minor;
-                        e.tax.minor += tl.tax.minor;
-                    }
-                    tot.discounts_total.minor += sale.discount_total.minor;
-                    tot.overrides_count += sale.lines.iter().filter(|l| l.override_reason.is_some()).count() as u64;
-                    tot.rounding_total.minor += sale.rounding.minor;
-                    tot.first_receipt = tot.first_receipt.or(Some(sale.receipt_no));
-                    tot.last_receipt = Some(sale.receipt_no);
-                    t.shift = true;
+                self.open_tickets(sale, origin, event.hlc.wall_ms, &mut t);
+                if own {
+                    self.apply_own_sale(sale, &mut t);
                 }
             }
             EventBody::SaleVoided(v) => {
-                t.receipts.push((receipt_keys::void(v.receipt_no), event.dot.seq));
-                let card = v.amount.minor - v.cash_returned.minor;
-                self.counters.card_offline_minor -= card;
+                t.receipts.push((receipt_keys::void(origin, v.receipt_no), event.dot.seq));
                 for (sku, qty) in &v.restock {
                     *self.stock.entry(sku.clone()).or_insert(0) += qty;
                     t.stock.insert(sku.clone());
                 }
-                if let Some(s) = &mut self.shift {
-                    s.totals.voids_count += 1;
-                    s.totals.voids_total.minor += v.amount.minor;
-                    s.totals.cash_paid_back.minor += v.cash_returned.minor;
-                    t.shift = true;
+                if own {
+                    let card = v.amount.minor - v.cash_returned.minor;
+                    self.counters.card_offline_minor -= card;
+                    if let Some(s) = &mut self.shift {
+                        s.totals.voids_count += 1;
+                        s.totals.voids_total.minor += v.amount.minor;
+                        s.totals.cash_paid_back.minor += v.cash_returned.minor;
+                        t.shift = true;
+                    }
                 }
             }
             EventBody::RefundIssued(r) => {
-                t.receipts.push((receipt_keys::refund(r.original, event.dot.seq), event.dot.seq));
+                t.receipts.push((receipt_keys::refund(origin, r.original, event.dot.seq), event.dot.seq));
                 for l in &r.lines {
                     *self.stock.entry(l.sku.clone()).or_insert(0) += l.qty;
                     t.stock.insert(l.sku.clone());
                 }
-                if let Some(s) = &mut self.shift {
+                if let (true, Some(s)) = (own, &mut self.shift) {
                     s.totals.refunds_count += 1;
                     s.totals.refunds_total.minor += r.total.minor;
                     s.totals.cash_paid_back.minor += r.total.minor;
@@ -286,29 +284,58 @@ impl TerminalState {
                 }
             }
             EventBody::DrawerOpened { reason, .. } => {
-                if matches!(reason, DrawerReason::NoSale) {
-                    if let Some(s) = &mut self.shift {
-                        s.totals.no_sales += 1;
-                        t.shift = true;
-                    }
+                if let (true, DrawerReason::NoSale, Some(s)) = (own, reason, &mut self.shift) {
+                    s.totals.no_sales += 1;
+                    t.shift = true;
                 }
             }
             EventBody::KitchenAdvanced { ticket, to, dismissed_recalls, .. } => {
-                if let Some(k) = self.kitchen.get_mut(ticket) {
-                    k.status = k.status.max(*to);
-                    k.dismissed_recalls = k.dismissed_recalls.max(*dismissed_recalls).min(k.recalls.max(*dismissed_recalls));
-                    t.kitchen.insert(*ticket);
-                }
+                let k = self.kitchen.entry(*ticket).or_insert_with(|| Ticket::placeholder(*ticket));
+                k.status = k.status.max(*to);
+                k.dismissed_recalls = k.dismissed_recalls.max(*dismissed_recalls);
+                t.kitchen.insert(*ticket);
                 self.prune_served(&mut t);
             }
             EventBody::KitchenRecalled { ticket, recalls, .. } => {
-                if let Some(k) = self.kitchen.get_mut(ticket) {
-                    k.recalls = k.recalls.max(*recalls);
-                    t.kitchen.insert(*ticket);
-                }
+                let k = self.kitchen.entry(*ticket).or_insert_with(|| Ticket::placeholder(*ticket));
+                k.recalls = k.recalls.max(*recalls);
+                t.kitchen.insert(*ticket);
             }
         }
         self.writes(t)
+    }
+
+    /// The effects of this terminal's own sale: cart, receipt counter, offline card total, shift totals.
+    fn apply_own_sale(&mut self, sale: &crate::sale::Sale, t: &mut Touched) {
+        let zero = Money::zero(self.currency);
+        self.cart = None;
+        t.cart = true;
+        self.counters.last_receipt = self.counters.last_receipt.max(sale.receipt_no.0);
+        let card: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Card(_))).map(|x| x.amount().minor).sum();
+        self.counters.card_offline_minor += card;
+        if let Some(s) = &mut self.shift {
+            let tot = &mut s.totals;
+            tot.sales_count += 1;
+            tot.sales_total.minor += sale.amount_due().minor;
+            let cash_in: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Cash { .. })).map(|x| x.amount().minor).sum();
+            if cash_in > 0 || card == 0 {
+                tot.tenders.entry("cash".into()).or_insert(zero).minor += cash_in - sale.change.minor;
+            }
+            if card > 0 {
+                tot.tenders.entry("card".into()).or_insert(zero).minor += card;
+            }
+            for tl in &sale.taxes {
+                let e = tot.taxes.entry(tl.class.clone()).or_insert(TaxTotal { rate_bp: tl.rate_bp, net: zero, tax: zero });
+                e.net.minor += tl.net.minor;
+                e.tax.minor += tl.tax.minor;
+            }
+            tot.discounts_total.minor += sale.discount_total.minor;
+            tot.overrides_count += sale.lines.iter().filter(|l| l.override_reason.is_some()).count() as u64;
+            tot.rounding_total.minor += sale.rounding.minor;
+            tot.first_receipt = tot.first_receipt.or(Some(sale.receipt_no));
+            tot.last_receipt = Some(sale.receipt_no);
+            t.shift = true;
+        }
     }
 
     fn apply_cart_edit(&mut self, by: &crate::ids::UserId, edit: &CartEdit) {
@@ -349,7 +376,7 @@ impl TerminalState {
         }
     }
 
-    fn open_tickets(&mut self, sale: &crate::sale::Sale, now_ms: u64, t: &mut Touched) {
+    fn open_tickets(&mut self, sale: &crate::sale::Sale, origin: TerminalId, now_ms: u64, t: &mut Touched) {
         let mut stations: Vec<&str> = Vec::new();
         for l in &sale.lines {
             if let Some(st) = l.kitchen_station.as_deref() {
@@ -365,7 +392,11 @@ impl TerminalState {
                 .filter(|l| l.kitchen_station.as_deref() == Some(*station))
                 .map(|l| TicketItem { name: l.name.clone(), qty: l.qty })
                 .collect();
-            self.counters.last_ticket = self.counters.last_ticket.max(id.number);
+            if origin == self.terminal {
+                self.counters.last_ticket = self.counters.last_ticket.max(id.number);
+            }
+            // A placeholder may already hold state changes made elsewhere: keep the most advanced.
+            let known = self.kitchen.remove(id).unwrap_or_else(|| Ticket::placeholder(*id));
             self.kitchen.insert(
                 *id,
                 Ticket {
@@ -373,10 +404,11 @@ impl TerminalState {
                     station: station.to_string(),
                     receipt_no: sale.receipt_no,
                     items,
-                    status: TicketStatus::Pending,
-                    recalls: 0,
-                    dismissed_recalls: 0,
+                    status: known.status,
+                    recalls: known.recalls,
+                    dismissed_recalls: known.dismissed_recalls,
                     created_ms: now_ms,
+                    created: true,
                 },
             );
             t.kitchen.insert(*id);
@@ -384,7 +416,7 @@ impl TerminalState {
     }
 
     fn prune_served(&mut self, t: &mut Touched) {
-        let served: Vec<TicketId> = self.kitchen.values().filter(|k| !k.is_open()).map(|k| k.id).collect();
+        let served: Vec<TicketId> = self.kitchen.values().filter(|k| k.created && !k.is_open()).map(|k| k.id).collect();
         if served.len() > SERVED_TICKETS_KEPT {
             for id in served.iter().take(served.len() - SERVED_TICKETS_KEPT) {
                 self.kitchen.remove(id);
@@ -415,7 +447,7 @@ impl TerminalState {
             out.push(put(DerivedTable::Kitchen, ticket_key(id), None));
         }
         for sku in t.catalog {
-            let v = self.catalog.get(&sku).map(encode);
+            let v = self.catalog.get(&sku).map(|item| encode(&(item, self.catalog.version(&sku).unwrap_or_default())));
             out.push(put(DerivedTable::Catalog, sku.0, v));
         }
         for (key, seq) in t.receipts {

@@ -205,12 +205,12 @@ impl Node {
 
     /// Reads a sale by receipt number, with its void and refunds.
     pub fn sale(&self, no: ReceiptNo) -> Result<Option<SaleRecord>, LookupError> {
-        let Some(seq) = self.seq_of(&receipt_keys::sale(no))? else { return Ok(None) };
+        let Some(seq) = self.seq_of(&receipt_keys::sale(self.profile.terminal, no))? else { return Ok(None) };
         let Some(stored) = self.journal.read(seq)? else { return Err(LookupError::WrongRecord(no, seq)) };
         let EventBody::SaleCompleted(sale) = stored.event.body else { return Err(LookupError::WrongRecord(no, seq)) };
-        let voided = self.seq_of(&receipt_keys::void(no))?.is_some();
+        let voided = self.seq_of(&receipt_keys::void(self.profile.terminal, no))?.is_some();
         let mut refunds = Vec::new();
-        for (_, v) in self.journal.derived_scan_prefix(DerivedTable::Receipts, &receipt_keys::refund_prefix(no))? {
+        for (_, v) in self.journal.derived_scan_prefix(DerivedTable::Receipts, &receipt_keys::refund_prefix(self.profile.terminal, no))? {
             let Some(rseq) = TerminalState::decode_seq(&v) else { continue };
             if let Some(r) = self.journal.read(rseq)? {
                 if let EventBody::RefundIssued(rec) = r.event.body {
@@ -228,7 +228,7 @@ impl Node {
             None if self.state.counters.last_z == 0 => return Ok(None),
             None => self.state.counters.last_z,
         };
-        let Some(seq) = self.seq_of(&receipt_keys::z_report(z))? else { return Ok(None) };
+        let Some(seq) = self.seq_of(&receipt_keys::z_report(self.profile.terminal, z))? else { return Ok(None) };
         Ok(self.journal.read(seq)?.and_then(|s| match s.event.body {
             EventBody::ShiftClosed(r) => Some(r),
             _ => None,
