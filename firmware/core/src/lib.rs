@@ -26,6 +26,7 @@ pub mod money;
 pub mod pricing;
 pub mod profile;
 pub mod receipt;
+pub mod replication;
 pub mod sale;
 pub mod shift;
 pub mod state;
