@@ -18,13 +18,13 @@
 use crate::error::{commit_error, CommitError};
 use crate::journal::Journal;
 use crate::read::StoredEvent;
-use crate::schema::{self, derived_def, derived_name, HeadRecord, EVENTS, IDEMPOTENCY, KEY_HEAD, META};
+use crate::schema::{self, derived_key_into, idempotency_key, HeadRecord, DERIVED_TAGS, EVENTS, HEAD_KEY, STATE};
 use keel_core::chain::{encode_record, ChainHash, MAX_RECORD_BYTES};
-use keel_core::derived::{DerivedTable, DerivedWrite};
+use keel_core::derived::DerivedWrite;
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{CommandId, Dot};
-use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use redb::{Database, Durability, ReadableTable, Table};
 
 /// Everything one command commits, atomically.
 #[derive(Clone, Debug, Default)]
@@ -153,42 +153,41 @@ fn write_batch(
 ) -> Result<(), CommitError> {
     let mut txn = db.begin_write().map_err(commit_error)?;
     txn.set_durability(Durability::Immediate).map_err(commit_error)?;
+    // Everything but the records goes to the one `state` table: the idempotent
+    // reply, the head (which shares its leaf page with the counters every command
+    // rewrites) and the derived writes.
+    let mut state = txn.open_table(STATE).map_err(commit_error)?;
     if let Some((id, reply)) = idempotency {
-        let mut table = txn.open_table(IDEMPOTENCY).map_err(commit_error)?;
-        if table.get(&id.0).map_err(commit_error)?.is_some() {
+        let key = idempotency_key(id);
+        if state.get(key.as_slice()).map_err(commit_error)?.is_some() {
             // Dropping the transaction aborts it: nothing of the batch is written.
             return Err(CommitError::DuplicateCommand { id: *id });
         }
-        table.insert(&id.0, reply.as_slice()).map_err(commit_error)?;
+        state.insert(key.as_slice(), reply.as_slice()).map_err(commit_error)?;
     }
     if !prepared.is_empty() {
         let mut events = txn.open_table(EVENTS).map_err(commit_error)?;
         for p in prepared {
             events.insert(p.event.dot.seq, p.bytes.as_slice()).map_err(commit_error)?;
         }
-        let mut meta = txn.open_table(META).map_err(commit_error)?;
-        meta.insert(KEY_HEAD, schema::encode_head(head).as_slice()).map_err(commit_error)?;
+        state.insert(HEAD_KEY, schema::encode_head(head).as_slice()).map_err(commit_error)?;
     }
-    apply_derived(&txn, derived)?;
+    apply_derived(&mut state, derived)?;
+    drop(state);
     txn.commit().map_err(commit_error)
 }
 
-/// Applies derived writes, opening each touched table once, preserving order within a table.
-fn apply_derived(txn: &WriteTransaction, writes: &[DerivedWrite]) -> Result<(), CommitError> {
-    for table in DerivedTable::ALL {
-        if !writes.iter().any(|w| w.table == table) {
-            continue;
-        }
-        let name = derived_name(table);
-        let mut t = txn.open_table(derived_def(&name)).map_err(commit_error)?;
-        for w in writes.iter().filter(|w| w.table == table) {
-            match &w.value {
-                Some(v) => {
-                    t.insert(w.key.as_str(), v.as_slice()).map_err(commit_error)?;
-                }
-                None => {
-                    t.remove(w.key.as_str()).map_err(commit_error)?;
-                }
+/// Applies derived writes in order to the `state` table.
+fn apply_derived(state: &mut Table<'_, &'static [u8], &'static [u8]>, writes: &[DerivedWrite]) -> Result<(), CommitError> {
+    let mut key = Vec::with_capacity(64);
+    for w in writes {
+        derived_key_into(w.table, &w.key, &mut key);
+        match &w.value {
+            Some(v) => {
+                state.insert(key.as_slice(), v.as_slice()).map_err(commit_error)?;
+            }
+            None => {
+                state.remove(key.as_slice()).map_err(commit_error)?;
             }
         }
     }
@@ -198,20 +197,19 @@ fn apply_derived(txn: &WriteTransaction, writes: &[DerivedWrite]) -> Result<(), 
 fn rebuild(db: &Database, fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>) -> Result<u64, CommitError> {
     let mut txn = db.begin_write().map_err(commit_error)?;
     txn.set_durability(Durability::Immediate).map_err(commit_error)?;
-    for table in DerivedTable::ALL {
-        let name = derived_name(table);
-        txn.delete_table(derived_def(&name)).map_err(commit_error)?;
-        txn.open_table(derived_def(&name)).map_err(commit_error)?;
-    }
     let mut count = 0u64;
     {
+        let mut state = txn.open_table(STATE).map_err(commit_error)?;
+        // Clear every derived table; the head and the idempotent replies stay.
+        let (first, last) = (*DERIVED_TAGS.start(), *DERIVED_TAGS.end() + 1);
+        state.retain_in(&[first][..]..&[last][..], |_, _| false).map_err(commit_error)?;
         let events = txn.open_table(EVENTS).map_err(commit_error)?;
         for entry in events.iter().map_err(commit_error)? {
             let (seq, bytes) = entry.map_err(commit_error)?;
             let seq = seq.value();
             let event = keel_core::chain::decode_record(bytes.value()).map_err(|e| CommitError::Unreadable { seq, reason: e.to_string() })?;
             let writes = fold(&event);
-            apply_derived(&txn, &writes)?;
+            apply_derived(&mut state, &writes)?;
             count += 1;
         }
     }

@@ -14,7 +14,7 @@
 
 use crate::error::{read_error, ExportError, ReadError, VerifyError};
 use crate::journal::Journal;
-use crate::schema::{decode_head, EVENTS, KEY_HEAD, META};
+use crate::schema::{decode_head, EVENTS, HEAD_KEY, STATE};
 use crate::verify::{check_anchored, check_first_record};
 use keel_core::chain::{decode_record, genesis_hash, verify_chain, ChainHash, ChainSummary};
 use keel_core::ids::{StoreId, TerminalId};
@@ -74,8 +74,8 @@ impl Journal {
     /// Returns the number of records written.
     pub fn export(&self, path: &Path) -> Result<u64, ExportError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
-        let meta = txn.open_table(META).map_err(read_error)?;
-        let head = match meta.get(KEY_HEAD).map_err(read_error)? {
+        let state = txn.open_table(STATE).map_err(read_error)?;
+        let head = match state.get(HEAD_KEY).map_err(read_error)? {
             Some(v) => decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?,
             None => return Err(ReadError::Unreadable { seq: 0, reason: "chain head missing".into() }.into()),
         };

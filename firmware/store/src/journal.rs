@@ -8,7 +8,7 @@
 
 use crate::backend::{file_opener, BackendOpener, DynBackend};
 use crate::error::{classify, Class, OpenError};
-use crate::schema::{self, HeadRecord, EVENTS, KEY_HEAD, KEY_IDENTITY, KEY_SCHEMA, META, MIGRATIONS, SCHEMA_VERSION};
+use crate::schema::{self, HeadRecord, EVENTS, HEAD_KEY, KEY_IDENTITY, KEY_SCHEMA, META, MIGRATIONS, SCHEMA_VERSION, STATE};
 use keel_core::chain::{encode_record, genesis_hash, ChainHash};
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
@@ -262,8 +262,8 @@ fn load_head(db: &Database, path: &str) -> Result<HeadRecord, OpenError> {
     let not = |reason: String| OpenError::NotAJournal { path: path.into(), reason };
     let dberr = |e: redb::Error| OpenError::Database { path: path.into(), source: e };
     let txn = db.begin_read().map_err(|e| dberr(e.into()))?;
-    let meta = txn.open_table(META).map_err(|e| dberr(e.into()))?;
-    let head = meta.get(KEY_HEAD).map_err(|e| dberr(e.into()))?.ok_or_else(|| not("chain head missing".into()))?;
+    let state = txn.open_table(STATE).map_err(|e| dberr(e.into()))?;
+    let head = state.get(HEAD_KEY).map_err(|e| dberr(e.into()))?.ok_or_else(|| not("chain head missing".into()))?;
     schema::decode_head(head.value()).map_err(not)
 }
 
@@ -294,7 +294,8 @@ fn create(db: &Database, identity: &JournalIdentity, now: Hlc, path: &str) -> Re
         let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
         meta.insert(KEY_SCHEMA, SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(|e| fail(e.into()))?;
         meta.insert(KEY_IDENTITY, schema::encode_identity(identity).as_slice()).map_err(|e| fail(e.into()))?;
-        meta.insert(KEY_HEAD, schema::encode_head(&head).as_slice()).map_err(|e| fail(e.into()))?;
+        let mut state = txn.open_table(STATE).map_err(|e| fail(e.into()))?;
+        state.insert(HEAD_KEY, schema::encode_head(&head).as_slice()).map_err(|e| fail(e.into()))?;
         let mut events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
         events.insert(1, bytes.as_slice()).map_err(|e| fail(e.into()))?;
     }

@@ -5,7 +5,7 @@
 
 use crate::error::{read_error, ReadError};
 use crate::journal::Journal;
-use crate::schema::{EVENTS, IDEMPOTENCY};
+use crate::schema::{idempotency_key, EVENTS, STATE};
 use keel_core::chain::{decode_record, ChainHash};
 use keel_core::event::Event;
 use keel_core::ids::CommandId;
@@ -77,8 +77,8 @@ impl Journal {
     /// The reply stored for a command id, if the command was committed.
     pub fn idempotent_reply(&self, id: &CommandId) -> Result<Option<Vec<u8>>, ReadError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
-        let table = txn.open_table(IDEMPOTENCY).map_err(read_error)?;
-        let value = table.get(&id.0).map_err(read_error)?;
+        let table = txn.open_table(STATE).map_err(read_error)?;
+        let value = table.get(idempotency_key(id).as_slice()).map_err(read_error)?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::{read_error, ReadError, VerifyError};
 use crate::journal::Journal;
-use crate::schema::{decode_head, EVENTS, KEY_HEAD, META};
+use crate::schema::{decode_head, EVENTS, HEAD_KEY, STATE};
 use keel_core::chain::{decode_record, verify_chain, ChainSummary};
 use keel_core::event::EventBody;
 use keel_core::ids::{StoreId, TerminalId};
@@ -38,8 +38,8 @@ impl Journal {
     /// snapshot. The error names the first bad record.
     pub fn verify(&self) -> Result<ChainSummary, VerifyError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
-        let meta = txn.open_table(META).map_err(read_error)?;
-        let head = match meta.get(KEY_HEAD).map_err(read_error)? {
+        let state = txn.open_table(STATE).map_err(read_error)?;
+        let head = match state.get(HEAD_KEY).map_err(read_error)? {
             Some(v) => decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?,
             None => return Err(ReadError::Unreadable { seq: 0, reason: "chain head missing".into() }.into()),
         };

@@ -161,6 +161,33 @@ fn rebuild_derived_reproduces_the_tables() {
     let replayed = j.rebuild_derived(&mut |e| fresh.apply(e)).unwrap();
     assert_eq!(replayed, 21);
     assert_eq!(snapshot(&j), before);
+    // Rebuilding clears derived state only: the head and the idempotent replies
+    // share the same physical table and must survive it.
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&20u64.to_be_bytes());
+    assert_eq!(j.idempotent_reply(&CommandId(id)).unwrap(), Some(b"receipt 20".to_vec()));
+    let head = j.head();
+    drop(j);
+    let j = open(&dir.path().join("j.redb"));
+    assert_eq!((j.last_seq(), j.head()), (21, head));
+    assert_eq!(j.verify().unwrap().records, 21);
+}
+
+#[test]
+fn derived_tables_do_not_see_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = open(&dir.path().join("j.redb"));
+    // The same key in every table, plus an idempotent reply, all in one physical table.
+    let writes = DerivedTable::ALL
+        .iter()
+        .map(|t| DerivedWrite { table: *t, key: "k".into(), value: Some(t.name().as_bytes().to_vec()) })
+        .collect();
+    j.commit(Batch { derived: writes, idempotency: Some((CommandId([0xff; 16]), b"r".to_vec())), ..Batch::default() }).unwrap();
+    for t in DerivedTable::ALL {
+        assert_eq!(j.derived_scan(t).unwrap(), vec![("k".to_string(), t.name().as_bytes().to_vec())], "{t:?}");
+        assert_eq!(j.derived_scan_prefix(t, "").unwrap().len(), 1);
+    }
+    assert_eq!(j.idempotent_reply(&CommandId([0xff; 16])).unwrap(), Some(b"r".to_vec()));
 }
 
 #[test]
