@@ -9,6 +9,7 @@ use keel_core::profile::StoreProfile;
 use keel_core::tax::{CashRounding, RoundingMode, TaxConfig, TaxMode, TaxRate, TaxRoundingScope};
 use keel_core::tender::CardLimits;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use toml::Spanned;
@@ -24,6 +25,29 @@ pub struct Config {
     pub console_device: Option<PathBuf>,
     /// Serial console baud rate.
     pub console_baud: u32,
+    /// The store cluster, when this terminal has peers.
+    pub cluster: Option<ClusterConfig>,
+    /// Seed the built-in demo catalog and opening stock on first start.
+    pub demo_catalog: bool,
+}
+
+/// The `[cluster]` section: how this terminal joins its store's cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// UDP address the QUIC endpoint listens on.
+    pub listen: SocketAddr,
+    /// The store CA certificate (PEM).
+    pub ca_cert: PathBuf,
+    /// This terminal's certificate (PEM).
+    pub cert: PathBuf,
+    /// This terminal's private key (PEM).
+    pub key: PathBuf,
+    /// Register and browse `_keel._udp` through Avahi.
+    pub mdns: bool,
+    /// Every terminal of the store (the initial raft voters), this one included.
+    pub members: Vec<TerminalId>,
+    /// Static peers (the fallback where multicast is blocked).
+    pub peers: Vec<(TerminalId, SocketAddr)>,
 }
 
 /// A configuration error, located.
@@ -73,6 +97,28 @@ struct RawConfig {
     cash: RawCash,
     cards: RawCards,
     users: Vec<RawUser>,
+    cluster: Option<RawCluster>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    listen: Spanned<String>,
+    ca_cert: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    #[serde(default)]
+    mdns: bool,
+    members: Spanned<Vec<u32>>,
+    #[serde(default)]
+    peers: Vec<RawPeer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    id: Spanned<u32>,
+    addr: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +131,8 @@ struct RawStore {
     tax_id: Option<String>,
     currency: Spanned<String>,
     footer: Option<String>,
+    #[serde(default)]
+    demo_catalog: bool,
 }
 
 #[derive(Deserialize)]
@@ -241,7 +289,32 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
             return Err(loc.bad("console.baud", b, "use 9600, 19200, 38400, 57600, 115200 or 230400"));
         }
     }
-    let data_dir = if raw.terminal.data_dir.is_absolute() { raw.terminal.data_dir.clone() } else { base.join(&raw.terminal.data_dir) };
+    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base.join(p) };
+    let data_dir = resolve(&raw.terminal.data_dir);
+    let me = *raw.terminal.id.get_ref();
+    let cluster = match &raw.cluster {
+        None => None,
+        Some(c) => {
+            let listen: SocketAddr = c.listen.get_ref().parse().map_err(|e| loc.bad("cluster.listen", &c.listen, format!("not an address like 127.0.0.1:7101: {e}")))?;
+            let members: Vec<TerminalId> = c.members.get_ref().iter().map(|m| TerminalId(*m)).collect();
+            if !members.contains(&TerminalId(me)) {
+                return Err(loc.bad("cluster.members", &c.members, format!("must include this terminal ({me})")));
+            }
+            if members.contains(&TerminalId(0)) {
+                return Err(loc.bad("cluster.members", &c.members, "terminal ids start at 1"));
+            }
+            let mut peers = Vec::new();
+            for p in &c.peers {
+                let id = *p.id.get_ref();
+                if id == me || !members.contains(&TerminalId(id)) {
+                    return Err(loc.bad("cluster.peers.id", &p.id, format!("peer {id} must be another member of the store")));
+                }
+                let addr: SocketAddr = p.addr.get_ref().parse().map_err(|e| loc.bad("cluster.peers.addr", &p.addr, format!("not an address like 127.0.0.1:7102: {e}")))?;
+                peers.push((TerminalId(id), addr));
+            }
+            Some(ClusterConfig { listen, ca_cert: resolve(&c.ca_cert), cert: resolve(&c.cert), key: resolve(&c.key), mdns: c.mdns, members, peers })
+        }
+    };
     Ok(Config {
         profile: StoreProfile {
             store: StoreId(raw.store.id.get_ref().clone()),
@@ -259,6 +332,8 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         data_dir,
         console_device: raw.console.device,
         console_baud: baud,
+        cluster,
+        demo_catalog: raw.store.demo_catalog,
     })
 }
 

@@ -10,3 +10,4 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod node;
+pub mod provision;

@@ -64,12 +64,16 @@ fn damaged_derived_tables_are_rebuilt_at_start() {
     trade(&mut k);
     let before = snapshot(&mut k);
     k.quit();
-    // Damage the derived tables directly: garbage counters, stock gone.
+    // Damage the derived state directly: the counters entry (tag 1 in the `state`
+    // table, see firmware/store/src/schema.rs) becomes garbage.
+    use redb::ReadableTable;
     let db = redb::Database::open(dir.path().join("journal.redb")).unwrap();
     let txn = db.begin_write().unwrap();
     {
-        let mut t = txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("derived_counters")).unwrap();
-        t.insert("counters", &[0xff_u8, 0xff, 0xff][..]).unwrap();
+        let mut t = txn.open_table(redb::TableDefinition::<&[u8], &[u8]>::new("state")).unwrap();
+        let key = b"\x01counters";
+        assert!(t.get(&key[..]).unwrap().is_some(), "the counters entry is where the test expects it");
+        t.insert(&key[..], &[0xff_u8, 0xff, 0xff][..]).unwrap();
     }
     txn.commit().unwrap();
     drop(db);
