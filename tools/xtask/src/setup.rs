@@ -19,9 +19,8 @@ pub struct AptPackage {
 
 /// Every Debian package the build, the tests and `cargo xtask run` need.
 ///
-/// Later work adds here, e.g. `libavahi-client-dev` + `libclang-dev` (zeroconf),
-/// `libfontconfig1-dev` (slint), `postgresql` (cloud ingest tests), `socat`
-/// (pseudo-terminal pairs), `qemu-system-x86` (image boot tests).
+/// Later work adds here, e.g. `libfontconfig1-dev` (slint), `postgresql` (cloud
+/// ingest tests), `qemu-system-x86` (image boot tests).
 pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "build-essential",
@@ -31,7 +30,34 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         name: "pkg-config",
         why: "how -sys crates find system libraries",
     },
+    AptPackage {
+        name: "libavahi-client-dev",
+        why: "zeroconf (mDNS discovery of store terminals) links libavahi-client",
+    },
+    AptPackage {
+        name: "libclang-dev",
+        why: "bindgen (zeroconf's Avahi bindings) needs libclang",
+    },
+    AptPackage {
+        name: "dbus",
+        why: "discovery tests run a private D-Bus bus for their own avahi-daemon",
+    },
+    AptPackage {
+        name: "avahi-daemon",
+        why: "discovery tests run avahi-daemon on loopback or in test network namespaces (never on the real interface; setup keeps the package from starting the system service)",
+    },
+    AptPackage {
+        name: "avahi-utils",
+        why: "avahi-browse, used by the discovery tests to list `_keel._udp`",
+    },
+    AptPackage {
+        name: "iproute2",
+        why: "`ip netns` for cluster tests in network namespaces",
+    },
 ];
+
+/// Where Debian's maintainer scripts ask whether they may start services.
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
 /// Options of `cargo xtask setup`.
 #[derive(Default)]
@@ -171,7 +197,45 @@ fn install(missing: &[&AptPackage]) -> Result<()> {
     args.extend(missing.iter().map(|p| p.name));
     let mut install = apt_get(&args)?;
     println!("xtask setup: {}", cmd::display(&install));
-    cmd::run(install.stdin(Stdio::null()))
+    // Packages such as avahi-daemon start a system service when installed; on a
+    // build machine that would put mDNS on the real network. A policy-rc.d that
+    // refuses every start prevents it; remove ours afterwards.
+    let guard = deny_service_starts()?;
+    let result = cmd::run(install.stdin(Stdio::null()));
+    if guard {
+        allow_service_starts()?;
+    }
+    result
+}
+
+/// A root shell command, through sudo when not root.
+fn as_root(script: &str) -> Result<Command> {
+    let mut c = if is_root() {
+        Command::new("sh")
+    } else if cmd::on_path("sudo") {
+        let mut c = Command::new("sudo");
+        c.arg("sh");
+        c
+    } else {
+        return Err(Error::msg("not root and sudo is not installed: run `cargo xtask setup` as root"));
+    };
+    c.args(["-c", script]);
+    Ok(c)
+}
+
+/// Installs a policy-rc.d refusing service starts unless one exists. Returns whether it did.
+fn deny_service_starts() -> Result<bool> {
+    if std::path::Path::new(POLICY_RC_D).exists() {
+        return Ok(false);
+    }
+    let script = format!("printf '#!/bin/sh\\n# keel xtask setup: no service starts during install\\nexit 101\\n' > {POLICY_RC_D} && chmod 755 {POLICY_RC_D}");
+    cmd::run(as_root(&script)?.stdin(Stdio::null()))?;
+    Ok(true)
+}
+
+/// Removes the policy-rc.d that [`deny_service_starts`] installed.
+fn allow_service_starts() -> Result<()> {
+    cmd::run(as_root(&format!("rm -f {POLICY_RC_D}"))?.stdin(Stdio::null()))
 }
 
 #[cfg(test)]
