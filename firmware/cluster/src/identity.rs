@@ -226,17 +226,29 @@ impl StoreCa {
         self.key.serialize_pem()
     }
 
-    /// Issues a terminal certificate (fresh P-256 key) signed by this CA, usable as
-    /// both TLS client and server certificate.
+    /// Issues a terminal certificate (fresh P-256 key) signed by this CA for its store,
+    /// usable as both TLS client and server certificate.
     pub fn issue_terminal(&self, terminal: TerminalId) -> Result<TerminalIdentity, IdentityError> {
+        self.issue_terminal_in(&self.store.clone(), terminal)
+    }
+
+    /// Issues a terminal certificate naming another store than the CA's own. Only for an
+    /// operator who shares one CA between stores (discouraged; peers still refuse a store
+    /// mismatch after the handshake) and for tests of that refusal.
+    pub fn issue_terminal_in(
+        &self,
+        store: &StoreId,
+        terminal: TerminalId,
+    ) -> Result<TerminalIdentity, IdentityError> {
+        validate_store_id(store)?;
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("Keel terminal {} of {}", terminal.0, self.store.0));
+        dn.push(DnType::CommonName, format!("Keel terminal {} of {}", terminal.0, store.0));
         params.distinguished_name = dn;
         params.subject_alt_names = vec![
-            SanType::DnsName(terminal_dns_name(&self.store, terminal).try_into()?),
-            SanType::URI(terminal_uri(&self.store, terminal).try_into()?),
+            SanType::DnsName(terminal_dns_name(store, terminal).try_into()?),
+            SanType::URI(terminal_uri(store, terminal).try_into()?),
         ];
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

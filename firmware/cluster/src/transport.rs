@@ -1,1 +1,1152 @@
-//! placeholder: being written.
+//! QUIC transport between a store's terminals: quinn on the smol runtime, mutual TLS
+//! (see `tls`), one connection per peer pair, one unidirectional stream per channel and
+//! direction, length-prefixed frames with a size bound, reconnect with backoff.
+//!
+//! This module owns:
+//! - the quinn endpoint (one UDP socket, used both to listen and to dial, so a peer's
+//!   inbound address is also its listening address);
+//! - the post-handshake peer check (store and terminal in the certificate's SAN URI);
+//!   every refusal is logged with `log::warn!` and reported as [`TransportEvent::Refused`];
+//! - connection de-duplication: when both sides dial at once, the connection dialed by
+//!   the lower terminal id is kept and the other is closed gracefully;
+//! - framing: on each stream the first byte is the [`Channel`] tag, then frames of a
+//!   u32 big-endian length and that many payload bytes. A length above `max_frame`, an
+//!   unknown tag, a second stream for the same channel or a frame cut short closes THAT
+//!   connection with a logged reason ([`TransportEvent::PeerDown`]); nothing else is affected;
+//! - per peer and channel a bounded send queue drained by a writer task, and a dialer task
+//!   that reconnects with exponential backoff (100 ms doubling to 5 s) and jitter drawn
+//!   from the configured seed (no thread RNG).
+//!
+//! It must not interpret payloads (raft, replication and control messages are opaque
+//! bytes here), persist anything, or decide membership: peers come from static config or
+//! discovery through [`Transport::set_peer_addr`].
+//!
+//! Delivery: in order per peer and channel on one connection; at most once across
+//! connection changes. A message written on a connection that then dies (or loses the
+//! duplicate tie-break) may be lost: raft retransmits and replication repairs by
+//! anti-entropy. A message whose write failed is retried on the next connection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use keel_core::ids::{StoreId, TerminalId};
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::{ConnectionError, Endpoint, ReadExactError, RecvStream, VarInt};
+use smol::channel::{Receiver, Sender};
+use smol::Task;
+
+use crate::identity::{terminal_dns_name, TerminalIdentity};
+use crate::tls;
+
+/// Default bound on one frame's payload: 4 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 4 * 1024 * 1024;
+/// Default capacity of each per-peer, per-channel send queue.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+
+/// Application close codes (QUIC `APPLICATION_CLOSE`).
+mod code {
+    /// Transport shutting down.
+    pub const SHUTDOWN: u32 = 0;
+    /// Loser of the simultaneous-dial tie-break.
+    pub const DUPLICATE: u32 = 1;
+    /// Replaced by a newer connection dialed by the same side.
+    pub const SUPERSEDED: u32 = 2;
+    /// Peer refused after the handshake (wrong store or terminal).
+    pub const REFUSED: u32 = 3;
+    /// Framing violation (oversized, unknown tag, truncated, duplicate stream).
+    pub const PROTOCOL: u32 = 4;
+    /// The peer was forgotten locally.
+    pub const FORGOTTEN: u32 = 5;
+}
+
+/// Timers and backoff of a transport; the defaults suit a store LAN.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// QUIC keep-alive interval (default 1 s).
+    pub keep_alive: Duration,
+    /// QUIC idle timeout: a silent peer is declared down after this (default 4 s).
+    pub idle_timeout: Duration,
+    /// First reconnect delay (default 100 ms); doubles per failed attempt.
+    pub backoff_min: Duration,
+    /// Cap on the reconnect delay (default 5 s).
+    pub backoff_max: Duration,
+    /// How long the higher terminal id waits before dialing a lower one whose connection
+    /// is not up, so that usually only the lower id dials (default 300 ms; 0 dials at once).
+    pub yield_to_lower: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            keep_alive: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(4),
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            yield_to_lower: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Everything a transport needs.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// UDP address to bind (port 0 for an ephemeral port).
+    pub listen: SocketAddr,
+    /// This terminal's store.
+    pub store: StoreId,
+    /// This terminal.
+    pub terminal: TerminalId,
+    /// The store CA certificate (PEM): the only root trusted for peers.
+    pub ca_pem: String,
+    /// This terminal's certificate and key.
+    pub identity: TerminalIdentity,
+    /// Largest frame payload accepted or sent (default [`DEFAULT_MAX_FRAME`]).
+    pub max_frame: usize,
+    /// Capacity of each per-peer, per-channel send queue (default [`DEFAULT_QUEUE_CAPACITY`]).
+    pub queue_capacity: usize,
+    /// Seed for reconnect jitter (replayable; no thread RNG).
+    pub seed: u64,
+    /// Timers and backoff.
+    pub timing: Timing,
+}
+
+impl TransportConfig {
+    /// A configuration with default limits, timing and seed 0.
+    pub fn new(
+        listen: SocketAddr,
+        store: StoreId,
+        terminal: TerminalId,
+        ca_pem: String,
+        identity: TerminalIdentity,
+    ) -> TransportConfig {
+        TransportConfig {
+            listen,
+            store,
+            terminal,
+            ca_pem,
+            identity,
+            max_frame: DEFAULT_MAX_FRAME,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            seed: 0,
+            timing: Timing::default(),
+        }
+    }
+}
+
+/// What a message is for; each channel has its own stream (and ordering) per direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// raft-rs messages.
+    Raft,
+    /// Journal replication (anti-entropy, push on commit).
+    Replication,
+    /// Everything else between terminals (console queries, health).
+    Control,
+}
+
+impl Channel {
+    /// All channels, in tag order.
+    pub const ALL: [Channel; 3] = [Channel::Raft, Channel::Replication, Channel::Control];
+
+    /// The tag byte that opens this channel's stream.
+    pub fn tag(self) -> u8 {
+        match self {
+            Channel::Raft => 1,
+            Channel::Replication => 2,
+            Channel::Control => 3,
+        }
+    }
+
+    /// The channel for a tag byte, if any.
+    pub fn from_tag(tag: u8) -> Option<Channel> {
+        match tag {
+            1 => Some(Channel::Raft),
+            2 => Some(Channel::Replication),
+            3 => Some(Channel::Control),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        self.tag() as usize - 1
+    }
+}
+
+/// A message received from a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// The sender, as named by its certificate.
+    pub from: TerminalId,
+    /// The channel it came on.
+    pub channel: Channel,
+    /// The frame's payload.
+    pub payload: Vec<u8>,
+}
+
+/// What the transport reports to its owner (see [`Transport::next_event`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// A message arrived.
+    Message(Incoming),
+    /// A verified connection to this peer is up (at that remote address).
+    PeerUp(TerminalId, SocketAddr),
+    /// The connection to this peer ended, with the reason.
+    PeerDown(TerminalId, String),
+    /// A connection attempt (inbound or outbound) from/to this address was refused, with the reason.
+    Refused(SocketAddr, String),
+}
+
+/// A peer as the transport sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// The peer.
+    pub id: TerminalId,
+    /// Where we dial it (configured, discovered, or learned from its inbound connection).
+    pub addr: Option<SocketAddr>,
+    /// Whether a verified connection is up.
+    pub connected: bool,
+    /// When connected: whether we dialed that connection.
+    pub outbound: Option<bool>,
+    /// Milliseconds since we last heard from the peer (connection up or a frame received).
+    pub last_seen_ms: Option<u64>,
+    /// Frames written to this peer.
+    pub sent: u64,
+    /// Frames received from this peer.
+    pub received: u64,
+    /// Frames waiting in its send queues.
+    pub queued: usize,
+}
+
+/// Errors from [`Transport::bind`].
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The TLS configuration could not be built from the CA and identity.
+    #[error("TLS setup: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// quinn rejected the TLS configuration (e.g. no TLS 1.3 suite).
+    #[error("QUIC crypto setup: {0}")]
+    QuicCrypto(String),
+    /// A configuration value is out of range.
+    #[error("invalid transport configuration: {0}")]
+    Config(String),
+    /// The UDP socket could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Errors from [`Transport::send`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The transport was closed.
+    #[error("transport closed")]
+    Closed,
+    /// The payload is larger than the frame limit.
+    #[error("payload of {len} bytes exceeds the frame limit of {max}")]
+    TooLarge {
+        /// Payload length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The queue for this peer and channel is full (never for Raft: its oldest message is dropped).
+    #[error("send queue to {peer} on {channel:?} is full")]
+    QueueFull {
+        /// The peer.
+        peer: TerminalId,
+        /// The channel.
+        channel: Channel,
+    },
+    /// Sending to ourselves.
+    #[error("cannot send to ourselves ({0})")]
+    ToSelf(TerminalId),
+}
+
+/// A tiny notify-all: listeners register before checking their condition.
+#[derive(Default)]
+struct Notify {
+    waiters: Mutex<Vec<Sender<()>>>,
+}
+
+impl Notify {
+    fn listen(&self) -> Receiver<()> {
+        let (tx, rx) = smol::channel::bounded(1);
+        lock(&self.waiters).push(tx);
+        rx
+    }
+
+    fn notify_all(&self) {
+        for w in lock(&self.waiters).drain(..) {
+            let _ = w.try_send(());
+        }
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicked task must not wedge the transport).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The live connection to a peer.
+#[derive(Clone)]
+struct Active {
+    conn: quinn::Connection,
+    outbound: bool,
+}
+
+struct Queue {
+    tx: Sender<Vec<u8>>,
+    rx: Receiver<Vec<u8>>,
+}
+
+struct Peer {
+    addr: Option<SocketAddr>,
+    active: Option<Active>,
+    /// Whether the owner was told PeerUp without a PeerDown since.
+    up_reported: bool,
+    queues: Vec<Queue>,
+    /// Wakes this peer's writers and dialer on connection or address changes.
+    notify: Arc<Notify>,
+    last_seen: Option<Instant>,
+    sent: u64,
+    received: u64,
+    /// Set by set_peer_addr: the dialer restarts its backoff.
+    redial_now: bool,
+    /// Its writers and dialer; dropping the peer cancels them.
+    _tasks: Vec<Task<()>>,
+}
+
+struct Inner {
+    store: StoreId,
+    me: TerminalId,
+    max_frame: usize,
+    queue_capacity: usize,
+    timing: Timing,
+    local_addr: SocketAddr,
+    endpoint: Mutex<Option<Endpoint>>,
+    client_config: quinn::ClientConfig,
+    events_tx: Sender<TransportEvent>,
+    events_rx: Receiver<TransportEvent>,
+    peers: Mutex<HashMap<TerminalId, Peer>>,
+    rng: Mutex<u64>,
+    closed: AtomicBool,
+    tasks: Mutex<Vec<Task<()>>>,
+}
+
+/// Frees the transport's tasks when the last handle goes.
+struct Handle {
+    inner: Arc<Inner>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.inner.shutdown_now();
+    }
+}
+
+/// The QUIC transport of one terminal. Cheap to clone; dropping the last clone (or
+/// [`Transport::close`]) stops it.
+#[derive(Clone)]
+pub struct Transport {
+    handle: Arc<Handle>,
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A readable reason for a connection's end.
+pub fn describe_connection_error(e: &ConnectionError) -> String {
+    match e {
+        ConnectionError::TransportError(te) => {
+            let code = u64::from(te.code);
+            if (0x100..0x200).contains(&code) {
+                format!("TLS handshake failed: {}", te.reason)
+            } else {
+                format!("QUIC transport error: {te}")
+            }
+        }
+        ConnectionError::ConnectionClosed(cc) => {
+            let code = u64::from(cc.error_code);
+            let reason = String::from_utf8_lossy(&cc.reason);
+            if (0x100..0x200).contains(&code) {
+                format!("peer refused the TLS handshake (alert {}): {reason}", code & 0xff)
+            } else {
+                format!("peer closed the connection: {}: {reason}", cc.error_code)
+            }
+        }
+        ConnectionError::ApplicationClosed(ac) => {
+            format!("peer closed the connection: {}", String::from_utf8_lossy(&ac.reason))
+        }
+        ConnectionError::Reset => "connection reset by peer (it restarted)".to_string(),
+        ConnectionError::TimedOut => "peer timed out (nothing heard within the idle timeout)".to_string(),
+        ConnectionError::LocallyClosed => "closed locally".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn quinn_transport_config(timing: &Timing) -> Result<quinn::TransportConfig, TransportError> {
+    let mut t = quinn::TransportConfig::default();
+    t.keep_alive_interval(Some(timing.keep_alive));
+    t.max_idle_timeout(Some(
+        timing
+            .idle_timeout
+            .try_into()
+            .map_err(|_| TransportError::Config("idle timeout too large".into()))?,
+    ));
+    t.max_concurrent_bidi_streams(VarInt::from_u32(0));
+    // Three channels, plus slack so a misbehaving peer's extra stream is seen and refused.
+    t.max_concurrent_uni_streams(VarInt::from_u32(8));
+    Ok(t)
+}
+
+impl Transport {
+    /// Binds the UDP socket, builds mutual-TLS configs and spawns the accept loop on smol's
+    /// global executor. Peers are added with [`Transport::set_peer_addr`].
+    pub async fn bind(cfg: TransportConfig) -> Result<Transport, TransportError> {
+        if cfg.max_frame == 0 || cfg.max_frame > u32::MAX as usize {
+            return Err(TransportError::Config(format!("max_frame {} out of range", cfg.max_frame)));
+        }
+        if cfg.queue_capacity == 0 {
+            return Err(TransportError::Config("queue_capacity must be at least 1".into()));
+        }
+        let server_tls = tls::server_config(&cfg.ca_pem, &cfg.identity, &cfg.store)?;
+        let client_tls = tls::client_config(&cfg.ca_pem, &cfg.identity, &cfg.store)?;
+        let transport = Arc::new(quinn_transport_config(&cfg.timing)?);
+        let server_crypto = QuicServerConfig::try_from(server_tls)
+            .map_err(|e| TransportError::QuicCrypto(e.to_string()))?;
+        let mut server_config = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
+        server_config.transport_config(transport.clone());
+        let client_crypto = QuicClientConfig::try_from(client_tls)
+            .map_err(|e| TransportError::QuicCrypto(e.to_string()))?;
+        let mut client_config = quinn::ClientConfig::new(Arc::new(client_crypto));
+        client_config.transport_config(transport);
+
+        // Stateless-reset key derived from our private key: after a restart on the same
+        // address we can reset a peer's stale connection at once instead of it idling out.
+        let reset_seed = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("keel quic reset key\n{}", cfg.identity.key_pem).as_bytes(),
+        );
+        let reset_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, reset_seed.as_ref());
+        let endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+
+        let socket = std::net::UdpSocket::bind(cfg.listen)
+            .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+        let endpoint = Endpoint::new(
+            endpoint_config,
+            Some(server_config),
+            socket,
+            Arc::new(quinn::SmolRuntime),
+        )
+        .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+        let local_addr = endpoint
+            .local_addr()
+            .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+
+        let (events_tx, events_rx) = smol::channel::bounded(4096);
+        let inner = Arc::new(Inner {
+            store: cfg.store.clone(),
+            me: cfg.terminal,
+            max_frame: cfg.max_frame,
+            queue_capacity: cfg.queue_capacity,
+            timing: cfg.timing.clone(),
+            local_addr,
+            endpoint: Mutex::new(Some(endpoint.clone())),
+            client_config,
+            events_tx,
+            events_rx,
+            peers: Mutex::new(HashMap::new()),
+            rng: Mutex::new(cfg.seed ^ u64::from(cfg.terminal.0).rotate_left(32)),
+            closed: AtomicBool::new(false),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let accept = smol::spawn(Inner::accept_loop(inner.clone(), endpoint));
+        lock(&inner.tasks).push(accept);
+        log::info!(
+            "transport: {} of store {} listening on {local_addr}",
+            cfg.terminal,
+            cfg.store
+        );
+        Ok(Transport { handle: Arc::new(Handle { inner }) })
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.handle.inner
+    }
+
+    /// The bound UDP address (with the actual port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner().local_addr
+    }
+
+    /// This terminal's id.
+    pub fn terminal(&self) -> TerminalId {
+        self.inner().me
+    }
+
+    /// Sets where to dial a peer (static config or discovery) and (re)connects at once if
+    /// not connected. An existing connection is kept even if the address differs.
+    pub fn set_peer_addr(&self, peer: TerminalId, addr: SocketAddr) {
+        let inner = self.inner();
+        if peer == inner.me || inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut peers = lock(&inner.peers);
+        let p = inner.peer_entry(&mut peers, peer);
+        p.addr = Some(addr);
+        p.redial_now = true;
+        p.notify.notify_all();
+    }
+
+    /// Stops dialing a peer, drops its queues and closes its connection (reported as
+    /// PeerDown). If the peer dials us again it is accepted again.
+    pub fn forget_peer(&self, peer: TerminalId) {
+        let inner = self.inner().clone();
+        let removed = lock(&inner.peers).remove(&peer);
+        if let Some(p) = removed {
+            if let Some(a) = &p.active {
+                a.conn.close(VarInt::from_u32(code::FORGOTTEN), b"forgotten");
+            }
+            p.notify.notify_all();
+            if p.up_reported {
+                let tx = inner.events_tx.clone();
+                smol::spawn(async move {
+                    let _ = tx.send(TransportEvent::PeerDown(peer, "forgotten locally".into())).await;
+                })
+                .detach();
+            }
+            drop(p); // cancels its dialer and writers
+        }
+    }
+
+    /// Queues a message; never blocks. The peer's writer sends it when a connection is up
+    /// (dialing if needed). When the queue is full, Raft drops its oldest queued message
+    /// (raft retransmits); other channels return [`SendError::QueueFull`].
+    pub fn send(&self, peer: TerminalId, channel: Channel, payload: Vec<u8>) -> Result<(), SendError> {
+        let inner = self.inner();
+        if inner.closed.load(Ordering::SeqCst) {
+            return Err(SendError::Closed);
+        }
+        if peer == inner.me {
+            return Err(SendError::ToSelf(peer));
+        }
+        if payload.len() > inner.max_frame {
+            return Err(SendError::TooLarge { len: payload.len(), max: inner.max_frame });
+        }
+        let mut peers = lock(&inner.peers);
+        let p = inner.peer_entry(&mut peers, peer);
+        let q = &p.queues[channel.index()];
+        match q.tx.try_send(payload) {
+            Ok(()) => Ok(()),
+            Err(smol::channel::TrySendError::Full(payload)) if channel == Channel::Raft => {
+                let _ = q.rx.try_recv();
+                log::debug!("transport: raft queue to {peer} full, dropped its oldest message");
+                q.tx.try_send(payload).map_err(|_| SendError::QueueFull { peer, channel })
+            }
+            Err(smol::channel::TrySendError::Full(_)) => Err(SendError::QueueFull { peer, channel }),
+            Err(smol::channel::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// The next event. Must be drained: received messages wait here (bounded, so a slow
+    /// owner slows its peers through QUIC flow control rather than growing memory).
+    pub async fn next_event(&self) -> TransportEvent {
+        match self.inner().events_rx.recv().await {
+            Ok(e) => e,
+            // Invariant: Inner holds a sender for as long as this receiver exists.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// The event receiver, for `select`-style use (same stream as [`Transport::next_event`]).
+    pub fn events(&self) -> Receiver<TransportEvent> {
+        self.inner().events_rx.clone()
+    }
+
+    /// Every known peer with its state, sorted by id.
+    pub fn peers(&self) -> Vec<PeerStatus> {
+        let peers = lock(&self.inner().peers);
+        let mut out: Vec<PeerStatus> = peers
+            .iter()
+            .map(|(id, p)| PeerStatus {
+                id: *id,
+                addr: p.addr,
+                connected: p.active.is_some(),
+                outbound: p.active.as_ref().map(|a| a.outbound),
+                last_seen_ms: p.last_seen.map(|t| t.elapsed().as_millis() as u64),
+                sent: p.sent,
+                received: p.received,
+                queued: p.queues.iter().map(|q| q.tx.len()).sum(),
+            })
+            .collect();
+        out.sort_by_key(|p| p.id);
+        out
+    }
+
+    /// QUIC connections currently open on the endpoint (including ones being closed or
+    /// refused); for diagnostics and tests.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.inner().endpoint).as_ref().map_or(0, |e| e.open_connections())
+    }
+
+    /// Closes every connection gracefully (peers see it at once), stops all tasks and
+    /// releases the UDP port. Further sends fail with [`SendError::Closed`].
+    pub async fn close(&self) {
+        let inner = self.inner();
+        let endpoint = lock(&inner.endpoint).take();
+        inner.shutdown_now();
+        if let Some(endpoint) = endpoint {
+            endpoint.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+            let idle = endpoint.wait_idle();
+            smol::future::or(idle, async {
+                smol::Timer::after(Duration::from_secs(2)).await;
+            })
+            .await;
+        }
+    }
+}
+
+impl Inner {
+    /// Marks closed, cancels every task and closes the endpoint (idempotent).
+    fn shutdown_now(&self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(ep) = lock(&self.endpoint).take() {
+            ep.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+        }
+        let peers: Vec<Peer> = lock(&self.peers).drain().map(|(_, p)| p).collect();
+        for p in &peers {
+            if let Some(a) = &p.active {
+                a.conn.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+            }
+            p.notify.notify_all();
+        }
+        drop(peers);
+        let tasks: Vec<Task<()>> = lock(&self.tasks).drain(..).collect();
+        drop(tasks);
+        log::info!("transport: {} closed", self.me);
+    }
+
+    fn jitter(&self, base: Duration) -> Duration {
+        let r = splitmix(&mut lock(&self.rng));
+        // Uniform in [base/2, base].
+        let half = base / 2;
+        half + Duration::from_nanos(r % (half.as_nanos().max(1) as u64 + 1))
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .timing
+            .backoff_min
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.timing.backoff_max);
+        self.jitter(base)
+    }
+
+    /// The peer's entry, created (with its writers and dialer) if new.
+    fn peer_entry<'a>(
+        self: &Arc<Self>,
+        peers: &'a mut HashMap<TerminalId, Peer>,
+        id: TerminalId,
+    ) -> &'a mut Peer {
+        peers.entry(id).or_insert_with(|| {
+            let notify = Arc::new(Notify::default());
+            let queues: Vec<Queue> = Channel::ALL
+                .iter()
+                .map(|_| {
+                    let (tx, rx) = smol::channel::bounded(self.queue_capacity);
+                    Queue { tx, rx }
+                })
+                .collect();
+            let mut tasks = Vec::new();
+            for ch in Channel::ALL {
+                let rx = queues[ch.index()].rx.clone();
+                tasks.push(smol::spawn(Inner::writer(self.clone(), id, ch, rx, notify.clone())));
+            }
+            tasks.push(smol::spawn(Inner::dialer(self.clone(), id, notify.clone())));
+            Peer {
+                addr: None,
+                active: None,
+                up_reported: false,
+                queues,
+                notify,
+                last_seen: None,
+                sent: 0,
+                received: 0,
+                redial_now: false,
+                _tasks: tasks,
+            }
+        })
+    }
+
+    async fn emit(&self, event: TransportEvent) {
+        let _ = self.events_tx.send(event).await;
+    }
+
+    async fn refuse(&self, addr: SocketAddr, reason: String) {
+        log::warn!("transport: {}: refused {addr}: {reason}", self.me);
+        self.emit(TransportEvent::Refused(addr, reason)).await;
+    }
+
+    async fn accept_loop(self: Arc<Self>, endpoint: Endpoint) {
+        while let Some(incoming) = endpoint.accept().await {
+            let inner = self.clone();
+            smol::spawn(async move {
+                let remote = incoming.remote_address();
+                match incoming.await {
+                    Ok(conn) => match inner.verify(&conn, None) {
+                        Ok(peer) => inner.install(peer, conn, false).await,
+                        Err(reason) => {
+                            conn.close(VarInt::from_u32(code::REFUSED), reason.as_bytes());
+                            inner.refuse(remote, reason).await;
+                        }
+                    },
+                    Err(e) => {
+                        if !inner.closed.load(Ordering::SeqCst) {
+                            inner.refuse(remote, describe_connection_error(&e)).await;
+                        }
+                    }
+                }
+            })
+            .detach();
+        }
+    }
+
+    /// The post-handshake check of a connection's peer certificate.
+    fn verify(&self, conn: &quinn::Connection, expected: Option<TerminalId>) -> Result<TerminalId, String> {
+        let certs = conn
+            .peer_identity()
+            .and_then(|any| {
+                any.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()
+            })
+            .ok_or_else(|| "peer presented no certificate".to_string())?;
+        tls::check_peer(&certs, &self.store, self.me, expected).map_err(|e| e.to_string())
+    }
+
+    /// Reconnects a peer whenever it has an address and no connection.
+    async fn dialer(self: Arc<Self>, peer: TerminalId, notify: Arc<Notify>) {
+        let mut attempt: u32 = 0;
+        loop {
+            // Wait until there is something to do.
+            let addr = loop {
+                let listener = notify.listen();
+                if self.closed.load(Ordering::SeqCst) {
+                    return;
+                }
+                {
+                    let mut peers = lock(&self.peers);
+                    let Some(p) = peers.get_mut(&peer) else { return };
+                    if p.redial_now {
+                        p.redial_now = false;
+                        attempt = 0;
+                    }
+                    if p.active.is_none() {
+                        if let Some(addr) = p.addr {
+                            break addr;
+                        }
+                    }
+                }
+                let _ = listener.recv().await;
+            };
+            // Let the lower id dial first (fewer duplicate connections).
+            if attempt == 0 && peer < self.me && !self.timing.yield_to_lower.is_zero() {
+                let listener = notify.listen();
+                smol::future::or(
+                    async {
+                        smol::Timer::after(self.timing.yield_to_lower).await;
+                    },
+                    async {
+                        let _ = listener.recv().await;
+                    },
+                )
+                .await;
+                if lock(&self.peers).get(&peer).is_some_and(|p| p.active.is_some()) {
+                    continue;
+                }
+            }
+            let ok = self.dial_once(peer, addr).await;
+            if ok {
+                attempt = 0;
+                continue;
+            }
+            let delay = self.backoff(attempt);
+            attempt = attempt.saturating_add(1);
+            log::debug!("transport: {}: redial {peer} at {addr} in {delay:?}", self.me);
+            let listener = notify.listen();
+            smol::future::or(
+                async {
+                    smol::Timer::after(delay).await;
+                },
+                async {
+                    // Woken early by set_peer_addr (redial_now) or a connection change.
+                    let _ = listener.recv().await;
+                },
+            )
+            .await;
+        }
+    }
+
+    /// One dial attempt; true if a verified connection was installed.
+    async fn dial_once(self: &Arc<Self>, peer: TerminalId, addr: SocketAddr) -> bool {
+        let Some(endpoint) = lock(&self.endpoint).clone() else { return false };
+        let name = terminal_dns_name(&self.store, peer);
+        let connecting = match endpoint.connect_with(self.client_config.clone(), addr, &name) {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("transport: {}: cannot dial {peer} at {addr}: {e}", self.me);
+                return false;
+            }
+        };
+        drop(endpoint);
+        match connecting.await {
+            Ok(conn) => match self.verify(&conn, Some(peer)) {
+                Ok(_) => {
+                    self.install(peer, conn, true).await;
+                    true
+                }
+                Err(reason) => {
+                    conn.close(VarInt::from_u32(code::REFUSED), reason.as_bytes());
+                    self.refuse(addr, reason).await;
+                    false
+                }
+            },
+            Err(e) => {
+                let reason = describe_connection_error(&e);
+                match e {
+                    ConnectionError::TimedOut | ConnectionError::LocallyClosed => {
+                        log::debug!("transport: {}: dial {peer} at {addr}: {reason}", self.me)
+                    }
+                    _ => self.refuse(addr, reason).await,
+                }
+                false
+            }
+        }
+    }
+
+    /// Makes a verified connection the peer's active one, or closes it if the existing one
+    /// wins the tie-break (lower dialer wins; the same dialer's newer connection wins).
+    async fn install(self: &Arc<Self>, peer: TerminalId, conn: quinn::Connection, outbound: bool) {
+        let remote = conn.remote_address();
+        let mut up = false;
+        {
+            let mut peers = lock(&self.peers);
+            if self.closed.load(Ordering::SeqCst) {
+                conn.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+                return;
+            }
+            let me = self.me;
+            let p = self.peer_entry(&mut peers, peer);
+            if !outbound && p.addr.is_none() {
+                // One socket listens and dials, so the inbound source is its listening address.
+                p.addr = Some(remote);
+            }
+            if let Some(old) = p.active.as_ref().filter(|a| a.conn.close_reason().is_none()) {
+                let lower_dialed_new = if outbound { me < peer } else { peer < me };
+                let keep_new = old.outbound == outbound || lower_dialed_new;
+                if keep_new {
+                    let (c, why) = if old.outbound == outbound {
+                        (code::SUPERSEDED, "superseded by a newer connection")
+                    } else {
+                        (code::DUPLICATE, "duplicate connection: keeping the one dialed by the lower id")
+                    };
+                    log::info!("transport: {me}: {peer}: replacing connection ({why})");
+                    old.conn.close(VarInt::from_u32(c), why.as_bytes());
+                } else {
+                    log::info!("transport: {me}: {peer}: closing duplicate connection, keeping the one dialed by the lower id");
+                    conn.close(
+                        VarInt::from_u32(code::DUPLICATE),
+                        b"duplicate connection: keeping the one dialed by the lower id",
+                    );
+                    return;
+                }
+            }
+            p.active = Some(Active { conn: conn.clone(), outbound });
+            p.last_seen = Some(Instant::now());
+            if !p.up_reported {
+                p.up_reported = true;
+                up = true;
+            }
+            p.notify.notify_all();
+        }
+        log::info!(
+            "transport: {}: connected to {peer} at {remote} ({})",
+            self.me,
+            if outbound { "dialed" } else { "accepted" }
+        );
+        smol::spawn(Inner::serve(self.clone(), peer, conn)).detach();
+        if up {
+            self.emit(TransportEvent::PeerUp(peer, remote)).await;
+        }
+    }
+
+    /// Reads the peer's streams until the connection ends, then reports it.
+    async fn serve(self: Arc<Self>, peer: TerminalId, conn: quinn::Connection) {
+        let violation: Arc<Mutex<Option<String>>> = Arc::default();
+        let seen: Arc<Mutex<[bool; 3]>> = Arc::default();
+        let accept = {
+            let inner = self.clone();
+            let conn = conn.clone();
+            let violation = violation.clone();
+            async move {
+                while let Ok(stream) = conn.accept_uni().await {
+                    let inner = inner.clone();
+                    let conn = conn.clone();
+                    let violation = violation.clone();
+                    let seen = seen.clone();
+                    smol::spawn(async move {
+                        if let Err(reason) = inner.read_stream(peer, &conn, stream, &seen).await {
+                            *lock(&violation) = Some(reason.clone());
+                            log::warn!(
+                                "transport: {}: closing connection to {peer}: {reason}",
+                                inner.me
+                            );
+                            conn.close(VarInt::from_u32(code::PROTOCOL), reason.as_bytes());
+                        }
+                    })
+                    .detach();
+                }
+            }
+        };
+        let closed = conn.closed();
+        let err = smol::future::or(async { closed.await }, async {
+            accept.await;
+            conn.closed().await
+        })
+        .await;
+        let reason = lock(&violation).clone().unwrap_or_else(|| describe_connection_error(&err));
+        let duplicate = matches!(&err, ConnectionError::ApplicationClosed(ac)
+            if ac.error_code == VarInt::from_u32(code::DUPLICATE));
+        let mut down = false;
+        {
+            let mut peers = lock(&self.peers);
+            let Some(p) = peers.get_mut(&peer) else { return };
+            let is_active = p.active.as_ref().is_some_and(|a| a.conn.stable_id() == conn.stable_id());
+            if !is_active {
+                return;
+            }
+            p.active = None;
+            p.notify.notify_all();
+            if !duplicate && p.up_reported {
+                p.up_reported = false;
+                down = true;
+            }
+        }
+        if duplicate {
+            // The peer kept the other connection, which should be (or soon be) installed.
+            log::debug!("transport: {}: {peer} closed a duplicate connection", self.me);
+            let inner = self.clone();
+            smol::spawn(async move {
+                smol::Timer::after(inner.timing.idle_timeout).await;
+                let report = {
+                    let mut peers = lock(&inner.peers);
+                    match peers.get_mut(&peer) {
+                        Some(p) if p.active.is_none() && p.up_reported => {
+                            p.up_reported = false;
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if report {
+                    inner
+                        .emit(TransportEvent::PeerDown(
+                            peer,
+                            "duplicate connection closed and no replacement arrived".into(),
+                        ))
+                        .await;
+                }
+            })
+            .detach();
+            return;
+        }
+        if down {
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            log::warn!("transport: {}: {peer} down: {reason}", self.me);
+            self.emit(TransportEvent::PeerDown(peer, reason)).await;
+        }
+    }
+
+    /// Reads one channel stream to its end. Err is a framing violation (closes the connection).
+    async fn read_stream(
+        &self,
+        peer: TerminalId,
+        conn: &quinn::Connection,
+        mut stream: RecvStream,
+        seen: &Mutex<[bool; 3]>,
+    ) -> Result<(), String> {
+        let mut tag = [0u8; 1];
+        match stream.read_exact(&mut tag).await {
+            Ok(()) => {}
+            Err(ReadExactError::FinishedEarly(_)) => return Ok(()),
+            Err(ReadExactError::ReadError(e)) => {
+                log::debug!("transport: {}: stream from {peer} ended: {e}", self.me);
+                return Ok(());
+            }
+        }
+        let channel = Channel::from_tag(tag[0])
+            .ok_or_else(|| format!("unknown channel tag 0x{:02x}", tag[0]))?;
+        {
+            let mut seen = lock(seen);
+            if seen[channel.index()] {
+                return Err(format!("second stream for channel {channel:?}"));
+            }
+            seen[channel.index()] = true;
+        }
+        loop {
+            let mut header = [0u8; 4];
+            match read_exact_counting(&mut stream, &mut header).await {
+                ReadOutcome::Full => {}
+                ReadOutcome::Finished(0) => return Ok(()),
+                ReadOutcome::Finished(n) => {
+                    return Err(format!("truncated frame header on {channel:?} ({n} of 4 bytes)"))
+                }
+                ReadOutcome::Failed(e) => {
+                    log::debug!("transport: {}: {channel:?} stream from {peer} ended: {e}", self.me);
+                    return Ok(());
+                }
+            }
+            let len = u32::from_be_bytes(header) as usize;
+            if len > self.max_frame {
+                return Err(format!(
+                    "frame of {len} bytes on {channel:?} exceeds the limit of {} bytes",
+                    self.max_frame
+                ));
+            }
+            let mut payload = vec![0u8; len];
+            match read_exact_counting(&mut stream, &mut payload).await {
+                ReadOutcome::Full => {}
+                ReadOutcome::Finished(n) => {
+                    return Err(format!("truncated frame on {channel:?} ({n} of {len} bytes)"))
+                }
+                ReadOutcome::Failed(e) => {
+                    log::debug!("transport: {}: {channel:?} stream from {peer} ended: {e}", self.me);
+                    return Ok(());
+                }
+            }
+            {
+                let mut peers = lock(&self.peers);
+                match peers.get_mut(&peer) {
+                    Some(p) if p.active.as_ref().is_some_and(|a| a.conn.stable_id() == conn.stable_id()) => {
+                        p.received += 1;
+                        p.last_seen = Some(Instant::now());
+                    }
+                    // Replaced or forgotten: drop what the old connection still carries.
+                    _ => return Ok(()),
+                }
+            }
+            self.emit(TransportEvent::Message(Incoming { from: peer, channel, payload })).await;
+        }
+    }
+
+    /// Waits for the peer's active connection; None when the peer is gone or we closed.
+    async fn wait_connection(&self, peer: TerminalId, notify: &Notify) -> Option<quinn::Connection> {
+        loop {
+            let listener = notify.listen();
+            if self.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            {
+                let peers = lock(&self.peers);
+                let p = peers.get(&peer)?;
+                if let Some(a) = &p.active {
+                    if a.conn.close_reason().is_none() {
+                        return Some(a.conn.clone());
+                    }
+                }
+            }
+            let _ = listener.recv().await;
+        }
+    }
+
+    /// Drains one peer's queue for one channel onto that channel's stream.
+    async fn writer(
+        self: Arc<Self>,
+        peer: TerminalId,
+        channel: Channel,
+        rx: Receiver<Vec<u8>>,
+        notify: Arc<Notify>,
+    ) {
+        let mut pending: Option<Vec<u8>> = None;
+        let mut stream: Option<(usize, quinn::SendStream)> = None;
+        loop {
+            let msg = match pending.take() {
+                Some(m) => m,
+                None => match rx.recv().await {
+                    Ok(m) => m,
+                    Err(_) => return,
+                },
+            };
+            let Some(conn) = self.wait_connection(peer, &notify).await else { return };
+            if stream.as_ref().is_some_and(|(id, _)| *id != conn.stable_id()) {
+                stream = None;
+            }
+            let result = async {
+                if stream.is_none() {
+                    let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
+                    s.write_all(&[channel.tag()]).await.map_err(|e| e.to_string())?;
+                    stream = Some((conn.stable_id(), s));
+                }
+                let Some((_, s)) = stream.as_mut() else {
+                    return Err("no stream".to_string());
+                };
+                let len = u32::try_from(msg.len()).map_err(|_| "frame too large".to_string())?;
+                s.write_all(&len.to_be_bytes()).await.map_err(|e| e.to_string())?;
+                s.write_all(&msg).await.map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    if let Some(p) = lock(&self.peers).get_mut(&peer) {
+                        p.sent += 1;
+                    }
+                }
+                Err(e) => {
+                    log::debug!(
+                        "transport: {}: write to {peer} on {channel:?} failed ({e}); retrying on the next connection",
+                        self.me
+                    );
+                    pending = Some(msg);
+                    stream = None;
+                    // Wait for this connection to be gone before retrying.
+                    conn.closed().await;
+                }
+            }
+        }
+    }
+}
+
+enum ReadOutcome {
+    Full,
+    /// The stream finished after this many bytes of the buffer.
+    Finished(usize),
+    Failed(quinn::ReadError),
+}
+
+/// Like `read_exact`, but says how many bytes arrived before the stream finished.
+async fn read_exact_counting(stream: &mut RecvStream, buf: &mut [u8]) -> ReadOutcome {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match stream.read(&mut buf[filled..]).await {
+            Ok(Some(n)) => filled += n,
+            Ok(None) => return ReadOutcome::Finished(filled),
+            Err(e) => return ReadOutcome::Failed(e),
+        }
+    }
+    ReadOutcome::Full
+}
