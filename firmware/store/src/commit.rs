@@ -212,6 +212,15 @@ fn rebuild(db: &Database, fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>) -> 
             apply_derived(&mut state, &writes)?;
             count += 1;
         }
+        drop(events);
+        // Then every other origin's replicated records, each origin in its own order
+        // (the fold is a CRDT across origins, so their relative order does not matter).
+        for (origin, seq, bytes) in Journal::replica_events(&txn)? {
+            let event = crate::replica::decode_replica(origin, seq, &bytes)?;
+            let writes = fold(&event);
+            apply_derived(&mut state, &writes)?;
+            count += 1;
+        }
     }
     txn.commit().map_err(commit_error)?;
     Ok(count)

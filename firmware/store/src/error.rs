@@ -132,6 +132,22 @@ pub enum CommitError {
         reason: String,
     },
     /// The database could not be reopened after an earlier I/O failure.
+    #[error("replicated records of {origin} do not continue its chain at {seq} (expected {expected}); nothing written")]
+    ReplicaGap {
+        /// Origin terminal.
+        origin: keel_core::ids::TerminalId,
+        /// First offending seq.
+        seq: u64,
+        /// Seq expected next.
+        expected: u64,
+    },
+    /// This terminal's own records cannot be written as a replica.
+    #[error("records of this terminal ({origin}) cannot be written as replicated records")]
+    NotReplica {
+        /// The terminal.
+        origin: keel_core::ids::TerminalId,
+    },
+    /// Storage is closed after an I/O failure.
     #[error("storage unavailable after an I/O failure, the sale was not saved: {reason}")]
     Unavailable {
         /// Why reopening failed.
@@ -178,6 +194,14 @@ pub enum ReadError {
     /// The database is closed after an I/O failure and has not been reopened yet.
     #[error("storage unavailable after an I/O failure; the next commit retries opening it")]
     Unavailable,
+    /// A stored value other than a record does not decode.
+    #[error("{what} is unreadable: {reason}")]
+    Corrupt {
+        /// What was being read.
+        what: String,
+        /// Decoder's reason.
+        reason: String,
+    },
 }
 
 /// Errors from [`crate::Journal::verify`] and [`crate::verify_export`].

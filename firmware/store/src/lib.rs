@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod journal;
 mod read;
+mod replica;
 mod schema;
 mod verify;
 
