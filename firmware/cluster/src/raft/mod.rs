@@ -1,0 +1,37 @@
+//! Store consensus: tikv raft-rs (`RawNode` and its Ready loop) over a redb
+//! log, for the few decisions that need a majority (who leads and uploads to
+//! the cloud, store settings and price changes, day close, membership).
+//!
+//! This module owns the raft log file (`raft.redb`, separate from the sales
+//! journal so a sale never waits for raft), the sans-IO driver around
+//! `RawNode`, and the byte formats of raft messages and proposals. It must not
+//! do network I/O, keep time or spawn threads (the caller ticks it every
+//! [`TICK_INTERVAL`] and moves its bytes), and must not apply business
+//! commands (the caller applies what [`RaftNode::advance`] reports committed).
+//!
+//! Submodules:
+//! - `storage`: [`RedbRaftStorage`], raft-rs's `Storage` in redb, every write durable.
+//! - `driver`: [`RaftNode`], tick/step/propose/advance, the Ready loop.
+//! - `command`: [`StoreCommand`], [`MembershipChange`], [`ProposalId`] and their encoding.
+//! - `codec`: postcard wire form of raft messages and stored records.
+//!
+//! Dependency note: raft-rs needs an `slog::Logger`, and raft 0.7 re-exports
+//! neither `slog` nor `protobuf`. The driver therefore needs `slog = "2"` as a
+//! direct dependency of keel-cluster (already in Cargo.lock as 2.8.2 through
+//! raft). Until Cargo.toml has it, the driver is compiled only with
+//! `--cfg keel_raft_slog`; delete the two `#[cfg(keel_raft_slog)]` lines below
+//! (and the one in `tests/raft_cluster.rs`) once the dependency is added.
+//! `protobuf` is not needed: messages are postcard (see `codec`).
+
+#![allow(unexpected_cfgs)]
+
+pub mod codec;
+pub mod command;
+#[cfg(keel_raft_slog)]
+pub mod driver;
+pub mod storage;
+
+pub use command::{CommandEnvelope, DecodeCommandError, MembershipChange, ProposalId, StoreCommand};
+#[cfg(keel_raft_slog)]
+pub use driver::*;
+pub use storage::{OpenError, PersistBatch, RedbRaftStorage, WriteError, RAFT_SCHEMA_VERSION};
