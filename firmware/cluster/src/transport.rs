@@ -372,7 +372,7 @@ pub fn describe_connection_error(e: &ConnectionError) -> String {
         ConnectionError::TransportError(te) => {
             let code = u64::from(te.code);
             if (0x100..0x200).contains(&code) {
-                format!("TLS handshake failed: {}", te.reason)
+                format!("TLS handshake failed: {}", clean_tls_reason(&te.reason))
             } else {
                 format!("QUIC transport error: {te}")
             }
@@ -381,7 +381,11 @@ pub fn describe_connection_error(e: &ConnectionError) -> String {
             let code = u64::from(cc.error_code);
             let reason = String::from_utf8_lossy(&cc.reason);
             if (0x100..0x200).contains(&code) {
-                format!("peer refused the TLS handshake (alert {}): {reason}", code & 0xff)
+                format!(
+                    "peer refused the TLS handshake (alert {}): {}",
+                    code & 0xff,
+                    clean_tls_reason(&reason)
+                )
             } else {
                 format!("peer closed the connection: {}: {reason}", cc.error_code)
             }
@@ -708,7 +712,13 @@ impl Inner {
                 let remote = incoming.remote_address();
                 match incoming.await {
                     Ok(conn) => match inner.verify(&conn, None) {
-                        Ok(peer) => inner.install(peer, conn, false).await,
+                        Ok(peer) => {
+                            if let Err(e) = send_welcome(&conn).await {
+                                log::debug!("transport: {}: welcome to {peer} failed: {e}", inner.me);
+                                return;
+                            }
+                            inner.install(peer, conn, false).await
+                        }
                         Err(reason) => {
                             conn.close(VarInt::from_u32(code::REFUSED), reason.as_bytes());
                             inner.refuse(remote, reason).await;
@@ -813,10 +823,17 @@ impl Inner {
         drop(endpoint);
         match connecting.await {
             Ok(conn) => match self.verify(&conn, Some(peer)) {
-                Ok(_) => {
-                    self.install(peer, conn, true).await;
-                    true
-                }
+                Ok(_) => match self.await_welcome(&conn).await {
+                    Ok(()) => {
+                        self.install(peer, conn, true).await;
+                        true
+                    }
+                    Err(Some(reason)) => {
+                        self.refuse(addr, reason).await;
+                        false
+                    }
+                    Err(None) => false,
+                },
                 Err(reason) => {
                     conn.close(VarInt::from_u32(code::REFUSED), reason.as_bytes());
                     self.refuse(addr, reason).await;
@@ -832,6 +849,44 @@ impl Inner {
                     _ => self.refuse(addr, reason).await,
                 }
                 false
+            }
+        }
+    }
+
+    /// Dialing side: in TLS 1.3 our handshake completes before the acceptor has checked
+    /// our certificate, so a connection only counts once the acceptor's welcome stream
+    /// arrives. Err(Some(reason)) is a refusal by the peer; Err(None) a benign end (the
+    /// peer kept a duplicate connection instead, or we are closing).
+    async fn await_welcome(&self, conn: &quinn::Connection) -> Result<(), Option<String>> {
+        let wait = async {
+            let mut s = conn.accept_uni().await?;
+            let mut tag = [0u8; 1];
+            match s.read_exact(&mut tag).await {
+                Ok(()) if tag[0] == WELCOME_TAG => Ok(Ok(())),
+                Ok(()) => Ok(Err(format!("peer opened with tag 0x{:02x} instead of a welcome", tag[0]))),
+                Err(e) => Ok(Err(format!("welcome stream failed: {e}"))),
+            }
+        };
+        let timeout = async {
+            smol::Timer::after(self.timing.idle_timeout).await;
+            Ok(Err("no welcome from the peer within the idle timeout".to_string()))
+        };
+        match smol::future::or(wait, timeout).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => {
+                conn.close(VarInt::from_u32(code::PROTOCOL), reason.as_bytes());
+                Err(Some(reason))
+            }
+            Err(e) => {
+                let benign = matches!(&e, ConnectionError::LocallyClosed)
+                    || matches!(&e, ConnectionError::ApplicationClosed(ac)
+                        if ac.error_code == VarInt::from_u32(code::DUPLICATE)
+                            || ac.error_code == VarInt::from_u32(code::SHUTDOWN));
+                if benign {
+                    Err(None)
+                } else {
+                    Err(Some(describe_connection_error(&e)))
+                }
             }
         }
     }
@@ -1128,6 +1183,32 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// Tag of the acceptor's first stream: "your certificate is accepted" (no payload).
+/// Never valid as a channel tag.
+const WELCOME_TAG: u8 = 0;
+
+/// Accepting side: tells the dialer we accepted its certificate (see `await_welcome`).
+/// Opened before any channel stream, so it is the dialer's first incoming stream.
+async fn send_welcome(conn: &quinn::Connection) -> Result<(), String> {
+    let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
+    s.write_all(&[WELCOME_TAG]).await.map_err(|e| e.to_string())?;
+    s.finish().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Turns rustls' debug rendering of our readable refusal back into plain text.
+fn clean_tls_reason(reason: &str) -> String {
+    const START: &str = "Other(OtherError(ChainRefusal(\"";
+    match reason.find(START) {
+        Some(i) => {
+            let rest = &reason[i + START.len()..];
+            let inner = rest.split("\")))").next().unwrap_or(rest);
+            format!("{}{}", &reason[..i], inner)
+        }
+        None => reason.to_string(),
     }
 }
 
