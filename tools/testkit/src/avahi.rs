@@ -53,7 +53,13 @@ use std::time::{Duration, Instant};
 
 /// The Debian packages the harness needs at run time (the `keel-cluster` build also
 /// needs `libavahi-client-dev` and `libclang-dev`).
-pub const APT_PACKAGES: &[&str] = &["iproute2", "dbus-daemon", "dbus-bin", "avahi-daemon", "avahi-utils"];
+pub const APT_PACKAGES: &[&str] = &[
+    "iproute2",
+    "dbus-daemon",
+    "dbus-bin",
+    "avahi-daemon",
+    "avahi-utils",
+];
 
 /// The programs the harness runs, each with the Debian package that ships it.
 const TOOLS: &[(&str, &str)] = &[
@@ -147,9 +153,11 @@ pub struct BrowseRecord {
 impl BrowseRecord {
     /// The value of TXT key `key`, if present as `key=value`.
     pub fn txt_value(&self, key: &str) -> Option<&str> {
-        self.txt
-            .iter()
-            .find_map(|entry| entry.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        self.txt.iter().find_map(|entry| {
+            entry
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
     }
 }
 
@@ -162,7 +170,10 @@ struct NetnsGuard {
 
 impl Drop for NetnsGuard {
     fn drop(&mut self) {
-        match Command::new(&self.ip).args(["netns", "del", &self.name]).output() {
+        match Command::new(&self.ip)
+            .args(["netns", "del", &self.name])
+            .output()
+        {
             Ok(out) if out.status.success() => log::debug!("deleted netns {}", self.name),
             Ok(out) => log::warn!(
                 "ip netns del {}: {}",
@@ -204,7 +215,10 @@ impl AvahiHarness {
         if stale.exists() {
             log::warn!("removing stale network namespace {name}");
             let ip = find_tool("ip", "iproute2")?;
-            drop(NetnsGuard { ip, name: name.clone() });
+            drop(NetnsGuard {
+                ip,
+                name: name.clone(),
+            });
         }
         Self::start_in_netns(&name)
     }
@@ -227,7 +241,9 @@ impl AvahiHarness {
         }
         if name.is_empty()
             || name.len() > 48
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(HarnessError::BadNamespaceName(name.to_string()));
         }
@@ -241,7 +257,10 @@ impl AvahiHarness {
             .map_err(io_err("creating the harness temp dir"))?;
 
         run(Command::new(&ip).args(["netns", "add", name]))?;
-        let netns = NetnsGuard { ip: ip.clone(), name: name.to_string() };
+        let netns = NetnsGuard {
+            ip: ip.clone(),
+            name: name.to_string(),
+        };
         run(Command::new(&ip).args(["-n", name, "link", "set", "lo", "multicast", "on"]))?;
         run(Command::new(&ip).args(["-n", name, "link", "set", "lo", "up"]))?;
         let links = run(Command::new(&ip).args(["-n", name, "-o", "link", "show", "lo"]))?;
@@ -327,7 +346,11 @@ impl AvahiHarness {
             });
         }
         let avahi_log = harness.dir.path().join("avahi.log");
-        harness.avahi = Some(ChildGuard::spawn_logged("avahi-daemon", &mut cmd, &avahi_log)?);
+        harness.avahi = Some(ChildGuard::spawn_logged(
+            "avahi-daemon",
+            &mut cmd,
+            &avahi_log,
+        )?);
         harness.wait_for_avahi(&dbus_send)?;
         log::info!(
             "avahi harness ready: netns {name}, bus {}, avahi-daemon pid {:?}",
@@ -435,7 +458,11 @@ impl AvahiHarness {
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut last: String;
         loop {
-            if let Some(status) = self.avahi.as_mut().and_then(|a| a.wait_exit(Duration::ZERO)) {
+            if let Some(status) = self
+                .avahi
+                .as_mut()
+                .and_then(|a| a.wait_exit(Duration::ZERO))
+            {
                 return Err(HarnessError::NotReady {
                     daemon: "avahi-daemon",
                     detail: format!("exited with {status}: {}", self.log_tail("avahi.log")),
@@ -559,7 +586,11 @@ fn run(cmd: &mut Command) -> Result<String, HarnessError> {
     } else {
         Err(HarnessError::Command {
             command: describe(cmd),
-            detail: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
+            detail: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         })
     }
 }

@@ -7,6 +7,7 @@
 //! - [`process`]: guards for child processes the tests start (killed and reaped on
 //!   drop, stdout read line by line), and re-running the current test binary as a
 //!   child ("child mode") so each child gets its own environment.
+//! - [`logging`]: a minimal stderr logger for tests and their children.
 //!
 //! Must not do: touch anything it did not create. No process is ever signalled
 //! unless this crate spawned it, no network namespace is deleted unless this crate
@@ -16,4 +17,5 @@
 #![warn(missing_docs)]
 
 pub mod avahi;
+pub mod logging;
 pub mod process;

@@ -207,7 +207,10 @@ impl ChildGuard {
         if let Some(status) = self.wait_exit(grace) {
             return Some(status);
         }
-        log::warn!("{}: still running {grace:?} after SIGTERM; sending SIGKILL", self.name);
+        log::warn!(
+            "{}: still running {grace:?} after SIGTERM; sending SIGKILL",
+            self.name
+        );
         self.kill()
     }
 }

@@ -61,7 +61,10 @@ fn harness_is_isolated_publishes_and_cleans_up() {
 
     drop(harness);
     assert!(!std::path::Path::new("/run/netns").join(&netns).exists());
-    assert!(!std::path::Path::new(&format!("/proc/{avahi_pid}")).exists()
-        || std::fs::read_to_string(format!("/proc/{avahi_pid}/comm")).map_or(true, |c| !c.starts_with("avahi")));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{avahi_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{avahi_pid}/comm"))
+                .map_or(true, |c| !c.starts_with("avahi"))
+    );
     eprintln!("whole test {:?}", started.elapsed());
 }

@@ -206,7 +206,8 @@ fn worker(
     stop: Arc<AtomicBool>,
     ready: mpsc::Sender<Result<(), DiscoveryError>>,
 ) {
-    let avahi = |what: &str, e: zeroconf::error::Error| DiscoveryError::Avahi(format!("{what}: {e}"));
+    let avahi =
+        |what: &str, e: zeroconf::error::Error| DiscoveryError::Avahi(format!("{what}: {e}"));
     let setup = (|| {
         let service_type = ServiceType::new(SERVICE_NAME, SERVICE_PROTOCOL)
             .map_err(|e| avahi("service type", e))?;
@@ -232,7 +233,9 @@ fn worker(
             Ok(mut state) => state.on_browse(event),
             Err(_) => log::error!("discovery state poisoned; event dropped"),
         }));
-        let browser_loop = browser.browse_services().map_err(|e| avahi("browsing", e))?;
+        let browser_loop = browser
+            .browse_services()
+            .map_err(|e| avahi("browsing", e))?;
         Ok((service, service_loop, browser, browser_loop))
     })();
 
@@ -321,21 +324,33 @@ impl BrowseState {
             }
         };
         if record.store != self.store {
-            log::debug!("discovery: ignoring {name:?}: store {} is not ours", record.store);
+            log::debug!(
+                "discovery: ignoring {name:?}: store {} is not ours",
+                record.store
+            );
             return;
         }
         if record.terminal == self.terminal {
-            log::debug!("discovery: ignoring {name:?}: that is us ({})", record.terminal);
+            log::debug!(
+                "discovery: ignoring {name:?}: that is us ({})",
+                record.terminal
+            );
             return;
         }
         let ip = match found.address().parse::<IpAddr>() {
             Ok(IpAddr::V4(ip)) => ip,
             Ok(IpAddr::V6(_)) => {
-                log::debug!("discovery: ignoring {name:?}: IPv6 address {}", found.address());
+                log::debug!(
+                    "discovery: ignoring {name:?}: IPv6 address {}",
+                    found.address()
+                );
                 return;
             }
             Err(_) => {
-                log::debug!("discovery: ignoring {name:?}: unparsable address {:?}", found.address());
+                log::debug!(
+                    "discovery: ignoring {name:?}: unparsable address {:?}",
+                    found.address()
+                );
                 return;
             }
         };
@@ -375,11 +390,16 @@ impl BrowseState {
             return;
         };
         if self.peers.values().any(|p| p.terminal == gone.terminal) {
-            log::debug!("discovery: {name:?} removed; {} still advertised under another name", gone.terminal);
+            log::debug!(
+                "discovery: {name:?} removed; {} still advertised under another name",
+                gone.terminal
+            );
             return;
         }
         log::info!("discovery: lost {} ({name:?})", gone.terminal);
-        self.send(DiscoveryEvent::Lost { terminal: gone.terminal });
+        self.send(DiscoveryEvent::Lost {
+            terminal: gone.terminal,
+        });
     }
 
     fn send(&self, event: DiscoveryEvent) {
@@ -418,7 +438,10 @@ mod tests {
         let name = instance_name(&adv);
         assert!(name.len() <= MAX_INSTANCE_LEN);
         assert!(name.starts_with("keel é"));
-        let short = Advertisement { store: StoreId("demo".into()), ..adv };
+        let short = Advertisement {
+            store: StoreId("demo".into()),
+            ..adv
+        };
         assert_eq!(instance_name(&short), "keel demo 7");
     }
 
@@ -473,7 +496,9 @@ mod tests {
                     fingerprint: fp.clone(),
                     firmware: "0.1.0".into(),
                 },
-                DiscoveryEvent::Lost { terminal: TerminalId(2) },
+                DiscoveryEvent::Lost {
+                    terminal: TerminalId(2)
+                },
             ]
         );
     }

@@ -118,12 +118,16 @@ pub fn parse(get: impl Fn(&str) -> Option<String>, srv_port: u16) -> Result<Peer
     if store.len() > MAX_STORE_LEN {
         return Err(invalid(KEY_STORE, "longer than 64 bytes"));
     }
-    if store.chars().any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER) {
+    if store
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
         return Err(invalid(KEY_STORE, "contains control or invalid characters"));
     }
 
     let terminal = get(KEY_TERMINAL).ok_or(TxtError::Missing(KEY_TERMINAL))?;
-    let terminal = parse_decimal(&terminal, 10).ok_or(invalid(KEY_TERMINAL, "not a decimal number"))?;
+    let terminal =
+        parse_decimal(&terminal, 10).ok_or(invalid(KEY_TERMINAL, "not a decimal number"))?;
     let terminal = u32::try_from(terminal).map_err(|_| invalid(KEY_TERMINAL, "out of range"))?;
     if terminal == 0 {
         return Err(invalid(KEY_TERMINAL, "zero"));
@@ -136,7 +140,10 @@ pub fn parse(get: impl Fn(&str) -> Option<String>, srv_port: u16) -> Result<Peer
         return Err(invalid(KEY_PORT, "zero"));
     }
     if port != srv_port {
-        return Err(TxtError::PortMismatch { txt: port, srv: srv_port });
+        return Err(TxtError::PortMismatch {
+            txt: port,
+            srv: srv_port,
+        });
     }
 
     let fingerprint = get(KEY_FINGERPRINT).ok_or(TxtError::Missing(KEY_FINGERPRINT))?;
@@ -220,7 +227,10 @@ mod tests {
         assert_eq!(rec.firmware, "0.1.0");
         let mut upper = good();
         upper.insert(KEY_FINGERPRINT.into(), FP.to_ascii_uppercase());
-        assert_eq!(parse_map(&upper, 7003).map(|r| r.fingerprint), Ok(FP.to_string()));
+        assert_eq!(
+            parse_map(&upper, 7003).map(|r| r.fingerprint),
+            Ok(FP.to_string())
+        );
     }
 
     #[test]
@@ -233,10 +243,16 @@ mod tests {
             firmware: "1.2.3".into(),
         };
         let pairs = encode(&adv).expect("valid advertisement");
-        let rec = parse(|k| pairs.iter().find(|(p, _)| *p == k).map(|(_, v)| v.clone()), 9000)
-            .expect("our own record parses");
+        let rec = parse(
+            |k| pairs.iter().find(|(p, _)| *p == k).map(|(_, v)| v.clone()),
+            9000,
+        )
+        .expect("our own record parses");
         assert_eq!(rec.terminal, TerminalId(1));
-        let bad = Advertisement { fingerprint: "nope".into(), ..adv };
+        let bad = Advertisement {
+            fingerprint: "nope".into(),
+            ..adv
+        };
         assert!(encode(&bad).is_err());
     }
 
@@ -269,7 +285,11 @@ mod tests {
             (KEY_FINGERPRINT, None, 7003),
             (KEY_FINGERPRINT, Some(""), 7003),
             (KEY_FINGERPRINT, Some(&FP[1..]), 7003),
-            (KEY_FINGERPRINT, Some("zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"), 7003),
+            (
+                KEY_FINGERPRINT,
+                Some("zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+                7003,
+            ),
             (KEY_FIRMWARE, None, 7003),
             (KEY_FIRMWARE, Some(""), 7003),
             (KEY_FIRMWARE, Some("1.0 beta"), 7003),
@@ -294,7 +314,10 @@ mod tests {
         long = good();
         long.insert(KEY_FIRMWARE.into(), "x".repeat(65));
         assert!(parse_map(&long, 7003).is_err());
-        assert!(parse_map(&good(), 7004).is_err(), "SRV/TXT port mismatch accepted");
+        assert!(
+            parse_map(&good(), 7004).is_err(),
+            "SRV/TXT port mismatch accepted"
+        );
         assert!(parse_map(&HashMap::new(), 7003).is_err());
     }
 
@@ -309,7 +332,9 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let alphabet: Vec<char> = "0123456789abcdefABCDEF-+. =\u{0}\n\u{fffd}é١\u{7f}xyz".chars().collect();
+        let alphabet: Vec<char> = "0123456789abcdefABCDEF-+. =\u{0}\n\u{fffd}é١\u{7f}xyz"
+            .chars()
+            .collect();
         for _ in 0..20_000 {
             let mut map = good();
             for key in KEYS {
@@ -326,7 +351,10 @@ mod tests {
                     }
                     2 => {
                         let bytes: Vec<u8> = (0..(next() % 70)).map(|_| next() as u8).collect();
-                        map.insert(key.to_string(), String::from_utf8_lossy(&bytes).into_owned());
+                        map.insert(
+                            key.to_string(),
+                            String::from_utf8_lossy(&bytes).into_owned(),
+                        );
                     }
                     _ => {}
                 }
