@@ -7,6 +7,7 @@ use thiserror::Error;
 /// Usage text.
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
+  keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
   keel --version
   keel help
 
@@ -16,7 +17,10 @@ pub const USAGE: &str = "usage:
   --data-dir  where the journal lives (overrides the config; default ./keel-data for --demo)
   --terminal  terminal number for --demo (default 1)
   --json      one JSON object per reply
-  --stdio     use stdin/stdout even if the config names a serial device";
+  --stdio     use stdin/stdout even if the config names a serial device
+
+  provision   make a store CA, a certificate per terminal and DIR/t<n>/terminal.toml
+              (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)";
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +31,8 @@ pub enum Cli {
     Help,
     /// Serve the console.
     Console(ConsoleArgs),
+    /// Provision a store.
+    Provision(crate::provision::ProvisionPlan),
 }
 
 /// Arguments of `keel console`.
@@ -59,6 +65,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
         None | Some("help") | Some("--help") | Some("-h") => return Ok(Cli::Help),
         Some("--version") | Some("-V") | Some("version") => return Ok(Cli::Version),
         Some("console") => {}
+        Some("provision") => return parse_provision(it.as_slice()),
         Some(other) => return Err(CliError(format!("unknown command {other:?}"))),
     }
     let mut c = ConsoleArgs::default();
@@ -85,6 +92,49 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
         return Err(CliError("give exactly one of --demo or --config FILE".into()));
     }
     Ok(Cli::Console(c))
+}
+
+fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
+    use keel_core::ids::StoreId;
+    let mut store = None;
+    let mut terminals = None;
+    let mut out = None;
+    let mut host: std::net::IpAddr = std::net::Ipv4Addr::LOCALHOST.into();
+    let mut base_port = 7101u16;
+    let mut mdns = false;
+    let mut demo_catalog = true;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError(format!("{name} needs a value")));
+        match a.as_str() {
+            "--store" => store = Some(StoreId(value("--store")?)),
+            "--terminals" => {
+                let v = value("--terminals")?;
+                terminals = Some(v.parse::<u32>().map_err(|_| CliError(format!("--terminals must be a number, got {v:?}")))?);
+            }
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--host" => {
+                let v = value("--host")?;
+                host = v.parse().map_err(|_| CliError(format!("--host must be an IP address, got {v:?}")))?;
+            }
+            "--base-port" => {
+                let v = value("--base-port")?;
+                base_port = v.parse().map_err(|_| CliError(format!("--base-port must be a port number, got {v:?}")))?;
+            }
+            "--mdns" => mdns = true,
+            "--no-demo-catalog" => demo_catalog = false,
+            other => return Err(CliError(format!("unknown option {other:?}"))),
+        }
+    }
+    Ok(Cli::Provision(crate::provision::ProvisionPlan {
+        store: store.ok_or_else(|| CliError("provision needs --store".into()))?,
+        terminals: terminals.ok_or_else(|| CliError("provision needs --terminals".into()))?,
+        out: out.ok_or_else(|| CliError("provision needs --out".into()))?,
+        host,
+        base_port,
+        mdns,
+        demo_catalog,
+    }))
 }
 
 #[cfg(test)]

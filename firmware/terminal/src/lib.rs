@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cluster_runtime;
 pub mod config;
 pub mod console;
 pub mod demo;

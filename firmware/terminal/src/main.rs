@@ -5,7 +5,8 @@ use keel_terminal::cli::{self, Cli};
 use keel_terminal::clock::SystemClock;
 use keel_terminal::console;
 use keel_terminal::node::{Node, FIRMWARE_VERSION};
-use keel_terminal::{config, demo};
+use keel_terminal::{cluster_runtime, config, demo};
+use std::sync::{Arc, Mutex};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +23,19 @@ fn main() -> ExitCode {
             println!("keel {FIRMWARE_VERSION}");
             ExitCode::SUCCESS
         }
+        Ok(Cli::Provision(plan)) => match keel_terminal::provision::provision(&plan) {
+            Ok(configs) => {
+                println!("store {} provisioned in {}:", plan.store, plan.out.display());
+                for c in configs {
+                    println!("  keel console --config {}", c.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("keel: provision: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Ok(Cli::Console(c)) => match run_console(c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -37,32 +51,45 @@ fn main() -> ExitCode {
 }
 
 fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
-    let (profile, data_dir, device, baud, seed) = if c.demo {
+    let (profile, data_dir, device, baud, seed, cluster) = if c.demo {
         let terminal = c.terminal.unwrap_or(1);
         let dir = c.data_dir.clone().unwrap_or_else(|| PathBuf::from("keel-data"));
-        (demo::profile(terminal), dir, None, 115_200, demo::seed_events())
+        (demo::profile(terminal), dir, None, 115_200, demo::seed_events(), None)
     } else {
         let path = c.config.clone().ok_or("no config")?;
         let cfg = config::load(&path).map_err(|e| e.to_string())?;
         let dir = c.data_dir.clone().unwrap_or(cfg.data_dir);
-        (cfg.profile, dir, cfg.console_device, cfg.console_baud, Vec::new())
+        if cfg.demo_catalog && cfg.profile.currency != keel_core::money::Currency::EUR {
+            return Err(format!("{}: demo_catalog is priced in EUR but the store sells in {}", path.display(), cfg.profile.currency));
+        }
+        let seed = if cfg.demo_catalog { demo::seed_events() } else { Vec::new() };
+        (cfg.profile, dir, cfg.console_device, cfg.console_baud, seed, cfg.cluster)
     };
-    let mut node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed).map_err(|e| e.to_string())?;
+    let node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed).map_err(|e| e.to_string())?;
     log::info!("terminal {} of {} ready, journal at seq {}", node.profile.terminal, node.profile.store, node.journal().last_seq());
-    match device.filter(|_| !c.stdio) {
+    let node = Arc::new(Mutex::new(node));
+    let cluster = match &cluster {
+        Some(cfg) => Some(cluster_runtime::start(node.clone(), cfg).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let result = match device.filter(|_| !c.stdio) {
         Some(dev) => {
             let port = console::serial::open(&dev, baud).map_err(|e| e.to_string())?;
             let reader = BufReader::new(port.try_clone().map_err(|e| e.to_string())?);
-            console::serve(&mut node, c.json, false, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
+            console::serve(&node, cluster.as_ref(), c.json, false, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
         }
         None => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
             // SAFETY: isatty only inspects file descriptor 0.
             let interactive = unsafe { libc::isatty(0) } == 1;
-            let r = console::serve(&mut node, c.json, interactive, stdin.lock(), stdout.lock());
+            let r = console::serve(&node, cluster.as_ref(), c.json, interactive, stdin.lock(), stdout.lock());
             let _ = std::io::stdout().flush();
             r.map_err(|e| format!("console: {e}"))
         }
+    };
+    if let Some(handle) = cluster {
+        handle.shutdown();
     }
+    result
 }

@@ -67,6 +67,9 @@ pub struct SaleRecord {
     pub refunds: Vec<RefundRecord>,
 }
 
+/// Records just committed to this terminal's own journal: (seq, exact bytes, hash).
+pub type CommittedRecords = Vec<(u64, Vec<u8>, ChainHash)>;
+
 /// A running terminal.
 pub struct Node {
     /// Store profile.
@@ -76,6 +79,7 @@ pub struct Node {
     journal: Journal,
     clock: Box<dyn Clock>,
     data_dir: PathBuf,
+    on_commit: Option<Box<dyn FnMut(CommittedRecords) + Send>>,
 }
 
 fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState, StartError> {
@@ -127,7 +131,7 @@ impl Node {
                 state = fresh;
             }
         }
-        let mut node = Node { profile, state, journal, clock, data_dir: data_dir.to_path_buf() };
+        let mut node = Node { profile, state, journal, clock, data_dir: data_dir.to_path_buf(), on_commit: None };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
         }
@@ -182,12 +186,58 @@ impl Node {
             stamped.push((hlc, provisional.body));
         }
         match self.journal.commit(Batch { events: stamped, derived, idempotency }) {
-            Ok(c) => Ok(c.events),
+            Ok(c) => {
+                if let Some(listener) = self.on_commit.as_mut() {
+                    // Record encoding is deterministic: these are the bytes on disk.
+                    let records = c.events.iter().map(|e| (e.event.dot.seq, keel_core::chain::encode_record(&e.event), e.hash)).collect();
+                    listener(records);
+                }
+                Ok(c.events)
+            }
             Err(e) => {
                 log::warn!("commit failed, reloading state from disk: {e}");
                 match load_state(&self.journal, &self.profile) {
                     Ok(s) => self.state = s,
                     Err(le) => log::error!("reloading state after a failed commit: {le}"),
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Calls `listener` with the records of every later commit (replication pushes them).
+    pub fn set_commit_listener(&mut self, listener: Box<dyn FnMut(CommittedRecords) + Send>) {
+        self.on_commit = Some(listener);
+    }
+
+    /// The newest record held of every origin, this terminal's own included.
+    pub fn replication_heads(&self) -> Result<std::collections::BTreeMap<keel_core::ids::TerminalId, keel_core::replication::OriginHead>, ReadError> {
+        use keel_core::replication::OriginHead;
+        let mut heads: std::collections::BTreeMap<_, _> =
+            self.journal.origin_heads()?.into_iter().map(|(t, (seq, hash))| (t, OriginHead { seq, hash })).collect();
+        heads.insert(self.profile.terminal, OriginHead { seq: self.journal.last_seq(), hash: self.journal.head() });
+        Ok(heads)
+    }
+
+    /// Records of `origin` held here, from `from_seq`, up to about `max_bytes`.
+    pub fn records_of(&self, origin: keel_core::ids::TerminalId, from_seq: u64, max_bytes: usize) -> Result<Vec<Vec<u8>>, ReadError> {
+        self.journal.read_origin(origin, from_seq, max_bytes)
+    }
+
+    /// Commits checked records replicated from another terminal and folds them into
+    /// state (catalog, stock, kitchen: the store-wide CRDT part). On error nothing is
+    /// written and state is reloaded from disk.
+    pub fn apply_remote(&mut self, accepted: &keel_core::replication::Accepted) -> Result<(), CommitError> {
+        let mut derived = Vec::new();
+        for (event, _, _) in &accepted.records {
+            derived.extend(self.state.apply(event));
+        }
+        match self.journal.commit_remote(accepted.origin, &accepted.records, &derived) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                match load_state(&self.journal, &self.profile) {
+                    Ok(s) => self.state = s,
+                    Err(le) => log::error!("reloading state after a failed replica commit: {le}"),
                 }
                 Err(e)
             }

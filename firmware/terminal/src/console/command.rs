@@ -39,6 +39,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("journal verify", "journal verify"),
     ("journal export", "journal export <path>"),
     ("journal rebuild", "journal rebuild"),
+    ("peers", "peers"),
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
@@ -83,6 +84,7 @@ pub enum Command {
     JournalVerify,
     JournalExport { path: String },
     JournalRebuild,
+    Peers,
     KitchenList,
     KitchenAdvance { ticket: String },
     KitchenRecall { ticket: String },
@@ -329,6 +331,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             Command::JournalExport { path: a.word(0) }
         }
         "journal rebuild" => Command::JournalRebuild,
+        "peers" => Command::Peers,
         "kitchen list" => Command::KitchenList,
         "kitchen advance" => {
             a.count(1, 1)?;

@@ -10,18 +10,20 @@ pub mod reply;
 pub mod serial;
 pub mod session;
 
+use crate::cluster_runtime::ClusterHandle;
 use crate::node::Node;
-use session::Session;
+use session::{Session, SessionState};
+use std::sync::Mutex;
 use std::io::{BufRead, Write};
 
 /// Serves the console on `input`/`output` until end of input or `quit`.
 /// Each reply is written and flushed before the next line is read. With `prompt`,
 /// a prompt is written before each line (for a person at a terminal; never in JSON mode).
-pub fn serve<R: BufRead, W: Write>(node: &mut Node, json: bool, prompt: bool, mut input: R, mut output: W) -> std::io::Result<()> {
-    let mut session = Session::new(node, json);
+pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterHandle>, json: bool, prompt: bool, mut input: R, mut output: W) -> std::io::Result<()> {
+    let mut state = SessionState::new(json);
     let mut buf = Vec::new();
     loop {
-        if prompt && !session.json {
+        if prompt && !state.json {
             output.write_all(b"keel> ")?;
             output.flush()?;
         }
@@ -33,13 +35,21 @@ pub fn serve<R: BufRead, W: Write>(node: &mut Node, json: bool, prompt: bool, mu
         }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
-        if let Some(reply) = session.execute_line(line) {
-            let rendered = reply.render(session.json);
+        let reply = {
+            // The node is shared with the cluster runtime: hold it for one command.
+            let mut guard = match node.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            Session::new(&mut guard, &mut state, cluster).execute_line(line)
+        };
+        if let Some(reply) = reply {
+            let rendered = reply.render(state.json);
             output.write_all(rendered.as_bytes())?;
             output.write_all(b"\n")?;
             output.flush()?;
         }
-        if session.quit {
+        if state.quit {
             return Ok(());
         }
     }

@@ -3,6 +3,7 @@
 
 use super::reply::Reply;
 use crate::fields;
+use crate::cluster_runtime::ClusterStatus;
 use crate::node::{Node, FIRMWARE_VERSION};
 use keel_core::auth::User;
 use keel_core::catalog::SoldBy;
@@ -43,7 +44,7 @@ pub fn disk_free(path: &std::path::Path) -> Option<u64> {
 }
 
 /// `status`.
-pub fn status(node: &Node, user: Option<&User>) -> Reply {
+pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>) -> Reply {
     let s = &node.state;
     let free = disk_free(node.data_dir());
     let journal = node.journal();
@@ -80,7 +81,40 @@ pub fn status(node: &Node, user: Option<&User>) -> Reply {
         ),
         format!("offline card payments held {}", amount(s.card_offline())),
     ];
+    let mut fields = fields;
+    let mut text = text;
+    if let Some(c) = cluster {
+        let up = c.peers.iter().filter(|p| p.connected).count();
+        fields.insert("peers".into(), json!(c.peers.iter().map(|p| json!({"id": p.id.0, "connected": p.connected})).collect::<Vec<_>>()));
+        fields.insert("peers_connected".into(), json!(up));
+        fields.insert("origins".into(), json!(c.origins.iter().map(|(t, s)| (t.0.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()));
+        text.push(format!("peers {up} of {} connected; held per origin: {}", c.peers.len(), c.origins.iter().map(|(t, s)| format!("{t}:{s}")).collect::<Vec<_>>().join(" ")));
+    }
     Reply::ok(fields, text)
+}
+
+/// `peers`.
+pub fn peers(c: &ClusterStatus) -> Reply {
+    let mut text = vec![format!("listening on {}", c.listen.map(|a| a.to_string()).unwrap_or_else(|| "-".into()))];
+    for p in &c.peers {
+        text.push(format!(
+            "{:<4} {:<22} {:<12} last seen {:>7}  lag {}",
+            p.id.to_string(),
+            p.addr.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into()),
+            if p.connected { "connected" } else { "disconnected" },
+            p.last_seen_ms.map(|m| format!("{m} ms")).unwrap_or_else(|| "never".into()),
+            p.lag.map(|l| l.to_string()).unwrap_or_else(|| "?".into())
+        ));
+    }
+    for r in c.refusals.iter().rev().take(5) {
+        text.push(format!("refused: {r}"));
+    }
+    let list: Vec<Value> = c
+        .peers
+        .iter()
+        .map(|p| json!({"id": p.id.0, "addr": p.addr.map(|a| a.to_string()), "connected": p.connected, "last_seen_ms": p.last_seen_ms, "lag": p.lag}))
+        .collect();
+    Reply::ok(fields! { "peers" => list, "listen" => c.listen.map(|a| a.to_string()), "refusals" => c.refusals }, text)
 }
 
 /// `catalog list [query]`.

@@ -16,9 +16,10 @@ use keel_core::ids::{CommandId, ReceiptNo};
 use keel_core::receipt::Receipt;
 use serde_json::json;
 
-/// One console session over one byte stream.
-pub struct Session<'n> {
-    node: &'n mut Node,
+/// What a console session remembers between lines: who is logged in, the login
+/// lockout, the reply format.
+#[derive(Default)]
+pub struct SessionState {
     user: Option<User>,
     guard: LoginGuard,
     /// Replies as JSON lines.
@@ -27,10 +28,25 @@ pub struct Session<'n> {
     pub quit: bool,
 }
 
+impl SessionState {
+    /// A session with nobody logged in.
+    pub fn new(json: bool) -> SessionState {
+        SessionState { json, ..SessionState::default() }
+    }
+}
+
+/// One line's execution: the session's state, the node (locked for the line) and
+/// the cluster, if this terminal has one.
+pub struct Session<'n> {
+    node: &'n mut Node,
+    st: &'n mut SessionState,
+    cluster: Option<&'n crate::cluster_runtime::ClusterHandle>,
+}
+
 impl<'n> Session<'n> {
-    /// A session on `node`, nobody logged in.
-    pub fn new(node: &'n mut Node, json: bool) -> Session<'n> {
-        Session { node, user: None, guard: LoginGuard::default(), json, quit: false }
+    /// A line's session on `node`.
+    pub fn new(node: &'n mut Node, st: &'n mut SessionState, cluster: Option<&'n crate::cluster_runtime::ClusterHandle>) -> Session<'n> {
+        Session { node, st, cluster }
     }
 
     /// The node.
@@ -48,7 +64,7 @@ impl<'n> Session<'n> {
     }
 
     fn user(&self) -> Option<&User> {
-        self.user.as_ref()
+        self.st.user.as_ref()
     }
 
     /// Commits events, mapping a storage failure to an error reply.
@@ -71,36 +87,40 @@ impl<'n> Session<'n> {
                 USAGE.iter().map(|(_, u)| format!("  {u}")).collect(),
             )),
             Command::Quit => {
-                self.quit = true;
+                self.st.quit = true;
                 Ok(Reply::line("bye"))
             }
             Command::Json { on } => {
-                self.json = on;
+                self.st.json = on;
                 Ok(Reply::ok(fields! { "json" => on }, vec![format!("json {}", if on { "on" } else { "off" })]))
             }
             Command::Login { pin } => {
                 let users = self.node.profile.users.clone();
-                let u = self.guard.login(&users, &pin, now).map_err(Reply::err)?.clone();
+                let u = self.st.guard.login(&users, &pin, now).map_err(Reply::err)?.clone();
                 let reply = Reply::ok(
                     fields! { "user" => u.id.0, "name" => u.name, "role" => u.role.as_str() },
                     vec![format!("logged in as {} ({})", u.name, u.role.as_str())],
                 );
-                self.user = Some(u);
+                self.st.user = Some(u);
                 Ok(reply)
             }
             Command::Logout => {
-                self.user = None;
+                self.st.user = None;
                 Ok(Reply::line("logged out"))
             }
-            Command::Status => Ok(render::status(self.node, self.user.as_ref())),
+            Command::Status => Ok(render::status(self.node, self.st.user.as_ref(), self.cluster.map(|c| c.status()).as_ref())),
+            Command::Peers => {
+                let status = self.cluster.map(|c| c.status()).ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section): it sells alone"))?;
+                Ok(render::peers(&status))
+            }
             Command::CatalogList { query } => Ok(render::catalog(self.node, &query)),
             Command::Stock { sku } => Ok(render::stock(self.node, sku.as_deref())),
             Command::CatalogImport { path } => {
                 let engine = Engine::new(&self.node.profile, &self.node.state);
-                require(self.user.as_ref(), Permission::Catalog).map_err(Reply::err)?;
+                require(self.st.user.as_ref(), Permission::Catalog).map_err(Reply::err)?;
                 let text = std::fs::read_to_string(&path).map_err(|e| Reply::err(format!("cannot read {path}: {e}")))?;
                 let items = catalog_import::parse_auto(&path, &text, self.node.profile.currency).map_err(|e| Reply::err(e.to_string().replace('\n', "; ")))?;
-                let events = engine.import_catalog(self.user.as_ref(), items).map_err(Reply::err)?;
+                let events = engine.import_catalog(self.st.user.as_ref(), items).map_err(Reply::err)?;
                 let n = events.len();
                 self.commit(events)?;
                 Ok(Reply::ok(fields! { "imported" => n }, vec![format!("imported {n} items")]))

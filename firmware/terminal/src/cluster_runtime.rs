@@ -1,0 +1,302 @@
+//! The cluster runtime of one terminal: a thread running a smol executor that
+//! owns the QUIC transport, drives the replication protocol (keel-core's
+//! `Replicator`), and reports peers and origins for the console.
+//!
+//! Selling never waits for it: local commits reach it through a channel after
+//! they are durable, and replicated records are applied under the node lock one
+//! batch at a time. It must not make business decisions; those are the core's.
+
+use crate::config::ClusterConfig;
+use crate::node::{CommittedRecords, Node};
+use keel_cluster::identity::TerminalIdentity;
+use keel_cluster::transport::{Channel, Transport, TransportConfig, TransportEvent};
+use keel_core::ids::{StoreId, TerminalId};
+use keel_core::replication::{self, RecordSource, ReplicationMessage, Replicator};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// How often the runtime ticks (replication summaries are due every second).
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Errors starting the cluster runtime.
+#[derive(Debug, Error)]
+pub enum ClusterStartError {
+    /// A certificate or key file cannot be read or does not match.
+    #[error("cluster identity: {0}")]
+    Identity(String),
+    /// The transport cannot start (bad address, port in use, TLS setup).
+    #[error("cluster transport: {0}")]
+    Transport(String),
+    /// The journal cannot be read.
+    #[error("cluster: reading the journal: {0}")]
+    Journal(String),
+    /// The runtime thread cannot be spawned.
+    #[error("cluster: cannot start the runtime thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// One peer as the console shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerView {
+    /// Peer terminal.
+    pub id: TerminalId,
+    /// Its address, if known.
+    pub addr: Option<SocketAddr>,
+    /// Connection up.
+    pub connected: bool,
+    /// Milliseconds since last heard from.
+    pub last_seen_ms: Option<u64>,
+    /// This terminal's records the peer is known to lack.
+    pub lag: Option<u64>,
+}
+
+/// What the runtime reports.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterStatus {
+    /// Peers (members other than this terminal, and any connected).
+    pub peers: Vec<PeerView>,
+    /// Newest record held per origin.
+    pub origins: BTreeMap<TerminalId, u64>,
+    /// Store members.
+    pub members: Vec<TerminalId>,
+    /// The QUIC address this terminal listens on.
+    pub listen: Option<SocketAddr>,
+    /// Recent refusals (peer, reason), newest last.
+    pub refusals: Vec<String>,
+}
+
+enum Command {
+    Committed(CommittedRecords),
+    Shutdown,
+}
+
+/// A running cluster runtime.
+pub struct ClusterHandle {
+    status: Arc<Mutex<ClusterStatus>>,
+    commands: smol::channel::Sender<Command>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClusterHandle {
+    /// A snapshot of the runtime's status.
+    pub fn status(&self) -> ClusterStatus {
+        match self.status.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Stops the runtime and waits for its thread.
+    pub fn shutdown(mut self) {
+        let _ = self.commands.try_send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ClusterHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.try_send(Command::Shutdown);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn lock(node: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
+    match node.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Reads records from the node for the replicator.
+struct NodeSource<'a>(&'a Node);
+
+impl RecordSource for NodeSource<'_> {
+    fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+        self.0.records_of(origin, from_seq, max_bytes).unwrap_or_else(|e| {
+            log::warn!("replication: reading records of {origin} from {from_seq}: {e}");
+            Vec::new()
+        })
+    }
+}
+
+/// Starts the cluster runtime for `node` with `cfg`.
+pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandle, ClusterStartError> {
+    let (store, me) = {
+        let n = lock(&node);
+        (n.profile.store.clone(), n.profile.terminal)
+    };
+    let identity = TerminalIdentity::from_files(&cfg.cert, &cfg.key).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let ca_pem = std::fs::read_to_string(&cfg.ca_cert).map_err(|e| ClusterStartError::Identity(format!("{}: {e}", cfg.ca_cert.display())))?;
+    let heads = lock(&node).replication_heads().map_err(|e| ClusterStartError::Journal(e.to_string()))?;
+    let members = cfg.members.iter().copied().collect();
+    let replicator = Replicator::new(me, store.clone(), heads, members);
+    let mut tcfg = TransportConfig::new(cfg.listen, store.clone(), me, ca_pem, identity);
+    tcfg.seed = u64::from(me.0) ^ now_ms();
+    let transport = smol::block_on(Transport::bind(tcfg)).map_err(|e| ClusterStartError::Transport(e.to_string()))?;
+    for (peer, addr) in &cfg.peers {
+        transport.set_peer_addr(*peer, *addr);
+    }
+    let (tx, rx) = smol::channel::unbounded();
+    let listener_tx = tx.clone();
+    lock(&node).set_commit_listener(Box::new(move |records| {
+        let _ = listener_tx.try_send(Command::Committed(records));
+    }));
+    let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), ..ClusterStatus::default() }));
+    let runtime = Runtime { node, transport, replicator, status: status.clone(), me, store, members: cfg.members.clone() };
+    let thread = std::thread::Builder::new()
+        .name(format!("keel-cluster-{me}"))
+        .spawn(move || smol::block_on(runtime.run(rx)))
+        .map_err(ClusterStartError::Thread)?;
+    Ok(ClusterHandle { status, commands: tx, thread: Some(thread) })
+}
+
+struct Runtime {
+    node: Arc<Mutex<Node>>,
+    transport: Transport,
+    replicator: Replicator,
+    status: Arc<Mutex<ClusterStatus>>,
+    me: TerminalId,
+    #[allow(dead_code)]
+    store: StoreId,
+    members: Vec<TerminalId>,
+}
+
+enum Wake {
+    Event(TransportEvent),
+    Command(Option<Command>),
+    Tick,
+}
+
+impl Runtime {
+    async fn run(mut self, commands: smol::channel::Receiver<Command>) {
+        let events = self.transport.events();
+        let mut ticker = smol::Timer::interval(TICK);
+        loop {
+            let wake = smol::future::or(
+                async { Wake::Event(events.recv().await.unwrap_or(TransportEvent::PeerDown(self.me, "transport closed".into()))) },
+                smol::future::or(async { Wake::Command(commands.recv().await.ok()) }, async {
+                    use smol::stream::StreamExt;
+                    ticker.next().await;
+                    Wake::Tick
+                }),
+            )
+            .await;
+            match wake {
+                Wake::Event(e) => self.on_event(e),
+                Wake::Command(Some(Command::Committed(records))) => {
+                    let out = self.replicator.local_committed(&records);
+                    self.send_all(out);
+                }
+                Wake::Command(Some(Command::Shutdown)) | Wake::Command(None) => {
+                    self.transport.close().await;
+                    return;
+                }
+                Wake::Tick => {
+                    let out = self.replicator.tick(now_ms());
+                    self.send_all(out);
+                    self.publish_status();
+                }
+            }
+        }
+    }
+
+    fn send_all(&self, out: Vec<replication::Outgoing>) {
+        for o in out {
+            if let Err(e) = self.transport.send(o.to, Channel::Replication, replication::encode(&o.msg)) {
+                log::debug!("replication: cannot send to {}: {e}", o.to);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: TransportEvent) {
+        match event {
+            TransportEvent::PeerUp(peer, addr) => {
+                log::info!("peer {peer} up at {addr}");
+                if !self.replicator.members().contains(&peer) {
+                    log::warn!("peer {peer} is not a member of this store's cluster; ignoring its records until `cluster add {}`", peer.0);
+                }
+                let out = self.replicator.peer_up(peer, now_ms());
+                self.send_all(out);
+            }
+            TransportEvent::PeerDown(peer, reason) => {
+                log::info!("peer {peer} down: {reason}");
+                self.replicator.peer_down(peer);
+            }
+            TransportEvent::Refused(addr, reason) => {
+                log::warn!("refused {addr}: {reason}");
+                if let Ok(mut s) = self.status.lock() {
+                    s.refusals.push(format!("{addr}: {reason}"));
+                    let n = s.refusals.len();
+                    if n > 20 {
+                        s.refusals.drain(..n - 20);
+                    }
+                }
+            }
+            TransportEvent::Message(m) => match m.channel {
+                Channel::Replication => self.on_replication(m.from, &m.payload),
+                other => log::debug!("message from {} on {other:?} ignored (not handled yet)", m.from),
+            },
+        }
+    }
+
+    fn on_replication(&mut self, from: TerminalId, payload: &[u8]) {
+        let msg: ReplicationMessage = match replication::decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                log::warn!("replication message from {from} refused: {e}");
+                return;
+            }
+        };
+        let node = self.node.clone();
+        let step = {
+            let guard = lock(&node);
+            self.replicator.receive(from, msg, &NodeSource(&guard), now_ms())
+        };
+        let step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("replication from {from} refused: {e}");
+                return;
+            }
+        };
+        for acc in &step.accepted {
+            let mut guard = lock(&node);
+            if let Err(e) = guard.apply_remote(acc) {
+                log::warn!("replicated records of {} not applied: {e}", acc.origin);
+                let held = guard.replication_heads().ok().and_then(|h| h.get(&acc.origin).copied());
+                drop(guard);
+                self.replicator.rollback(acc.origin, held.unwrap_or(self.replicator.head(acc.origin)));
+            }
+        }
+        self.send_all(step.outgoing);
+    }
+
+    fn publish_status(&self) {
+        let peers_now = self.transport.peers();
+        let mut peers: Vec<PeerView> = Vec::new();
+        for id in self.members.iter().filter(|m| **m != self.me) {
+            let p = peers_now.iter().find(|p| p.id == *id);
+            peers.push(PeerView {
+                id: *id,
+                addr: p.and_then(|p| p.addr),
+                connected: p.is_some_and(|p| p.connected),
+                last_seen_ms: p.and_then(|p| p.last_seen_ms),
+                lag: self.replicator.lag(*id),
+            });
+        }
+        let origins = self.replicator.version_vector().iter().collect();
+        if let Ok(mut s) = self.status.lock() {
+            s.peers = peers;
+            s.origins = origins;
+            s.members = self.replicator.members().iter().copied().collect();
+        }
+    }
+}
