@@ -613,9 +613,12 @@ impl Transport {
         inner.shutdown_now();
         if let Some(endpoint) = endpoint {
             endpoint.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+            // Give the close frames a moment to go out. Not longer: an abandoned dial
+            // (peer unreachable) would keep the endpoint busy for its whole handshake
+            // timeout, and the UDP port is released once that drains anyway.
             let idle = endpoint.wait_idle();
             smol::future::or(idle, async {
-                smol::Timer::after(Duration::from_secs(2)).await;
+                smol::Timer::after(Duration::from_millis(300)).await;
             })
             .await;
         }
