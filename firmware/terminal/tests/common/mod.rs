@@ -43,6 +43,17 @@ impl Keel {
         if json {
             cmd.arg("--json");
         }
+        Keel::spawn(cmd, dir)
+    }
+
+    /// Starts `keel console --config CONFIG --json` (a provisioned terminal).
+    pub fn start_config(config: &Path) -> Keel {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
+        cmd.arg("console").arg("--config").arg(config).arg("--json");
+        Keel::spawn(cmd, config.parent().unwrap_or(Path::new(".")))
+    }
+
+    fn spawn(mut cmd: Command, dir: &Path) -> Keel {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

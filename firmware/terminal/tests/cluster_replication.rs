@@ -1,0 +1,207 @@
+//! Store clusters of real `keel` processes on loopback: every terminal ends up
+//! with every sale and identical store-wide state, a terminal that was down
+//! catches up, and a terminal of another store is refused.
+
+mod common;
+
+use common::Keel;
+use keel_core::ids::StoreId;
+use keel_terminal::provision::{provision, ProvisionPlan};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A base port with `n` free UDP ports after it on 127.0.0.1, never handed out
+/// twice in this process (tests run in parallel threads).
+fn free_ports(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 3_000) * 10, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
+        let base = 20_000 + (base - 20_000) % 40_000;
+        let base = base as u16;
+        if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+}
+
+fn store(dir: &Path, name: &str, n: u32) -> Vec<PathBuf> {
+    provision(&ProvisionPlan {
+        store: StoreId(name.into()),
+        terminals: n,
+        out: dir.join(name),
+        host: "127.0.0.1".parse().unwrap(),
+        base_port: free_ports(n as u16),
+        mdns: false,
+        demo_catalog: true,
+    })
+    .unwrap()
+}
+
+/// The store-wide state a terminal shows: stock, kitchen tickets, catalog.
+fn shared_state(k: &mut Keel) -> Vec<Value> {
+    let mut kitchen = k.ok("kitchen list");
+    for t in kitchen["tickets"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("age_s");
+    }
+    vec![k.ok("stock")["stock"].clone(), kitchen["tickets"].clone(), k.ok("catalog list")["items"].clone()]
+}
+
+fn origins(k: &mut Keel) -> Value {
+    k.ok("status")["origins"].clone()
+}
+
+/// Waits until every terminal holds the same records of every origin, and each
+/// origin's own count is what it wrote.
+fn wait_converged(ks: &mut [Keel], timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let own: Vec<u64> = ks.iter_mut().map(|k| k.ok("status")["last_seq"].as_u64().unwrap()).collect();
+        let all: Vec<Value> = ks.iter_mut().map(origins).collect();
+        let complete = all.iter().all(|o| (0..own.len()).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])));
+        if complete {
+            return all[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no convergence: own seqs {own:?}, held {all:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sell(k: &mut Keel, items: &[&str]) -> u64 {
+    k.ok("sale new");
+    for i in items {
+        k.ok(&format!("sale add {i}"));
+    }
+    k.ok("sale tender cash 50.00");
+    k.ok("sale complete")["receipt"].as_u64().unwrap()
+}
+
+fn run_store(n: u32, sales_each: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = store(dir.path(), "corner", n);
+    let mut ks: Vec<Keel> = configs.iter().map(|c| Keel::start_config(c)).collect();
+    for k in ks.iter_mut() {
+        k.ok("login 1111");
+        k.ok("shift open 100.00");
+    }
+    // Terminal 1 seeded the demo catalog; every terminal needs it before selling.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for k in ks.iter_mut() {
+        while k.ok("catalog list")["items"].as_array().unwrap().len() < 17 {
+            assert!(Instant::now() < deadline, "catalog did not replicate");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Concurrent sales on every terminal.
+    let handles: Vec<_> = ks
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut k)| {
+            std::thread::spawn(move || {
+                for s in 0..sales_each {
+                    let items: &[&str] = if (i + s) % 2 == 0 { &["4006381333931", "ESPRESSO"] } else { &["MILK-1L 2", "SANDWICH"] };
+                    sell(&mut k, items);
+                }
+                k
+            })
+        })
+        .collect();
+    let mut ks: Vec<Keel> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let held = wait_converged(&mut ks, Duration::from_secs(30));
+    let reference = shared_state(&mut ks[0]);
+    for k in ks.iter_mut().skip(1) {
+        assert_eq!(shared_state(k), reference, "identical store-wide state");
+    }
+    // Stock reflects every terminal's sales: 120 chocolates, half the sales took one.
+    let stock = &reference[0];
+    let choc = stock.as_array().unwrap().iter().find(|s| s["sku"] == "CHOC-100").unwrap()["on_hand"].as_i64().unwrap();
+    let choc_sales: usize = (0..n as usize).map(|i| (0..sales_each).filter(|s| (i + s) % 2 == 0).count()).sum();
+    assert_eq!(choc, 120 - choc_sales as i64, "held {held}");
+    // One kitchen ticket per sale (each sale has one kitchen item).
+    assert_eq!(reference[1].as_array().unwrap().len(), n as usize * sales_each);
+    for k in ks.iter_mut() {
+        k.ok("login 0000");
+        k.ok("journal verify");
+    }
+    for k in ks {
+        k.quit();
+    }
+}
+
+#[test]
+fn three_terminals_converge() {
+    run_store(3, 8);
+}
+
+#[test]
+fn five_terminals_converge() {
+    run_store(5, 5);
+}
+
+#[test]
+fn a_terminal_that_was_down_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = store(dir.path(), "corner", 3);
+    let mut ks: Vec<Keel> = configs.iter().map(|c| Keel::start_config(c)).collect();
+    for k in ks.iter_mut() {
+        k.ok("login 1111");
+        k.ok("shift open 50.00");
+    }
+    wait_converged(&mut ks, Duration::from_secs(20));
+    // Terminal 3 goes away; the others keep selling.
+    let t3 = ks.pop().unwrap();
+    t3.kill();
+    for _ in 0..10 {
+        sell(&mut ks[0], &["4006381333931"]);
+        sell(&mut ks[1], &["ESPRESSO"]);
+    }
+    // It comes back and catches up with everything it missed.
+    ks.push(Keel::start_config(&configs[2]));
+    ks[2].ok("login 1111");
+    wait_converged(&mut ks, Duration::from_secs(30));
+    let reference = shared_state(&mut ks[0]);
+    assert_eq!(shared_state(&mut ks[2]), reference);
+    for k in ks {
+        k.quit();
+    }
+}
+
+#[test]
+fn a_terminal_of_another_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = store(dir.path(), "corner", 2);
+    let theirs = store(dir.path(), "rival", 1);
+    // Point the rival's terminal at our terminal 1 as if it were its peer.
+    let ours_text = std::fs::read_to_string(&ours[0]).unwrap();
+    let our_addr = ours_text.lines().find(|l| l.starts_with("listen = ")).unwrap().trim_start_matches("listen = ").trim_matches('"').to_string();
+    let mut text = std::fs::read_to_string(&theirs[0]).unwrap();
+    text = text.replace("members = [1]", "members = [1, 2]");
+    text.push_str(&format!("\n[[cluster.peers]]\nid = 2\naddr = \"{our_addr}\"\n"));
+    std::fs::write(&theirs[0], text).unwrap();
+    let mut a1 = Keel::start_config(&ours[0]);
+    let mut a2 = Keel::start_config(&ours[1]);
+    let mut b1 = Keel::start_config(&theirs[0]);
+    // Our two terminals connect; the rival never does, and the refusal names why.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let peers = a1.ok("peers");
+        let refusals = peers["refusals"].as_array().unwrap().clone();
+        let a2_up = peers["peers"].as_array().unwrap().iter().any(|p| p["id"] == 2 && p["connected"] == true);
+        let b_refusals = b1.ok("peers")["refusals"].as_array().unwrap().clone();
+        if a2_up && (!refusals.is_empty() || !b_refusals.is_empty()) {
+            let all: Vec<String> = refusals.iter().chain(b_refusals.iter()).map(|r| r.as_str().unwrap().to_string()).collect();
+            assert!(all.iter().any(|r| r.contains("certificate") || r.contains("store") || r.contains("CA")), "{all:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "expected a refusal; ours {peers}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = b1.ok("status");
+    assert_eq!(status["peers_connected"], 0);
+    a2.ok("status");
+    for k in [a1, a2, b1] {
+        k.quit();
+    }
+}
