@@ -286,6 +286,10 @@ fn publish(harness: &AvahiHarness, name: &str, port: u16, txt: &[&[u8]]) -> Chil
         .expect("avahi-publish")
 }
 
+/// Garbage TXT records from the network are ignored and the terminal keeps
+/// working. Expected in the output: `keel-discovery` panicked at zeroconf's
+/// `c_str.rs` ("could not convert raw to str") for the two non-UTF-8 records:
+/// zeroconf panics there, `discovery::read_txt` catches it and ignores the record.
 #[test]
 fn discovery_ignores_garbage_records() {
     let harness = start_harness();

@@ -29,7 +29,14 @@
 //! [`AvahiHarness::start`] returns once avahi-daemon reports `AVAHI_SERVER_RUNNING`
 //! (state 2 from `org.freedesktop.Avahi.Server.GetState`, asked with `dbus-send` on
 //! the private bus). Dropping the harness SIGTERMs and reaps avahi-daemon, then
-//! dbus-daemon, deletes the namespace and the temp dir.
+//! dbus-daemon, deletes the namespace and the temp dir. Both daemons are also
+//! started with `PR_SET_PDEATHSIG(SIGTERM)`, so they die if the test process is
+//! killed before the harness is dropped. Caveat: the death signal follows the
+//! *thread* that started the harness, so keep a harness on the thread (the test)
+//! that created it, not in a `static` initialised by a short-lived thread. A
+//! namespace left behind by a killed run (`keel-test-<pid>-<n>`, `<pid>` dead) is
+//! deleted by the next [`AvahiHarness::start`]; namespaces of live processes and
+//! other names are never touched.
 //!
 //! Must not do: start anything on the host's interfaces or the host's system bus,
 //! signal a process it did not spawn, or delete a namespace it did not add. When a
@@ -209,12 +216,12 @@ impl AvahiHarness {
             std::process::id(),
             NEXT_HARNESS.fetch_add(1, Ordering::Relaxed)
         );
+        let ip = find_tool("ip", "iproute2")?;
+        sweep_stale_namespaces(&ip);
         // A namespace with our pid in its name but not created by this process is a
-        // leftover of an earlier process that had the same pid and crashed.
-        let stale = Path::new("/run/netns").join(&name);
-        if stale.exists() {
+        // leftover of an earlier process that had the same pid and was killed.
+        if Path::new("/run/netns").join(&name).exists() {
             log::warn!("removing stale network namespace {name}");
-            let ip = find_tool("ip", "iproute2")?;
             drop(NetnsGuard {
                 ip,
                 name: name.clone(),
@@ -281,13 +288,16 @@ impl AvahiHarness {
         let dbus_conf = dir.path().join("dbus.conf");
         std::fs::write(&dbus_conf, dbus_config(&bus_address))
             .map_err(io_err("writing dbus.conf"))?;
-        let dbus = ChildGuard::spawn_logged(
-            "dbus-daemon",
-            Command::new(&dbus_daemon)
-                .arg(format!("--config-file={}", dbus_conf.display()))
-                .args(["--nofork", "--nopidfile"]),
-            &dir.path().join("dbus.log"),
-        )?;
+        let mut dbus_cmd = Command::new(&dbus_daemon);
+        dbus_cmd
+            .arg(format!("--config-file={}", dbus_conf.display()))
+            .args(["--nofork", "--nopidfile"]);
+        // SAFETY: prctl(2) only, between fork and exec.
+        unsafe {
+            dbus_cmd.pre_exec(die_with_parent);
+        }
+        let dbus =
+            ChildGuard::spawn_logged("dbus-daemon", &mut dbus_cmd, &dir.path().join("dbus.log"))?;
         let mut harness = AvahiHarness {
             avahi: None,
             dbus: Some(dbus),
@@ -316,6 +326,7 @@ impl AvahiHarness {
         // allocates nothing.
         unsafe {
             cmd.pre_exec(move || {
+                die_with_parent()?;
                 if libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -514,6 +525,44 @@ impl Drop for AvahiHarness {
         // NetnsGuard deletes the namespace; TempDir removes the directory.
         self.netns.take();
     }
+}
+
+/// Deletes namespaces `keel-test-<pid>-<n>` (the names [`AvahiHarness::start`]
+/// gives) whose creating process `<pid>` no longer exists: leftovers of killed
+/// test runs. Namespaces of live processes and any other name are left alone.
+fn sweep_stale_namespaces(ip: &Path) {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("keel-test-") else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('-') else {
+            continue;
+        };
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !numeric(pid) || !numeric(n) || Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        log::warn!("removing network namespace {name} left behind by dead process {pid}");
+        drop(NetnsGuard {
+            ip: ip.to_path_buf(),
+            name,
+        });
+    }
+}
+
+/// `PR_SET_PDEATHSIG(SIGTERM)`: the daemons get SIGTERM if the thread that
+/// started the harness dies without dropping it (e.g. the test process is killed),
+/// so no avahi-daemon or dbus-daemon outlives a crashed test run.
+fn die_with_parent() -> std::io::Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The D-Bus configuration of the private bus. No servicedir of any kind: nothing

@@ -101,7 +101,7 @@ pub enum DiscoveryError {
     InvalidAdvertisement(#[from] TxtError),
     /// Avahi refused the registration or the browser (most often: avahi-daemon is
     /// not running or not reachable on the D-Bus system bus).
-    #[error("avahi: {0}")]
+    #[error("avahi: {0} (is avahi-daemon running on the D-Bus system bus named by DBUS_SYSTEM_BUS_ADDRESS?)")]
     Avahi(String),
     /// The worker thread could not be spawned or died before reporting.
     #[error("discovery worker: {0}")]
