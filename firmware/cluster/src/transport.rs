@@ -979,7 +979,7 @@ impl Inner {
             }
         };
         let closed = conn.closed();
-        let err = smol::future::or(async { closed.await }, async {
+        let err = smol::future::or(closed, async {
             accept.await;
             conn.closed().await
         })

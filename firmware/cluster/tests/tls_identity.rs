@@ -28,6 +28,12 @@ fn terminal_certificate_names_store_and_terminal() {
     let san = cert.subject_alternative_name().unwrap().unwrap();
     let names: Vec<String> = san.value.general_names.iter().map(|n| n.to_string()).collect();
     assert!(names.iter().any(|n| n.contains("t3.demo-store.keel")), "{names:?}");
+    // Valid from 2000 (terminals with a reset clock still accept peers) for ten years from now.
+    let v = cert.validity();
+    assert_eq!(v.not_before.to_datetime().year(), 2000);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let left = v.not_after.timestamp() - now;
+    assert!(left > 9 * 365 * 86400 && left <= 10 * 365 * 86400 + 60, "{left}");
 }
 
 #[test]
@@ -88,13 +94,13 @@ fn check_peer_names_the_mismatch() {
     let ca = StoreCa::generate(&store("alpha")).unwrap();
     let beta = ca.issue_terminal_in(&store("beta"), TerminalId(2)).unwrap();
     let der = CertificateDer::from(beta.cert_der().unwrap());
-    let e = tls::check_peer(&[der.clone()], &store("alpha"), TerminalId(1), None).unwrap_err();
+    let e = tls::check_peer(std::slice::from_ref(&der), &store("alpha"), TerminalId(1), None).unwrap_err();
     assert!(matches!(e, PeerRefusal::WrongStore { .. }));
     assert!(e.to_string().contains("store mismatch"), "{e}");
     let two = CertificateDer::from(ca.issue_terminal(TerminalId(2)).unwrap().cert_der().unwrap());
-    assert_eq!(tls::check_peer(&[two.clone()], &store("alpha"), TerminalId(1), None), Ok(TerminalId(2)));
+    assert_eq!(tls::check_peer(std::slice::from_ref(&two), &store("alpha"), TerminalId(1), None), Ok(TerminalId(2)));
     assert_eq!(
-        tls::check_peer(&[two.clone()], &store("alpha"), TerminalId(1), Some(TerminalId(3))),
+        tls::check_peer(std::slice::from_ref(&two), &store("alpha"), TerminalId(1), Some(TerminalId(3))),
         Err(PeerRefusal::WrongTerminal { expected: TerminalId(3), got: TerminalId(2) })
     );
     assert_eq!(
