@@ -4,7 +4,8 @@
 //!
 //! - `setup`: install the Debian packages Keel needs ([`setup::APT_PACKAGES`]).
 //! - `test`:  setup, then the whole workspace's tests (the README's test command; `.ci/run`).
-//! - `run`:   setup, build `keel`, start the demo store (the README's run command).
+//! - `run`:   setup, build `keel`, provision and start the demo store (the README's run command).
+//! - `provision`: make a store's CA, terminal certificates and configs (`keel provision`).
 //! - `bench`: run a benchmark from `tools/bench`.
 
 mod bench;
@@ -22,11 +23,16 @@ Keel developer tasks
 usage: cargo xtask <task> [options]
 
 tasks:
-  run   [--data-dir DIR] [--fresh] [--skip-setup] [-- CONSOLE-ARGS]
-        Set up this machine, build keel (release) and start the demo store:
-        one terminal whose technician console runs on this terminal.
-        Data lives in target/keel-demo/t1 (or DIR/t1); --fresh wipes it first.
-        CONSOLE-ARGS go to `keel console`, e.g. `-- --json`.
+  run   [--terminals N] [--data-dir DIR] [--fresh] [--no-tmux] [--skip-setup] [-- CONSOLE-ARGS]
+        Set up this machine, build keel (release), provision the demo store
+        (N terminals, default 3, on 127.0.0.1 ports 7101..) and start it: with
+        tmux on a terminal each terminal's console gets a pane; otherwise
+        terminal 1's console runs here and the others in the background.
+        Data lives in target/keel-demo/store (or DIR/store); --fresh wipes it.
+        CONSOLE-ARGS go to terminal 1's `keel console`, e.g. `-- --json`.
+  provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns]
+        Build keel and write a store CA, a certificate and key per terminal and
+        DIR/t<n>/terminal.toml (static peers included) for `keel console --config`.
   test  [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS]
         Set up this machine, then `cargo test --workspace --locked --no-fail-fast`
         and a summary line; exits with cargo test's exit code. This is what CI
@@ -70,6 +76,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "setup" => setup::setup(&setup::parse(rest)?).map(|()| 0),
         "test" => test::test(&test::parse(rest)?),
         "run" => run::run(&run::parse(rest)?),
+        "provision" => run::provision(rest),
         "bench" => bench::bench(rest),
         other => Err(Error::usage(format!("unknown task `{other}`"))),
     }

@@ -51,6 +51,10 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         why: "avahi-browse, used by the discovery tests to list `_keel._udp`",
     },
     AptPackage {
+        name: "tmux",
+        why: "`cargo xtask run` shows each demo terminal's console in its own pane",
+    },
+    AptPackage {
         name: "iproute2",
         why: "`ip netns` for cluster tests in network namespaces",
     },
