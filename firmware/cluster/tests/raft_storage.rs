@@ -22,19 +22,22 @@ fn bootstrap_keeps_stored_state_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raft.redb");
     {
-        let s = RedbRaftStorage::open(&path, &[1, 2, 3]).unwrap();
+        let s = RedbRaftStorage::open(&path, &[3, 1, 2, 2]).unwrap();
         let st = s.initial_state().unwrap();
         assert_eq!(st.conf_state.voters, vec![1, 2, 3]);
-        assert_eq!(st.hard_state, HardState::default());
-        assert_eq!(s.first_index().unwrap(), 1);
-        assert_eq!(s.last_index().unwrap(), 0);
-        assert_eq!(s.term(0).unwrap(), 0);
+        // Bootstrap membership is the first log entries: AddNode 1, 2, 3, term 1, committed.
+        assert_eq!((st.hard_state.term, st.hard_state.vote, st.hard_state.commit), (1, 0, 3));
+        assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 3));
+        assert_eq!(s.term(3).unwrap(), 1);
+        let boot = s.entries(1, 4, None, ctx()).unwrap();
+        assert!(boot.iter().all(|e| e.get_entry_type() == raft::eraftpb::EntryType::EntryConfChange));
+        assert_eq!(s.conf_index(), 3);
     }
     {
         // Different voters on reopen are ignored: the stored state wins.
         let mut s = RedbRaftStorage::open(&path, &[7]).unwrap();
         assert_eq!(s.initial_state().unwrap().conf_state.voters, vec![1, 2, 3]);
-        s.append(&[entry(1, 1, b"a"), entry(2, 1, b"b"), entry(3, 2, b"c")]).unwrap();
+        s.append(&[entry(4, 1, b"a"), entry(5, 1, b"b"), entry(6, 2, b"c")]).unwrap();
         let mut hs = HardState::default();
         hs.term = 2;
         hs.vote = 3;
@@ -42,25 +45,30 @@ fn bootstrap_keeps_stored_state_on_reopen() {
         s.set_hard_state(&hs).unwrap();
         let mut cs = s.conf_state().clone();
         cs.voters.push(4);
-        s.set_conf_state(&cs, 3).unwrap();
+        s.set_conf_state(&cs, 6).unwrap();
     }
     let s = RedbRaftStorage::open(&path, &[]).unwrap();
     let st = s.initial_state().unwrap();
     assert_eq!((st.hard_state.term, st.hard_state.vote, st.hard_state.commit), (2, 3, 2));
     assert_eq!(st.conf_state.voters, vec![1, 2, 3, 4]);
-    assert_eq!(s.conf_index(), 3);
-    assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 3));
-    let es = s.entries(1, 4, None, ctx()).unwrap();
-    assert_eq!(es.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(), vec![(1, 1), (2, 1), (3, 2)]);
+    assert_eq!(s.conf_index(), 6);
+    assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 6));
+    let es = s.entries(4, 7, None, ctx()).unwrap();
+    assert_eq!(es.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(), vec![(4, 1), (5, 1), (6, 2)]);
     assert_eq!(&es[2].data[..], b"c");
-    assert_eq!(s.term(3).unwrap(), 2);
-    assert_eq!(s.term(4), Err(raft::Error::Store(StorageError::Unavailable)));
+    assert_eq!(s.term(6).unwrap(), 2);
+    assert_eq!(s.term(7), Err(raft::Error::Store(StorageError::Unavailable)));
+    assert_eq!(s.term(0).unwrap(), 0);
+    assert!(matches!(
+        RedbRaftStorage::open(dir.path().join("joiner.redb"), &[]).unwrap().initial_state().unwrap().conf_state.voters.len(),
+        0
+    ));
 }
 
 #[test]
 fn append_truncates_conflicting_suffix_and_refuses_gaps() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = RedbRaftStorage::open(dir.path().join("raft.redb"), &[1]).unwrap();
+    let mut s = RedbRaftStorage::open(dir.path().join("raft.redb"), &[]).unwrap();
     s.append(&(1..=5).map(|i| entry(i, 1, b"x")).collect::<Vec<_>>()).unwrap();
     // A new leader's entries replace 3.. (the old 4 and 5 go away).
     s.append(&[entry(3, 2, b"new")]).unwrap();
@@ -75,7 +83,7 @@ fn append_truncates_conflicting_suffix_and_refuses_gaps() {
 #[test]
 fn entries_respect_max_size_and_return_at_least_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = RedbRaftStorage::open(dir.path().join("raft.redb"), &[1]).unwrap();
+    let mut s = RedbRaftStorage::open(dir.path().join("raft.redb"), &[]).unwrap();
     s.append(&(1..=10).map(|i| entry(i, 1, &[7u8; 100])).collect::<Vec<_>>()).unwrap();
     assert_eq!(s.entries(1, 11, None, ctx()).unwrap().len(), 10);
     assert_eq!(s.entries(1, 11, 0, ctx()).unwrap().len(), 1);
@@ -87,7 +95,10 @@ fn entries_respect_max_size_and_return_at_least_one() {
 fn compact_then_snapshot_and_apply_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raft.redb");
-    let mut s = RedbRaftStorage::open(&path, &[1, 2]).unwrap();
+    let mut s = RedbRaftStorage::open(&path, &[]).unwrap();
+    let mut cs = raft::eraftpb::ConfState::default();
+    cs.voters = vec![1, 2];
+    s.set_conf_state(&cs, 0).unwrap();
     s.append(&(1..=6).map(|i| entry(i, i / 3 + 1, b"x")).collect::<Vec<_>>()).unwrap();
     // Not committed yet: refused.
     assert!(matches!(s.compact(4, b"state".to_vec()), Err(WriteError::CompactOutOfRange { .. })));

@@ -415,6 +415,26 @@ pub enum DecodeConfChangeError {
     UnknownType(u64),
 }
 
+fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Encodes `eraftpb.ConfChange { change_type: AddNode, node_id }` as protobuf,
+/// byte-identical to what raft-rs writes (AddNode is 0, the default, so only
+/// field 3 is present). Used for the bootstrap entries.
+pub(crate) fn encode_add_node_v1(node_id: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(11);
+    if node_id != 0 {
+        out.push(0x18);
+        write_varint(&mut out, node_id);
+    }
+    out
+}
+
 fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, DecodeConfChangeError> {
     let mut v: u64 = 0;
     for shift in 0..10 {
@@ -536,6 +556,8 @@ mod tests {
         assert_eq!(cc.node_id, 300);
         assert_eq!(&cc.context[..], b"ab");
         assert!(decode_conf_change_v1(&[0x18]).is_err());
+        let add = decode_conf_change_v1(&encode_add_node_v1(300)).unwrap();
+        assert_eq!((add.get_change_type(), add.node_id), (ConfChangeType::AddNode, 300));
         assert!(decode_conf_change_v1(&[0x22, 0x05, 1]).is_err());
     }
 }

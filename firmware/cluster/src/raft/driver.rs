@@ -120,12 +120,11 @@ pub struct SoftStateChange {
 pub enum CommittedKind {
     /// A store command, to be applied by the caller.
     Command(StoreCommand),
-    /// A membership change, already applied to raft by the driver.
+    /// A membership change, already applied to raft by the driver (the
+    /// resulting voters are in [`RaftNode::status`]).
     Membership {
         /// The change.
         change: MembershipChange,
-        /// Voters after it.
-        voters: Vec<u64>,
     },
     /// A membership change raft refused to apply (logged); nothing changed.
     MembershipRejected {
@@ -267,6 +266,14 @@ pub enum StepError {
         from: u64,
         /// The type.
         kind: MessageType,
+    },
+    /// A well-formed message that no correct peer sends (would trip raft-rs's assertions).
+    #[error("implausible raft message from {from}: {why}")]
+    Implausible {
+        /// Sending peer.
+        from: u64,
+        /// What is wrong.
+        why: String,
     },
     /// A response from a peer that is not in the configuration (e.g. removed); ignored.
     #[error("raft response from {0}, which is not a member")]
@@ -439,11 +446,61 @@ impl RaftNode {
         if raft::raw_node::is_local_msg(m.get_msg_type()) {
             return Err(StepError::LocalType { from, kind: m.get_msg_type() });
         }
-        match self.raw.step(m) {
-            Ok(()) => Ok(()),
-            Err(raft::Error::StepPeerNotFound) => Err(StepError::UnknownPeer(from)),
-            Err(source) => Err(StepError::Raft { from, source }),
+        self.check_plausible(&m)?;
+        // raft-rs asserts invariants a correct peer never breaks; a message
+        // that passes the checks above can still trip one. Contain it: the
+        // in-memory state is then suspect, but nothing reaches storage
+        // outside `advance`, so the caller reopens from the file.
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.raw.step(m)));
+        match stepped {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(raft::Error::StepPeerNotFound)) => Err(StepError::UnknownPeer(from)),
+            Ok(Err(source)) => Err(StepError::Raft { from, source }),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                let reason = format!("raft-rs panicked on a message from {from}: {what}");
+                log::error!("raft {}: {reason}; node stopped until reopened", self.id);
+                self.failed = Some(reason.clone());
+                Err(StepError::Failed(reason))
+            }
         }
+    }
+
+    /// Cheap checks of invariants raft-rs asserts (and would panic on) or
+    /// relies on for messages from the network.
+    fn check_plausible(&self, m: &Message) -> Result<(), StepError> {
+        let from = m.from;
+        let bad = |why: String| Err(StepError::Implausible { from, why });
+        // Term 0 means "local" to raft-rs and skips its term checks.
+        if m.term == 0 {
+            return bad(format!("{:?} with term 0", m.get_msg_type()));
+        }
+        let last = self.raw.raft.raft_log.last_index();
+        match m.get_msg_type() {
+            // This driver never forwards proposals (it names the leader instead).
+            MessageType::MsgPropose | MessageType::MsgReadIndex | MessageType::MsgReadIndexResp => {
+                return bad(format!("{:?} is not used between Keel terminals", m.get_msg_type()));
+            }
+            MessageType::MsgAppend => {
+                for (i, e) in m.get_entries().iter().enumerate() {
+                    if Some(e.index) != m.index.checked_add(1 + i as u64) || e.term > m.term {
+                        return bad(format!("append entry {i} has index {} term {}", e.index, e.term));
+                    }
+                }
+            }
+            MessageType::MsgHeartbeat if m.commit > last && self.raw.raft.term >= m.term => {
+                return bad(format!("heartbeat commit {} beyond our last index {last}", m.commit));
+            }
+            MessageType::MsgAppendResponse if !m.reject && m.index > last => {
+                return bad(format!("append response for index {} beyond our last index {last}", m.index));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn not_leader(&self) -> Option<ProposeError> {
@@ -801,14 +858,14 @@ impl RaftNode {
             }
         };
         if e.index <= self.raw.store().conf_index() {
-            // Replayed after a restart: the stored conf state already reflects it.
-            let voters = self.status().voters;
+            // Replayed after a restart (or a bootstrap entry): the stored
+            // conf state already reflects it.
             out.committed.push(Committed {
                 index: e.index,
                 term: e.term,
                 proposal,
                 local,
-                kind: CommittedKind::Membership { change, voters },
+                kind: CommittedKind::Membership { change },
             });
             return Ok(());
         }
@@ -821,7 +878,7 @@ impl RaftNode {
                 let mut voters = cs.voters.clone();
                 voters.sort_unstable();
                 log::info!("raft {}: membership {change:?} applied at {}; voters {voters:?}", self.id, e.index);
-                CommittedKind::Membership { change, voters }
+                CommittedKind::Membership { change }
             }
             Err(err) => {
                 log::error!("raft {}: membership {change:?} at {} refused: {err}", self.id, e.index);

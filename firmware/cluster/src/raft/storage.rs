@@ -184,9 +184,11 @@ impl RedbRaftStorage {
     /// Opens (or creates) the raft file at `path`.
     ///
     /// On first open (no tables yet) the conf state is initialised with
-    /// `initial_voters` (the bootstrap membership every founding terminal must
-    /// agree on, as raft-rs's `initialize_with_conf_state`); an empty list makes
-    /// a joining node that learns its membership from the leader's log. On later
+    /// `initial_voters`, the bootstrap membership every founding terminal must
+    /// agree on (order and duplicates do not matter): it is written as the
+    /// first log entries (one committed `AddNode` per voter, term 1), so
+    /// terminals added later learn it by replaying the log. An empty list
+    /// makes a joining node that learns its membership from the leader. On later
     /// opens `initial_voters` is ignored and the stored state is kept. A file
     /// with a newer schema version is refused.
     pub fn open(path: impl AsRef<Path>, initial_voters: &[u64]) -> Result<Self, OpenError> {
@@ -229,19 +231,53 @@ impl RedbRaftStorage {
         if fresh {
             let mut cs = ConfState::default();
             cs.voters = initial_voters.to_vec();
+            // Founding members start from the same log, as etcd's StartNode
+            // does: entries 1..=n are `ConfChange AddNode` for each voter (in
+            // ascending id order), term 1, committed. The membership is thus
+            // part of the log's history: a terminal added later (empty voters,
+            // empty log) replays these entries and every conf change after
+            // them. (A bootstrap *snapshot* would not work: raft-rs refuses to
+            // restore a snapshot whose conf state does not contain the
+            // receiving node.) A joining node (empty `initial_voters`) starts
+            // truly empty.
+            let mut voters = initial_voters.to_vec();
+            voters.sort_unstable();
+            voters.dedup();
+            cs.voters = voters.clone();
+            let bootstrap: Vec<Entry> = voters
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut e = Entry::default();
+                    e.set_entry_type(raft::eraftpb::EntryType::EntryConfChange);
+                    e.term = 1;
+                    e.index = i as u64 + 1;
+                    e.data = codec::encode_add_node_v1(*v).into();
+                    e
+                })
+                .collect();
+            let mut hard_state = HardState::default();
+            if !voters.is_empty() {
+                hard_state.term = 1;
+                hard_state.commit = voters.len() as u64;
+            }
+            let conf_index = hard_state.commit;
             let mut txn = db.begin_write().map_err(|e| dberr(e.into()))?;
             txn.set_durability(Durability::Immediate).map_err(|e| dberr(e.into()))?;
             {
                 let mut meta = txn.open_table(META).map_err(|e| dberr(e.into()))?;
                 meta.insert(KEY_SCHEMA, RAFT_SCHEMA_VERSION.to_le_bytes().as_slice())
                     .map_err(|e| dberr(e.into()))?;
-                meta.insert(KEY_HARD_STATE, codec::encode_hard_state(&HardState::default()).as_slice())
+                meta.insert(KEY_HARD_STATE, codec::encode_hard_state(&hard_state).as_slice())
                     .map_err(|e| dberr(e.into()))?;
-                meta.insert(KEY_CONF_STATE, codec::encode_conf_state(&cs, 0).as_slice())
+                meta.insert(KEY_CONF_STATE, codec::encode_conf_state(&cs, conf_index).as_slice())
                     .map_err(|e| dberr(e.into()))?;
                 meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(&Snapshot::default()).as_slice())
                     .map_err(|e| dberr(e.into()))?;
-                txn.open_table(ENTRIES).map_err(|e| dberr(e.into()))?;
+                let mut entries = txn.open_table(ENTRIES).map_err(|e| dberr(e.into()))?;
+                for e in &bootstrap {
+                    entries.insert(e.index, codec::encode_entry(e).as_slice()).map_err(|e| dberr(e.into()))?;
+                }
             }
             txn.commit().map_err(|e| dberr(e.into()))?;
             log::info!("raft storage {shown}: created with voters {initial_voters:?}");
@@ -307,8 +343,8 @@ impl RedbRaftStorage {
         &self.conf_state
     }
 
-    /// Log index of the conf change the stored conf state reflects (0 for the
-    /// bootstrap membership, or the snapshot index after a snapshot).
+    /// Log index of the conf change the stored conf state reflects (0 for a
+    /// joining node; n for a bootstrap of n voters; the snapshot index after a snapshot).
     pub fn conf_index(&self) -> u64 {
         self.conf_index
     }
