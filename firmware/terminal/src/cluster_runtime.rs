@@ -8,6 +8,7 @@
 
 use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
+use keel_cluster::discovery::{Advertisement, Discovery, DiscoveryEvent};
 use keel_cluster::identity::TerminalIdentity;
 use keel_cluster::transport::{Channel, Transport, TransportConfig, TransportEvent};
 use keel_core::ids::{StoreId, TerminalId};
@@ -66,6 +67,10 @@ pub struct ClusterStatus {
     pub listen: Option<SocketAddr>,
     /// Recent refusals (peer, reason), newest last.
     pub refusals: Vec<String>,
+    /// Whether mDNS discovery runs.
+    pub mdns: bool,
+    /// Peers seen through mDNS (terminal, address), with the firmware they advertise.
+    pub discovered: BTreeMap<TerminalId, (SocketAddr, String)>,
 }
 
 enum Command {
@@ -134,6 +139,7 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
         (n.profile.store.clone(), n.profile.terminal)
     };
     let identity = TerminalIdentity::from_files(&cfg.cert, &cfg.key).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let fingerprint = identity.fingerprint().map_err(|e| ClusterStartError::Identity(e.to_string()))?;
     let ca_pem = std::fs::read_to_string(&cfg.ca_cert).map_err(|e| ClusterStartError::Identity(format!("{}: {e}", cfg.ca_cert.display())))?;
     let heads = lock(&node).replication_heads().map_err(|e| ClusterStartError::Journal(e.to_string()))?;
     let members = cfg.members.iter().copied().collect();
@@ -144,13 +150,26 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
     for (peer, addr) in &cfg.peers {
         transport.set_peer_addr(*peer, *addr);
     }
+    let discovery = if cfg.mdns {
+        let adv = Advertisement { store: store.clone(), terminal: me, port: transport.local_addr().port(), fingerprint, firmware: crate::node::FIRMWARE_VERSION.to_string() };
+        match Discovery::start(adv) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                // Static peers still work; say why discovery is off.
+                log::warn!("mDNS discovery unavailable, using static peers only: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let (tx, rx) = smol::channel::unbounded();
     let listener_tx = tx.clone();
     lock(&node).set_commit_listener(Box::new(move |records| {
         let _ = listener_tx.try_send(Command::Committed(records));
     }));
-    let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), ..ClusterStatus::default() }));
-    let runtime = Runtime { node, transport, replicator, status: status.clone(), me, store, members: cfg.members.clone() };
+    let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), mdns: discovery.is_some(), ..ClusterStatus::default() }));
+    let runtime = Runtime { node, transport, replicator, status: status.clone(), me, store, members: cfg.members.clone(), discovery };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
         .spawn(move || smol::block_on(runtime.run(rx)))
@@ -167,26 +186,43 @@ struct Runtime {
     #[allow(dead_code)]
     store: StoreId,
     members: Vec<TerminalId>,
+    discovery: Option<Discovery>,
 }
 
 enum Wake {
     Event(TransportEvent),
     Command(Option<Command>),
+    Found(DiscoveryEvent),
     Tick,
 }
 
 impl Runtime {
     async fn run(mut self, commands: smol::channel::Receiver<Command>) {
         let events = self.transport.events();
+        let found = self.discovery.as_ref().map(|d| d.events().clone());
         let mut ticker = smol::Timer::interval(TICK);
         loop {
             let wake = smol::future::or(
                 async { Wake::Event(events.recv().await.unwrap_or(TransportEvent::PeerDown(self.me, "transport closed".into()))) },
-                smol::future::or(async { Wake::Command(commands.recv().await.ok()) }, async {
-                    use smol::stream::StreamExt;
-                    ticker.next().await;
-                    Wake::Tick
-                }),
+                smol::future::or(
+                    async { Wake::Command(commands.recv().await.ok()) },
+                    smol::future::or(
+                        async {
+                            match &found {
+                                Some(f) => match f.recv().await {
+                                    Ok(e) => Wake::Found(e),
+                                    Err(_) => std::future::pending().await,
+                                },
+                                None => std::future::pending().await,
+                            }
+                        },
+                        async {
+                            use smol::stream::StreamExt;
+                            ticker.next().await;
+                            Wake::Tick
+                        },
+                    ),
+                ),
             )
             .await;
             match wake {
@@ -196,9 +232,13 @@ impl Runtime {
                     self.send_all(out);
                 }
                 Wake::Command(Some(Command::Shutdown)) | Wake::Command(None) => {
+                    if let Some(d) = self.discovery.take() {
+                        d.stop();
+                    }
                     self.transport.close().await;
                     return;
                 }
+                Wake::Found(e) => self.on_discovery(e),
                 Wake::Tick => {
                     let out = self.replicator.tick(now_ms());
                     self.send_all(out);
@@ -244,6 +284,29 @@ impl Runtime {
                 Channel::Replication => self.on_replication(m.from, &m.payload),
                 other => log::debug!("message from {} on {other:?} ignored (not handled yet)", m.from),
             },
+        }
+    }
+
+    fn on_discovery(&mut self, event: DiscoveryEvent) {
+        match event {
+            DiscoveryEvent::Found { terminal, addr, fingerprint, firmware } => {
+                // The fingerprint is unauthenticated here; the TLS handshake checks the certificate.
+                log::info!("mDNS: found {terminal} at {addr} (firmware {firmware}, certificate {}..)", fingerprint.get(..12).unwrap_or(""));
+                if self.replicator.members().contains(&terminal) {
+                    self.transport.set_peer_addr(terminal, addr);
+                } else {
+                    log::info!("mDNS: {terminal} is not a member of this store's cluster; `cluster add {}` admits it", terminal.0);
+                }
+                if let Ok(mut s) = self.status.lock() {
+                    s.discovered.insert(terminal, (addr, firmware));
+                }
+            }
+            DiscoveryEvent::Lost { terminal } => {
+                log::info!("mDNS: {terminal} vanished");
+                if let Ok(mut s) = self.status.lock() {
+                    s.discovered.remove(&terminal);
+                }
+            }
         }
     }
 

@@ -106,6 +106,10 @@ pub fn peers(c: &ClusterStatus) -> Reply {
             p.lag.map(|l| l.to_string()).unwrap_or_else(|| "?".into())
         ));
     }
+    if c.mdns {
+        let seen: Vec<String> = c.discovered.iter().map(|(t, (a, fw))| format!("{t} at {a} (firmware {fw})")).collect();
+        text.push(format!("mDNS: {}", if seen.is_empty() { "nothing seen yet".to_string() } else { seen.join(", ") }));
+    }
     for r in c.refusals.iter().rev().take(5) {
         text.push(format!("refused: {r}"));
     }
@@ -114,7 +118,8 @@ pub fn peers(c: &ClusterStatus) -> Reply {
         .iter()
         .map(|p| json!({"id": p.id.0, "addr": p.addr.map(|a| a.to_string()), "connected": p.connected, "last_seen_ms": p.last_seen_ms, "lag": p.lag}))
         .collect();
-    Reply::ok(fields! { "peers" => list, "listen" => c.listen.map(|a| a.to_string()), "refusals" => c.refusals }, text)
+    let discovered: Vec<Value> = c.discovered.iter().map(|(t, (a, fw))| json!({"id": t.0, "addr": a.to_string(), "firmware": fw})).collect();
+    Reply::ok(fields! { "peers" => list, "listen" => c.listen.map(|a| a.to_string()), "refusals" => c.refusals, "mdns" => c.mdns, "discovered" => discovered }, text)
 }
 
 /// `catalog list [query]`.

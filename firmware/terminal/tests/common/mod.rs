@@ -53,7 +53,8 @@ impl Keel {
         Keel::spawn(cmd, config.parent().unwrap_or(Path::new(".")))
     }
 
-    fn spawn(mut cmd: Command, dir: &Path) -> Keel {
+    /// Starts a prepared `keel console ... --json` command (e.g. inside a test network namespace).
+    pub fn spawn(mut cmd: Command, dir: &Path) -> Keel {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
