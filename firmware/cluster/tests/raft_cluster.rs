@@ -9,6 +9,8 @@
 //! The election jitter comes from raft-rs's thread RNG (not seedable), so
 //! bounds are asserted, not exact tick counts.
 
+#![allow(clippy::field_reassign_with_default)]
+
 // Needs `slog` as a dependency of keel-cluster; see `keel_cluster::raft` docs.
 #![allow(unexpected_cfgs)]
 #![cfg(keel_raft_slog)]
@@ -67,7 +69,7 @@ impl Sim {
             session: 0,
         };
         for &id in ids {
-            sim.start(id, &ids.to_vec());
+            sim.start(id, ids);
         }
         sim
     }

@@ -1,6 +1,8 @@
 //! `RedbRaftStorage`: the raft-rs `Storage` contract on a real redb file, the
 //! write side the Ready loop uses, bootstrap, reopen and schema refusal.
 
+#![allow(clippy::field_reassign_with_default)]
+
 use keel_cluster::raft::{OpenError, RedbRaftStorage, WriteError, RAFT_SCHEMA_VERSION};
 use raft::eraftpb::{Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, Storage, StorageError};

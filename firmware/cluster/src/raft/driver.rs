@@ -353,7 +353,8 @@ pub enum CompactError {
     Storage(#[from] WriteError),
 }
 
-/// The raft driver. Not `Sync`; `Send` (owns its storage). See the module docs.
+/// The raft driver. `Send + Sync` (raft-rs's `RawNode` and the slog logger are),
+/// but every input takes `&mut self`: own it from one task/thread. See the module docs.
 pub struct RaftNode {
     raw: RawNode<RedbRaftStorage>,
     id: u64,
@@ -492,7 +493,7 @@ impl RaftNode {
                     }
                 }
             }
-            MessageType::MsgHeartbeat if m.commit > last && self.raw.raft.term >= m.term => {
+            MessageType::MsgHeartbeat if m.commit > last => {
                 return bad(format!("heartbeat commit {} beyond our last index {last}", m.commit));
             }
             MessageType::MsgAppendResponse if !m.reject && m.index > last => {

@@ -24,6 +24,8 @@
 //! `protobuf` is not needed: messages are postcard (see `codec`).
 
 #![allow(unexpected_cfgs)]
+// raft-rs's protobuf types are built by Default and field assignment (as raft-rs does itself).
+#![allow(clippy::field_reassign_with_default)]
 
 pub mod codec;
 pub mod command;
