@@ -12,8 +12,6 @@
 #![allow(clippy::field_reassign_with_default)]
 
 // Needs `slog` as a dependency of keel-cluster; see `keel_cluster::raft` docs.
-#![allow(unexpected_cfgs)]
-#![cfg(keel_raft_slog)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;

@@ -15,25 +15,19 @@
 //! - `command`: [`StoreCommand`], [`MembershipChange`], [`ProposalId`] and their encoding.
 //! - `codec`: postcard wire form of raft messages and stored records.
 //!
-//! Dependency note: raft-rs needs an `slog::Logger`, and raft 0.7 re-exports
-//! neither `slog` nor `protobuf`. The driver therefore needs `slog = "2"` as a
-//! direct dependency of keel-cluster (already in Cargo.lock as 2.8.2 through
-//! raft). Until Cargo.toml has it, the driver is compiled only with
-//! `--cfg keel_raft_slog`; delete the two `#[cfg(keel_raft_slog)]` lines below
-//! (and the one in `tests/raft_cluster.rs`) once the dependency is added.
-//! `protobuf` is not needed: messages are postcard (see `codec`).
+//! Dependency note: raft-rs needs an `slog::Logger` (raft 0.7 re-exports neither
+//! `slog` nor `protobuf`), so keel-cluster depends on `slog` directly; the driver
+//! forwards raft's records to `log`. `protobuf` is not needed: messages are
+//! postcard (see `codec`).
 
-#![allow(unexpected_cfgs)]
 // raft-rs's protobuf types are built by Default and field assignment (as raft-rs does itself).
 #![allow(clippy::field_reassign_with_default)]
 
 pub mod codec;
 pub mod command;
-#[cfg(keel_raft_slog)]
 pub mod driver;
 pub mod storage;
 
 pub use command::{CommandEnvelope, DecodeCommandError, MembershipChange, ProposalId, StoreCommand};
-#[cfg(keel_raft_slog)]
 pub use driver::*;
 pub use storage::{OpenError, PersistBatch, RedbRaftStorage, WriteError, RAFT_SCHEMA_VERSION};
