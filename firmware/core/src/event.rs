@@ -127,6 +127,15 @@ pub enum EventBody {
         /// Who.
         by: UserId,
     },
+    /// The store's business day was closed by consensus (the raft log orders it).
+    DayClosed {
+        /// The business day (`YYYY-MM-DD`).
+        day: String,
+        /// Index of the raft entry that decided it (0 for a terminal without a cluster).
+        raft_index: u64,
+        /// Terminal where a manager asked for it.
+        requested_on: TerminalId,
+    },
 }
 
 impl EventBody {
@@ -146,6 +155,7 @@ impl EventBody {
             EventBody::DrawerOpened { .. } => "drawer-opened",
             EventBody::KitchenAdvanced { .. } => "kitchen-advanced",
             EventBody::KitchenRecalled { .. } => "kitchen-recalled",
+            EventBody::DayClosed { .. } => "day-closed",
         }
     }
 }

@@ -191,7 +191,7 @@ impl TerminalState {
         }
         self.counters.last_hlc = self.counters.last_hlc.max(event.hlc);
         match &event.body {
-            EventBody::JournalOpened { .. } => {}
+            EventBody::JournalOpened { .. } | EventBody::DayClosed { .. } => {}
             EventBody::CatalogUpserted(item) => {
                 if self.catalog.upsert_lww(item.clone(), event.hlc) {
                     t.catalog.insert(item.sku.clone());

@@ -20,6 +20,12 @@ pub enum CatalogError {
     /// The import holds no items.
     #[error("nothing imported: the file holds no items")]
     Empty,
+    /// No item has this SKU.
+    #[error("unknown SKU {0}")]
+    UnknownSku(String),
+    /// A price is malformed or negative.
+    #[error("bad price: {0}")]
+    BadPrice(String),
     /// Stock adjustment of an unknown SKU or of zero.
     #[error("stock adjustment refused: {0}")]
     Stock(String),
@@ -55,6 +61,16 @@ impl<'a> Engine<'a> {
             return Err(CatalogError::Rejected(problems));
         }
         Ok(items.into_iter().map(EventBody::CatalogUpserted).collect())
+    }
+
+    /// `price set <sku> <price>` (manager): checks the change and returns the item
+    /// with its new price. In a cluster the change goes through consensus first;
+    /// the caller journals `CatalogUpserted` of the result once decided.
+    pub fn price_change(&self, user: Option<&'a User>, sku: &str, price: &str) -> Result<CatalogItem, CatalogError> {
+        require(user, Permission::Catalog)?;
+        let item = self.state.catalog.get(&Sku(sku.to_string())).ok_or_else(|| CatalogError::UnknownSku(sku.to_string()))?;
+        let price = crate::money::Money::parse_non_negative(price, self.profile.currency).map_err(|e| CatalogError::BadPrice(e.to_string()))?;
+        Ok(CatalogItem { price, ..item.clone() })
     }
 
     /// `stock adjust <sku> <delta> <reason>` (manager).
