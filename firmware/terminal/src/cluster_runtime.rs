@@ -10,6 +10,10 @@ use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
 use keel_cluster::discovery::{Advertisement, Discovery, DiscoveryEvent};
 use keel_cluster::identity::TerminalIdentity;
+use keel_cluster::raft::{CommittedKind, MembershipChange, ProposalId, RaftNode, RaftNodeConfig, RaftStatus, RedbRaftStorage, StoreCommand};
+pub use keel_cluster::raft::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use keel_cluster::transport::{Channel, Transport, TransportConfig, TransportEvent};
 use keel_core::ids::{StoreId, TerminalId};
 use keel_core::replication::{self, RecordSource, ReplicationMessage, Replicator};
@@ -71,11 +75,69 @@ pub struct ClusterStatus {
     pub mdns: bool,
     /// Peers seen through mDNS (terminal, address), with the firmware they advertise.
     pub discovered: BTreeMap<TerminalId, (SocketAddr, String)>,
+    /// Raft's view: term, role, leader, commit, voters.
+    pub raft: Option<RaftStatus>,
 }
+
+/// A decision only the store's majority may take.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Consensus {
+    /// A price change made in the store.
+    Price {
+        /// SKU.
+        sku: String,
+        /// New price, minor units of the store currency.
+        price_minor: i64,
+    },
+    /// Close the business day.
+    DayClose {
+        /// The day (`YYYY-MM-DD`).
+        day: String,
+    },
+    /// Add a terminal to the store's cluster.
+    AddTerminal(u32),
+    /// Remove a terminal from the store's cluster.
+    RemoveTerminal(u32),
+}
+
+/// How long a consensus operation may take before it is refused.
+pub const CONSENSUS_TIMEOUT: Duration = Duration::from_secs(3);
+
+type ConsensusReply = std::sync::mpsc::Sender<Result<u64, String>>;
 
 enum Command {
     Committed(CommittedRecords),
+    Consensus(Consensus, ConsensusReply),
     Shutdown,
+}
+
+/// Messages on the control channel: consensus requests forwarded to the leader.
+#[derive(Serialize, Deserialize)]
+enum ControlMessage {
+    /// Please propose this (sent to the leader).
+    Forward { req: u64, origin: u32, request: Consensus },
+    /// The outcome of a forwarded request: the raft index, or why not.
+    Done { req: u64, result: Result<u64, String> },
+}
+
+const CONTROL_VERSION: u8 = 1;
+
+fn encode_control(m: &ControlMessage) -> Vec<u8> {
+    postcard::to_extend(m, vec![CONTROL_VERSION]).unwrap_or_default()
+}
+
+fn decode_control(b: &[u8]) -> Result<ControlMessage, String> {
+    match b.split_first() {
+        Some((&CONTROL_VERSION, rest)) if rest.len() <= 64 * 1024 => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((v, _)) => Err(format!("control message version {v} or size not supported")),
+        None => Err("empty control message".into()),
+    }
+}
+
+fn no_quorum(members: usize) -> String {
+    format!(
+        "no quorum: this terminal cannot reach a majority of the store's {members} terminals, so consensus operations (price and settings changes, day close, adding or removing terminals) are refused; selling continues"
+    )
 }
 
 /// A running cluster runtime.
@@ -91,6 +153,18 @@ impl ClusterHandle {
         match self.status.lock() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Runs a consensus operation: proposed through raft (forwarded to the leader when
+    /// this terminal is a follower) and answered with the raft index once committed,
+    /// or refused with a clear message when there is no majority.
+    pub fn consensus(&self, c: Consensus) -> Result<u64, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.commands.try_send(Command::Consensus(c, tx)).map_err(|_| "the cluster runtime has stopped".to_string())?;
+        match rx.recv_timeout(CONSENSUS_TIMEOUT) {
+            Ok(r) => r,
+            Err(_) => Err(no_quorum(self.status().members.len())),
         }
     }
 
@@ -169,7 +243,26 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
         let _ = listener_tx.try_send(Command::Committed(records));
     }));
     let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), mdns: discovery.is_some(), ..ClusterStatus::default() }));
-    let runtime = Runtime { node, transport, replicator, status: status.clone(), me, store, members: cfg.members.clone(), discovery };
+    let raft_path = lock(&node).data_dir().join("raft.redb");
+    let currency = lock(&node).profile.currency.code().to_string();
+    let voters: Vec<u64> = cfg.members.iter().map(|m| u64::from(m.0)).collect();
+    let storage = RedbRaftStorage::open(&raft_path, &voters).map_err(|e| ClusterStartError::Journal(format!("{}: {e}", raft_path.display())))?;
+    let raft = RaftNode::new(RaftNodeConfig { id: u64::from(me.0), applied: 0, session: now_ms() }, storage).map_err(|e| ClusterStartError::Journal(format!("raft: {e}")))?;
+    let runtime = Runtime {
+        node,
+        transport,
+        replicator,
+        status: status.clone(),
+        me,
+        store,
+        members: cfg.members.clone(),
+        discovery,
+        raft,
+        currency,
+        pending_local: HashMap::new(),
+        pending_forward: HashMap::new(),
+        next_req: 1,
+    };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
         .spawn(move || smol::block_on(runtime.run(rx)))
@@ -187,6 +280,22 @@ struct Runtime {
     store: StoreId,
     members: Vec<TerminalId>,
     discovery: Option<Discovery>,
+    raft: RaftNode,
+    /// Store currency code (for price commands).
+    currency: String,
+    /// Proposals made here, by who waits for them.
+    pending_local: HashMap<ProposalId, Waiter>,
+    /// Requests forwarded to the leader, by request number.
+    pending_forward: HashMap<u64, ConsensusReply>,
+    next_req: u64,
+}
+
+/// Who waits for a proposal's outcome.
+enum Waiter {
+    /// The console of this terminal.
+    Console(ConsensusReply),
+    /// A follower that forwarded the request.
+    Forwarded { from: TerminalId, req: u64 },
 }
 
 enum Wake {
@@ -231,6 +340,7 @@ impl Runtime {
                     let out = self.replicator.local_committed(&records);
                     self.send_all(out);
                 }
+                Wake::Command(Some(Command::Consensus(c, reply))) => self.on_consensus(c, reply),
                 Wake::Command(Some(Command::Shutdown)) | Wake::Command(None) => {
                     if let Some(d) = self.discovery.take() {
                         d.stop();
@@ -240,6 +350,9 @@ impl Runtime {
                 }
                 Wake::Found(e) => self.on_discovery(e),
                 Wake::Tick => {
+                    self.raft.tick();
+                    self.advance_raft();
+                    self.sync_members();
                     let out = self.replicator.tick(now_ms());
                     self.send_all(out);
                     self.publish_status();
@@ -282,9 +395,160 @@ impl Runtime {
             }
             TransportEvent::Message(m) => match m.channel {
                 Channel::Replication => self.on_replication(m.from, &m.payload),
-                other => log::debug!("message from {} on {other:?} ignored (not handled yet)", m.from),
+                Channel::Raft => {
+                    if let Err(e) = self.raft.step(u64::from(m.from.0), &m.payload) {
+                        log::warn!("raft message from {} refused: {e}", m.from);
+                    }
+                    self.advance_raft();
+                }
+                Channel::Control => self.on_control(m.from, &m.payload),
             },
         }
+    }
+
+    fn reply(&self, waiter: Waiter, result: Result<u64, String>) {
+        match waiter {
+            Waiter::Console(tx) => {
+                let _ = tx.send(result);
+            }
+            Waiter::Forwarded { from, req } => {
+                let _ = self.transport.send(from, Channel::Control, encode_control(&ControlMessage::Done { req, result }));
+            }
+        }
+    }
+
+    fn on_consensus(&mut self, c: Consensus, reply: ConsensusReply) {
+        if self.raft.is_leader() {
+            self.propose(c, self.me, Waiter::Console(reply));
+        } else if let Some(leader) = self.raft.leader() {
+            let req = self.next_req;
+            self.next_req += 1;
+            let msg = ControlMessage::Forward { req, origin: self.me.0, request: c };
+            match self.transport.send(TerminalId(leader as u32), Channel::Control, encode_control(&msg)) {
+                Ok(()) => {
+                    self.pending_forward.insert(req, reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(format!("cannot reach the leader T{leader:02}: {e}")));
+                }
+            }
+        } else {
+            let _ = reply.send(Err(no_quorum(self.replicator.members().len())));
+        }
+    }
+
+    fn propose(&mut self, c: Consensus, origin: TerminalId, waiter: Waiter) {
+        let currency = self.currency.clone();
+        let result = match c {
+            Consensus::Price { sku, price_minor } => {
+                self.raft.propose(StoreCommand::SetPrice { sku, price_minor, currency, origin: u64::from(origin.0), hlc: now_ms() })
+            }
+            Consensus::DayClose { day } => self.raft.propose(StoreCommand::DayClose { day, by: u64::from(origin.0) }),
+            Consensus::AddTerminal(t) => self.raft.propose_conf_change(MembershipChange::AddNode(u64::from(t))),
+            Consensus::RemoveTerminal(t) => self.raft.propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
+        };
+        match result {
+            Ok(id) => {
+                self.pending_local.insert(id, waiter);
+                self.advance_raft();
+            }
+            Err(e) => self.reply(waiter, Err(e.to_string())),
+        }
+    }
+
+    fn on_control(&mut self, from: TerminalId, payload: &[u8]) {
+        match decode_control(payload) {
+            Ok(ControlMessage::Forward { req, origin, request }) => {
+                if self.raft.is_leader() {
+                    self.propose(request, TerminalId(origin), Waiter::Forwarded { from, req });
+                } else {
+                    let why = match self.raft.leader() {
+                        Some(l) => format!("T{:02} is no longer the leader (the leader is T{l:02}); retry", self.me.0),
+                        None => no_quorum(self.replicator.members().len()),
+                    };
+                    self.reply(Waiter::Forwarded { from, req }, Err(why));
+                }
+            }
+            Ok(ControlMessage::Done { req, result }) => {
+                if let Some(tx) = self.pending_forward.remove(&req) {
+                    let _ = tx.send(result);
+                }
+            }
+            Err(e) => log::warn!("control message from {from} refused: {e}"),
+        }
+    }
+
+    /// Runs raft's Ready loop once: sends messages, applies committed entries, answers waiters.
+    fn advance_raft(&mut self) {
+        let out = match self.raft.advance() {
+            Ok(o) => o,
+            Err(e) => {
+                log::error!("raft: {e}");
+                return;
+            }
+        };
+        for (to, bytes) in out.messages {
+            if let Err(e) = self.transport.send(TerminalId(to as u32), Channel::Raft, bytes) {
+                log::debug!("raft: cannot send to T{to:02}: {e}");
+            }
+        }
+        if let Some(ss) = out.soft_state {
+            log::info!("raft: {} now {:?}, leader {:?}", self.me, ss.role, ss.leader.map(|l| format!("T{l:02}")));
+        }
+        for c in out.committed {
+            let result = if c.local { self.apply_committed(c.index, &c.kind) } else { Ok(c.index) };
+            if let Some(w) = c.proposal.and_then(|p| self.pending_local.remove(&p)) {
+                self.reply(w, result);
+            }
+        }
+        for p in out.abandoned {
+            if let Some(w) = self.pending_local.remove(&p) {
+                self.reply(w, Err("the proposal was dropped because leadership changed; retry".into()));
+            }
+        }
+    }
+
+    /// Applies an entry this terminal proposed (as leader): it journals the
+    /// decided fact, which replication then spreads to every terminal.
+    fn apply_committed(&mut self, index: u64, kind: &CommittedKind) -> Result<u64, String> {
+        let mut node = lock(&self.node);
+        let events = match kind {
+            CommittedKind::Command(StoreCommand::SetPrice { sku, price_minor, .. }) => {
+                let Some(item) = node.state.catalog.get(&keel_core::ids::Sku(sku.clone())).cloned() else {
+                    return Err(format!("unknown SKU {sku}"));
+                };
+                let price = keel_core::money::Money::new(*price_minor, node.profile.currency);
+                vec![keel_core::event::EventBody::CatalogUpserted(keel_core::catalog::CatalogItem { price, ..item })]
+            }
+            CommittedKind::Command(StoreCommand::DayClose { day, by }) => {
+                vec![keel_core::event::EventBody::DayClosed { day: day.clone(), raft_index: index, requested_on: TerminalId(*by as u32) }]
+            }
+            _ => Vec::new(),
+        };
+        if events.is_empty() {
+            return Ok(index);
+        }
+        node.commit(events, None).map(|_| index).map_err(|e| e.to_string())
+    }
+
+    /// Keeps replication's member set equal to raft's voters.
+    fn sync_members(&mut self) {
+        let voters: Vec<TerminalId> = self.raft.status().voters.iter().map(|v| TerminalId(*v as u32)).collect();
+        if voters.is_empty() {
+            return;
+        }
+        for v in &voters {
+            if !self.replicator.members().contains(v) {
+                log::info!("cluster: {v} joined the store");
+                self.replicator.add_member(*v);
+            }
+        }
+        let gone: Vec<TerminalId> = self.replicator.members().iter().filter(|m| !voters.contains(m)).copied().collect();
+        for g in gone {
+            log::info!("cluster: {g} left the store");
+            self.replicator.remove_member(g);
+        }
+        self.members = voters;
     }
 
     fn on_discovery(&mut self, event: DiscoveryEvent) {
@@ -356,10 +620,12 @@ impl Runtime {
             });
         }
         let origins = self.replicator.version_vector().iter().collect();
+        let raft = self.raft.status();
         if let Ok(mut s) = self.status.lock() {
             s.peers = peers;
             s.origins = origins;
             s.members = self.replicator.members().iter().copied().collect();
+            s.raft = Some(raft);
         }
     }
 }

@@ -40,6 +40,12 @@ pub const USAGE: &[(&str, &str)] = &[
     ("journal export", "journal export <path>"),
     ("journal rebuild", "journal rebuild"),
     ("peers", "peers"),
+    ("leader", "leader"),
+    ("raft status", "raft status"),
+    ("cluster add", "cluster add <terminal-id>"),
+    ("cluster remove", "cluster remove <terminal-id>"),
+    ("price set", "price set <sku> <price>"),
+    ("day close", "day close [YYYY-MM-DD]"),
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
@@ -85,6 +91,12 @@ pub enum Command {
     JournalExport { path: String },
     JournalRebuild,
     Peers,
+    Leader,
+    RaftStatus,
+    ClusterAdd { terminal: u32 },
+    ClusterRemove { terminal: u32 },
+    PriceSet { sku: String, price: String },
+    DayClose { day: Option<String> },
     KitchenList,
     KitchenAdvance { ticket: String },
     KitchenRecall { ticket: String },
@@ -332,6 +344,35 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         }
         "journal rebuild" => Command::JournalRebuild,
         "peers" => Command::Peers,
+        "leader" => Command::Leader,
+        "raft status" => Command::RaftStatus,
+        "cluster add" | "cluster remove" => {
+            a.count(1, 1)?;
+            let terminal: u32 = a.number(0, "terminal id")?;
+            if terminal == 0 {
+                return Err(a.bad("terminal ids start at 1"));
+            }
+            if name == "cluster add" {
+                Command::ClusterAdd { terminal }
+            } else {
+                Command::ClusterRemove { terminal }
+            }
+        }
+        "price set" => {
+            a.count(2, 2)?;
+            Command::PriceSet { sku: a.word(0), price: a.word(1) }
+        }
+        "day close" => {
+            a.count(0, 1)?;
+            let day = a.words.first().map(|d| d.to_string());
+            if let Some(d) = &day {
+                let ok = d.len() == 10 && d.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+                if !ok {
+                    return Err(a.bad(format!("the day is YYYY-MM-DD, got {d:?}")));
+                }
+            }
+            Command::DayClose { day }
+        }
         "kitchen list" => Command::KitchenList,
         "kitchen advance" => {
             a.count(1, 1)?;

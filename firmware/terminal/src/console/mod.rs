@@ -43,6 +43,13 @@ pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterH
             };
             Session::new(&mut guard, &mut state, cluster).execute_line(line)
         };
+        // A consensus operation runs with the node unlocked: the cluster runtime
+        // applies the decision to the node before answering.
+        let reply = match (state.pending.take(), cluster) {
+            (Some(p), Some(c)) => Some((p.render)(c.consensus(p.request))),
+            (Some(p), None) => Some((p.render)(Err("this terminal has no cluster configured".into()))),
+            (None, _) => reply,
+        };
         if let Some(reply) = reply {
             let rendered = reply.render(state.json);
             output.write_all(rendered.as_bytes())?;

@@ -89,6 +89,9 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
         fields.insert("peers_connected".into(), json!(up));
         fields.insert("origins".into(), json!(c.origins.iter().map(|(t, s)| (t.0.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()));
         text.push(format!("peers {up} of {} connected; held per origin: {}", c.peers.len(), c.origins.iter().map(|(t, s)| format!("{t}:{s}")).collect::<Vec<_>>().join(" ")));
+        let leader = c.raft.as_ref().and_then(|r| r.leader);
+        fields.insert("leader".into(), json!(leader));
+        text.push(format!("leader {}", leader.map(|l| format!("T{l:02}")).unwrap_or_else(|| "none known".into())));
     }
     Reply::ok(fields, text)
 }

@@ -26,6 +26,18 @@ pub struct SessionState {
     pub json: bool,
     /// Set by `quit`.
     pub quit: bool,
+    /// A consensus operation to run once the node is unlocked (see [`Pending`]).
+    pub pending: Option<Pending>,
+}
+
+/// A consensus operation a command asked for. It is run by the console loop
+/// after the node lock is released (the cluster runtime needs the node to apply
+/// the decision), and its outcome rendered into the command's reply.
+pub struct Pending {
+    /// What to decide.
+    pub request: crate::cluster_runtime::Consensus,
+    /// Turns the outcome (raft index, or why not) into the reply.
+    pub render: Box<dyn FnOnce(Result<u64, String>) -> Reply + Send>,
 }
 
 impl SessionState {
@@ -61,6 +73,35 @@ impl<'n> Session<'n> {
             Ok(Some(cmd)) => Some(self.execute(cmd)),
             Err(e) => Some(Reply::err(e)),
         }
+    }
+
+    /// `cluster add|remove <id>` (manager): a membership change decided by consensus.
+    fn membership(&mut self, terminal: u32, add: bool) -> Result<Reply, Reply> {
+        require(self.user(), Permission::Catalog).map_err(Reply::err)?;
+        let cluster = self.cluster.ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section)"))?;
+        let _ = cluster;
+        let request = if add { crate::cluster_runtime::Consensus::AddTerminal(terminal) } else { crate::cluster_runtime::Consensus::RemoveTerminal(terminal) };
+        Ok(self.defer(request, move |index| {
+            let verb = if add { "added to" } else { "removed from" };
+            Reply::ok(fields! { "terminal" => terminal, "added" => add, "raft_index" => index }, vec![format!("T{terminal:02} {verb} the store's cluster (raft index {index})")])
+        }))
+    }
+
+    /// Leaves `request` for the console loop to run without the node lock; the
+    /// reply is rendered by `ok` on success, or is the refusal.
+    fn defer(&mut self, request: crate::cluster_runtime::Consensus, ok: impl FnOnce(u64) -> Reply + Send + 'static) -> Reply {
+        self.st.pending = Some(Pending {
+            request,
+            render: Box::new(move |r| match r {
+                Ok(index) => ok(index),
+                Err(e) => Reply::err(e),
+            }),
+        });
+        Reply::line("pending consensus")
+    }
+
+    fn cluster_status(&self) -> Result<crate::cluster_runtime::ClusterStatus, Reply> {
+        self.cluster.map(|c| c.status()).ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section): it sells alone"))
     }
 
     fn user(&self) -> Option<&User> {
@@ -109,6 +150,76 @@ impl<'n> Session<'n> {
                 Ok(Reply::line("logged out"))
             }
             Command::Status => Ok(render::status(self.node, self.st.user.as_ref(), self.cluster.map(|c| c.status()).as_ref())),
+            Command::Leader => {
+                let status = self.cluster_status()?;
+                let r = status.raft.ok_or_else(|| Reply::err("raft has not started yet"))?;
+                match r.leader {
+                    Some(l) => Ok(Reply::ok(
+                        fields! { "leader" => l, "term" => r.term, "me" => r.id, "is_leader" => r.leader == Some(r.id) },
+                        vec![format!("leader T{l:02} (term {}){}", r.term, if r.leader == Some(r.id) { ", this terminal" } else { "" })],
+                    )),
+                    None => Ok(Reply::ok(
+                        fields! { "leader" => serde_json::Value::Null, "term" => r.term, "me" => r.id, "is_leader" => false },
+                        vec!["no leader known: this terminal may be in a minority partition; selling continues, consensus operations are refused".into()],
+                    )),
+                }
+            }
+            Command::RaftStatus => {
+                let status = self.cluster_status()?;
+                let r = status.raft.ok_or_else(|| Reply::err("raft has not started yet"))?;
+                Ok(Reply::ok(
+                    fields! { "id" => r.id, "term" => r.term, "role" => format!("{:?}", r.role).to_lowercase(), "leader" => r.leader, "commit" => r.commit, "applied" => r.applied, "last_index" => r.last_index, "voters" => r.voters },
+                    vec![format!(
+                        "raft T{:02}: {:?}, term {}, leader {}, commit {}, applied {}, last index {}, voters {}",
+                        r.id,
+                        r.role,
+                        r.term,
+                        r.leader.map(|l| format!("T{l:02}")).unwrap_or_else(|| "none".into()),
+                        r.commit,
+                        r.applied,
+                        r.last_index,
+                        r.voters.iter().map(|v| format!("T{v:02}")).collect::<Vec<_>>().join(" ")
+                    )],
+                ))
+            }
+            Command::ClusterAdd { terminal } => self.membership(terminal, true),
+            Command::ClusterRemove { terminal } => self.membership(terminal, false),
+            Command::PriceSet { sku, price } => {
+                let item = Engine::new(&self.node.profile, &self.node.state).price_change(self.user(), &sku, &price).map_err(Reply::err)?;
+                let shown = item.price.amount_text();
+                match self.cluster {
+                    Some(_) => {
+                        let request = crate::cluster_runtime::Consensus::Price { sku: sku.clone(), price_minor: item.price.minor };
+                        Ok(self.defer(request, move |index| {
+                            Reply::ok(
+                                fields! { "sku" => sku, "price" => shown, "raft_index" => index },
+                                vec![format!("price of {sku} set to {shown} by the store's majority (raft index {index}); every terminal gets it by replication")],
+                            )
+                        }))
+                    }
+                    None => {
+                        self.commit(vec![EventBody::CatalogUpserted(item)])?;
+                        Ok(Reply::ok(fields! { "sku" => sku, "price" => shown }, vec![format!("price of {sku} set to {shown}")]))
+                    }
+                }
+            }
+            Command::DayClose { day } => {
+                require(self.user(), Permission::Catalog).map_err(Reply::err)?;
+                let day = day.unwrap_or_else(|| keel_core::receipt::format_utc(now).chars().take(10).collect());
+                match self.cluster {
+                    Some(_) => {
+                        let request = crate::cluster_runtime::Consensus::DayClose { day: day.clone() };
+                        Ok(self.defer(request, move |index| {
+                            Reply::ok(fields! { "day" => day, "raft_index" => index }, vec![format!("business day {day} closed for the store (raft index {index})")])
+                        }))
+                    }
+                    None => {
+                        let me = self.node.profile.terminal;
+                        self.commit(vec![EventBody::DayClosed { day: day.clone(), raft_index: 0, requested_on: me }])?;
+                        Ok(Reply::ok(fields! { "day" => day }, vec![format!("business day {day} closed")]))
+                    }
+                }
+            }
             Command::Peers => {
                 let status = self.cluster.map(|c| c.status()).ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section): it sells alone"))?;
                 Ok(render::peers(&status))
