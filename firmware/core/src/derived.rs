@@ -22,11 +22,13 @@ pub enum DerivedTable {
     Receipts,
     /// Counters and small singletons (next receipt, next shift, card offline total...).
     Counters,
+    /// Store settings (last writer by HLC wins).
+    Settings,
 }
 
 impl DerivedTable {
     /// Every table, for clearing and rebuilding.
-    pub const ALL: [DerivedTable; 7] = [
+    pub const ALL: [DerivedTable; 8] = [
         DerivedTable::Cart,
         DerivedTable::Shift,
         DerivedTable::Stock,
@@ -34,6 +36,7 @@ impl DerivedTable {
         DerivedTable::Catalog,
         DerivedTable::Receipts,
         DerivedTable::Counters,
+        DerivedTable::Settings,
     ];
 
     /// Stable name, used as the redb table name suffix.
@@ -46,6 +49,7 @@ impl DerivedTable {
             DerivedTable::Catalog => "catalog",
             DerivedTable::Receipts => "receipts",
             DerivedTable::Counters => "counters",
+            DerivedTable::Settings => "settings",
         }
     }
 }

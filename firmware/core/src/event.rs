@@ -127,6 +127,13 @@ pub enum EventBody {
         /// Who.
         by: UserId,
     },
+    /// A store setting changed (last writer by HLC wins).
+    SettingChanged {
+        /// Setting key (e.g. `receipt.footer`).
+        key: String,
+        /// New value.
+        value: String,
+    },
     /// The store's business day was closed by consensus (the raft log orders it).
     DayClosed {
         /// The business day (`YYYY-MM-DD`).
@@ -156,6 +163,7 @@ impl EventBody {
             EventBody::KitchenAdvanced { .. } => "kitchen-advanced",
             EventBody::KitchenRecalled { .. } => "kitchen-recalled",
             EventBody::DayClosed { .. } => "day-closed",
+            EventBody::SettingChanged { .. } => "setting-changed",
         }
     }
 }

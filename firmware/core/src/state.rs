@@ -103,6 +103,8 @@ pub struct TerminalState {
     pub stock: BTreeMap<Sku, i64>,
     /// Kitchen tickets (open and recently served).
     pub kitchen: BTreeMap<TicketId, Ticket>,
+    /// Store settings: value and when it was written (last writer by HLC wins).
+    pub settings: BTreeMap<String, (String, Hlc)>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -124,6 +126,7 @@ struct Touched {
     kitchen_removed: BTreeSet<TicketId>,
     catalog: BTreeSet<Sku>,
     receipts: Vec<(String, u64)>,
+    settings: BTreeSet<String>,
 }
 
 impl TerminalState {
@@ -139,6 +142,7 @@ impl TerminalState {
             shift: None,
             stock: BTreeMap::new(),
             kitchen: BTreeMap::new(),
+            settings: BTreeMap::new(),
         }
     }
 
@@ -167,6 +171,10 @@ impl TerminalState {
             let qty: i64 = decode(DerivedTable::Stock, &k, &v)?;
             s.stock.insert(Sku(k), qty);
         }
+        for (k, v) in rows(DerivedTable::Settings) {
+            let entry: (String, Hlc) = decode(DerivedTable::Settings, &k, &v)?;
+            s.settings.insert(k, entry);
+        }
         for (k, v) in rows(DerivedTable::Kitchen) {
             let t: Ticket = decode(DerivedTable::Kitchen, &k, &v)?;
             s.kitchen.insert(t.id, t);
@@ -192,6 +200,13 @@ impl TerminalState {
         self.counters.last_hlc = self.counters.last_hlc.max(event.hlc);
         match &event.body {
             EventBody::JournalOpened { .. } | EventBody::DayClosed { .. } => {}
+            EventBody::SettingChanged { key, value } => {
+                let newer = self.settings.get(key).is_none_or(|(_, at)| *at < event.hlc);
+                if newer {
+                    self.settings.insert(key.clone(), (value.clone(), event.hlc));
+                    t.settings.insert(key.clone());
+                }
+            }
             EventBody::CatalogUpserted(item) => {
                 if self.catalog.upsert_lww(item.clone(), event.hlc) {
                     t.catalog.insert(item.sku.clone());
@@ -449,6 +464,10 @@ impl TerminalState {
         for sku in t.catalog {
             let v = self.catalog.get(&sku).map(|item| encode(&(item, self.catalog.version(&sku).unwrap_or_default())));
             out.push(put(DerivedTable::Catalog, sku.0, v));
+        }
+        for key in t.settings {
+            let v = self.settings.get(&key).map(encode);
+            out.push(put(DerivedTable::Settings, key, v));
         }
         for (key, seq) in t.receipts {
             out.push(put(DerivedTable::Receipts, key, Some(encode(&seq))));

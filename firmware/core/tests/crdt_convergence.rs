@@ -76,6 +76,7 @@ enum Op {
     Stock(usize, i64),
     Sale(usize, i64, bool),
     Advance(usize, u64, u8),
+    Setting(usize, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -84,6 +85,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..3, -5i64..20).prop_map(|(s, d)| Op::Stock(s, d)),
         (0usize..3, 1i64..4, any::<bool>()).prop_map(|(s, q, k)| Op::Sale(s, q, k)),
         (0usize..3, 1u64..4, 0u8..4).prop_map(|(t, n, st)| Op::Advance(t, n, st)),
+        (0usize..2, any::<u8>()).prop_map(|(k, v)| Op::Setting(k, v)),
     ]
 }
 
@@ -115,6 +117,7 @@ fn journals(ops: &[Vec<(u64, Op)>]) -> Vec<Vec<Event>> {
                             };
                             EventBody::SaleCompleted(sale(receipt, SKUS[*s], *q, t))
                         }
+                        Op::Setting(k, v) => EventBody::SettingChanged { key: ["receipt.footer", "store.name"][*k].into(), value: v.to_string() },
                         Op::Advance(t, n, st) => EventBody::KitchenAdvanced {
                             ticket: TicketId { terminal: TerminalId(*t as u32 + 1), number: *n },
                             to: [TicketStatus::Pending, TicketStatus::Preparing, TicketStatus::Ready, TicketStatus::Served][*st as usize],
@@ -169,6 +172,7 @@ proptest! {
             prop_assert_eq!(&a.catalog, &other.catalog);
             prop_assert_eq!(&a.stock, &other.stock);
             prop_assert_eq!(&a.kitchen, &other.kitchen);
+            prop_assert_eq!(&a.settings, &other.settings);
         }
         // The price that wins is the one with the greatest HLC.
         for (i, sku) in SKUS.iter().enumerate() {

@@ -18,7 +18,7 @@
 use crate::error::{commit_error, CommitError};
 use crate::journal::Journal;
 use crate::read::StoredEvent;
-use crate::schema::{self, derived_key_into, idempotency_key, HeadRecord, DERIVED_TAGS, EVENTS, HEAD_KEY, STATE};
+use crate::schema::{self, derived_key_into, derived_tags, idempotency_key, HeadRecord, EVENTS, HEAD_KEY, STATE};
 use keel_core::chain::{encode_record, ChainHash, MAX_RECORD_BYTES};
 use keel_core::derived::DerivedWrite;
 use keel_core::event::{Event, EventBody};
@@ -201,8 +201,9 @@ fn rebuild(db: &Database, fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>) -> 
     {
         let mut state = txn.open_table(STATE).map_err(commit_error)?;
         // Clear every derived table; the head and the idempotent replies stay.
-        let (first, last) = (*DERIVED_TAGS.start(), *DERIVED_TAGS.end() + 1);
-        state.retain_in(&[first][..]..&[last][..], |_, _| false).map_err(commit_error)?;
+        for tag in derived_tags() {
+            state.retain_in(&[tag][..]..&[tag + 1][..], |_, _| false).map_err(commit_error)?;
+        }
         let events = txn.open_table(EVENTS).map_err(commit_error)?;
         for entry in events.iter().map_err(commit_error)? {
             let (seq, bytes) = entry.map_err(commit_error)?;

@@ -13,7 +13,7 @@
 //! - `idempotency` (16-byte command id -> reply bytes).
 //! - `state` (bytes -> bytes): the chain head and every derived table in ONE
 //!   B-tree. A key is one tag byte followed by the rest: tag 0 alone is the head
-//!   (postcard [`HeadRecord`]: last seq, its hash and its HLC); tags 1..=7 are the
+//!   (postcard [`HeadRecord`]: last seq, its hash and its HLC); tags 1..=7 and 10 are the
 //!   [`DerivedTable`]s (see [`derived_tag`]) followed by the derived key's UTF-8
 //!   bytes. The singletons every commit rewrites (head, counters, cart, shift)
 //!   get the lowest tags, so they sort next to each other and share one leaf
@@ -67,11 +67,15 @@ pub(crate) fn derived_tag(table: DerivedTable) -> u8 {
         DerivedTable::Catalog => 5,
         DerivedTable::Kitchen => 6,
         DerivedTable::Receipts => 7,
+        DerivedTable::Settings => 10,
     }
 }
 
-/// The `state` keys of all derived tables: tags 1..=7.
-pub(crate) const DERIVED_TAGS: std::ops::RangeInclusive<u8> = 1..=7;
+/// The tags of every derived table's keys in `state` (1..=7, and 10 for settings;
+/// 8 is idempotency and 9 the replicated origins' heads).
+pub(crate) fn derived_tags() -> impl Iterator<Item = u8> {
+    DerivedTable::ALL.into_iter().map(derived_tag)
+}
 
 /// The tag of idempotent replies in `state`: tag 8 followed by the 16-byte command id.
 pub(crate) const IDEMPOTENCY_TAG: u8 = 8;
@@ -278,8 +282,8 @@ mod tests {
     fn derived_keys_are_tagged_and_round_trip() {
         let mut tags: Vec<u8> = DerivedTable::ALL.iter().map(|t| derived_tag(*t)).collect();
         tags.sort();
-        assert_eq!(tags, DERIVED_TAGS.collect::<Vec<_>>(), "one distinct tag per table, none is the head's");
-        assert!(!DERIVED_TAGS.contains(&HEAD_KEY[0]));
+        assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7, 10], "one distinct tag per table, none is the head's");
+        assert!(!derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9));
         for table in DerivedTable::ALL {
             let k = derived_key(table, "sale/000000000001");
             assert_eq!(k[0], derived_tag(table));

@@ -94,6 +94,13 @@ pub enum Consensus {
         /// The day (`YYYY-MM-DD`).
         day: String,
     },
+    /// A store setting change.
+    Setting {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
     /// Add a terminal to the store's cluster.
     AddTerminal(u32),
     /// Remove a terminal from the store's cluster.
@@ -444,6 +451,7 @@ impl Runtime {
                 self.raft.propose(StoreCommand::SetPrice { sku, price_minor, currency, origin: u64::from(origin.0), hlc: now_ms() })
             }
             Consensus::DayClose { day } => self.raft.propose(StoreCommand::DayClose { day, by: u64::from(origin.0) }),
+            Consensus::Setting { key, value } => self.raft.propose(StoreCommand::SetSetting { key, value: value.into_bytes() }),
             Consensus::AddTerminal(t) => self.raft.propose_conf_change(MembershipChange::AddNode(u64::from(t))),
             Consensus::RemoveTerminal(t) => self.raft.propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
         };
@@ -519,6 +527,9 @@ impl Runtime {
                 };
                 let price = keel_core::money::Money::new(*price_minor, node.profile.currency);
                 vec![keel_core::event::EventBody::CatalogUpserted(keel_core::catalog::CatalogItem { price, ..item })]
+            }
+            CommittedKind::Command(StoreCommand::SetSetting { key, value }) => {
+                vec![keel_core::event::EventBody::SettingChanged { key: key.clone(), value: String::from_utf8_lossy(value).into_owned() }]
             }
             CommittedKind::Command(StoreCommand::DayClose { day, by }) => {
                 vec![keel_core::event::EventBody::DayClosed { day: day.clone(), raft_index: index, requested_on: TerminalId(*by as u32) }]

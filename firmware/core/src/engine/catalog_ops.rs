@@ -20,6 +20,9 @@ pub enum CatalogError {
     /// The import holds no items.
     #[error("nothing imported: the file holds no items")]
     Empty,
+    /// A setting key or value is not acceptable.
+    #[error("bad setting: {0}")]
+    Setting(String),
     /// No item has this SKU.
     #[error("unknown SKU {0}")]
     UnknownSku(String),
@@ -71,6 +74,19 @@ impl<'a> Engine<'a> {
         let item = self.state.catalog.get(&Sku(sku.to_string())).ok_or_else(|| CatalogError::UnknownSku(sku.to_string()))?;
         let price = crate::money::Money::parse_non_negative(price, self.profile.currency).map_err(|e| CatalogError::BadPrice(e.to_string()))?;
         Ok(CatalogItem { price, ..item.clone() })
+    }
+
+    /// `setting set <key> <value>` (manager): checks a store setting change.
+    pub fn setting_change(&self, user: Option<&'a User>, key: &str, value: &str) -> Result<EventBody, CatalogError> {
+        require(user, Permission::Catalog)?;
+        let key_ok = (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !key_ok {
+            return Err(CatalogError::Setting(format!("key {key:?}: 1 to 64 of a-z, 0-9, '.', '_', '-'")));
+        }
+        if value.chars().count() > 256 || value.chars().any(char::is_control) {
+            return Err(CatalogError::Setting("value: at most 256 printable characters".into()));
+        }
+        Ok(EventBody::SettingChanged { key: key.to_string(), value: value.to_string() })
     }
 
     /// `stock adjust <sku> <delta> <reason>` (manager).

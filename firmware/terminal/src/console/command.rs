@@ -46,6 +46,8 @@ pub const USAGE: &[(&str, &str)] = &[
     ("cluster remove", "cluster remove <terminal-id>"),
     ("price set", "price set <sku> <price>"),
     ("day close", "day close [YYYY-MM-DD]"),
+    ("setting set", "setting set <key> <value>"),
+    ("settings", "settings"),
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
@@ -97,6 +99,8 @@ pub enum Command {
     ClusterRemove { terminal: u32 },
     PriceSet { sku: String, price: String },
     DayClose { day: Option<String> },
+    SettingSet { key: String, value: String },
+    Settings,
     KitchenList,
     KitchenAdvance { ticket: String },
     KitchenRecall { ticket: String },
@@ -362,6 +366,13 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             a.count(2, 2)?;
             Command::PriceSet { sku: a.word(0), price: a.word(1) }
         }
+        "setting set" => {
+            if a.words.len() < 2 {
+                return Err(a.bad("missing argument"));
+            }
+            Command::SettingSet { key: a.word(0), value: a.tail(1) }
+        }
+        "settings" => Command::Settings,
         "day close" => {
             a.count(0, 1)?;
             let day = a.words.first().map(|d| d.to_string());

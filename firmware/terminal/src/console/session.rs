@@ -203,6 +203,26 @@ impl<'n> Session<'n> {
                     }
                 }
             }
+            Command::Settings => {
+                let s = &self.node.state.settings;
+                let text = if s.is_empty() { vec!["no settings".to_string()] } else { s.iter().map(|(k, (v, _))| format!("{k} = {v}")).collect() };
+                Ok(Reply::ok(fields! { "settings" => s.iter().map(|(k, (v, _))| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>() }, text))
+            }
+            Command::SettingSet { key, value } => {
+                let event = Engine::new(&self.node.profile, &self.node.state).setting_change(self.user(), &key, &value).map_err(Reply::err)?;
+                match self.cluster {
+                    Some(_) => {
+                        let request = crate::cluster_runtime::Consensus::Setting { key: key.clone(), value: value.clone() };
+                        Ok(self.defer(request, move |index| {
+                            Reply::ok(fields! { "key" => key, "value" => value, "raft_index" => index }, vec![format!("setting {key} = {value:?} decided by the store's majority (raft index {index})")])
+                        }))
+                    }
+                    None => {
+                        self.commit(vec![event])?;
+                        Ok(Reply::ok(fields! { "key" => key, "value" => value }, vec![format!("setting {key} = {value:?}")]))
+                    }
+                }
+            }
             Command::DayClose { day } => {
                 require(self.user(), Permission::Catalog).map_err(Reply::err)?;
                 let day = day.unwrap_or_else(|| keel_core::receipt::format_utc(now).chars().take(10).collect());
