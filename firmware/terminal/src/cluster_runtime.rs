@@ -255,6 +255,9 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
     let voters: Vec<u64> = cfg.members.iter().map(|m| u64::from(m.0)).collect();
     let storage = RedbRaftStorage::open(&raft_path, &voters).map_err(|e| ClusterStartError::Journal(format!("{}: {e}", raft_path.display())))?;
     let raft = RaftNode::new(RaftNodeConfig { id: u64::from(me.0), applied: 0, session: now_ms() }, storage).map_err(|e| ClusterStartError::Journal(format!("raft: {e}")))?;
+    if let Ok(mut st) = status.lock() {
+        st.raft = Some(raft.status());
+    }
     let runtime = Runtime {
         node,
         transport,

@@ -205,3 +205,93 @@ fn a_terminal_of_another_store_is_refused() {
         k.quit();
     }
 }
+
+fn wait_leader(ks: &mut [Keel]) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let leaders: Vec<Option<u64>> = ks.iter_mut().map(|k| k.ok("leader")["leader"].as_u64()).collect();
+        if let Some(Some(l)) = leaders.first() {
+            if leaders.iter().all(|x| *x == Some(*l)) {
+                return *l;
+            }
+        }
+        assert!(Instant::now() < deadline, "no agreed leader: {leaders:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn consensus_operations_from_any_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = store(dir.path(), "corner", 3);
+    let mut ks: Vec<Keel> = configs.iter().map(|c| Keel::start_config(c)).collect();
+    let leader = wait_leader(&mut ks);
+    let follower = (1..=3u64).find(|t| *t != leader).unwrap() as usize - 1;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ks[follower].ok("catalog list CHOC")["items"].as_array().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "catalog did not replicate");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A cashier may not; a manager on a follower may: forwarded to the leader.
+    ks[follower].ok("login 1111");
+    assert!(ks[follower].err("price set CHOC-100 1.99").contains("manager role needed"));
+    ks[follower].ok("login 9999");
+    assert!(ks[follower].err("price set NOPE 1.99").contains("unknown SKU"));
+    let r = ks[follower].ok("price set CHOC-100 1.99");
+    assert!(r["raft_index"].as_u64().unwrap() > 0);
+    let r = ks[follower].ok("setting set receipt.footer Thanks, see you soon");
+    assert_eq!(r["value"], "Thanks, see you soon");
+    ks[follower].ok("day close 2026-11-23");
+    // Every terminal sees the decided price and setting.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for k in ks.iter_mut() {
+        loop {
+            let price = k.ok("catalog list CHOC-100")["items"][0]["price"].clone();
+            let footer = k.ok("settings")["settings"]["receipt.footer"].clone();
+            if price == "1.99" && footer == "Thanks, see you soon" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "decisions did not reach every terminal: {price} {footer}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // The leader journaled the day close.
+    let l = leader as usize - 1;
+    ks[l].ok("login 0000");
+    let tail = ks[l].ok("journal tail 20");
+    assert!(tail["events"].as_array().unwrap().iter().any(|e| e["kind"] == "day-closed"), "{tail}");
+    // Membership: remove terminal 3 by consensus, then add it back.
+    let m = if follower == 2 { leader as usize - 1 } else { follower };
+    ks[m].ok("login 9999");
+    ks[m].ok("cluster remove 3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ks[m].ok("raft status")["voters"] != serde_json::json!([1, 2]) {
+        assert!(Instant::now() < deadline, "terminal 3 still a voter");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ks[m].ok("cluster add 3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ks[m].ok("raft status")["voters"] != serde_json::json!([1, 2, 3]) {
+        assert!(Instant::now() < deadline, "terminal 3 not back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ks[m].err("cluster add 3").to_lowercase().contains("already"), "adding a voter twice is refused");
+    for k in ks {
+        k.quit();
+    }
+}
+
+#[test]
+fn a_terminal_without_a_cluster_decides_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = Keel::start(dir.path());
+    assert!(k.err("leader").contains("no cluster"));
+    k.ok("login 9999");
+    k.ok("price set CHOC-100 1.29");
+    assert_eq!(k.ok("catalog list CHOC-100")["items"][0]["price"], "1.29");
+    k.ok("setting set store.motto Fresh every day");
+    assert_eq!(k.ok("settings")["settings"]["store.motto"], "Fresh every day");
+    assert!(k.err("setting set Bad-Key x").contains("bad setting"));
+    k.ok("day close");
+    k.quit();
+}
