@@ -259,8 +259,32 @@ fn leader_killed_20_times_nothing_lost() {
     }
 }
 
+/// Where the leader is when the store splits 2|3.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LeaderSide {
+    /// The minority holds the leader: it must step down (check_quorum).
+    Minority,
+    /// The minority only holds followers: their requests forwarded to the
+    /// unreachable leader must be refused, and stay refused.
+    Majority,
+}
+
+/// The leader on the minority side: the store splits {leader, one more} | {the other three}.
 #[test]
-fn partition_2_3_only_the_majority_decides_and_all_converge() {
+fn partition_2_3_with_the_leader_in_the_minority() {
+    partition_2_3(LeaderSide::Minority);
+}
+
+/// The leader on the majority side: the store splits {two followers} | {leader and two more}.
+#[test]
+fn partition_2_3_with_the_leader_in_the_majority() {
+    partition_2_3(LeaderSide::Majority);
+}
+
+/// Partition 2|3 through the relay: both sides sell, only the majority decides
+/// (`price set`), the minority refuses with "no quorum"; after healing all
+/// terminals hold the same records, stock and the majority's price.
+fn partition_2_3(side: LeaderSide) {
     const N: u32 = 5;
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
@@ -278,8 +302,15 @@ fn partition_2_3_only_the_majority_decides_and_all_converge() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let choc_before = stock_of(&mut ks[0], "CHOC-100");
+    let leader_before = leader_of(&mut ks[0]).unwrap();
+    eprintln!("partition 2|3: leader before the cut T{leader_before}");
 
-    let (minority, majority) = ([1u32, 2], [3u32, 4, 5]);
+    let others: Vec<u32> = (1..=N).filter(|&t| t != leader_before).collect();
+    let (minority, majority): (Vec<u32>, Vec<u32>) = match side {
+        LeaderSide::Minority => (vec![leader_before, others[0]], others[1..].to_vec()),
+        LeaderSide::Majority => (others[..2].to_vec(), [&[leader_before][..], &others[2..]].concat()),
+    };
+    eprintln!("partition 2|3 ({side:?}): {minority:?} | {majority:?}");
     mesh.partition(&minority, &majority);
     let mut sold = 0i64;
     for _ in 0..3 {
@@ -315,7 +346,7 @@ fn partition_2_3_only_the_majority_decides_and_all_converge() {
     }
 
     // The majority decides (once it has elected a leader of its own, if it had to).
-    let k3 = &mut ks[2];
+    let k3 = &mut ks[majority[0] as usize - 1];
     k3.ok("login 9999");
     let deadline = Instant::now() + Duration::from_secs(15);
     let index = loop {
@@ -351,12 +382,19 @@ fn partition_2_3_only_the_majority_decides_and_all_converge() {
         assert_eq!(k.ok("stock")["stock"], reference, "T{}: stock after healing; held {held}", i + 1);
         assert_eq!(stock_of(k, "CHOC-100"), choc_before - sold);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while k.ok("catalog list CHOC")["items"][0]["price"] != "1.99" {
-            assert!(Instant::now() < deadline, "T{}: the majority's price did not arrive", i + 1);
+        loop {
+            let c = k.ok("catalog list CHOC");
+            let price = &c["items"][0]["price"];
+            if price == "1.99" {
+                break;
+            }
+            // A consensus operation the minority refused must never take effect.
+            assert!(price != "9.99" && price != "9.98", "T{}: a price set refused with \"no quorum\" on the minority took effect after healing (leader before the cut T{leader_before}): {c}", i + 1);
+            assert!(Instant::now() < deadline, "T{}: the majority's price did not arrive: {c}", i + 1);
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    let k1 = &mut ks[0];
+    let k1 = &mut ks[minority[0] as usize - 1];
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let v = k1.send("price set CHOC-100 2.09");
