@@ -106,13 +106,11 @@ impl Journal {
                     None => HeadRecord { seq: 0, hash: genesis_hash(&self.identity.store, origin), hlc: Default::default() },
                 };
                 let mut prev = head.hash;
-                let mut expected = head.seq + 1;
-                for (event, bytes, hash) in records {
+                for (expected, (event, bytes, hash)) in (head.seq + 1..).zip(records) {
                     if event.dot.terminal != origin || event.dot.seq != expected || event.prev != prev || ChainHash::of(bytes) != *hash {
                         return Err(CommitError::ReplicaGap { origin, seq: event.dot.seq, expected });
                     }
                     prev = *hash;
-                    expected += 1;
                 }
                 {
                     let mut replica = txn.open_table(REPLICA).map_err(commit_error)?;
