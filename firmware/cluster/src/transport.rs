@@ -8,7 +8,24 @@
 //! - the post-handshake peer check (store and terminal in the certificate's SAN URI);
 //!   every refusal is logged with `log::warn!` and reported as [`TransportEvent::Refused`];
 //! - connection de-duplication: when both sides dial at once, the connection dialed by
-//!   the lower terminal id is kept and the other is closed gracefully;
+//!   the lower terminal id is kept and the other is closed gracefully; but a new
+//!   connection always replaces a STALE one: each transport picks a random boot id at
+//!   bind and both sides exchange it right after the handshake (acceptor in its welcome,
+//!   dialer in its hello), so a connection from a peer whose boot id differs from the
+//!   existing connection's means the peer restarted and the old connection is dead; an
+//!   existing connection on which nothing (not even a keep-alive ack) arrived for
+//!   1.5 keep-alive intervals is stale too. Either way the old connection is closed at
+//!   once and reported as [`TransportEvent::PeerDown`] followed by
+//!   [`TransportEvent::PeerUp`] (so owners resynchronise with the restarted peer);
+//! - stateless resets: the reset key is derived from the terminal's private key and any
+//!   8-byte connection id is accepted as possibly ours (see `CidGenerator`; quinn's
+//!   default signs ids with a per-process random key, so a restarted process silently
+//!   dropped its predecessor's packets as "invalid CID"). So the restarted process
+//!   answers the first packet a peer sends on a stale connection with a stateless reset
+//!   and that connection ends at once ("connection reset by peer"), whichever side
+//!   dialed it (a quinn server moves to a client-issued connection id, which has a reset
+//!   token, right after the handshake). A peer that sends nothing learns it from the
+//!   restarted process's new connection (boot id) or its next keep-alive;
 //! - framing: on each stream the first byte is the [`Channel`] tag, then frames of a
 //!   u32 big-endian length and that many payload bytes. A length above `max_frame`, an
 //!   unknown tag, a second stream for the same channel or a frame cut short closes THAT
@@ -23,12 +40,12 @@
 //!
 //! Delivery: in order per peer and channel on one connection; at most once across
 //! connection changes. A message written on a connection that then dies (or loses the
-//! duplicate tie-break) may be lost: raft retransmits and replication repairs by
+//! duplicate tie-break, or is replaced as stale) may be lost: raft retransmits and replication repairs by
 //! anti-entropy. A message whose write failed is retried on the next connection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -60,6 +77,9 @@ mod code {
     pub const PROTOCOL: u32 = 4;
     /// The peer was forgotten locally.
     pub const FORGOTTEN: u32 = 5;
+    /// Replaced by a new connection because this one is stale (the peer restarted, or
+    /// nothing was heard on it for 1.5 keep-alive intervals).
+    pub const STALE: u32 = 6;
 }
 
 /// Timers and backoff of a transport; the defaults suit a store LAN.
@@ -299,6 +319,62 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Active {
     conn: quinn::Connection,
     outbound: bool,
+    info: Arc<ConnInfo>,
+}
+
+/// What we know about one verified connection besides quinn's handle.
+struct ConnInfo {
+    /// The boot id of the peer process at the other end (0: not known, e.g. older firmware).
+    peer_boot: AtomicU64,
+    /// quinn's count of datagrams received on it, and when that count last changed.
+    heard: Mutex<(u64, Instant)>,
+}
+
+impl ConnInfo {
+    fn new(conn: &quinn::Connection, peer_boot: u64) -> Arc<ConnInfo> {
+        Arc::new(ConnInfo {
+            peer_boot: AtomicU64::new(peer_boot),
+            heard: Mutex::new((conn.stats().udp_rx.datagrams, Instant::now())),
+        })
+    }
+
+    /// How long nothing at all (frame, ack, keep-alive) has arrived on `conn`.
+    fn silent_for(&self, conn: &quinn::Connection) -> Duration {
+        let now = conn.stats().udp_rx.datagrams;
+        let mut heard = lock(&self.heard);
+        if heard.0 != now {
+            *heard = (now, Instant::now());
+        }
+        heard.1.elapsed()
+    }
+}
+
+/// Connection ids: 8 random bytes. Unlike quinn's default (ids signed with a per-process
+/// random key), every id is accepted as possibly ours, so a restarted process answers
+/// packets on its predecessor's connections with a stateless reset (same reset key)
+/// instead of dropping them as "invalid CID".
+struct CidGenerator {
+    rng: ring::rand::SystemRandom,
+    fallback: u64,
+}
+
+impl quinn::ConnectionIdGenerator for CidGenerator {
+    fn generate_cid(&mut self) -> quinn::ConnectionId {
+        use ring::rand::SecureRandom;
+        let mut id = [0u8; 8];
+        if self.rng.fill(&mut id).is_err() {
+            id = splitmix(&mut self.fallback).to_be_bytes();
+        }
+        quinn::ConnectionId::new(&id)
+    }
+
+    fn cid_len(&self) -> usize {
+        8
+    }
+
+    fn cid_lifetime(&self) -> Option<Duration> {
+        None
+    }
 }
 
 struct Queue {
@@ -326,6 +402,8 @@ struct Peer {
 struct Inner {
     store: StoreId,
     me: TerminalId,
+    /// This process's boot id (random per bind, never 0), sent to every peer.
+    boot_id: u64,
     max_frame: usize,
     queue_capacity: usize,
     timing: Timing,
@@ -364,6 +442,22 @@ fn splitmix(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A boot id: the configured seed mixed with the time, the process and OS randomness
+/// (it only has to differ between two runs of the same terminal; never 0).
+fn new_boot_id(seed: u64, terminal: TerminalId) -> u64 {
+    use ring::rand::SecureRandom;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut state = seed ^ nanos ^ (u64::from(std::process::id()) << 32) ^ u64::from(terminal.0);
+    let mut id = splitmix(&mut state);
+    let mut random = [0u8; 8];
+    if ring::rand::SystemRandom::new().fill(&mut random).is_ok() {
+        id ^= u64::from_be_bytes(random);
+    }
+    id.max(1)
 }
 
 /// A readable reason for a connection's end.
@@ -444,7 +538,12 @@ impl Transport {
             format!("keel quic reset key\n{}", cfg.identity.key_pem).as_bytes(),
         );
         let reset_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, reset_seed.as_ref());
-        let endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+        let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+        let cid_seed = cfg.seed ^ u64::from(cfg.terminal.0);
+        endpoint_config.cid_generator(move || {
+            Box::new(CidGenerator { rng: ring::rand::SystemRandom::new(), fallback: cid_seed })
+        });
+        let boot_id = new_boot_id(cfg.seed, cfg.terminal);
 
         let socket = std::net::UdpSocket::bind(cfg.listen)
             .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
@@ -463,6 +562,7 @@ impl Transport {
         let inner = Arc::new(Inner {
             store: cfg.store.clone(),
             me: cfg.terminal,
+            boot_id,
             max_frame: cfg.max_frame,
             queue_capacity: cfg.queue_capacity,
             timing: cfg.timing.clone(),
@@ -479,7 +579,7 @@ impl Transport {
         let accept = smol::spawn(Inner::accept_loop(inner.clone(), endpoint));
         lock(&inner.tasks).push(accept);
         log::info!(
-            "transport: {} of store {} listening on {local_addr}",
+            "transport: {} of store {} listening on {local_addr} (boot id {boot_id:016x})",
             cfg.terminal,
             cfg.store
         );
@@ -498,6 +598,12 @@ impl Transport {
     /// This terminal's id.
     pub fn terminal(&self) -> TerminalId {
         self.inner().me
+    }
+
+    /// This transport's boot id: random per [`Transport::bind`], never 0. Peers compare it
+    /// to tell a restarted process's new connection from a duplicate.
+    pub fn boot_id(&self) -> u64 {
+        self.inner().boot_id
     }
 
     /// Sets where to dial a peer (static config or discovery) and (re)connects at once if
@@ -716,11 +822,18 @@ impl Inner {
                 match incoming.await {
                     Ok(conn) => match inner.verify(&conn, None) {
                         Ok(peer) => {
-                            if let Err(e) = send_welcome(&conn).await {
+                            if let Err(e) = send_welcome(&conn, inner.boot_id).await {
                                 log::debug!("transport: {}: welcome to {peer} failed: {e}", inner.me);
                                 return;
                             }
-                            inner.install(peer, conn, false).await
+                            // Only when this competes with a live connection does the
+                            // dialer's boot id matter before installing: wait for it.
+                            let (boot, first) = if inner.has_live_connection(peer) {
+                                inner.read_hello(&conn).await
+                            } else {
+                                (0, None)
+                            };
+                            inner.install(peer, conn, false, boot, first).await
                         }
                         Err(reason) => {
                             conn.close(VarInt::from_u32(code::REFUSED), reason.as_bytes());
@@ -827,8 +940,15 @@ impl Inner {
         match connecting.await {
             Ok(conn) => match self.verify(&conn, Some(peer)) {
                 Ok(_) => match self.await_welcome(&conn).await {
-                    Ok(()) => {
-                        self.install(peer, conn, true).await;
+                    Ok(boot) => {
+                        // An acceptor that sent its boot id understands our hello (older
+                        // firmware would refuse its tag as an unknown channel).
+                        if boot != 0 {
+                            if let Err(e) = send_hello(&conn, self.boot_id).await {
+                                log::debug!("transport: {}: hello to {peer} failed: {e}", self.me);
+                            }
+                        }
+                        self.install(peer, conn, true, boot, None).await;
                         true
                     }
                     Err(Some(reason)) => {
@@ -858,14 +978,15 @@ impl Inner {
 
     /// Dialing side: in TLS 1.3 our handshake completes before the acceptor has checked
     /// our certificate, so a connection only counts once the acceptor's welcome stream
-    /// arrives. Err(Some(reason)) is a refusal by the peer; Err(None) a benign end (the
-    /// peer kept a duplicate connection instead, or we are closing).
-    async fn await_welcome(&self, conn: &quinn::Connection) -> Result<(), Option<String>> {
+    /// arrives; Ok carries the acceptor's boot id (0 if it sent none: older firmware).
+    /// Err(Some(reason)) is a refusal by the peer; Err(None) a benign end (the peer kept a
+    /// duplicate connection instead, or we are closing).
+    async fn await_welcome(&self, conn: &quinn::Connection) -> Result<u64, Option<String>> {
         let wait = async {
             let mut s = conn.accept_uni().await?;
             let mut tag = [0u8; 1];
             match s.read_exact(&mut tag).await {
-                Ok(()) if tag[0] == WELCOME_TAG => Ok(Ok(())),
+                Ok(()) if tag[0] == WELCOME_TAG => Ok(Ok(read_boot_id(&mut s).await)),
                 Ok(()) => Ok(Err(format!("peer opened with tag 0x{:02x} instead of a welcome", tag[0]))),
                 Err(e) => Ok(Err(format!("welcome stream failed: {e}"))),
             }
@@ -875,7 +996,7 @@ impl Inner {
             Ok(Err("no welcome from the peer within the idle timeout".to_string()))
         };
         match smol::future::or(wait, timeout).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(boot)) => Ok(boot),
             Ok(Err(reason)) => {
                 conn.close(VarInt::from_u32(code::PROTOCOL), reason.as_bytes());
                 Err(Some(reason))
@@ -894,11 +1015,62 @@ impl Inner {
         }
     }
 
+    /// Whether the peer has a connection installed that is not closed.
+    fn has_live_connection(&self, peer: TerminalId) -> bool {
+        lock(&self.peers)
+            .get(&peer)
+            .and_then(|p| p.active.as_ref())
+            .is_some_and(|a| a.conn.close_reason().is_none())
+    }
+
+    /// Acceptor side, when this connection competes with a live one: waits briefly for the
+    /// dialer's hello (its boot id, sent as soon as it has our welcome) so that `install`
+    /// can tell a restarted peer from a duplicate. Returns the boot id (0: none came, e.g.
+    /// older firmware) and, if the dialer's first stream was a channel instead, that
+    /// stream with its tag already read (for `serve`).
+    async fn read_hello(&self, conn: &quinn::Connection) -> (u64, Option<(u8, RecvStream)>) {
+        let hello = async {
+            let mut s = conn.accept_uni().await.ok()?;
+            let mut tag = [0u8; 1];
+            s.read_exact(&mut tag).await.ok()?;
+            if tag[0] != HELLO_TAG {
+                return Some((0, Some((tag[0], s))));
+            }
+            Some((read_boot_id(&mut s).await, None))
+        };
+        let timeout = async {
+            smol::Timer::after(self.timing.keep_alive / 2).await;
+            None
+        };
+        smol::future::or(hello, timeout).await.unwrap_or((0, None))
+    }
+
+    /// How long an existing connection may have been silent before a new connection from
+    /// the same peer replaces it regardless of who dialed (keep-alives arrive every
+    /// `keep_alive` on a live one).
+    fn stale_after(&self) -> Duration {
+        self.timing.keep_alive.saturating_mul(3) / 2
+    }
+
     /// Makes a verified connection the peer's active one, or closes it if the existing one
-    /// wins the tie-break (lower dialer wins; the same dialer's newer connection wins).
-    async fn install(self: &Arc<Self>, peer: TerminalId, conn: quinn::Connection, outbound: bool) {
+    /// wins. A stale existing connection always loses: the peer's boot id changed (it
+    /// restarted), or nothing was heard on it for [`Inner::stale_after`]; that is reported
+    /// as PeerDown then PeerUp. Otherwise the tie-break: the same dialer's newer connection
+    /// wins, and between the two dialers the connection dialed by the lower id wins.
+    /// `peer_boot` is the peer's boot id if known (0 if not); `first` is a stream already
+    /// accepted by `read_hello`.
+    async fn install(
+        self: &Arc<Self>,
+        peer: TerminalId,
+        conn: quinn::Connection,
+        outbound: bool,
+        peer_boot: u64,
+        first: Option<(u8, RecvStream)>,
+    ) {
         let remote = conn.remote_address();
+        let info = ConnInfo::new(&conn, peer_boot);
         let mut up = false;
+        let mut replaced_stale: Option<String> = None;
         {
             let mut peers = lock(&self.peers);
             if self.closed.load(Ordering::SeqCst) {
@@ -906,34 +1078,57 @@ impl Inner {
                 return;
             }
             let me = self.me;
+            let stale_after = self.stale_after();
             let p = self.peer_entry(&mut peers, peer);
             if !outbound && p.addr.is_none() {
                 // One socket listens and dials, so the inbound source is its listening address.
                 p.addr = Some(remote);
             }
             if let Some(old) = p.active.as_ref().filter(|a| a.conn.close_reason().is_none()) {
-                let lower_dialed_new = if outbound { me < peer } else { peer < me };
-                let keep_new = old.outbound == outbound || lower_dialed_new;
-                if keep_new {
-                    let (c, why) = if old.outbound == outbound {
-                        (code::SUPERSEDED, "superseded by a newer connection")
-                    } else {
-                        (code::DUPLICATE, "duplicate connection: keeping the one dialed by the lower id")
-                    };
-                    log::info!("transport: {me}: {peer}: replacing connection ({why})");
-                    old.conn.close(VarInt::from_u32(c), why.as_bytes());
+                let old_boot = old.info.peer_boot.load(Ordering::SeqCst);
+                let silent = old.info.silent_for(&old.conn);
+                let stale = if peer_boot != 0 && old_boot != 0 && peer_boot != old_boot {
+                    Some(format!("{peer} restarted (boot id {old_boot:016x} -> {peer_boot:016x})"))
+                } else if silent > stale_after {
+                    Some(format!("nothing heard from {peer} for {} ms", silent.as_millis()))
                 } else {
-                    log::info!("transport: {me}: {peer}: closing duplicate connection, keeping the one dialed by the lower id");
-                    conn.close(
-                        VarInt::from_u32(code::DUPLICATE),
-                        b"duplicate connection: keeping the one dialed by the lower id",
+                    None
+                };
+                if let Some(why) = stale {
+                    log::info!(
+                        "transport: {me}: {peer}: {why}: replacing its stale connection ({}) with the new one ({})",
+                        if old.outbound { "dialed" } else { "accepted" },
+                        if outbound { "dialed" } else { "accepted" }
                     );
-                    return;
+                    old.conn.close(
+                        VarInt::from_u32(code::STALE),
+                        format!("replaced by a newer connection: {why}").as_bytes(),
+                    );
+                    replaced_stale = Some(why);
+                } else {
+                    let lower_dialed_new = if outbound { me < peer } else { peer < me };
+                    let keep_new = old.outbound == outbound || lower_dialed_new;
+                    if keep_new {
+                        let (c, why) = if old.outbound == outbound {
+                            (code::SUPERSEDED, "superseded by a newer connection")
+                        } else {
+                            (code::DUPLICATE, "duplicate connection: keeping the one dialed by the lower id")
+                        };
+                        log::info!("transport: {me}: {peer}: replacing connection ({why})");
+                        old.conn.close(VarInt::from_u32(c), why.as_bytes());
+                    } else {
+                        log::info!("transport: {me}: {peer}: closing duplicate connection, keeping the one dialed by the lower id");
+                        conn.close(
+                            VarInt::from_u32(code::DUPLICATE),
+                            b"duplicate connection: keeping the one dialed by the lower id",
+                        );
+                        return;
+                    }
                 }
             }
-            p.active = Some(Active { conn: conn.clone(), outbound });
+            p.active = Some(Active { conn: conn.clone(), outbound, info: info.clone() });
             p.last_seen = Some(Instant::now());
-            if !p.up_reported {
+            if !p.up_reported || replaced_stale.is_some() {
                 p.up_reported = true;
                 up = true;
             }
@@ -944,28 +1139,54 @@ impl Inner {
             self.me,
             if outbound { "dialed" } else { "accepted" }
         );
-        smol::spawn(Inner::serve(self.clone(), peer, conn)).detach();
+        // Events before any message of the new connection can be emitted.
+        if let Some(why) = replaced_stale {
+            self.emit(TransportEvent::PeerDown(peer, why)).await;
+        }
         if up {
             self.emit(TransportEvent::PeerUp(peer, remote)).await;
         }
+        // The dialer's hello may still come if read_hello did not see its first stream.
+        let hello_expected = !outbound && peer_boot == 0 && first.is_none();
+        smol::spawn(Inner::serve(self.clone(), peer, conn, info, hello_expected, first)).detach();
     }
 
     /// Reads the peer's streams until the connection ends, then reports it.
-    async fn serve(self: Arc<Self>, peer: TerminalId, conn: quinn::Connection) {
+    /// `hello_expected`: we accepted it and the dialer's hello (its first stream) may still
+    /// come; `first`: a stream `read_hello` already took, with its tag.
+    async fn serve(
+        self: Arc<Self>,
+        peer: TerminalId,
+        conn: quinn::Connection,
+        info: Arc<ConnInfo>,
+        hello_expected: bool,
+        first: Option<(u8, RecvStream)>,
+    ) {
         let violation: Arc<Mutex<Option<String>>> = Arc::default();
-        let seen: Arc<Mutex<[bool; 3]>> = Arc::default();
+        // One flag per channel, then one for the hello (valid once, and only if expected).
+        let seen: Arc<Mutex<[bool; 4]>> = Arc::new(Mutex::new([false, false, false, !hello_expected]));
         let accept = {
             let inner = self.clone();
             let conn = conn.clone();
             let violation = violation.clone();
+            let info = info.clone();
             async move {
-                while let Ok(stream) = conn.accept_uni().await {
+                let mut first = first;
+                loop {
+                    let (tag, stream) = match first.take() {
+                        Some((tag, stream)) => (Some(tag), stream),
+                        None => match conn.accept_uni().await {
+                            Ok(stream) => (None, stream),
+                            Err(_) => break,
+                        },
+                    };
                     let inner = inner.clone();
                     let conn = conn.clone();
                     let violation = violation.clone();
                     let seen = seen.clone();
+                    let info = info.clone();
                     smol::spawn(async move {
-                        if let Err(reason) = inner.read_stream(peer, &conn, stream, &seen).await {
+                        if let Err(reason) = inner.read_stream(peer, &conn, &info, stream, tag, &seen).await {
                             *lock(&violation) = Some(reason.clone());
                             log::warn!(
                                 "transport: {}: closing connection to {peer}: {reason}",
@@ -978,11 +1199,25 @@ impl Inner {
                 }
             }
         };
+        // Keeps `info.heard` current (the stale check also samples at decision time).
+        let watch = async {
+            let every = (self.timing.keep_alive / 4).max(Duration::from_millis(10));
+            loop {
+                smol::Timer::after(every).await;
+                info.silent_for(&conn);
+            }
+        };
         let closed = conn.closed();
-        let err = smol::future::or(closed, async {
-            accept.await;
-            conn.closed().await
-        })
+        let err = smol::future::or(
+            closed,
+            smol::future::or(
+                async {
+                    accept.await;
+                    conn.closed().await
+                },
+                watch,
+            ),
+        )
         .await;
         let reason = lock(&violation).clone().unwrap_or_else(|| describe_connection_error(&err));
         let duplicate = matches!(&err, ConnectionError::ApplicationClosed(ac)
@@ -1039,25 +1274,41 @@ impl Inner {
         }
     }
 
-    /// Reads one channel stream to its end. Err is a framing violation (closes the connection).
+    /// Reads one channel stream (or the dialer's hello) to its end; `tag` if already read.
+    /// Err is a framing violation (closes the connection).
     async fn read_stream(
         &self,
         peer: TerminalId,
         conn: &quinn::Connection,
+        info: &ConnInfo,
         mut stream: RecvStream,
-        seen: &Mutex<[bool; 3]>,
+        tag: Option<u8>,
+        seen: &Mutex<[bool; 4]>,
     ) -> Result<(), String> {
-        let mut tag = [0u8; 1];
-        match stream.read_exact(&mut tag).await {
-            Ok(()) => {}
-            Err(ReadExactError::FinishedEarly(_)) => return Ok(()),
-            Err(ReadExactError::ReadError(e)) => {
-                log::debug!("transport: {}: stream from {peer} ended: {e}", self.me);
-                return Ok(());
+        let tag = match tag {
+            Some(tag) => tag,
+            None => {
+                let mut tag = [0u8; 1];
+                match stream.read_exact(&mut tag).await {
+                    Ok(()) => tag[0],
+                    Err(ReadExactError::FinishedEarly(_)) => return Ok(()),
+                    Err(ReadExactError::ReadError(e)) => {
+                        log::debug!("transport: {}: stream from {peer} ended: {e}", self.me);
+                        return Ok(());
+                    }
+                }
             }
+        };
+        if tag == HELLO_TAG && !std::mem::replace(&mut lock(seen)[3], true) {
+            let boot = read_boot_id(&mut stream).await;
+            if boot != 0 {
+                // Kept if read_hello did not already know it (install compares them).
+                let _ = info.peer_boot.compare_exchange(0, boot, Ordering::SeqCst, Ordering::SeqCst);
+            }
+            return Ok(());
         }
-        let channel = Channel::from_tag(tag[0])
-            .ok_or_else(|| format!("unknown channel tag 0x{:02x}", tag[0]))?;
+        let channel =
+            Channel::from_tag(tag).ok_or_else(|| format!("unknown channel tag 0x{tag:02x}"))?;
         {
             let mut seen = lock(seen);
             if seen[channel.index()] {
@@ -1189,17 +1440,42 @@ impl Inner {
     }
 }
 
-/// Tag of the acceptor's first stream: "your certificate is accepted" (no payload).
-/// Never valid as a channel tag.
+/// Tag of the acceptor's first stream: "your certificate is accepted", then the
+/// acceptor's boot id (u64 big-endian; absent from older firmware). Never valid as a
+/// channel tag.
 const WELCOME_TAG: u8 = 0;
+/// Tag of the dialer's first stream (sent once it has a welcome carrying a boot id):
+/// the dialer's boot id (u64 big-endian).
+const HELLO_TAG: u8 = 0;
 
 /// Accepting side: tells the dialer we accepted its certificate (see `await_welcome`).
 /// Opened before any channel stream, so it is the dialer's first incoming stream.
-async fn send_welcome(conn: &quinn::Connection) -> Result<(), String> {
+async fn send_welcome(conn: &quinn::Connection, boot_id: u64) -> Result<(), String> {
+    send_tagged_boot_id(conn, WELCOME_TAG, boot_id).await
+}
+
+/// Dialing side: our boot id, as our first stream (before any channel stream).
+async fn send_hello(conn: &quinn::Connection, boot_id: u64) -> Result<(), String> {
+    send_tagged_boot_id(conn, HELLO_TAG, boot_id).await
+}
+
+async fn send_tagged_boot_id(conn: &quinn::Connection, tag: u8, boot_id: u64) -> Result<(), String> {
     let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
-    s.write_all(&[WELCOME_TAG]).await.map_err(|e| e.to_string())?;
+    let mut msg = [0u8; 9];
+    msg[0] = tag;
+    msg[1..].copy_from_slice(&boot_id.to_be_bytes());
+    s.write_all(&msg).await.map_err(|e| e.to_string())?;
     s.finish().map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The boot id after a welcome's or hello's tag; 0 if the stream ends first.
+async fn read_boot_id(stream: &mut RecvStream) -> u64 {
+    let mut boot = [0u8; 8];
+    match read_exact_counting(stream, &mut boot).await {
+        ReadOutcome::Full => u64::from_be_bytes(boot),
+        _ => 0,
+    }
 }
 
 /// Turns rustls' debug rendering of our readable refusal back into plain text.
