@@ -512,7 +512,12 @@ fn run(engines: &mut [Box<dyn Engine>], warmup: usize, sales: usize, blocks: usi
     Ok((samples, block_p50))
 }
 
+mod cluster;
+
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("cluster") {
+        return cluster::main();
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {

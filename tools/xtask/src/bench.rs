@@ -6,10 +6,16 @@ use crate::cmd;
 use crate::error::{Context, Error, Result};
 
 /// Benchmarks `keel-bench` provides, with a one-line description.
-pub const BENCHMARKS: &[(&str, &str)] = &[(
-    "journal",
-    "durable sale commits (5 lines, fsync) through keel-store vs SQLite WAL synchronous=FULL",
-)];
+pub const BENCHMARKS: &[(&str, &str)] = &[
+    (
+        "journal",
+        "durable sale commits (5 lines, fsync) through keel-store vs SQLite WAL synchronous=FULL",
+    ),
+    (
+        "cluster",
+        "3 release keel processes through UDP relays: replication latency, leader failover, convergence after a partition heals",
+    ),
+];
 
 /// Runs one benchmark and returns its exit code.
 pub fn bench(args: &[String]) -> Result<i32> {
