@@ -10,7 +10,7 @@ use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
 use keel_cluster::discovery::{Advertisement, Discovery, DiscoveryEvent};
 use keel_cluster::identity::TerminalIdentity;
-use keel_cluster::raft::{CommittedKind, MembershipChange, ProposalId, RaftNode, RaftNodeConfig, RaftStatus, RedbRaftStorage, StoreCommand};
+use keel_cluster::raft::{CommittedKind, MembershipChange, ProposalId, ProposeError, RaftNode, RaftNodeConfig, RaftStatus, RedbRaftStorage, StoreCommand};
 pub use keel_cluster::raft::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -272,6 +272,7 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
         pending_local: HashMap::new(),
         pending_forward: HashMap::new(),
         next_req: 1,
+        retries: Vec::new(),
     };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
@@ -296,8 +297,10 @@ struct Runtime {
     /// Proposals made here, by who waits for them.
     pending_local: HashMap<ProposalId, Waiter>,
     /// Requests forwarded to the leader, by request number.
-    pending_forward: HashMap<u64, ConsensusReply>,
+    pending_forward: HashMap<u64, Waiter>,
     next_req: u64,
+    /// Proposals refused for a transient reason, retried on the next tick.
+    retries: Vec<(Consensus, TerminalId, Waiter, u64)>,
 }
 
 /// Who waits for a proposal's outcome.
@@ -360,6 +363,7 @@ impl Runtime {
                 }
                 Wake::Found(e) => self.on_discovery(e),
                 Wake::Tick => {
+                    self.retry_proposals();
                     self.raft.tick();
                     self.advance_raft();
                     self.sync_members();
@@ -431,24 +435,36 @@ impl Runtime {
         if self.raft.is_leader() {
             self.propose(c, self.me, Waiter::Console(reply));
         } else if let Some(leader) = self.raft.leader() {
-            let req = self.next_req;
-            self.next_req += 1;
-            let msg = ControlMessage::Forward { req, origin: self.me.0, request: c };
-            match self.transport.send(TerminalId(leader as u32), Channel::Control, encode_control(&msg)) {
-                Ok(()) => {
-                    self.pending_forward.insert(req, reply);
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(format!("cannot reach the leader T{leader:02}: {e}")));
-                }
-            }
+            self.forward(TerminalId(leader as u32), c, self.me, Waiter::Console(reply));
         } else {
             let _ = reply.send(Err(no_quorum(self.replicator.members().len())));
         }
     }
 
     fn propose(&mut self, c: Consensus, origin: TerminalId, waiter: Waiter) {
+        self.propose_until(c, origin, waiter, now_ms() + 2_500);
+    }
+
+    /// Proposes `c`; a transient refusal (raft busy applying a previous membership
+    /// change, or dropping proposals during a leader transfer) is retried every
+    /// 100 ms until `deadline_ms`.
+    fn propose_until(&mut self, c: Consensus, origin: TerminalId, waiter: Waiter, deadline_ms: u64) {
+        if c == Consensus::RemoveTerminal(self.me.0) && self.raft.is_leader() {
+            // Leadership moves first; the request follows the new leader.
+            let next = self.raft.status().voters.into_iter().find(|v| *v != u64::from(self.me.0));
+            match next {
+                Some(v) => {
+                    log::info!("raft: {} hands leadership to T{v:02} before leaving the cluster", self.me);
+                    self.raft.transfer_leader(v);
+                    self.advance_raft();
+                    self.retries.push((c, origin, waiter, deadline_ms));
+                }
+                None => self.reply(waiter, Err("this terminal is the last voter and cannot leave".into())),
+            }
+            return;
+        }
         let currency = self.currency.clone();
+        let retry_copy = c.clone();
         let result = match c {
             Consensus::Price { sku, price_minor } => {
                 self.raft.propose(StoreCommand::SetPrice { sku, price_minor, currency, origin: u64::from(origin.0), hlc: now_ms() })
@@ -463,7 +479,43 @@ impl Runtime {
                 self.pending_local.insert(id, waiter);
                 self.advance_raft();
             }
+            Err(e @ (ProposeError::Dropped | ProposeError::MembershipChangePending)) => {
+                if now_ms() < deadline_ms {
+                    self.retries.push((retry_copy, origin, waiter, deadline_ms));
+                } else {
+                    self.reply(waiter, Err(e.to_string()));
+                }
+            }
             Err(e) => self.reply(waiter, Err(e.to_string())),
+        }
+    }
+
+    /// Proposals waiting to be retried (see [`Runtime::propose_until`]).
+    fn retry_proposals(&mut self) {
+        for (c, origin, waiter, deadline) in std::mem::take(&mut self.retries) {
+            if self.raft.is_leader() {
+                self.propose_until(c, origin, waiter, deadline);
+            } else if let Some(leader) = self.raft.leader().filter(|l| *l != u64::from(self.me.0)) {
+                // Leadership moved: the request follows it.
+                self.forward(TerminalId(leader as u32), c, origin, waiter);
+            } else if now_ms() < deadline {
+                self.retries.push((c, origin, waiter, deadline));
+            } else {
+                self.reply(waiter, Err(no_quorum(self.replicator.members().len())));
+            }
+        }
+    }
+
+    /// Sends a request to the leader; `waiter` gets the outcome.
+    fn forward(&mut self, leader: TerminalId, c: Consensus, origin: TerminalId, waiter: Waiter) {
+        let req = self.next_req;
+        self.next_req += 1;
+        let msg = ControlMessage::Forward { req, origin: origin.0, request: c };
+        match self.transport.send(leader, Channel::Control, encode_control(&msg)) {
+            Ok(()) => {
+                self.pending_forward.insert(req, waiter);
+            }
+            Err(e) => self.reply(waiter, Err(format!("cannot reach the leader {leader}: {e}"))),
         }
     }
 
@@ -481,8 +533,8 @@ impl Runtime {
                 }
             }
             Ok(ControlMessage::Done { req, result }) => {
-                if let Some(tx) = self.pending_forward.remove(&req) {
-                    let _ = tx.send(result);
+                if let Some(w) = self.pending_forward.remove(&req) {
+                    self.reply(w, result);
                 }
             }
             Err(e) => log::warn!("control message from {from} refused: {e}"),

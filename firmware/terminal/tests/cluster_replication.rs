@@ -276,6 +276,19 @@ fn consensus_operations_from_any_terminal() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(ks[m].err("cluster add 3").to_lowercase().contains("already"), "adding a voter twice is refused");
+    // The leader itself leaves: leadership moves first, then it is removed; then it rejoins.
+    let l = wait_leader(&mut ks);
+    ks[m].ok(&format!("cluster remove {l}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = ks[m].ok("raft status")["voters"].clone();
+        if !v.as_array().unwrap().iter().any(|x| x.as_u64() == Some(l)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the leader T{l} is still a voter: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ks[m].ok(&format!("cluster add {l}"));
     for k in ks {
         k.quit();
     }

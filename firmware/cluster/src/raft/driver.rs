@@ -552,6 +552,16 @@ impl RaftNode {
         Ok(id)
     }
 
+    /// Asks raft to hand leadership to voter `to` (the leader sends it a
+    /// `TimeoutNow` once its log is caught up). Used before removing the leader
+    /// itself: a leader removed from the configuration would otherwise stay
+    /// leader of a configuration it is not in and drop every proposal.
+    pub fn transfer_leader(&mut self, to: u64) {
+        if self.failed.is_none() && self.raw.raft.state == StateRole::Leader && to != self.id {
+            self.raw.transfer_leader(to);
+        }
+    }
+
     /// Proposes adding or removing a voter. Leader only, one change at a time
     /// (raft-rs would silently turn a second concurrent change into a no-op;
     /// this refuses it instead). Removing the leader itself is allowed by raft
