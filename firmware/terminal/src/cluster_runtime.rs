@@ -110,6 +110,12 @@ pub enum Consensus {
 /// How long a consensus operation may take before it is refused.
 pub const CONSENSUS_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A leader not heard from for this long is not sent requests (raft heartbeats every 100 ms).
+const LEADER_FRESH_MS: u64 = 1_000;
+
+/// Clock difference between terminals tolerated when checking a forwarded request's deadline.
+const CLOCK_SKEW_MS: u64 = 2_000;
+
 type ConsensusReply = std::sync::mpsc::Sender<Result<u64, String>>;
 
 enum Command {
@@ -122,7 +128,7 @@ enum Command {
 #[derive(Serialize, Deserialize)]
 enum ControlMessage {
     /// Please propose this (sent to the leader).
-    Forward { req: u64, origin: u32, request: Consensus },
+    Forward { req: u64, origin: u32, request: Consensus, deadline_ms: u64 },
     /// The outcome of a forwarded request: the raft index, or why not.
     Done { req: u64, result: Result<u64, String> },
 }
@@ -169,7 +175,9 @@ impl ClusterHandle {
     pub fn consensus(&self, c: Consensus) -> Result<u64, String> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.commands.try_send(Command::Consensus(c, tx)).map_err(|_| "the cluster runtime has stopped".to_string())?;
-        match rx.recv_timeout(CONSENSUS_TIMEOUT) {
+        // The runtime answers every request itself (decided, refused, or expired after
+        // its deadline); this wait is only a backstop should the runtime stall.
+        match rx.recv_timeout(CONSENSUS_TIMEOUT + Duration::from_millis(CLOCK_SKEW_MS + 1_000)) {
             Ok(r) => r,
             Err(_) => Err(no_quorum(self.status().members.len())),
         }
@@ -297,7 +305,7 @@ struct Runtime {
     /// Proposals made here, by who waits for them.
     pending_local: HashMap<ProposalId, Waiter>,
     /// Requests forwarded to the leader, by request number.
-    pending_forward: HashMap<u64, Waiter>,
+    pending_forward: HashMap<u64, (Waiter, u64)>,
     next_req: u64,
     /// Proposals refused for a transient reason, retried on the next tick.
     retries: Vec<(Consensus, TerminalId, Waiter, u64)>,
@@ -364,6 +372,7 @@ impl Runtime {
                 Wake::Found(e) => self.on_discovery(e),
                 Wake::Tick => {
                     self.retry_proposals();
+                    self.expire_forwards();
                     self.raft.tick();
                     self.advance_raft();
                     self.sync_members();
@@ -506,14 +515,33 @@ impl Runtime {
         }
     }
 
+    /// Forwarded requests past their deadline are answered (and forgotten).
+    fn expire_forwards(&mut self) {
+        let now = now_ms();
+        let expired: Vec<u64> = self.pending_forward.iter().filter(|(_, (_, d))| now > d + CLOCK_SKEW_MS).map(|(r, _)| *r).collect();
+        for r in expired {
+            if let Some((w, _)) = self.pending_forward.remove(&r) {
+                self.reply(w, Err(no_quorum(self.replicator.members().len())));
+            }
+        }
+    }
+
     /// Sends a request to the leader; `waiter` gets the outcome.
     fn forward(&mut self, leader: TerminalId, c: Consensus, origin: TerminalId, waiter: Waiter) {
         let req = self.next_req;
         self.next_req += 1;
-        let msg = ControlMessage::Forward { req, origin: origin.0, request: c };
+        // Only to a leader heard from recently: a request queued for an unreachable
+        // leader could otherwise be decided long after this terminal answered "no quorum".
+        let fresh = self.transport.peers().iter().any(|p| p.id == leader && p.connected && p.last_seen_ms.is_some_and(|ms| ms < LEADER_FRESH_MS));
+        if !fresh {
+            self.reply(waiter, Err(no_quorum(self.replicator.members().len())));
+            return;
+        }
+        let deadline_ms = now_ms() + CONSENSUS_TIMEOUT.as_millis() as u64;
+        let msg = ControlMessage::Forward { req, origin: origin.0, request: c, deadline_ms };
         match self.transport.send(leader, Channel::Control, encode_control(&msg)) {
             Ok(()) => {
-                self.pending_forward.insert(req, waiter);
+                self.pending_forward.insert(req, (waiter, deadline_ms));
             }
             Err(e) => self.reply(waiter, Err(format!("cannot reach the leader {leader}: {e}"))),
         }
@@ -521,8 +549,13 @@ impl Runtime {
 
     fn on_control(&mut self, from: TerminalId, payload: &[u8]) {
         match decode_control(payload) {
-            Ok(ControlMessage::Forward { req, origin, request }) => {
-                if self.raft.is_leader() {
+            Ok(ControlMessage::Forward { req, origin, request, deadline_ms }) => {
+                if now_ms() > deadline_ms.saturating_add(CLOCK_SKEW_MS) {
+                    // The asker has long given up (answered "no quorum"): deciding now would
+                    // contradict what its console said.
+                    log::warn!("consensus request {req} from {from} arrived after its deadline; refused");
+                    self.reply(Waiter::Forwarded { from, req }, Err("the request arrived after its deadline; nothing was decided".into()));
+                } else if self.raft.is_leader() {
                     self.propose(request, TerminalId(origin), Waiter::Forwarded { from, req });
                 } else {
                     let why = match self.raft.leader() {
@@ -533,7 +566,7 @@ impl Runtime {
                 }
             }
             Ok(ControlMessage::Done { req, result }) => {
-                if let Some(w) = self.pending_forward.remove(&req) {
+                if let Some((w, _)) = self.pending_forward.remove(&req) {
                     self.reply(w, result);
                 }
             }

@@ -87,8 +87,13 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
         let up = c.peers.iter().filter(|p| p.connected).count();
         fields.insert("peers".into(), json!(c.peers.iter().map(|p| json!({"id": p.id.0, "connected": p.connected})).collect::<Vec<_>>()));
         fields.insert("peers_connected".into(), json!(up));
-        fields.insert("origins".into(), json!(c.origins.iter().map(|(t, s)| (t.0.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()));
-        text.push(format!("peers {up} of {} connected; held per origin: {}", c.peers.len(), c.origins.iter().map(|(t, s)| format!("{t}:{s}")).collect::<Vec<_>>().join(" ")));
+        // Held per origin, read from the journal now (not the runtime's last snapshot).
+        let origins: std::collections::BTreeMap<keel_core::ids::TerminalId, u64> = match node.replication_heads() {
+            Ok(h) => h.into_iter().map(|(t, head)| (t, head.seq)).collect(),
+            Err(_) => c.origins.clone(),
+        };
+        fields.insert("origins".into(), json!(origins.iter().map(|(t, s)| (t.0.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()));
+        text.push(format!("peers {up} of {} connected; held per origin: {}", c.peers.len(), origins.iter().map(|(t, s)| format!("{t}:{s}")).collect::<Vec<_>>().join(" ")));
         let leader = c.raft.as_ref().and_then(|r| r.leader);
         fields.insert("leader".into(), json!(leader));
         text.push(format!("leader {}", leader.map(|l| format!("T{l:02}")).unwrap_or_else(|| "none known".into())));
