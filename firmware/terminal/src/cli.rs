@@ -8,6 +8,7 @@ use thiserror::Error;
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
+  keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
   keel --version
   keel help
 
@@ -33,6 +34,19 @@ pub enum Cli {
     Console(ConsoleArgs),
     /// Provision a store.
     Provision(crate::provision::ProvisionPlan),
+    /// Add a terminal to a provisioned store.
+    ProvisionAdd {
+        /// The store's provisioning directory.
+        out: PathBuf,
+        /// The new terminal's id.
+        terminal: u32,
+        /// Listen host.
+        host: std::net::IpAddr,
+        /// Base port (terminal n listens on base + n - 1).
+        base_port: u16,
+        /// mDNS on.
+        mdns: bool,
+    },
 }
 
 /// Arguments of `keel console`.
@@ -103,6 +117,7 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
     let mut base_port = 7101u16;
     let mut mdns = false;
     let mut demo_catalog = true;
+    let mut add = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError(format!("{name} needs a value")));
@@ -123,8 +138,16 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
             }
             "--mdns" => mdns = true,
             "--no-demo-catalog" => demo_catalog = false,
+            "--add-terminal" => {
+                let v = value("--add-terminal")?;
+                add = Some(v.parse::<u32>().map_err(|_| CliError(format!("--add-terminal must be a number, got {v:?}")))?);
+            }
             other => return Err(CliError(format!("unknown option {other:?}"))),
         }
+    }
+    if let Some(terminal) = add {
+        let out = out.ok_or_else(|| CliError("provision --add-terminal needs --out (the store's directory)".into()))?;
+        return Ok(Cli::ProvisionAdd { out, terminal, host, base_port, mdns });
     }
     Ok(Cli::Provision(crate::provision::ProvisionPlan {
         store: store.ok_or_else(|| CliError("provision needs --store".into()))?,

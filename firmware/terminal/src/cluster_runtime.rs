@@ -260,7 +260,9 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
     let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), mdns: discovery.is_some(), ..ClusterStatus::default() }));
     let raft_path = lock(&node).data_dir().join("raft.redb");
     let currency = lock(&node).profile.currency.code().to_string();
-    let voters: Vec<u64> = cfg.members.iter().map(|m| u64::from(m.0)).collect();
+    // Founding terminals start the raft group with the configured members; a joining
+    // terminal starts empty and is brought in by the leader (`cluster add`).
+    let voters: Vec<u64> = if cfg.join { Vec::new() } else { cfg.members.iter().map(|m| u64::from(m.0)).collect() };
     let storage = RedbRaftStorage::open(&raft_path, &voters).map_err(|e| ClusterStartError::Journal(format!("{}: {e}", raft_path.display())))?;
     let raft = RaftNode::new(RaftNodeConfig { id: u64::from(me.0), applied: 0, session: now_ms() }, storage).map_err(|e| ClusterStartError::Journal(format!("raft: {e}")))?;
     if let Ok(mut st) = status.lock() {

@@ -48,6 +48,9 @@ pub struct ClusterConfig {
     pub members: Vec<TerminalId>,
     /// Static peers (the fallback where multicast is blocked).
     pub peers: Vec<(TerminalId, SocketAddr)>,
+    /// This terminal joins an existing store: it waits to be added by `cluster add`
+    /// instead of founding the raft group with `members`.
+    pub join: bool,
 }
 
 /// A configuration error, located.
@@ -112,6 +115,8 @@ struct RawCluster {
     members: Spanned<Vec<u32>>,
     #[serde(default)]
     peers: Vec<RawPeer>,
+    #[serde(default)]
+    join: bool,
 }
 
 #[derive(Deserialize)]
@@ -312,7 +317,7 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
                 let addr: SocketAddr = p.addr.get_ref().parse().map_err(|e| loc.bad("cluster.peers.addr", &p.addr, format!("not an address like 127.0.0.1:7102: {e}")))?;
                 peers.push((TerminalId(id), addr));
             }
-            Some(ClusterConfig { listen, ca_cert: resolve(&c.ca_cert), cert: resolve(&c.cert), key: resolve(&c.key), mdns: c.mdns, members, peers })
+            Some(ClusterConfig { listen, ca_cert: resolve(&c.ca_cert), cert: resolve(&c.cert), key: resolve(&c.key), mdns: c.mdns, members, peers, join: c.join })
         }
     };
     Ok(Config {

@@ -36,6 +36,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Ok(Cli::ProvisionAdd { out, terminal, host, base_port, mdns }) => match keel_terminal::provision::provision_add(&out, terminal, host, base_port, mdns) {
+            Ok(config) => {
+                println!("terminal {terminal} provisioned; start it with: keel console --config {}", config.display());
+                println!("then admit it from any terminal's console: login 9999, cluster add {terminal}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("keel: provision: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Ok(Cli::Console(c)) => match run_console(c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -95,6 +95,32 @@ pub fn provision(plan: &ProvisionPlan) -> Result<Vec<PathBuf>, ProvisionError> {
     Ok(configs)
 }
 
+/// Adds terminal `n` to a store provisioned in `out`: issues its certificate with
+/// the store CA found there and writes `t<n>/terminal.toml` with `join = true`
+/// (it waits for `cluster add <n>` on any terminal) and terminals 1..n-1 as
+/// static peers. Returns the config path.
+pub fn provision_add(out: &Path, n: u32, host: IpAddr, base_port: u16, mdns: bool) -> Result<PathBuf, ProvisionError> {
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).map_err(|e| ProvisionError::Write(out.join(name), e));
+    let ca = StoreCa::from_pem(&read("store-ca.pem")?, &read("store-ca-key.pem")?)?;
+    if n < 2 || n > 64 {
+        return Err(ProvisionError::Invalid(format!("--add-terminal must be 2 to 64, got {n}")));
+    }
+    let dir = out.join(format!("t{n}"));
+    if dir.join("terminal.toml").exists() {
+        return Err(ProvisionError::Invalid(format!("{} already exists", dir.join("terminal.toml").display())));
+    }
+    let plan = ProvisionPlan { store: ca.store().clone(), terminals: n, out: out.to_path_buf(), host, base_port, mdns, demo_catalog: false };
+    let id = ca.issue_terminal(TerminalId(n))?;
+    write(&dir.join("terminal.pem"), &id.cert_pem)?;
+    write(&dir.join("terminal-key.pem"), &id.key_pem)?;
+    write(&dir.join("store-ca.pem"), &ca.cert_pem())?;
+    let mut text = render_config(&plan, n);
+    text = text.replace("[cluster]\n", "[cluster]\njoin = true\n");
+    let path = dir.join("terminal.toml");
+    write(&path, &text)?;
+    Ok(path)
+}
+
 /// The `terminal.toml` of terminal `n`: the demo store's profile (EUR, German VAT,
 /// demo PINs) with this store's id, the cluster section and every other terminal
 /// as a static peer.

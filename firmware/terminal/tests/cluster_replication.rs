@@ -308,3 +308,55 @@ fn a_terminal_without_a_cluster_decides_alone() {
     k.ok("day close");
     k.quit();
 }
+
+#[test]
+fn a_new_terminal_joins_and_receives_the_whole_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = store(dir.path(), "corner", 3);
+    let mut ks: Vec<Keel> = configs.iter().map(|c| Keel::start_config(c)).collect();
+    wait_leader(&mut ks);
+    for k in ks.iter_mut() {
+        k.ok("login 1111");
+        k.ok("shift open 20.00");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ks[2].ok("catalog list")["items"].as_array().unwrap().len() < 17 {
+        assert!(Instant::now() < deadline, "catalog did not replicate");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for i in 0..3 {
+        sell(&mut ks[i], &["4006381333931", "ESPRESSO"]);
+    }
+    // Provision terminal 4 into the same store (same CA) and start it: it joins.
+    let text = std::fs::read_to_string(&configs[0]).unwrap();
+    let listen = text.lines().find(|l| l.starts_with("listen = ")).unwrap().trim_start_matches("listen = ").trim_matches('"').to_string();
+    let base: std::net::SocketAddr = listen.parse().unwrap();
+    let t4 = keel_terminal::provision::provision_add(&dir.path().join("corner"), 4, base.ip(), base.port(), false).unwrap();
+    let mut k4 = Keel::start_config(&t4);
+    ks[0].ok("login 9999");
+    ks[0].ok("cluster add 4");
+    ks.push(k4);
+    // It receives every origin's journal and the same store-wide state, and its sales flow back.
+    wait_converged(&mut ks, Duration::from_secs(30));
+    let reference = shared_state(&mut ks[0]);
+    assert_eq!(shared_state(&mut ks[3]), reference);
+    k4 = ks.pop().unwrap();
+    k4.ok("login 1111");
+    k4.ok("shift open 20.00");
+    sell(&mut k4, &["MILK-1L"]);
+    ks.push(k4);
+    wait_converged(&mut ks, Duration::from_secs(30));
+    // Raft brings it in too: it learns the configuration from the leader.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = ks[3].ok("raft status");
+        if r["voters"] == serde_json::json!([1, 2, 3, 4]) && r["leader"].as_u64().is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "terminal 4 never joined raft: {r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for k in ks {
+        k.quit();
+    }
+}
