@@ -22,11 +22,14 @@ use std::time::{Duration, Instant};
 fn free_ports(n: u16) -> u16 {
     use std::sync::atomic::AtomicU32;
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    // A different range from cluster_replication's, in case both binaries run at once.
-    let _ = NEXT.compare_exchange(0, 21_000 + (std::process::id() % 2_900) * 13, Ordering::SeqCst, Ordering::SeqCst);
+    // 26000..32000: below the kernel's ephemeral range (32768..), so the relays' and
+    // QUIC clients' ephemeral sockets never take a terminal's port (a killed
+    // terminal's port must still be free when it restarts); a different range from
+    // cluster_replication's, in case both binaries run at once.
+    let _ = NEXT.compare_exchange(0, 26_000 + (std::process::id() % 500) * 11, Ordering::SeqCst, Ordering::SeqCst);
     loop {
         let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
-        let base = (20_000 + (base - 20_000) % 40_000) as u16;
+        let base = (26_000 + (base - 26_000) % 6_000) as u16;
         if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 fn free_ports(n: u16) -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 3_000) * 10, Ordering::SeqCst, Ordering::SeqCst);
+    // 20000..26000: below the kernel's ephemeral range (32768..), so no ephemeral
+    // socket takes a terminal's port between the check and its bind.
+    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 500) * 11, Ordering::SeqCst, Ordering::SeqCst);
     loop {
         let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
-        let base = 20_000 + (base - 20_000) % 40_000;
+        let base = 20_000 + (base - 20_000) % 6_000;
         let base = base as u16;
         if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;

@@ -187,9 +187,11 @@ fn keel_binary(args: &Args) -> Result<PathBuf, String> {
 
 /// A base port with `n` free UDP ports on 127.0.0.1.
 fn free_ports(n: u16) -> Result<u16, String> {
-    let start = 30_000 + (std::process::id() % 2_000) as u16 * 10;
+    // Below the kernel's ephemeral range (32768..), so the relays' ephemeral sockets
+    // never take a terminal's port while it restarts.
+    let start = 14_000 + (std::process::id() % 500) as u16 * 11;
     (0..2_000u16)
-        .map(|k| 30_000 + (start - 30_000 + k * (n + 1)) % 30_000)
+        .map(|k| 14_000 + (start - 14_000 + k * (n + 1)) % 6_000)
         .find(|&b| (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", b + i)).is_ok()))
         .ok_or_else(|| "no free UDP ports on 127.0.0.1".into())
 }
