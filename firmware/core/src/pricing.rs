@@ -46,6 +46,9 @@ pub struct PricedCart {
     pub cash_paid: Money,
     /// Still to pay (zero when covered).
     pub remaining: Money,
+    /// Still to pay if the rest is paid in cash: the cash part rounded to the cash
+    /// step (equals `remaining` when the store does no cash rounding).
+    pub cash_remaining: Money,
     /// Change to give (cash only).
     pub change: Money,
 }
@@ -170,6 +173,8 @@ pub fn price_cart(cart: &Cart, profile: &StoreProfile) -> Result<PricedCart, Pri
     };
     let paid = card_paid.checked_add(cash_paid)?;
     let remaining = Money::new((due.minor - paid.minor).max(0), currency);
+    let cash_due = card_paid.checked_add(profile.cash_rounding.round(total.checked_sub(card_paid)?))?;
+    let cash_remaining = Money::new((cash_due.minor - paid.minor).max(0), currency);
     let change = Money::new((paid.minor - due.minor).max(0).min(cash_paid.minor), currency);
-    Ok(PricedCart { lines, voided_lines: voided, subtotal, discount_total, taxes, total, due, card_paid, cash_paid, remaining, change })
+    Ok(PricedCart { lines, voided_lines: voided, subtotal, discount_total, taxes, total, due, card_paid, cash_paid, remaining, cash_remaining, change })
 }

@@ -201,6 +201,9 @@ pub fn cart(node: &Node, p: &PricedCart) -> Reply {
     if p.discount_total.minor > 0 {
         text.push(format!("discounts {}", amount(p.discount_total)));
     }
+    if p.cash_remaining != p.remaining {
+        text.push(format!("due in cash {} (rounded to the cash step)", amount(p.cash_remaining)));
+    }
     if p.cash_paid.minor > 0 || p.card_paid.minor > 0 {
         text.push(format!("paid {} (cash {}, card {})  due {}  remaining {}  change {}", amount(Money::new(p.cash_paid.minor + p.card_paid.minor, p.total.currency)), amount(p.cash_paid), amount(p.card_paid), amount(p.due), amount(p.remaining), amount(p.change)));
     }
@@ -208,7 +211,7 @@ pub fn cart(node: &Node, p: &PricedCart) -> Reply {
         fields! {
             "lines" => lines, "subtotal" => amount(p.subtotal), "discount" => amount(p.discount_total), "tax" => amount(p.taxes.total_tax),
             "total" => amount(p.total), "due" => amount(p.due), "cash_paid" => amount(p.cash_paid), "card_paid" => amount(p.card_paid),
-            "remaining" => amount(p.remaining), "change" => amount(p.change), "covered" => p.is_covered(),
+            "remaining" => amount(p.remaining), "cash_remaining" => amount(p.cash_remaining), "change" => amount(p.change), "covered" => p.is_covered(),
         },
         text,
     )
