@@ -33,8 +33,10 @@ pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterH
         if n == 0 {
             return Ok(());
         }
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
+        // Serial lines and terminals add noise (NUL, escape sequences' control bytes):
+        // control characters other than tab are dropped before parsing.
+        let line: String = String::from_utf8_lossy(&buf).chars().filter(|c| !c.is_control() || *c == '\t').collect();
+        let line = line.as_str();
         let reply = {
             // The node is shared with the cluster runtime: hold it for one command.
             let mut guard = match node.lock() {
@@ -93,6 +95,19 @@ fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>, limit: usize)
 #[cfg(test)]
 mod tests {
     use super::read_bounded_line;
+
+    #[test]
+    fn control_characters_are_dropped_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = crate::node::Node::open(crate::demo::profile(1), dir.path(), Box::new(crate::clock::SystemClock::new()), Vec::new()).unwrap();
+        let node = std::sync::Mutex::new(node);
+        let mut out = Vec::new();
+        super::serve(&node, None, true, false, &b"\0status\r\n\x1b\x07help\n"[..], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let replies: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(replies.len(), 2, "{text}");
+        assert!(replies.iter().all(|r| r["ok"] == true), "{text}");
+    }
 
     #[test]
     fn overlong_lines_are_cut_not_buffered() {
