@@ -110,8 +110,64 @@ pub struct User {
     pub name: String,
     /// Role.
     pub role: Role,
-    /// PIN (digits).
+    /// The PIN: its digits, or (as configs should hold it) a PBKDF2 hash from
+    /// [`hash_pin`], `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`.
     pub pin: String,
+}
+
+/// Prefix of a hashed PIN.
+pub const PIN_HASH_PREFIX: &str = "pbkdf2-sha256$";
+
+/// PBKDF2 iterations for new PIN hashes: slow enough to make a stolen config's
+/// 4-8 digit PINs costly to search, fast enough for a login on a small board.
+pub const PIN_HASH_ITERATIONS: u32 = 20_000;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Hashes `pin` with `salt` (the caller draws it at random): PBKDF2-HMAC-SHA256.
+pub fn hash_pin(pin: &str, salt: &[u8], iterations: u32) -> String {
+    let mut out = [0u8; 32];
+    let iters = core::num::NonZeroU32::new(iterations.max(1)).unwrap_or(core::num::NonZeroU32::MIN);
+    ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, iters, salt, pin.as_bytes(), &mut out);
+    format!("{PIN_HASH_PREFIX}{iterations}${}${}", hex(salt), hex(&out))
+}
+
+/// Whether `stored` (a PIN hash) is well formed.
+pub fn is_pin_hash(stored: &str) -> bool {
+    parse_pin_hash(stored).is_some()
+}
+
+fn parse_pin_hash(stored: &str) -> Option<(core::num::NonZeroU32, Vec<u8>, Vec<u8>)> {
+    let rest = stored.strip_prefix(PIN_HASH_PREFIX)?;
+    let mut parts = rest.split('$');
+    let iters = core::num::NonZeroU32::new(parts.next()?.parse().ok()?)?;
+    let salt = unhex(parts.next()?)?;
+    let hash = unhex(parts.next()?)?;
+    if parts.next().is_some() || hash.len() != 32 || salt.len() < 8 {
+        return None;
+    }
+    Some((iters, salt, hash))
+}
+
+/// Whether `pin` matches `stored` (a PIN hash, or the plain digits).
+pub fn pin_matches(stored: &str, pin: &str) -> bool {
+    if stored.starts_with(PIN_HASH_PREFIX) {
+        match parse_pin_hash(stored) {
+            Some((iters, salt, hash)) => ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, iters, &salt, pin.as_bytes(), &hash).is_ok(),
+            None => false,
+        }
+    } else {
+        constant_time_eq(stored.as_bytes(), pin.as_bytes())
+    }
 }
 
 /// Wrong PINs in a row that lock login.
@@ -162,7 +218,7 @@ impl LoginGuard {
         let mut found = None;
         for u in users {
             // Compare every user's PIN in constant time per byte so timing does not leak which matched.
-            if constant_time_eq(u.pin.as_bytes(), pin.as_bytes()) && found.is_none() {
+            if pin_matches(&u.pin, pin) && found.is_none() {
                 found = Some(u);
             }
         }
@@ -216,6 +272,18 @@ mod tests {
         assert_eq!(g.login(&us, "0001", 1000).unwrap_err(), LoginError::Locked { seconds: 60 });
         assert_eq!(g.login(&us, "1111", 30_000).unwrap_err(), LoginError::Locked { seconds: 31 });
         assert_eq!(g.login(&us, "1111", 61_000).unwrap().role, Role::Cashier);
+    }
+
+    #[test]
+    fn hashed_pins_log_in_and_wrong_ones_do_not() {
+        let mut us = users();
+        us[1].pin = hash_pin("9999", b"salt-1234", 1_000);
+        assert!(is_pin_hash(&us[1].pin));
+        let mut g = LoginGuard::default();
+        assert_eq!(g.login(&us, "9999", 0).unwrap().role, Role::Manager);
+        assert!(g.login(&us, "9998", 0).is_err());
+        assert!(!pin_matches("pbkdf2-sha256$0$00$00", "9999"));
+        assert!(!is_pin_hash("pbkdf2-sha256$10$zz$00"));
     }
 
     #[test]

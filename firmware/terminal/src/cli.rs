@@ -9,6 +9,7 @@ pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
   keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
+  keel hash-pin           (reads a PIN on stdin, prints a pin_hash for terminal.toml)
   keel --version
   keel help
 
@@ -34,6 +35,8 @@ pub enum Cli {
     Console(ConsoleArgs),
     /// Provision a store.
     Provision(crate::provision::ProvisionPlan),
+    /// Print the hash of a PIN read from stdin.
+    HashPin,
     /// Add a terminal to a provisioned store.
     ProvisionAdd {
         /// The store's provisioning directory.
@@ -78,6 +81,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
     match first {
         None | Some("help") | Some("--help") | Some("-h") => return Ok(Cli::Help),
         Some("--version") | Some("-V") | Some("version") => return Ok(Cli::Version),
+        Some("hash-pin") => return Ok(Cli::HashPin),
         Some("console") => {}
         Some("provision") => return parse_provision(it.as_slice()),
         Some(other) => return Err(CliError(format!("unknown command {other:?}"))),

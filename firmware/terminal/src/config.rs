@@ -191,7 +191,8 @@ struct RawUser {
     id: String,
     name: String,
     role: Spanned<String>,
-    pin: Spanned<String>,
+    pin: Option<Spanned<String>>,
+    pin_hash: Option<Spanned<String>>,
 }
 
 struct Locator<'t> {
@@ -279,14 +280,27 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
     let mut users = Vec::new();
     for u in &raw.users {
         let role = Role::parse(u.role.get_ref()).ok_or_else(|| loc.bad("users.role", &u.role, "expected cashier, manager or technician"))?;
-        let pin = u.pin.get_ref();
-        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(loc.bad("users.pin", &u.pin, "a PIN is 4 to 8 digits"));
-        }
-        if users.iter().any(|x: &User| x.pin == *pin) {
-            return Err(loc.bad("users.pin", &u.pin, "two users share this PIN"));
-        }
-        users.push(User { id: UserId(u.id.clone()), name: u.name.clone(), role, pin: pin.clone() });
+        let pin = match (&u.pin, &u.pin_hash) {
+            (Some(p), None) => {
+                let pin = p.get_ref();
+                if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(loc.bad("users.pin", p, "a PIN is 4 to 8 digits"));
+                }
+                if users.iter().any(|x: &User| keel_core::auth::pin_matches(&x.pin, pin)) {
+                    return Err(loc.bad("users.pin", p, "two users share this PIN"));
+                }
+                pin.clone()
+            }
+            (None, Some(h)) => {
+                if !keel_core::auth::is_pin_hash(h.get_ref()) {
+                    return Err(loc.bad("users.pin_hash", h, "expected pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>, as `keel hash-pin` prints"));
+                }
+                h.get_ref().clone()
+            }
+            (Some(p), Some(_)) => return Err(loc.bad("users.pin", p, "give either pin or pin_hash, not both")),
+            (None, None) => return Err(loc.bad("users.role", &u.role, format!("user {} needs pin_hash (or pin)", u.id))),
+        };
+        users.push(User { id: UserId(u.id.clone()), name: u.name.clone(), role, pin });
     }
     let baud = raw.console.baud.as_ref().map(|b| *b.get_ref()).unwrap_or(115_200);
     if let Some(b) = &raw.console.baud {
@@ -397,6 +411,14 @@ pin = "1234"
         let bad = GOOD.replace("[cards]", "[cards]\ncolour = 1");
         let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
         assert!(e.starts_with("t.toml:21:") && e.contains("colour"), "{e}");
+        let bad = GOOD.replace("pin = \"1234\"", "pin = \"1234\"\npin_hash = \"x\"");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("either pin or pin_hash"), "{e}");
+        let bad = GOOD.replace("pin = \"1234\"", "pin_hash = \"sha1$abc\"");
+        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        assert!(e.contains("key `users.pin_hash`"), "{e}");
+        let hashed = GOOD.replace("pin = \"1234\"", &format!("pin_hash = \"{}\"", keel_core::auth::hash_pin("1234", b"0123456789abcdef", 1000)));
+        assert!(parse("t.toml", &hashed, Path::new(".")).is_ok());
         let bad = GOOD.replace("id = 2", "id = \"two\"");
         let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
         assert!(e.starts_with("t.toml:8:"), "{e}");

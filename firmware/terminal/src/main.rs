@@ -47,6 +47,25 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Ok(Cli::HashPin) => {
+            let mut pin = String::new();
+            let _ = std::io::stdin().read_line(&mut pin);
+            let pin = pin.trim();
+            if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                eprintln!("keel: hash-pin: a PIN is 4 to 8 digits");
+                return ExitCode::from(2);
+            }
+            match keel_terminal::provision::hash_pin(pin) {
+                Ok(h) => {
+                    println!("pin_hash = \"{h}\"");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("keel: hash-pin: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Ok(Cli::Console(c)) => match run_console(c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

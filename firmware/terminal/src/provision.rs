@@ -79,6 +79,7 @@ pub fn provision(plan: &ProvisionPlan) -> Result<Vec<PathBuf>, ProvisionError> {
         return Err(ProvisionError::Exists(plan.out.clone()));
     }
     let ca = StoreCa::generate(&plan.store)?;
+    let users = users_block()?;
     write(&plan.out.join("store-ca.pem"), &ca.cert_pem())?;
     write(&plan.out.join("store-ca-key.pem"), &ca.key_pem())?;
     let mut configs = Vec::new();
@@ -89,7 +90,7 @@ pub fn provision(plan: &ProvisionPlan) -> Result<Vec<PathBuf>, ProvisionError> {
         write(&dir.join("terminal-key.pem"), &id.key_pem)?;
         write(&dir.join("store-ca.pem"), &ca.cert_pem())?;
         let path = dir.join("terminal.toml");
-        write(&path, &render_config(plan, n))?;
+        write(&path, &render_config(plan, n, &users))?;
         configs.push(path);
     }
     Ok(configs)
@@ -114,17 +115,34 @@ pub fn provision_add(out: &Path, n: u32, host: IpAddr, base_port: u16, mdns: boo
     write(&dir.join("terminal.pem"), &id.cert_pem)?;
     write(&dir.join("terminal-key.pem"), &id.key_pem)?;
     write(&dir.join("store-ca.pem"), &ca.cert_pem())?;
-    let mut text = render_config(&plan, n);
+    let mut text = render_config(&plan, n, &users_block()?);
     text = text.replace("[cluster]\n", "[cluster]\njoin = true\n");
     let path = dir.join("terminal.toml");
     write(&path, &text)?;
     Ok(path)
 }
 
+/// A PBKDF2 hash of `pin` with a fresh random salt (what `keel hash-pin` prints).
+pub fn hash_pin(pin: &str) -> Result<String, ProvisionError> {
+    use ring::rand::SecureRandom;
+    let mut salt = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut salt).map_err(|_| ProvisionError::Invalid("no system randomness for a PIN salt".into()))?;
+    Ok(keel_core::auth::hash_pin(pin, &salt, keel_core::auth::PIN_HASH_ITERATIONS))
+}
+
+/// The `[[users]]` of a provisioned store: the demo PINs, stored hashed.
+fn users_block() -> Result<String, ProvisionError> {
+    let mut out = String::new();
+    for (id, name, role, pin) in [("cashier", "Cashier", "cashier", "1111"), ("manager", "Manager", "manager", "9999"), ("technician", "Technician", "technician", "0000")] {
+        out.push_str(&format!("[[users]]\nid = \"{id}\"\nname = \"{name}\"\nrole = \"{role}\"\npin_hash = \"{}\"  # demo PIN {pin}\n\n", hash_pin(pin)?));
+    }
+    Ok(out)
+}
+
 /// The `terminal.toml` of terminal `n`: the demo store's profile (EUR, German VAT,
-/// demo PINs) with this store's id, the cluster section and every other terminal
-/// as a static peer.
-pub fn render_config(plan: &ProvisionPlan, n: u32) -> String {
+/// demo PINs, hashed in `users`) with this store's id, the cluster section and every
+/// other terminal as a static peer.
+pub fn render_config(plan: &ProvisionPlan, n: u32, users: &str) -> String {
     let members: Vec<String> = (1..=plan.terminals).map(|m| m.to_string()).collect();
     let mut peers = String::new();
     for m in (1..=plan.terminals).filter(|m| *m != n) {
@@ -160,25 +178,7 @@ rates = [
 offline_per_transaction = "250.00"
 offline_total = "2000.00"
 
-[[users]]
-id = "cashier"
-name = "Cashier"
-role = "cashier"
-pin = "1111"
-
-[[users]]
-id = "manager"
-name = "Manager"
-role = "manager"
-pin = "9999"
-
-[[users]]
-id = "technician"
-name = "Technician"
-role = "technician"
-pin = "0000"
-
-[cluster]
+{users}[cluster]
 listen = "{listen}"
 ca_cert = "store-ca.pem"
 cert = "terminal.pem"
