@@ -24,11 +24,13 @@ pub enum DerivedTable {
     Counters,
     /// Store settings (last writer by HLC wins).
     Settings,
+    /// Customers (last writer by HLC wins).
+    Customers,
 }
 
 impl DerivedTable {
     /// Every table, for clearing and rebuilding.
-    pub const ALL: [DerivedTable; 8] = [
+    pub const ALL: [DerivedTable; 9] = [
         DerivedTable::Cart,
         DerivedTable::Shift,
         DerivedTable::Stock,
@@ -37,6 +39,7 @@ impl DerivedTable {
         DerivedTable::Receipts,
         DerivedTable::Counters,
         DerivedTable::Settings,
+        DerivedTable::Customers,
     ];
 
     /// Stable name, used as the redb table name suffix.
@@ -50,6 +53,7 @@ impl DerivedTable {
             DerivedTable::Receipts => "receipts",
             DerivedTable::Counters => "counters",
             DerivedTable::Settings => "settings",
+            DerivedTable::Customers => "customers",
         }
     }
 }

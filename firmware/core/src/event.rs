@@ -127,6 +127,8 @@ pub enum EventBody {
         /// Who.
         by: UserId,
     },
+    /// A customer created or changed (last writer by HLC wins).
+    CustomerUpserted(crate::customer::Customer),
     /// A store setting changed (last writer by HLC wins).
     SettingChanged {
         /// Setting key (e.g. `receipt.footer`).
@@ -164,6 +166,7 @@ impl EventBody {
             EventBody::KitchenRecalled { .. } => "kitchen-recalled",
             EventBody::DayClosed { .. } => "day-closed",
             EventBody::SettingChanged { .. } => "setting-changed",
+            EventBody::CustomerUpserted(_) => "customer-upserted",
         }
     }
 }

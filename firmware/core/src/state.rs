@@ -105,6 +105,8 @@ pub struct TerminalState {
     pub kitchen: BTreeMap<TicketId, Ticket>,
     /// Store settings: value and when it was written (last writer by HLC wins).
     pub settings: BTreeMap<String, (String, Hlc)>,
+    /// Customers by id, with when each was written (last writer by HLC wins).
+    pub customers: BTreeMap<String, (crate::customer::Customer, Hlc)>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -127,6 +129,7 @@ struct Touched {
     catalog: BTreeSet<Sku>,
     receipts: Vec<(String, u64)>,
     settings: BTreeSet<String>,
+    customers: BTreeSet<String>,
 }
 
 impl TerminalState {
@@ -143,6 +146,7 @@ impl TerminalState {
             stock: BTreeMap::new(),
             kitchen: BTreeMap::new(),
             settings: BTreeMap::new(),
+            customers: BTreeMap::new(),
         }
     }
 
@@ -175,6 +179,10 @@ impl TerminalState {
             let entry: (String, Hlc) = decode(DerivedTable::Settings, &k, &v)?;
             s.settings.insert(k, entry);
         }
+        for (k, v) in rows(DerivedTable::Customers) {
+            let entry: (crate::customer::Customer, Hlc) = decode(DerivedTable::Customers, &k, &v)?;
+            s.customers.insert(k, entry);
+        }
         for (k, v) in rows(DerivedTable::Kitchen) {
             let t: Ticket = decode(DerivedTable::Kitchen, &k, &v)?;
             s.kitchen.insert(t.id, t);
@@ -200,6 +208,13 @@ impl TerminalState {
         self.counters.last_hlc = self.counters.last_hlc.max(event.hlc);
         match &event.body {
             EventBody::JournalOpened { .. } | EventBody::DayClosed { .. } => {}
+            EventBody::CustomerUpserted(c) => {
+                let newer = self.customers.get(&c.id).is_none_or(|(_, at)| *at < event.hlc);
+                if newer {
+                    self.customers.insert(c.id.clone(), (c.clone(), event.hlc));
+                    t.customers.insert(c.id.clone());
+                }
+            }
             EventBody::SettingChanged { key, value } => {
                 let newer = self.settings.get(key).is_none_or(|(_, at)| *at < event.hlc);
                 if newer {
@@ -464,6 +479,10 @@ impl TerminalState {
         for sku in t.catalog {
             let v = self.catalog.get(&sku).map(|item| encode(&(item, self.catalog.version(&sku).unwrap_or_default())));
             out.push(put(DerivedTable::Catalog, sku.0, v));
+        }
+        for id in t.customers {
+            let v = self.customers.get(&id).map(encode);
+            out.push(put(DerivedTable::Customers, id, v));
         }
         for key in t.settings {
             let v = self.settings.get(&key).map(encode);

@@ -77,6 +77,7 @@ enum Op {
     Sale(usize, i64, bool),
     Advance(usize, u64, u8),
     Setting(usize, u8),
+    Customer(usize, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -86,6 +87,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..3, 1i64..4, any::<bool>()).prop_map(|(s, q, k)| Op::Sale(s, q, k)),
         (0usize..3, 1u64..4, 0u8..4).prop_map(|(t, n, st)| Op::Advance(t, n, st)),
         (0usize..2, any::<u8>()).prop_map(|(k, v)| Op::Setting(k, v)),
+        (0usize..3, any::<u8>()).prop_map(|(k, v)| Op::Customer(k, v)),
     ]
 }
 
@@ -117,6 +119,7 @@ fn journals(ops: &[Vec<(u64, Op)>]) -> Vec<Vec<Event>> {
                             };
                             EventBody::SaleCompleted(sale(receipt, SKUS[*s], *q, t))
                         }
+                        Op::Customer(k, v) => EventBody::CustomerUpserted(keel_core::customer::Customer::new(["C1", "C2", "C3"][*k], &format!("Name {v}"), None).unwrap()),
                         Op::Setting(k, v) => EventBody::SettingChanged { key: ["receipt.footer", "store.name"][*k].into(), value: v.to_string() },
                         Op::Advance(t, n, st) => EventBody::KitchenAdvanced {
                             ticket: TicketId { terminal: TerminalId(*t as u32 + 1), number: *n },
@@ -173,6 +176,7 @@ proptest! {
             prop_assert_eq!(&a.stock, &other.stock);
             prop_assert_eq!(&a.kitchen, &other.kitchen);
             prop_assert_eq!(&a.settings, &other.settings);
+            prop_assert_eq!(&a.customers, &other.customers);
         }
         // The price that wins is the one with the greatest HLC.
         for (i, sku) in SKUS.iter().enumerate() {

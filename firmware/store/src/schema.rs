@@ -68,11 +68,12 @@ pub(crate) fn derived_tag(table: DerivedTable) -> u8 {
         DerivedTable::Kitchen => 6,
         DerivedTable::Receipts => 7,
         DerivedTable::Settings => 10,
+        DerivedTable::Customers => 12,
     }
 }
 
-/// The tags of every derived table's keys in `state` (1..=7, and 10 for settings;
-/// 8 is idempotency and 9 the replicated origins' heads).
+/// The tags of every derived table's keys in `state` (1..=7, 10 for settings, 12 for
+/// customers; 8 is idempotency, 9 the replicated origins' heads, 11 their certificates).
 pub(crate) fn derived_tags() -> impl Iterator<Item = u8> {
     DerivedTable::ALL.into_iter().map(derived_tag)
 }
@@ -282,7 +283,7 @@ mod tests {
     fn derived_keys_are_tagged_and_round_trip() {
         let mut tags: Vec<u8> = DerivedTable::ALL.iter().map(|t| derived_tag(*t)).collect();
         tags.sort();
-        assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7, 10], "one distinct tag per table, none is the head's");
+        assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7, 10, 12], "one distinct tag per table, none is the head's");
         assert!(!derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9));
         for table in DerivedTable::ALL {
             let k = derived_key(table, "sale/000000000001");

@@ -362,3 +362,28 @@ fn a_new_terminal_joins_and_receives_the_whole_store() {
         k.quit();
     }
 }
+
+#[test]
+fn customers_are_a_last_writer_wins_map_across_terminals() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = store(dir.path(), "corner", 3);
+    let mut ks: Vec<Keel> = configs.iter().map(|c| Keel::start_config(c)).collect();
+    for k in ks.iter_mut() {
+        k.ok("login 1111");
+    }
+    assert!(ks[0].err("customer set C-1 12ab Ani").contains("bad customer"));
+    ks[0].ok("customer set C-1 +628123456789 Ani Wijaya");
+    std::thread::sleep(Duration::from_millis(5));
+    ks[1].ok("customer set C-1 - Ani W.");
+    ks[2].ok("customer set C-2 - Budi");
+    wait_converged(&mut ks, Duration::from_secs(20));
+    for k in ks.iter_mut() {
+        let c = k.ok("customer show C-1");
+        assert_eq!(c["name"], "Ani W.", "the later write wins everywhere: {c}");
+        assert_eq!(c["phone"], serde_json::Value::Null);
+        assert_eq!(k.ok("customers")["customers"].as_array().unwrap().len(), 2);
+    }
+    for k in ks {
+        k.quit();
+    }
+}

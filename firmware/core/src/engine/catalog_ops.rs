@@ -20,6 +20,9 @@ pub enum CatalogError {
     /// The import holds no items.
     #[error("nothing imported: the file holds no items")]
     Empty,
+    /// A customer record is not acceptable.
+    #[error("bad customer: {0}")]
+    Customer(String),
     /// A setting key or value is not acceptable.
     #[error("bad setting: {0}")]
     Setting(String),
@@ -87,6 +90,13 @@ impl<'a> Engine<'a> {
             return Err(CatalogError::Setting("value: at most 256 printable characters".into()));
         }
         Ok(EventBody::SettingChanged { key: key.to_string(), value: value.to_string() })
+    }
+
+    /// `customer set <id> <phone|-> <name>`: registers or changes a customer (anyone who sells).
+    pub fn customer_upsert(&self, user: Option<&'a User>, id: &str, phone: Option<&str>, name: &str) -> Result<EventBody, CatalogError> {
+        require(user, Permission::Sell)?;
+        let c = crate::customer::Customer::new(id, name, phone).map_err(|e| CatalogError::Customer(e.to_string()))?;
+        Ok(EventBody::CustomerUpserted(c))
     }
 
     /// `stock adjust <sku> <delta> <reason>` (manager).

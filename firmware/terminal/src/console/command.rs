@@ -48,6 +48,9 @@ pub const USAGE: &[(&str, &str)] = &[
     ("day close", "day close [YYYY-MM-DD]"),
     ("setting set", "setting set <key> <value>"),
     ("settings", "settings"),
+    ("customer set", "customer set <id> <phone|-> <name>"),
+    ("customer show", "customer show <id>"),
+    ("customers", "customers [query]"),
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
@@ -101,6 +104,9 @@ pub enum Command {
     DayClose { day: Option<String> },
     SettingSet { key: String, value: String },
     Settings,
+    CustomerSet { id: String, phone: Option<String>, name: String },
+    CustomerShow { id: String },
+    Customers { query: String },
     KitchenList,
     KitchenAdvance { ticket: String },
     KitchenRecall { ticket: String },
@@ -373,6 +379,18 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             Command::SettingSet { key: a.word(0), value: a.tail(1) }
         }
         "settings" => Command::Settings,
+        "customer set" => {
+            if a.words.len() < 3 {
+                return Err(a.bad("missing argument"));
+            }
+            let phone = a.word(1);
+            Command::CustomerSet { id: a.word(0), phone: if phone == "-" { None } else { Some(phone) }, name: a.tail(2) }
+        }
+        "customer show" => {
+            a.count(1, 1)?;
+            Command::CustomerShow { id: a.word(0) }
+        }
+        "customers" => Command::Customers { query: a.tail(0) },
         "day close" => {
             a.count(0, 1)?;
             let day = a.words.first().map(|d| d.to_string());
