@@ -66,13 +66,16 @@ impl OriginSigner for TerminalSigner {
     }
 }
 
+/// A verified certificate: the SHA-256 of its DER and its public key.
+type VerifiedCertificate = ([u8; 32], Vec<u8>);
+
 /// Verifies other origins' proofs against certificates from the store CA.
 #[derive(Debug)]
 pub struct StoreVerifier {
     ca_pem: String,
     store: StoreId,
     /// Per origin: the SHA-256 of the verified certificate's DER and its public key.
-    cache: Mutex<HashMap<TerminalId, ([u8; 32], Vec<u8>)>>,
+    cache: Mutex<HashMap<TerminalId, VerifiedCertificate>>,
 }
 
 impl StoreVerifier {
