@@ -12,6 +12,8 @@
 //!   purpose, length-prefixed frames with a size bound, reconnect with backoff.
 //! - `discovery`: `_keel._udp` registration and browsing through Avahi (zeroconf).
 //! - `raft`: raft-rs `RawNode` driver and its redb storage.
+//! - `proof`: signing this terminal's replicated records and verifying other
+//!   origins' signatures and certificates (keel-core's `OriginSigner`/`OriginVerifier`).
 //!
 //! Nothing here decides business outcomes; it moves and checks bytes.
 
@@ -19,6 +21,7 @@
 
 pub mod discovery;
 pub mod identity;
+pub mod proof;
 pub mod raft;
 pub mod tls;
 pub mod transport;

@@ -9,6 +9,9 @@
 //!   directions): the leaf's SAN URI must name OUR store and, when dialing, the terminal
 //!   we meant to reach.
 //!
+//! - [`verify_terminal_certificate`]: the same chain check outside a handshake, for
+//!   the certificate that comes with an origin's signed records (replication).
+//!
 //! It must not open sockets, log peers in or out, or keep state across connections; the
 //! transport decides what to do with a refusal (and logs it).
 //!
@@ -349,4 +352,61 @@ pub fn check_peer(
         }
     }
     Ok(terminal)
+}
+
+/// Why an origin's certificate is refused (see [`verify_terminal_certificate`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateRefusal {
+    /// The store CA PEM is unusable.
+    #[error("store CA unusable: {0}")]
+    BadCa(String),
+    /// The certificate does not parse or does not chain to the store CA.
+    #[error("{0}")]
+    Chain(String),
+    /// The certificate is from the store CA but does not name this store and terminal.
+    #[error("certificate does not name terminal {terminal} of store {store}: {reason}")]
+    WrongName {
+        /// Store expected.
+        store: StoreId,
+        /// Terminal expected.
+        terminal: TerminalId,
+        /// What it names instead, or why it cannot be read.
+        reason: String,
+    },
+}
+
+/// Checks a terminal's leaf certificate (DER) outside a handshake: it must chain to the
+/// store CA in `ca_pem` (valid now), and its SANs must name exactly `terminal` of `store`
+/// (DNS `t<n>.<store>.keel` and URI `keel:store/<store>/terminal/<n>`).
+pub fn verify_terminal_certificate(
+    ca_pem: &str,
+    store: &StoreId,
+    terminal: TerminalId,
+    der: &[u8],
+) -> Result<(), CertificateRefusal> {
+    let roots = roots(ca_pem).map_err(|e| CertificateRefusal::BadCa(e.to_string()))?;
+    let provider = provider();
+    let leaf = CertificateDer::from(der);
+    let cert = rustls::server::ParsedCertificate::try_from(&leaf)
+        .map_err(|e| CertificateRefusal::Chain(format!("certificate does not parse: {e}")))?;
+    rustls::client::verify_server_cert_signed_by_trust_anchor(
+        &cert,
+        &roots,
+        &[],
+        UnixTime::now(),
+        provider.signature_verification_algorithms.all,
+    )
+    .map_err(|e| match e {
+        rustls::Error::InvalidCertificate(c) => CertificateRefusal::Chain(describe_cert_error(&c)),
+        other => CertificateRefusal::Chain(other.to_string()),
+    })?;
+    let wrong = |reason: String| CertificateRefusal::WrongName { store: store.clone(), terminal, reason };
+    let name = ServerName::try_from(crate::identity::terminal_dns_name(store, terminal))
+        .map_err(|e| wrong(format!("invalid name: {e}")))?;
+    rustls::client::verify_server_name(&cert, &name).map_err(|e| wrong(format!("DNS name: {e}")))?;
+    match peer_identity_of(der) {
+        Ok((s, t)) if &s == store && t == terminal => Ok(()),
+        Ok((s, t)) => Err(wrong(format!("it names terminal {t} of store {s}"))),
+        Err(e) => Err(wrong(e.to_string())),
+    }
 }

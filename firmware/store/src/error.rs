@@ -141,6 +141,16 @@ pub enum CommitError {
         /// Seq expected next.
         expected: u64,
     },
+    /// A replicated batch's proof is not for its last record.
+    #[error("replicated records of {origin} end at {last} but their proof is for {proof}; nothing written")]
+    ProofMismatch {
+        /// Origin terminal.
+        origin: keel_core::ids::TerminalId,
+        /// Seq the proof is for.
+        proof: u64,
+        /// Seq of the batch's last record.
+        last: u64,
+    },
     /// This terminal's own records cannot be written as a replica.
     #[error("records of this terminal ({origin}) cannot be written as replicated records")]
     NotReplica {

@@ -1,12 +1,18 @@
 //! Replicated records of the store's other terminals: each origin's journal,
 //! record for record as the origin wrote it, with the origin's chain head.
 //!
-//! This module owns the `replica_events` table ((origin, seq) -> record bytes)
-//! and the per-origin heads (tag 9 in `state`). A replicated batch is written in
-//! one durable transaction with the derived writes it causes, and only if it
-//! continues the origin's chain exactly (next seq, linked by hash): replication
-//! checks this first (keel-core's replicator); the store checks it again so no
-//! caller can splice a record in. It must not decide which records to ask for.
+//! This module owns the `replica_events` table ((origin, seq) -> record bytes),
+//! the `replica_proofs` table ((origin, seq) -> the origin's signature over that
+//! record, see keel-core's `replication::proof_message`), the per-origin heads
+//! (tag 9 in `state`) and the per-origin certificates (tag 11 in `state`). A
+//! replicated batch is written in one durable transaction with its proof, the
+//! origin's certificate and the derived writes it causes, and only if it
+//! continues the origin's chain exactly (next seq, linked by hash) and its proof
+//! is for its last record: replication checks this (and the signature) first
+//! (keel-core's replicator); the store checks the chain again so no caller can
+//! splice a record in. Proofs and certificates are kept so the records can be
+//! relayed to other terminals. It must not decide which records to ask for, nor
+//! verify signatures.
 
 use crate::error::{commit_error, read_error, CommitError, ReadError, VerifyError};
 use crate::journal::Journal;
@@ -15,19 +21,31 @@ use keel_core::chain::{decode_record, genesis_hash, verify_chain, ChainHash, Cha
 use keel_core::derived::DerivedWrite;
 use keel_core::event::Event;
 use keel_core::ids::TerminalId;
+use keel_core::replication::OriginProof;
 use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
 
 /// Other origins' records by (origin terminal, seq).
 pub(crate) const REPLICA: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("replica_events");
 
+/// Origins' signatures over their records, by (origin terminal, seq); only the
+/// records that ended a received message have one.
+pub(crate) const PROOFS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("replica_proofs");
+
 /// Tag of an origin's head in `state`: tag 9, then the origin's id (u32 big-endian).
 pub(crate) const ORIGIN_HEAD_TAG: u8 = 9;
 
-fn origin_head_key(origin: TerminalId) -> [u8; 5] {
-    let mut k = [ORIGIN_HEAD_TAG, 0, 0, 0, 0];
+/// Tag of an origin's certificate (DER) in `state`: tag 11, then the origin's id (u32 big-endian).
+pub(crate) const ORIGIN_CERT_TAG: u8 = 11;
+
+fn origin_key(tag: u8, origin: TerminalId) -> [u8; 5] {
+    let mut k = [tag, 0, 0, 0, 0];
     k[1..].copy_from_slice(&origin.0.to_be_bytes());
     k
+}
+
+fn origin_head_key(origin: TerminalId) -> [u8; 5] {
+    origin_key(ORIGIN_HEAD_TAG, origin)
 }
 
 impl Journal {
@@ -87,13 +105,58 @@ impl Journal {
         Ok(out)
     }
 
+    /// The origin's signature held for its record `seq`.
+    pub fn origin_proof(&self, origin: TerminalId, seq: u64) -> Result<Option<Vec<u8>>, ReadError> {
+        let txn = self.database()?.begin_read().map_err(read_error)?;
+        let proofs = match txn.open_table(PROOFS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(read_error(e)),
+        };
+        Ok(proofs.get((origin.0, seq)).map_err(read_error)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The largest seq of `origin` at or below `max_seq` whose proof is held.
+    pub fn proven_at_or_below(&self, origin: TerminalId, max_seq: u64) -> Result<Option<u64>, ReadError> {
+        let txn = self.database()?.begin_read().map_err(read_error)?;
+        let proofs = match txn.open_table(PROOFS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(read_error(e)),
+        };
+        let last = proofs.range((origin.0, 0)..=(origin.0, max_seq)).map_err(read_error)?.next_back();
+        match last {
+            Some(entry) => Ok(Some(entry.map_err(read_error)?.0.value().1)),
+            None => Ok(None),
+        }
+    }
+
+    /// The certificate (DER) held for `origin`: the one its newest proof was verified with.
+    pub fn origin_certificate(&self, origin: TerminalId) -> Result<Option<Vec<u8>>, ReadError> {
+        let txn = self.database()?.begin_read().map_err(read_error)?;
+        let state = txn.open_table(STATE).map_err(read_error)?;
+        let key = origin_key(ORIGIN_CERT_TAG, origin);
+        Ok(state.get(&key[..]).map_err(read_error)?.map(|v| v.value().to_vec()))
+    }
+
     /// Writes replicated records of `origin` (consecutive, continuing its stored
-    /// head) and the derived writes they cause, in one durable transaction.
-    pub fn commit_remote(&mut self, origin: TerminalId, records: &[(Event, Vec<u8>, ChainHash)], derived: &[DerivedWrite]) -> Result<(), CommitError> {
+    /// head), the origin's proof for the last of them and its certificate, and the
+    /// derived writes they cause, in one durable transaction.
+    pub fn commit_remote(
+        &mut self,
+        origin: TerminalId,
+        records: &[(Event, Vec<u8>, ChainHash)],
+        proof: &OriginProof,
+        certificate: &[u8],
+        derived: &[DerivedWrite],
+    ) -> Result<(), CommitError> {
         if origin == self.identity.terminal {
             return Err(CommitError::NotReplica { origin });
         }
         let Some(last) = records.last() else { return Ok(()) };
+        if proof.seq != last.0.dot.seq {
+            return Err(CommitError::ProofMismatch { origin, proof: proof.seq, last: last.0.dot.seq });
+        }
         let db = self.db.as_ref().ok_or(CommitError::Unavailable { reason: "database not open".into() })?;
         let result = (|| {
             let mut txn = db.begin_write().map_err(commit_error)?;
@@ -117,7 +180,10 @@ impl Journal {
                     for (event, bytes, _) in records {
                         replica.insert((origin.0, event.dot.seq), bytes.as_slice()).map_err(commit_error)?;
                     }
+                    let mut proofs = txn.open_table(PROOFS).map_err(commit_error)?;
+                    proofs.insert((origin.0, proof.seq), proof.signature.as_slice()).map_err(commit_error)?;
                 }
+                state.insert(&origin_key(ORIGIN_CERT_TAG, origin)[..], certificate).map_err(commit_error)?;
                 let new_head = HeadRecord { seq: last.0.dot.seq, hash: last.2, hlc: last.0.hlc };
                 state.insert(&key[..], crate::schema::encode_head(&new_head).as_slice()).map_err(commit_error)?;
                 let mut k = Vec::with_capacity(64);

@@ -19,6 +19,10 @@
 //!   get the lowest tags, so they sort next to each other and share one leaf
 //!   page: a sale dirties far fewer pages than with a table per derived table
 //!   and the head in `meta` (schema version 1).
+//!   Tag 8 holds idempotent replies; tags 9 and 11 (then the origin's u32 BE) hold
+//!   each replicated origin's head and certificate (see `replica`).
+//! - `replica_events` ((origin, seq) -> record bytes) and `replica_proofs`
+//!   ((origin, seq) -> the origin's signature over that record): see `replica`.
 //!
 //! Schema version 1 had the head in `meta` (key `head`) and one table
 //! `derived_<name>` (`&str` key -> bytes) per derived table; `events` and
@@ -284,7 +288,7 @@ mod tests {
         let mut tags: Vec<u8> = DerivedTable::ALL.iter().map(|t| derived_tag(*t)).collect();
         tags.sort();
         assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7, 10, 12], "one distinct tag per table, none is the head's");
-        assert!(!derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9));
+        assert!(!derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9 || t == 11));
         for table in DerivedTable::ALL {
             let k = derived_key(table, "sale/000000000001");
             assert_eq!(k[0], derived_tag(table));

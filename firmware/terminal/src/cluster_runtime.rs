@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use keel_cluster::transport::{Channel, Transport, TransportConfig, TransportEvent};
 use keel_core::ids::{StoreId, TerminalId};
+use keel_cluster::proof::{StoreVerifier, TerminalSigner};
 use keel_core::replication::{self, RecordSource, ReplicationMessage, Replicator};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -219,6 +220,27 @@ impl RecordSource for NodeSource<'_> {
             Vec::new()
         })
     }
+
+    fn proof(&self, origin: TerminalId, seq: u64) -> Option<Vec<u8>> {
+        self.0.proof_of(origin, seq).unwrap_or_else(|e| {
+            log::warn!("replication: reading the proof of {origin}:{seq}: {e}");
+            None
+        })
+    }
+
+    fn proven_at_or_below(&self, origin: TerminalId, max_seq: u64) -> Option<u64> {
+        self.0.proven_at_or_below(origin, max_seq).unwrap_or_else(|e| {
+            log::warn!("replication: reading the proofs of {origin}: {e}");
+            None
+        })
+    }
+
+    fn certificate(&self, origin: TerminalId) -> Option<Vec<u8>> {
+        self.0.certificate_of(origin).unwrap_or_else(|e| {
+            log::warn!("replication: reading the certificate of {origin}: {e}");
+            None
+        })
+    }
 }
 
 /// Starts the cluster runtime for `node` with `cfg`.
@@ -230,6 +252,8 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
     let identity = TerminalIdentity::from_files(&cfg.cert, &cfg.key).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
     let fingerprint = identity.fingerprint().map_err(|e| ClusterStartError::Identity(e.to_string()))?;
     let ca_pem = std::fs::read_to_string(&cfg.ca_cert).map_err(|e| ClusterStartError::Identity(format!("{}: {e}", cfg.ca_cert.display())))?;
+    let signer = TerminalSigner::new(&identity).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let verifier = StoreVerifier::new(&ca_pem, &store);
     let heads = lock(&node).replication_heads().map_err(|e| ClusterStartError::Journal(e.to_string()))?;
     let members = cfg.members.iter().copied().collect();
     let replicator = Replicator::new(me, store.clone(), heads, members);
@@ -272,6 +296,8 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
         node,
         transport,
         replicator,
+        signer,
+        verifier,
         status: status.clone(),
         me,
         store,
@@ -295,6 +321,10 @@ struct Runtime {
     node: Arc<Mutex<Node>>,
     transport: Transport,
     replicator: Replicator,
+    /// Signs this terminal's records sent to peers.
+    signer: TerminalSigner,
+    /// Checks the proofs of records received.
+    verifier: StoreVerifier,
     status: Arc<Mutex<ClusterStatus>>,
     me: TerminalId,
     #[allow(dead_code)]
@@ -360,7 +390,7 @@ impl Runtime {
             match wake {
                 Wake::Event(e) => self.on_event(e),
                 Wake::Command(Some(Command::Committed(records))) => {
-                    let out = self.replicator.local_committed(&records);
+                    let out = self.replicator.local_committed(&records, &self.signer);
                     self.send_all(out);
                 }
                 Wake::Command(Some(Command::Consensus(c, reply))) => self.on_consensus(c, reply),
@@ -686,7 +716,7 @@ impl Runtime {
         let node = self.node.clone();
         let step = {
             let guard = lock(&node);
-            self.replicator.receive(from, msg, &NodeSource(&guard), now_ms())
+            self.replicator.receive(from, msg, &NodeSource(&guard), &self.signer, &self.verifier, now_ms())
         };
         let step = match step {
             Ok(s) => s,

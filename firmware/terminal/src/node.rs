@@ -224,6 +224,21 @@ impl Node {
         self.journal.read_origin(origin, from_seq, max_bytes)
     }
 
+    /// The proof held for record `seq` of another origin.
+    pub fn proof_of(&self, origin: keel_core::ids::TerminalId, seq: u64) -> Result<Option<Vec<u8>>, ReadError> {
+        self.journal.origin_proof(origin, seq)
+    }
+
+    /// The largest seq of `origin` at or below `max_seq` whose proof is held.
+    pub fn proven_at_or_below(&self, origin: keel_core::ids::TerminalId, max_seq: u64) -> Result<Option<u64>, ReadError> {
+        self.journal.proven_at_or_below(origin, max_seq)
+    }
+
+    /// The certificate (DER) held for another origin.
+    pub fn certificate_of(&self, origin: keel_core::ids::TerminalId) -> Result<Option<Vec<u8>>, ReadError> {
+        self.journal.origin_certificate(origin)
+    }
+
     /// Commits checked records replicated from another terminal and folds them into
     /// state (catalog, stock, kitchen: the store-wide CRDT part). On error nothing is
     /// written and state is reloaded from disk.
@@ -232,7 +247,7 @@ impl Node {
         for (event, _, _) in &accepted.records {
             derived.extend(self.state.apply(event));
         }
-        match self.journal.commit_remote(accepted.origin, &accepted.records, &derived) {
+        match self.journal.commit_remote(accepted.origin, &accepted.records, &accepted.proof, &accepted.certificate, &derived) {
             Ok(()) => Ok(()),
             Err(e) => {
                 match load_state(&self.journal, &self.profile) {

@@ -9,13 +9,20 @@
 //! its origin must be a member of the store, it must be the next sequence number
 //! of that origin, and it must link to the origin's previous record by hash (the
 //! genesis hash for record 1), so a record is applied exactly once and a forged or
-//! reordered one is refused.
+//! reordered one is refused. Every `Records` message also carries its origin's
+//! proof: a signature by the origin's terminal key over the hash of the message's
+//! last record (see [`proof_message`]), with the origin's certificate. The chain
+//! links every earlier record to that hash, so one signature authenticates the
+//! batch, and a member relaying another terminal's records cannot forge them: it
+//! can only pass on batches ending at a record the origin signed. Signing and
+//! verifying are done through [`OriginSigner`] and [`OriginVerifier`], which the
+//! caller implements (keel-core does no cryptography with keys).
 
 mod vv;
 mod wire;
 
 pub use vv::VersionVector;
-pub use wire::{decode, encode, ReplicationMessage, WireError, MAX_MESSAGE_BYTES, WIRE_VERSION};
+pub use wire::{decode, encode, OriginProof, ReplicationMessage, WireError, MAX_MESSAGE_BYTES, WIRE_VERSION};
 
 use crate::chain::{decode_record, genesis_hash, ChainHash};
 use crate::event::Event;
@@ -30,11 +37,48 @@ pub const ROUND_BYTES: usize = 4 << 20;
 /// Largest record bytes in one `Records` message.
 pub const BATCH_BYTES: usize = 512 << 10;
 
-/// Reads records this terminal holds, of any origin.
+/// Domain separation prefix of every signed proof.
+pub const PROOF_DOMAIN: &[u8] = b"keel-record-proof-v1\0";
+
+/// The bytes an origin signs to vouch for its record `seq` with hash `hash`:
+/// `"keel-record-proof-v1\0" || store id || 0 || origin (u32 BE) || seq (u64 BE) || hash`.
+pub fn proof_message(store: &StoreId, origin: TerminalId, seq: u64, hash: &ChainHash) -> Vec<u8> {
+    let mut m = Vec::with_capacity(PROOF_DOMAIN.len() + store.0.len() + 1 + 4 + 8 + 32);
+    m.extend_from_slice(PROOF_DOMAIN);
+    m.extend_from_slice(store.0.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&origin.0.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(&hash.0);
+    m
+}
+
+/// Reads records this terminal holds, of any origin, with the proofs received for them.
 pub trait RecordSource {
     /// Records of `origin` from `from_seq` on, in order, until `max_bytes` is
     /// reached (always at least one record if any exists).
     fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>>;
+    /// The origin's signature held for its record `seq` (another origin's; none for our own).
+    fn proof(&self, origin: TerminalId, seq: u64) -> Option<Vec<u8>>;
+    /// The largest seq at or below `max_seq` of `origin` for which a proof is held.
+    fn proven_at_or_below(&self, origin: TerminalId, max_seq: u64) -> Option<u64>;
+    /// The certificate (DER) held for `origin`.
+    fn certificate(&self, origin: TerminalId) -> Option<Vec<u8>>;
+}
+
+/// Signs this terminal's own records (with its terminal key).
+pub trait OriginSigner {
+    /// The signature over `message` (a [`proof_message`]).
+    fn sign(&self, message: &[u8]) -> Vec<u8>;
+    /// This terminal's leaf certificate, DER.
+    fn certificate(&self) -> Vec<u8>;
+}
+
+/// Checks other origins' proofs.
+pub trait OriginVerifier {
+    /// `Ok` when `certificate_der` is a valid certificate of this store naming exactly
+    /// `origin`, and `signature` is its key's signature over `message`; otherwise why not.
+    fn verify(&self, origin: TerminalId, certificate_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), String>;
 }
 
 /// The newest record held for one origin.
@@ -62,6 +106,10 @@ pub struct Accepted {
     pub origin: TerminalId,
     /// (event, exact record bytes, record hash), consecutive from the origin's previous head.
     pub records: Vec<(Event, Vec<u8>, ChainHash)>,
+    /// The origin's verified proof for the last of `records` (stored, so it can be relayed).
+    pub proof: OriginProof,
+    /// The origin's certificate the proof was verified with (DER).
+    pub certificate: Vec<u8>,
 }
 
 /// What one input produced.
@@ -106,6 +154,17 @@ pub enum ReplicationError {
         origin: TerminalId,
         /// Position.
         seq: u64,
+    },
+    /// The message's proof does not vouch for its records: wrong seq, a certificate
+    /// not of this store's CA or not naming the origin, or a signature that does not verify.
+    #[error("records of {origin} up to {seq} refused: the origin's proof does not hold: {reason}")]
+    BadProof {
+        /// Origin.
+        origin: TerminalId,
+        /// Seq the proof claims.
+        seq: u64,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -191,11 +250,21 @@ impl Replicator {
         self.peers.remove(&peer);
     }
 
-    /// This terminal committed its own records `(seq, bytes, hash)`: push them to every
-    /// connected peer (a peer that lacks earlier ones asks for them by summary).
-    pub fn local_committed(&mut self, records: &[(u64, Vec<u8>, ChainHash)]) -> Vec<Outgoing> {
+    /// This terminal's proof for its own record `seq` with hash `hash`.
+    fn own_proof(&self, seq: u64, hash: &ChainHash, signer: &dyn OriginSigner) -> OriginProof {
+        OriginProof { seq, signature: signer.sign(&proof_message(&self.store, self.me, seq, hash)) }
+    }
+
+    /// This terminal committed its own records `(seq, bytes, hash)`: push them, signed,
+    /// to every connected peer (a peer that lacks earlier ones asks for them by summary).
+    pub fn local_committed(&mut self, records: &[(u64, Vec<u8>, ChainHash)], signer: &dyn OriginSigner) -> Vec<Outgoing> {
         let (Some(first), Some(last)) = (records.first(), records.last()) else { return Vec::new() };
         self.heads.insert(self.me, OriginHead { seq: last.0, hash: last.2 });
+        if self.peers.is_empty() {
+            return Vec::new();
+        }
+        let proof = self.own_proof(last.0, &last.2, signer);
+        let certificate = signer.certificate();
         let mut out = Vec::new();
         for (peer, view) in self.peers.iter_mut() {
             if let Some(k) = view.known.as_mut() {
@@ -206,7 +275,13 @@ impl Replicator {
             }
             out.push(Outgoing {
                 to: *peer,
-                msg: ReplicationMessage::Records { origin: self.me, first_seq: first.0, records: records.iter().map(|r| r.1.clone()).collect() },
+                msg: ReplicationMessage::Records {
+                    origin: self.me,
+                    first_seq: first.0,
+                    records: records.iter().map(|r| r.1.clone()).collect(),
+                    proof: proof.clone(),
+                    certificate: certificate.clone(),
+                },
             });
         }
         out
@@ -225,29 +300,60 @@ impl Replicator {
             .collect()
     }
 
-    /// A message from `from`.
-    pub fn receive(&mut self, from: TerminalId, msg: ReplicationMessage, source: &dyn RecordSource, now_ms: u64) -> Result<Step, ReplicationError> {
+    /// A message from `from`. `signer` signs this terminal's own records sent in
+    /// answer; `verifier` checks the proofs of records received.
+    pub fn receive(
+        &mut self,
+        from: TerminalId,
+        msg: ReplicationMessage,
+        source: &dyn RecordSource,
+        signer: &dyn OriginSigner,
+        verifier: &dyn OriginVerifier,
+        now_ms: u64,
+    ) -> Result<Step, ReplicationError> {
         self.peers.entry(from).or_insert_with(|| PeerView { known: None, last_summary_ms: now_ms });
         match msg {
-            ReplicationMessage::Summary { vv } => Ok(Step { outgoing: self.answer_summary(from, vv, source), accepted: Vec::new() }),
-            ReplicationMessage::Records { origin, first_seq, records } => self.receive_records(from, origin, first_seq, records, now_ms),
+            ReplicationMessage::Summary { vv } => Ok(Step { outgoing: self.answer_summary(from, vv, source, signer), accepted: Vec::new() }),
+            ReplicationMessage::Records { origin, first_seq, records, proof, certificate } => {
+                self.receive_records(from, origin, first_seq, records, proof, certificate, verifier, now_ms)
+            }
         }
     }
 
-    fn answer_summary(&mut self, from: TerminalId, theirs: VersionVector, source: &dyn RecordSource) -> Vec<Outgoing> {
+    /// One message of `origin`'s records from `next`, within `max_bytes`, ending at a
+    /// record with a proof: signed now for our own records; for another origin's, cut
+    /// at the largest seq whose proof we hold (`None` if there is none in range).
+    fn proven_batch(&self, origin: TerminalId, next: u64, max_bytes: usize, source: &dyn RecordSource, signer: &dyn OriginSigner) -> Option<ReplicationMessage> {
+        let mut records = source.records(origin, next, max_bytes);
+        let last = next + (records.len() as u64).checked_sub(1)?;
+        let (proof, certificate) = if origin == self.me {
+            let hash = ChainHash::of(records.last()?);
+            (self.own_proof(last, &hash, signer), signer.certificate())
+        } else {
+            let proven = source.proven_at_or_below(origin, last).filter(|p| *p >= next);
+            let held = proven.and_then(|p| Some((p, source.proof(origin, p)?, source.certificate(origin)?)));
+            let Some((p, signature, certificate)) = held else {
+                log::debug!("records of {origin} from {next} to {last}: no proof held in that range; not relayed (the origin or another peer will send them)");
+                return None;
+            };
+            records.truncate((p - next + 1) as usize);
+            (OriginProof { seq: p, signature }, certificate)
+        };
+        Some(ReplicationMessage::Records { origin, first_seq: next, records, proof, certificate })
+    }
+
+    fn answer_summary(&mut self, from: TerminalId, theirs: VersionVector, source: &dyn RecordSource, signer: &dyn OriginSigner) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let mut budget = ROUND_BYTES;
         let mut known = theirs.clone();
         for (origin, head) in &self.heads {
             let mut next = theirs.get(*origin) + 1;
             while next <= head.seq && budget > 0 {
-                let records = source.records(*origin, next, BATCH_BYTES.min(budget));
-                if records.is_empty() {
-                    break;
-                }
+                let Some(msg) = self.proven_batch(*origin, next, BATCH_BYTES.min(budget), source, signer) else { break };
+                let ReplicationMessage::Records { records, .. } = &msg else { break };
                 let n = records.len() as u64;
                 budget = budget.saturating_sub(records.iter().map(Vec::len).sum());
-                out.push(Outgoing { to: from, msg: ReplicationMessage::Records { origin: *origin, first_seq: next, records } });
+                out.push(Outgoing { to: from, msg });
                 next += n;
             }
             known.raise(*origin, next - 1);
@@ -258,7 +364,18 @@ impl Replicator {
         out
     }
 
-    fn receive_records(&mut self, from: TerminalId, origin: TerminalId, first_seq: u64, records: Vec<Vec<u8>>, now_ms: u64) -> Result<Step, ReplicationError> {
+    #[allow(clippy::too_many_arguments)]
+    fn receive_records(
+        &mut self,
+        from: TerminalId,
+        origin: TerminalId,
+        first_seq: u64,
+        records: Vec<Vec<u8>>,
+        proof: OriginProof,
+        certificate: Vec<u8>,
+        verifier: &dyn OriginVerifier,
+        now_ms: u64,
+    ) -> Result<Step, ReplicationError> {
         if origin != self.me && !self.members.contains(&origin) {
             return Err(ReplicationError::UnknownOrigin(origin));
         }
@@ -267,9 +384,16 @@ impl Replicator {
             // We are the source of truth for our own journal; echoes are ignored.
             return Ok(step);
         }
+        let Some(last_seq) = (first_seq + records.len() as u64).checked_sub(1).filter(|_| !records.is_empty()) else { return Ok(step) };
+        if proof.seq != last_seq {
+            return Err(ReplicationError::BadProof { origin, seq: proof.seq, reason: format!("the proof is for seq {} but the message ends at {last_seq}", proof.seq) });
+        }
         let head = self.head(origin);
         let mut expected = head.seq + 1;
         let mut prev = head.hash;
+        if last_seq < expected {
+            return Ok(step); // all held already: applying twice is a no-op
+        }
         if first_seq > expected {
             // A gap: ask for what is missing instead.
             log::debug!("records of {origin} from {first_seq} but we hold up to {}: asking {from} for the gap", head.seq);
@@ -298,11 +422,14 @@ impl Replicator {
             accepted.push((event, bytes, hash));
         }
         if let Some((last, _, hash)) = accepted.last().map(|(e, b, h)| (e.dot.seq, b, *h)) {
+            // The last record is the one at `proof.seq` (checked above): its hash is what the origin signed.
+            let message = proof_message(&self.store, origin, last, &hash);
+            verifier.verify(origin, &certificate, &message, &proof.signature).map_err(|reason| ReplicationError::BadProof { origin, seq: last, reason })?;
             self.heads.insert(origin, OriginHead { seq: last, hash });
             if let Some(k) = self.peers.get_mut(&from).and_then(|v| v.known.as_mut()) {
                 k.raise(origin, last);
             }
-            step.accepted.push(Accepted { origin, records: accepted });
+            step.accepted.push(Accepted { origin, records: accepted, proof, certificate });
         }
         Ok(step)
     }

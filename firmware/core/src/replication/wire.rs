@@ -6,8 +6,8 @@ use crate::ids::TerminalId;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Wire format version.
-pub const WIRE_VERSION: u8 = 1;
+/// Wire format version (2: `Records` carry the origin's proof and certificate).
+pub const WIRE_VERSION: u8 = 2;
 /// Largest message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 2 << 20;
 
@@ -27,7 +27,22 @@ pub enum ReplicationMessage {
         first_seq: u64,
         /// Exact record bytes, as in the origin's journal.
         records: Vec<Vec<u8>>,
+        /// The origin's signature over the last record (`proof.seq` is its seq).
+        proof: OriginProof,
+        /// The origin's leaf certificate (DER), chaining to the store CA.
+        certificate: Vec<u8>,
     },
+}
+
+/// An origin's signature over one of its records: since every record links to its
+/// predecessor by hash, it authenticates that record and all before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginProof {
+    /// Seq of the signed record.
+    pub seq: u64,
+    /// ECDSA P-256 SHA-256 signature (ASN.1 DER) by the origin's terminal key over
+    /// [`super::proof_message`] of that record.
+    pub signature: Vec<u8>,
 }
 
 /// Errors decoding a replication message.
