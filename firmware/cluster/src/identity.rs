@@ -77,7 +77,8 @@ pub fn validate_store_id(store: &StoreId) -> Result<(), IdentityError> {
     let s = store.0.as_str();
     let ok = !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-');
     if ok {
@@ -113,7 +114,9 @@ pub fn parse_terminal_uri(uri: &str) -> Option<(StoreId, TerminalId)> {
 /// Sets not_before = 2000-01-01 and not_after = now + [`VALIDITY`].
 fn set_validity(params: &mut CertificateParams) {
     let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     params.not_before = rcgen::date_time_ymd(2000, 1, 1);
     params.not_after = epoch + (now + VALIDITY);
 }
@@ -136,17 +139,23 @@ fn pem_to_der(pem: &str, what: &'static str) -> Result<Vec<u8>, IdentityError> {
     use rustls_pki_types::pem::PemObject;
     rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
         .map(|c| c.as_ref().to_vec())
-        .map_err(|e| IdentityError::Pem { what, detail: e.to_string() })
+        .map_err(|e| IdentityError::Pem {
+            what,
+            detail: e.to_string(),
+        })
 }
 
 fn key_from_pem(pem: &str, what: &'static str) -> Result<KeyPair, IdentityError> {
-    KeyPair::from_pem(pem).map_err(|e| IdentityError::Pem { what, detail: e.to_string() })
+    KeyPair::from_pem(pem).map_err(|e| IdentityError::Pem {
+        what,
+        detail: e.to_string(),
+    })
 }
 
 /// The raw subject public key bits of a DER certificate.
 fn cert_public_key(der: &[u8]) -> Result<Vec<u8>, IdentityError> {
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| IdentityError::Parse(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| IdentityError::Parse(e.to_string()))?;
     Ok(cert.public_key().subject_public_key.data.to_vec())
 }
 
@@ -160,7 +169,9 @@ pub struct StoreCa {
 
 impl fmt::Debug for StoreCa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreCa").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("StoreCa")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -172,7 +183,12 @@ impl StoreCa {
         let mut params = ca_params(store);
         set_validity(&mut params);
         let cert = params.self_signed(&key)?;
-        Ok(StoreCa { store: store.clone(), cert_pem: cert.pem(), key, issuer_params: params })
+        Ok(StoreCa {
+            store: store.clone(),
+            cert_pem: cert.pem(),
+            key,
+            issuer_params: params,
+        })
     }
 
     /// Loads a CA written by [`StoreCa::cert_pem`] and [`StoreCa::key_pem`]; the store id is
@@ -206,9 +222,16 @@ impl StoreCa {
         let (_, probe) = x509_parser::parse_x509_certificate(probe.der())
             .map_err(|e| IdentityError::Parse(e.to_string()))?;
         if probe.subject().as_raw() != subject_raw.as_slice() {
-            return Err(IdentityError::NotStoreCa("subject name encoded differently than Keel writes it".into()));
+            return Err(IdentityError::NotStoreCa(
+                "subject name encoded differently than Keel writes it".into(),
+            ));
         }
-        Ok(StoreCa { store, cert_pem: cert_pem.to_string(), key, issuer_params: params })
+        Ok(StoreCa {
+            store,
+            cert_pem: cert_pem.to_string(),
+            key,
+            issuer_params: params,
+        })
     }
 
     /// The store this CA signs for.
@@ -244,7 +267,10 @@ impl StoreCa {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("Keel terminal {} of {}", terminal.0, store.0));
+        dn.push(
+            DnType::CommonName,
+            format!("Keel terminal {} of {}", terminal.0, store.0),
+        );
         params.distinguished_name = dn;
         params.subject_alt_names = vec![
             SanType::DnsName(terminal_dns_name(store, terminal).try_into()?),
@@ -252,13 +278,18 @@ impl StoreCa {
         ];
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages =
-            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         params.use_authority_key_identifier_extension = true;
         set_validity(&mut params);
         let issuer = Issuer::from_params(&self.issuer_params, &self.key);
         let cert = params.signed_by(&key, &issuer)?;
-        Ok(TerminalIdentity { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(TerminalIdentity {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 }
 
@@ -273,7 +304,9 @@ pub struct TerminalIdentity {
 
 impl fmt::Debug for TerminalIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TerminalIdentity").field("key_pem", &"<redacted>").finish_non_exhaustive()
+        f.debug_struct("TerminalIdentity")
+            .field("key_pem", &"<redacted>")
+            .finish_non_exhaustive()
     }
 }
 
@@ -281,10 +314,15 @@ impl TerminalIdentity {
     /// Reads a certificate and key from PEM files and checks they belong together.
     pub fn from_files(cert: &Path, key: &Path) -> Result<TerminalIdentity, IdentityError> {
         let read = |p: &Path| {
-            std::fs::read_to_string(p)
-                .map_err(|source| IdentityError::Io { path: p.display().to_string(), source })
+            std::fs::read_to_string(p).map_err(|source| IdentityError::Io {
+                path: p.display().to_string(),
+                source,
+            })
         };
-        let id = TerminalIdentity { cert_pem: read(cert)?, key_pem: read(key)? };
+        let id = TerminalIdentity {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+        };
         id.check_key()?;
         Ok(id)
     }
@@ -323,8 +361,8 @@ pub fn fingerprint_der(der: &[u8]) -> String {
 /// Reads the store and terminal a DER leaf names in its `keel:store/<store>/terminal/<n>`
 /// SAN URI. Does not check the signature: only use on chain-validated certificates.
 pub fn peer_identity_of(der: &[u8]) -> Result<(StoreId, TerminalId), IdentityError> {
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| IdentityError::Parse(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| IdentityError::Parse(e.to_string()))?;
     let san = cert
         .subject_alternative_name()
         .map_err(|e| IdentityError::Parse(e.to_string()))?
@@ -334,12 +372,13 @@ pub fn peer_identity_of(der: &[u8]) -> Result<(StoreId, TerminalId), IdentityErr
         if let x509_parser::extensions::GeneralName::URI(uri) = name {
             if uri.starts_with("keel:") {
                 if found.is_some() {
-                    return Err(IdentityError::NoTerminalUri("more than one keel: URI".into()));
+                    return Err(IdentityError::NoTerminalUri(
+                        "more than one keel: URI".into(),
+                    ));
                 }
-                found = Some(
-                    parse_terminal_uri(uri)
-                        .ok_or_else(|| IdentityError::NoTerminalUri(format!("malformed URI {uri:?}")))?,
-                );
+                found = Some(parse_terminal_uri(uri).ok_or_else(|| {
+                    IdentityError::NoTerminalUri(format!("malformed URI {uri:?}"))
+                })?);
             }
         }
     }

@@ -16,7 +16,9 @@ use std::sync::Mutex;
 use keel_core::ids::{StoreId, TerminalId};
 use keel_core::replication::{OriginSigner, OriginVerifier};
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 
@@ -32,7 +34,9 @@ pub struct TerminalSigner {
 
 impl std::fmt::Debug for TerminalSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TerminalSigner").field("key", &"<redacted>").finish_non_exhaustive()
+        f.debug_struct("TerminalSigner")
+            .field("key", &"<redacted>")
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,12 +44,27 @@ impl TerminalSigner {
     /// A signer from the terminal's identity (PKCS#8 PEM key, PEM certificate).
     pub fn new(identity: &TerminalIdentity) -> Result<TerminalSigner, IdentityError> {
         identity.check_key()?;
-        let der = PrivatePkcs8KeyDer::from_pem_slice(identity.key_pem.as_bytes())
-            .map_err(|e| IdentityError::Pem { what: "terminal private key", detail: e.to_string() })?;
+        let der = PrivatePkcs8KeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| {
+            IdentityError::Pem {
+                what: "terminal private key",
+                detail: e.to_string(),
+            }
+        })?;
         let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der.secret_pkcs8_der(), &rng)
-            .map_err(|e| IdentityError::Pem { what: "terminal private key (ECDSA P-256 PKCS#8)", detail: e.to_string() })?;
-        Ok(TerminalSigner { key, rng, certificate: identity.cert_der()? })
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            der.secret_pkcs8_der(),
+            &rng,
+        )
+        .map_err(|e| IdentityError::Pem {
+            what: "terminal private key (ECDSA P-256 PKCS#8)",
+            detail: e.to_string(),
+        })?;
+        Ok(TerminalSigner {
+            key,
+            rng,
+            certificate: identity.cert_der()?,
+        })
     }
 }
 
@@ -81,7 +100,11 @@ pub struct StoreVerifier {
 impl StoreVerifier {
     /// A verifier for `store` trusting only the CA in `ca_pem`.
     pub fn new(ca_pem: &str, store: &StoreId) -> StoreVerifier {
-        StoreVerifier { ca_pem: ca_pem.to_string(), store: store.clone(), cache: Mutex::new(HashMap::new()) }
+        StoreVerifier {
+            ca_pem: ca_pem.to_string(),
+            store: store.clone(),
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The public key of `der` once it is verified to be `origin`'s certificate of this store.
@@ -97,8 +120,10 @@ impl StoreVerifier {
                 return Ok(key.clone());
             }
         }
-        verify_terminal_certificate(&self.ca_pem, &self.store, origin, der).map_err(|e| e.to_string())?;
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("certificate does not parse: {e}"))?;
+        verify_terminal_certificate(&self.ca_pem, &self.store, origin, der)
+            .map_err(|e| e.to_string())?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| format!("certificate does not parse: {e}"))?;
         let key = cert.public_key().subject_public_key.data.to_vec();
         cache.insert(origin, (digest, key.clone()));
         Ok(key)
@@ -106,7 +131,13 @@ impl StoreVerifier {
 }
 
 impl OriginVerifier for StoreVerifier {
-    fn verify(&self, origin: TerminalId, certificate_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), String> {
+    fn verify(
+        &self,
+        origin: TerminalId,
+        certificate_der: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String> {
         let key = self.public_key(origin, certificate_der)?;
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &key)
             .verify(message, signature)
@@ -136,22 +167,43 @@ mod tests {
         let v = StoreVerifier::new(&ca.cert_pem(), &store);
         let m1 = msg(&store, 1);
         // Terminal 1 signs its own records: accepted (twice: the second from the cache).
-        v.verify(TerminalId(1), &s1.certificate(), &m1, &s1.sign(&m1)).unwrap();
-        v.verify(TerminalId(1), &s1.certificate(), &m1, &s1.sign(&m1)).unwrap();
+        v.verify(TerminalId(1), &s1.certificate(), &m1, &s1.sign(&m1))
+            .unwrap();
+        v.verify(TerminalId(1), &s1.certificate(), &m1, &s1.sign(&m1))
+            .unwrap();
         // Terminal 2's certificate (right CA, SAN naming terminal 2) cannot vouch for terminal 1's records.
-        let e = v.verify(TerminalId(1), &s2.certificate(), &m1, &s2.sign(&m1)).unwrap_err();
-        assert!(e.contains("terminal 2") || e.contains("T02") || e.contains("name"), "{e}");
+        let e = v
+            .verify(TerminalId(1), &s2.certificate(), &m1, &s2.sign(&m1))
+            .unwrap_err();
+        assert!(
+            e.contains("terminal 2") || e.contains("T02") || e.contains("name"),
+            "{e}"
+        );
         // Nor can terminal 2's key behind terminal 1's certificate.
-        let e = v.verify(TerminalId(1), &s1.certificate(), &m1, &s2.sign(&m1)).unwrap_err();
+        let e = v
+            .verify(TerminalId(1), &s1.certificate(), &m1, &s2.sign(&m1))
+            .unwrap_err();
         assert!(e.contains("does not verify"), "{e}");
         // A signature over another message (another seq, hash or store) does not verify.
         let other = proof_message(&store, TerminalId(1), 8, &ChainHash([7; 32]));
-        assert!(v.verify(TerminalId(1), &s1.certificate(), &other, &s1.sign(&m1)).is_err());
+        assert!(v
+            .verify(TerminalId(1), &s1.certificate(), &other, &s1.sign(&m1))
+            .is_err());
         // Garbage certificate and signature.
-        assert!(v.verify(TerminalId(1), b"not a certificate", &m1, &s1.sign(&m1)).is_err());
-        assert!(v.verify(TerminalId(1), &s1.certificate(), &m1, b"").is_err());
+        assert!(v
+            .verify(TerminalId(1), b"not a certificate", &m1, &s1.sign(&m1))
+            .is_err());
+        assert!(v
+            .verify(TerminalId(1), &s1.certificate(), &m1, b"")
+            .is_err());
         // Terminal 2 verifies as itself.
-        v.verify(TerminalId(2), &s2.certificate(), &msg(&store, 2), &s2.sign(&msg(&store, 2))).unwrap();
+        v.verify(
+            TerminalId(2),
+            &s2.certificate(),
+            &msg(&store, 2),
+            &s2.sign(&msg(&store, 2)),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -161,18 +213,39 @@ mod tests {
         let v = StoreVerifier::new(&ca.cert_pem(), &store);
         let m1 = msg(&store, 1);
         // Another CA, same names.
-        let rogue = StoreCa::generate(&store).unwrap().issue_terminal(TerminalId(1)).unwrap();
+        let rogue = StoreCa::generate(&store)
+            .unwrap()
+            .issue_terminal(TerminalId(1))
+            .unwrap();
         let s = TerminalSigner::new(&rogue).unwrap();
-        let e = v.verify(TerminalId(1), &s.certificate(), &m1, &s.sign(&m1)).unwrap_err();
+        let e = v
+            .verify(TerminalId(1), &s.certificate(), &m1, &s.sign(&m1))
+            .unwrap_err();
         assert!(e.contains("CA"), "{e}");
         // Our CA, another store.
-        let other = ca.issue_terminal_in(&StoreId("elsewhere".into()), TerminalId(1)).unwrap();
+        let other = ca
+            .issue_terminal_in(&StoreId("elsewhere".into()), TerminalId(1))
+            .unwrap();
         let s = TerminalSigner::new(&other).unwrap();
-        let e = v.verify(TerminalId(1), &s.certificate(), &m1, &s.sign(&m1)).unwrap_err();
+        let e = v
+            .verify(TerminalId(1), &s.certificate(), &m1, &s.sign(&m1))
+            .unwrap_err();
         assert!(e.contains("does not name terminal"), "{e}");
         // The direct check.
         let t1 = ca.issue_terminal(TerminalId(1)).unwrap();
-        verify_terminal_certificate(&ca.cert_pem(), &store, TerminalId(1), &t1.cert_der().unwrap()).unwrap();
-        assert!(verify_terminal_certificate(&ca.cert_pem(), &store, TerminalId(2), &t1.cert_der().unwrap()).is_err());
+        verify_terminal_certificate(
+            &ca.cert_pem(),
+            &store,
+            TerminalId(1),
+            &t1.cert_der().unwrap(),
+        )
+        .unwrap();
+        assert!(verify_terminal_certificate(
+            &ca.cert_pem(),
+            &store,
+            TerminalId(2),
+            &t1.cert_der().unwrap()
+        )
+        .is_err());
     }
 }

@@ -27,7 +27,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 
 use crate::identity::{peer_identity_of, IdentityError, TerminalIdentity};
@@ -45,7 +47,9 @@ pub enum TlsError {
     #[error("terminal identity unusable: {0}")]
     Identity(#[from] IdentityError),
     /// Our own certificate names another store than the one configured.
-    #[error("our certificate names store {cert} but this terminal is configured for store {configured}")]
+    #[error(
+        "our certificate names store {cert} but this terminal is configured for store {configured}"
+    )]
     OwnStoreMismatch {
         /// Store in the certificate.
         cert: StoreId,
@@ -102,7 +106,9 @@ fn roots(ca_pem: &str) -> Result<Arc<RootCertStore>, TlsError> {
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         let cert = cert.map_err(|e| TlsError::BadCa(e.to_string()))?;
-        roots.add(cert).map_err(|e| TlsError::BadCa(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| TlsError::BadCa(e.to_string()))?;
         n += 1;
     }
     if n == 0 {
@@ -118,11 +124,17 @@ fn own_chain(
     identity.check_key()?;
     let (cert_store, _) = identity.names()?;
     if &cert_store != store {
-        return Err(TlsError::OwnStoreMismatch { cert: cert_store, configured: store.clone() });
+        return Err(TlsError::OwnStoreMismatch {
+            cert: cert_store,
+            configured: store.clone(),
+        });
     }
     let cert = CertificateDer::from(identity.cert_der()?);
     let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| {
-        IdentityError::Pem { what: "terminal private key", detail: e.to_string() }
+        IdentityError::Pem {
+            what: "terminal private key",
+            detail: e.to_string(),
+        }
     })?;
     Ok((vec![cert], key))
 }
@@ -166,9 +178,9 @@ fn readable(e: rustls::Error) -> rustls::Error {
         rustls::Error::InvalidCertificate(c) => {
             let reason = describe_cert_error(&c);
             log::debug!("TLS: peer certificate refused during handshake: {reason}");
-            rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(
-                ChainRefusal(reason),
-            ))))
+            rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                Arc::new(ChainRefusal(reason)),
+            )))
         }
         other => other,
     }
@@ -232,7 +244,9 @@ impl ServerCertVerifier for StoreServerVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -261,7 +275,9 @@ impl ClientCertVerifier for StoreClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.inner.verify_client_cert(end_entity, intermediates, now).map_err(readable)
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
+            .map_err(readable)
     }
 
     fn verify_tls12_signature(
@@ -297,8 +313,9 @@ pub fn server_config(
     let provider = provider();
     let roots = roots(ca_pem)?;
     let (chain, key) = own_chain(identity, store)?;
-    let inner = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
-        .build()?;
+    let inner =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+            .build()?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(Arc::new(StoreClientVerifier { inner }))
@@ -318,7 +335,10 @@ pub fn client_config(
     let provider = provider();
     let roots = roots(ca_pem)?;
     let (chain, key) = own_chain(identity, store)?;
-    let verifier = Arc::new(StoreServerVerifier { roots, provider: provider.clone() });
+    let verifier = Arc::new(StoreServerVerifier {
+        roots,
+        provider: provider.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -341,14 +361,21 @@ pub fn check_peer(
     let (theirs, terminal) =
         peer_identity_of(leaf).map_err(|e| PeerRefusal::Unreadable(e.to_string()))?;
     if &theirs != ours {
-        return Err(PeerRefusal::WrongStore { ours: ours.clone(), theirs, terminal });
+        return Err(PeerRefusal::WrongStore {
+            ours: ours.clone(),
+            theirs,
+            terminal,
+        });
     }
     if terminal == me {
         return Err(PeerRefusal::OwnId(terminal));
     }
     if let Some(expected) = expected {
         if expected != terminal {
-            return Err(PeerRefusal::WrongTerminal { expected, got: terminal });
+            return Err(PeerRefusal::WrongTerminal {
+                expected,
+                got: terminal,
+            });
         }
     }
     Ok(terminal)
@@ -400,10 +427,15 @@ pub fn verify_terminal_certificate(
         rustls::Error::InvalidCertificate(c) => CertificateRefusal::Chain(describe_cert_error(&c)),
         other => CertificateRefusal::Chain(other.to_string()),
     })?;
-    let wrong = |reason: String| CertificateRefusal::WrongName { store: store.clone(), terminal, reason };
+    let wrong = |reason: String| CertificateRefusal::WrongName {
+        store: store.clone(),
+        terminal,
+        reason,
+    };
     let name = ServerName::try_from(crate::identity::terminal_dns_name(store, terminal))
         .map_err(|e| wrong(format!("invalid name: {e}")))?;
-    rustls::client::verify_server_name(&cert, &name).map_err(|e| wrong(format!("DNS name: {e}")))?;
+    rustls::client::verify_server_name(&cert, &name)
+        .map_err(|e| wrong(format!("DNS name: {e}")))?;
     match peer_identity_of(der) {
         Ok((s, t)) if &s == store && t == terminal => Ok(()),
         Ok((s, t)) => Err(wrong(format!("it names terminal {t} of store {s}"))),

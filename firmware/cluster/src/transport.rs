@@ -485,10 +485,15 @@ pub fn describe_connection_error(e: &ConnectionError) -> String {
             }
         }
         ConnectionError::ApplicationClosed(ac) => {
-            format!("peer closed the connection: {}", String::from_utf8_lossy(&ac.reason))
+            format!(
+                "peer closed the connection: {}",
+                String::from_utf8_lossy(&ac.reason)
+            )
         }
         ConnectionError::Reset => "connection reset by peer (it restarted)".to_string(),
-        ConnectionError::TimedOut => "peer timed out (nothing heard within the idle timeout)".to_string(),
+        ConnectionError::TimedOut => {
+            "peer timed out (nothing heard within the idle timeout)".to_string()
+        }
         ConnectionError::LocallyClosed => "closed locally".to_string(),
         other => other.to_string(),
     }
@@ -514,10 +519,15 @@ impl Transport {
     /// global executor. Peers are added with [`Transport::set_peer_addr`].
     pub async fn bind(cfg: TransportConfig) -> Result<Transport, TransportError> {
         if cfg.max_frame == 0 || cfg.max_frame > u32::MAX as usize {
-            return Err(TransportError::Config(format!("max_frame {} out of range", cfg.max_frame)));
+            return Err(TransportError::Config(format!(
+                "max_frame {} out of range",
+                cfg.max_frame
+            )));
         }
         if cfg.queue_capacity == 0 {
-            return Err(TransportError::Config("queue_capacity must be at least 1".into()));
+            return Err(TransportError::Config(
+                "queue_capacity must be at least 1".into(),
+            ));
         }
         let server_tls = tls::server_config(&cfg.ca_pem, &cfg.identity, &cfg.store)?;
         let client_tls = tls::client_config(&cfg.ca_pem, &cfg.identity, &cfg.store)?;
@@ -541,22 +551,34 @@ impl Transport {
         let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
         let cid_seed = cfg.seed ^ u64::from(cfg.terminal.0);
         endpoint_config.cid_generator(move || {
-            Box::new(CidGenerator { rng: ring::rand::SystemRandom::new(), fallback: cid_seed })
+            Box::new(CidGenerator {
+                rng: ring::rand::SystemRandom::new(),
+                fallback: cid_seed,
+            })
         });
         let boot_id = new_boot_id(cfg.seed, cfg.terminal);
 
-        let socket = std::net::UdpSocket::bind(cfg.listen)
-            .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+        let socket =
+            std::net::UdpSocket::bind(cfg.listen).map_err(|source| TransportError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
         let endpoint = Endpoint::new(
             endpoint_config,
             Some(server_config),
             socket,
             Arc::new(quinn::SmolRuntime),
         )
-        .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+        .map_err(|source| TransportError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
         let local_addr = endpoint
             .local_addr()
-            .map_err(|source| TransportError::Bind { addr: cfg.listen, source })?;
+            .map_err(|source| TransportError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
 
         let (events_tx, events_rx) = smol::channel::bounded(4096);
         let inner = Arc::new(Inner {
@@ -583,7 +605,9 @@ impl Transport {
             cfg.terminal,
             cfg.store
         );
-        Ok(Transport { handle: Arc::new(Handle { inner }) })
+        Ok(Transport {
+            handle: Arc::new(Handle { inner }),
+        })
     }
 
     fn inner(&self) -> &Arc<Inner> {
@@ -627,13 +651,16 @@ impl Transport {
         let removed = lock(&inner.peers).remove(&peer);
         if let Some(p) = removed {
             if let Some(a) = &p.active {
-                a.conn.close(VarInt::from_u32(code::FORGOTTEN), b"forgotten");
+                a.conn
+                    .close(VarInt::from_u32(code::FORGOTTEN), b"forgotten");
             }
             p.notify.notify_all();
             if p.up_reported {
                 let tx = inner.events_tx.clone();
                 smol::spawn(async move {
-                    let _ = tx.send(TransportEvent::PeerDown(peer, "forgotten locally".into())).await;
+                    let _ = tx
+                        .send(TransportEvent::PeerDown(peer, "forgotten locally".into()))
+                        .await;
                 })
                 .detach();
             }
@@ -644,7 +671,12 @@ impl Transport {
     /// Queues a message; never blocks. The peer's writer sends it when a connection is up
     /// (dialing if needed). When the queue is full, Raft drops its oldest queued message
     /// (raft retransmits); other channels return [`SendError::QueueFull`].
-    pub fn send(&self, peer: TerminalId, channel: Channel, payload: Vec<u8>) -> Result<(), SendError> {
+    pub fn send(
+        &self,
+        peer: TerminalId,
+        channel: Channel,
+        payload: Vec<u8>,
+    ) -> Result<(), SendError> {
         let inner = self.inner();
         if inner.closed.load(Ordering::SeqCst) {
             return Err(SendError::Closed);
@@ -653,7 +685,10 @@ impl Transport {
             return Err(SendError::ToSelf(peer));
         }
         if payload.len() > inner.max_frame {
-            return Err(SendError::TooLarge { len: payload.len(), max: inner.max_frame });
+            return Err(SendError::TooLarge {
+                len: payload.len(),
+                max: inner.max_frame,
+            });
         }
         let mut peers = lock(&inner.peers);
         let p = inner.peer_entry(&mut peers, peer);
@@ -663,9 +698,12 @@ impl Transport {
             Err(smol::channel::TrySendError::Full(payload)) if channel == Channel::Raft => {
                 let _ = q.rx.try_recv();
                 log::debug!("transport: raft queue to {peer} full, dropped its oldest message");
-                q.tx.try_send(payload).map_err(|_| SendError::QueueFull { peer, channel })
+                q.tx.try_send(payload)
+                    .map_err(|_| SendError::QueueFull { peer, channel })
             }
-            Err(smol::channel::TrySendError::Full(_)) => Err(SendError::QueueFull { peer, channel }),
+            Err(smol::channel::TrySendError::Full(_)) => {
+                Err(SendError::QueueFull { peer, channel })
+            }
             Err(smol::channel::TrySendError::Closed(_)) => Err(SendError::Closed),
         }
     }
@@ -708,7 +746,9 @@ impl Transport {
     /// QUIC connections currently open on the endpoint (including ones being closed or
     /// refused); for diagnostics and tests.
     pub fn open_connections(&self) -> usize {
-        lock(&self.inner().endpoint).as_ref().map_or(0, |e| e.open_connections())
+        lock(&self.inner().endpoint)
+            .as_ref()
+            .map_or(0, |e| e.open_connections())
     }
 
     /// Closes every connection gracefully (peers see it at once), stops all tasks and
@@ -743,7 +783,8 @@ impl Inner {
         let peers: Vec<Peer> = lock(&self.peers).drain().map(|(_, p)| p).collect();
         for p in &peers {
             if let Some(a) = &p.active {
-                a.conn.close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
+                a.conn
+                    .close(VarInt::from_u32(code::SHUTDOWN), b"shutting down");
             }
             p.notify.notify_all();
         }
@@ -787,7 +828,13 @@ impl Inner {
             let mut tasks = Vec::new();
             for ch in Channel::ALL {
                 let rx = queues[ch.index()].rx.clone();
-                tasks.push(smol::spawn(Inner::writer(self.clone(), id, ch, rx, notify.clone())));
+                tasks.push(smol::spawn(Inner::writer(
+                    self.clone(),
+                    id,
+                    ch,
+                    rx,
+                    notify.clone(),
+                )));
             }
             tasks.push(smol::spawn(Inner::dialer(self.clone(), id, notify.clone())));
             Peer {
@@ -823,7 +870,10 @@ impl Inner {
                     Ok(conn) => match inner.verify(&conn, None) {
                         Ok(peer) => {
                             if let Err(e) = send_welcome(&conn, inner.boot_id).await {
-                                log::debug!("transport: {}: welcome to {peer} failed: {e}", inner.me);
+                                log::debug!(
+                                    "transport: {}: welcome to {peer} failed: {e}",
+                                    inner.me
+                                );
                                 return;
                             }
                             // Only when this competes with a live connection does the
@@ -852,11 +902,16 @@ impl Inner {
     }
 
     /// The post-handshake check of a connection's peer certificate.
-    fn verify(&self, conn: &quinn::Connection, expected: Option<TerminalId>) -> Result<TerminalId, String> {
+    fn verify(
+        &self,
+        conn: &quinn::Connection,
+        expected: Option<TerminalId>,
+    ) -> Result<TerminalId, String> {
         let certs = conn
             .peer_identity()
             .and_then(|any| {
-                any.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()
+                any.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+                    .ok()
             })
             .ok_or_else(|| "peer presented no certificate".to_string())?;
         tls::check_peer(&certs, &self.store, self.me, expected).map_err(|e| e.to_string())
@@ -874,7 +929,9 @@ impl Inner {
                 }
                 {
                     let mut peers = lock(&self.peers);
-                    let Some(p) = peers.get_mut(&peer) else { return };
+                    let Some(p) = peers.get_mut(&peer) else {
+                        return;
+                    };
                     if p.redial_now {
                         p.redial_now = false;
                         attempt = 0;
@@ -899,7 +956,10 @@ impl Inner {
                     },
                 )
                 .await;
-                if lock(&self.peers).get(&peer).is_some_and(|p| p.active.is_some()) {
+                if lock(&self.peers)
+                    .get(&peer)
+                    .is_some_and(|p| p.active.is_some())
+                {
                     continue;
                 }
             }
@@ -910,7 +970,10 @@ impl Inner {
             }
             let delay = self.backoff(attempt);
             attempt = attempt.saturating_add(1);
-            log::debug!("transport: {}: redial {peer} at {addr} in {delay:?}", self.me);
+            log::debug!(
+                "transport: {}: redial {peer} at {addr} in {delay:?}",
+                self.me
+            );
             let listener = notify.listen();
             smol::future::or(
                 async {
@@ -927,7 +990,9 @@ impl Inner {
 
     /// One dial attempt; true if a verified connection was installed.
     async fn dial_once(self: &Arc<Self>, peer: TerminalId, addr: SocketAddr) -> bool {
-        let Some(endpoint) = lock(&self.endpoint).clone() else { return false };
+        let Some(endpoint) = lock(&self.endpoint).clone() else {
+            return false;
+        };
         let name = terminal_dns_name(&self.store, peer);
         let connecting = match endpoint.connect_with(self.client_config.clone(), addr, &name) {
             Ok(c) => c,
@@ -987,13 +1052,18 @@ impl Inner {
             let mut tag = [0u8; 1];
             match s.read_exact(&mut tag).await {
                 Ok(()) if tag[0] == WELCOME_TAG => Ok(Ok(read_boot_id(&mut s).await)),
-                Ok(()) => Ok(Err(format!("peer opened with tag 0x{:02x} instead of a welcome", tag[0]))),
+                Ok(()) => Ok(Err(format!(
+                    "peer opened with tag 0x{:02x} instead of a welcome",
+                    tag[0]
+                ))),
                 Err(e) => Ok(Err(format!("welcome stream failed: {e}"))),
             }
         };
         let timeout = async {
             smol::Timer::after(self.timing.idle_timeout).await;
-            Ok(Err("no welcome from the peer within the idle timeout".to_string()))
+            Ok(Err(
+                "no welcome from the peer within the idle timeout".to_string()
+            ))
         };
         match smol::future::or(wait, timeout).await {
             Ok(Ok(boot)) => Ok(boot),
@@ -1084,13 +1154,22 @@ impl Inner {
                 // One socket listens and dials, so the inbound source is its listening address.
                 p.addr = Some(remote);
             }
-            if let Some(old) = p.active.as_ref().filter(|a| a.conn.close_reason().is_none()) {
+            if let Some(old) = p
+                .active
+                .as_ref()
+                .filter(|a| a.conn.close_reason().is_none())
+            {
                 let old_boot = old.info.peer_boot.load(Ordering::SeqCst);
                 let silent = old.info.silent_for(&old.conn);
                 let stale = if peer_boot != 0 && old_boot != 0 && peer_boot != old_boot {
-                    Some(format!("{peer} restarted (boot id {old_boot:016x} -> {peer_boot:016x})"))
+                    Some(format!(
+                        "{peer} restarted (boot id {old_boot:016x} -> {peer_boot:016x})"
+                    ))
                 } else if silent > stale_after {
-                    Some(format!("nothing heard from {peer} for {} ms", silent.as_millis()))
+                    Some(format!(
+                        "nothing heard from {peer} for {} ms",
+                        silent.as_millis()
+                    ))
                 } else {
                     None
                 };
@@ -1112,7 +1191,10 @@ impl Inner {
                         let (c, why) = if old.outbound == outbound {
                             (code::SUPERSEDED, "superseded by a newer connection")
                         } else {
-                            (code::DUPLICATE, "duplicate connection: keeping the one dialed by the lower id")
+                            (
+                                code::DUPLICATE,
+                                "duplicate connection: keeping the one dialed by the lower id",
+                            )
                         };
                         log::info!("transport: {me}: {peer}: replacing connection ({why})");
                         old.conn.close(VarInt::from_u32(c), why.as_bytes());
@@ -1126,7 +1208,11 @@ impl Inner {
                     }
                 }
             }
-            p.active = Some(Active { conn: conn.clone(), outbound, info: info.clone() });
+            p.active = Some(Active {
+                conn: conn.clone(),
+                outbound,
+                info: info.clone(),
+            });
             p.last_seen = Some(Instant::now());
             if !p.up_reported || replaced_stale.is_some() {
                 p.up_reported = true;
@@ -1148,7 +1234,15 @@ impl Inner {
         }
         // The dialer's hello may still come if read_hello did not see its first stream.
         let hello_expected = !outbound && peer_boot == 0 && first.is_none();
-        smol::spawn(Inner::serve(self.clone(), peer, conn, info, hello_expected, first)).detach();
+        smol::spawn(Inner::serve(
+            self.clone(),
+            peer,
+            conn,
+            info,
+            hello_expected,
+            first,
+        ))
+        .detach();
     }
 
     /// Reads the peer's streams until the connection ends, then reports it.
@@ -1164,7 +1258,8 @@ impl Inner {
     ) {
         let violation: Arc<Mutex<Option<String>>> = Arc::default();
         // One flag per channel, then one for the hello (valid once, and only if expected).
-        let seen: Arc<Mutex<[bool; 4]>> = Arc::new(Mutex::new([false, false, false, !hello_expected]));
+        let seen: Arc<Mutex<[bool; 4]>> =
+            Arc::new(Mutex::new([false, false, false, !hello_expected]));
         let accept = {
             let inner = self.clone();
             let conn = conn.clone();
@@ -1186,7 +1281,10 @@ impl Inner {
                     let seen = seen.clone();
                     let info = info.clone();
                     smol::spawn(async move {
-                        if let Err(reason) = inner.read_stream(peer, &conn, &info, stream, tag, &seen).await {
+                        if let Err(reason) = inner
+                            .read_stream(peer, &conn, &info, stream, tag, &seen)
+                            .await
+                        {
                             *lock(&violation) = Some(reason.clone());
                             log::warn!(
                                 "transport: {}: closing connection to {peer}: {reason}",
@@ -1219,14 +1317,21 @@ impl Inner {
             ),
         )
         .await;
-        let reason = lock(&violation).clone().unwrap_or_else(|| describe_connection_error(&err));
+        let reason = lock(&violation)
+            .clone()
+            .unwrap_or_else(|| describe_connection_error(&err));
         let duplicate = matches!(&err, ConnectionError::ApplicationClosed(ac)
             if ac.error_code == VarInt::from_u32(code::DUPLICATE));
         let mut down = false;
         {
             let mut peers = lock(&self.peers);
-            let Some(p) = peers.get_mut(&peer) else { return };
-            let is_active = p.active.as_ref().is_some_and(|a| a.conn.stable_id() == conn.stable_id());
+            let Some(p) = peers.get_mut(&peer) else {
+                return;
+            };
+            let is_active = p
+                .active
+                .as_ref()
+                .is_some_and(|a| a.conn.stable_id() == conn.stable_id());
             if !is_active {
                 return;
             }
@@ -1239,7 +1344,10 @@ impl Inner {
         }
         if duplicate {
             // The peer kept the other connection, which should be (or soon be) installed.
-            log::debug!("transport: {}: {peer} closed a duplicate connection", self.me);
+            log::debug!(
+                "transport: {}: {peer} closed a duplicate connection",
+                self.me
+            );
             let inner = self.clone();
             smol::spawn(async move {
                 smol::Timer::after(inner.timing.idle_timeout).await;
@@ -1303,7 +1411,9 @@ impl Inner {
             let boot = read_boot_id(&mut stream).await;
             if boot != 0 {
                 // Kept if read_hello did not already know it (install compares them).
-                let _ = info.peer_boot.compare_exchange(0, boot, Ordering::SeqCst, Ordering::SeqCst);
+                let _ =
+                    info.peer_boot
+                        .compare_exchange(0, boot, Ordering::SeqCst, Ordering::SeqCst);
             }
             return Ok(());
         }
@@ -1322,10 +1432,15 @@ impl Inner {
                 ReadOutcome::Full => {}
                 ReadOutcome::Finished(0) => return Ok(()),
                 ReadOutcome::Finished(n) => {
-                    return Err(format!("truncated frame header on {channel:?} ({n} of 4 bytes)"))
+                    return Err(format!(
+                        "truncated frame header on {channel:?} ({n} of 4 bytes)"
+                    ))
                 }
                 ReadOutcome::Failed(e) => {
-                    log::debug!("transport: {}: {channel:?} stream from {peer} ended: {e}", self.me);
+                    log::debug!(
+                        "transport: {}: {channel:?} stream from {peer} ended: {e}",
+                        self.me
+                    );
                     return Ok(());
                 }
             }
@@ -1340,17 +1455,26 @@ impl Inner {
             match read_exact_counting(&mut stream, &mut payload).await {
                 ReadOutcome::Full => {}
                 ReadOutcome::Finished(n) => {
-                    return Err(format!("truncated frame on {channel:?} ({n} of {len} bytes)"))
+                    return Err(format!(
+                        "truncated frame on {channel:?} ({n} of {len} bytes)"
+                    ))
                 }
                 ReadOutcome::Failed(e) => {
-                    log::debug!("transport: {}: {channel:?} stream from {peer} ended: {e}", self.me);
+                    log::debug!(
+                        "transport: {}: {channel:?} stream from {peer} ended: {e}",
+                        self.me
+                    );
                     return Ok(());
                 }
             }
             {
                 let mut peers = lock(&self.peers);
                 match peers.get_mut(&peer) {
-                    Some(p) if p.active.as_ref().is_some_and(|a| a.conn.stable_id() == conn.stable_id()) => {
+                    Some(p)
+                        if p.active
+                            .as_ref()
+                            .is_some_and(|a| a.conn.stable_id() == conn.stable_id()) =>
+                    {
                         p.received += 1;
                         p.last_seen = Some(Instant::now());
                     }
@@ -1358,12 +1482,21 @@ impl Inner {
                     _ => return Ok(()),
                 }
             }
-            self.emit(TransportEvent::Message(Incoming { from: peer, channel, payload })).await;
+            self.emit(TransportEvent::Message(Incoming {
+                from: peer,
+                channel,
+                payload,
+            }))
+            .await;
         }
     }
 
     /// Waits for the peer's active connection; None when the peer is gone or we closed.
-    async fn wait_connection(&self, peer: TerminalId, notify: &Notify) -> Option<quinn::Connection> {
+    async fn wait_connection(
+        &self,
+        peer: TerminalId,
+        notify: &Notify,
+    ) -> Option<quinn::Connection> {
         loop {
             let listener = notify.listen();
             if self.closed.load(Ordering::SeqCst) {
@@ -1400,21 +1533,30 @@ impl Inner {
                     Err(_) => return,
                 },
             };
-            let Some(conn) = self.wait_connection(peer, &notify).await else { return };
-            if stream.as_ref().is_some_and(|(id, _)| *id != conn.stable_id()) {
+            let Some(conn) = self.wait_connection(peer, &notify).await else {
+                return;
+            };
+            if stream
+                .as_ref()
+                .is_some_and(|(id, _)| *id != conn.stable_id())
+            {
                 stream = None;
             }
             let result = async {
                 if stream.is_none() {
                     let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
-                    s.write_all(&[channel.tag()]).await.map_err(|e| e.to_string())?;
+                    s.write_all(&[channel.tag()])
+                        .await
+                        .map_err(|e| e.to_string())?;
                     stream = Some((conn.stable_id(), s));
                 }
                 let Some((_, s)) = stream.as_mut() else {
                     return Err("no stream".to_string());
                 };
                 let len = u32::try_from(msg.len()).map_err(|_| "frame too large".to_string())?;
-                s.write_all(&len.to_be_bytes()).await.map_err(|e| e.to_string())?;
+                s.write_all(&len.to_be_bytes())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 s.write_all(&msg).await.map_err(|e| e.to_string())?;
                 Ok(())
             }
@@ -1459,7 +1601,11 @@ async fn send_hello(conn: &quinn::Connection, boot_id: u64) -> Result<(), String
     send_tagged_boot_id(conn, HELLO_TAG, boot_id).await
 }
 
-async fn send_tagged_boot_id(conn: &quinn::Connection, tag: u8, boot_id: u64) -> Result<(), String> {
+async fn send_tagged_boot_id(
+    conn: &quinn::Connection,
+    tag: u8,
+    boot_id: u64,
+) -> Result<(), String> {
     let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
     let mut msg = [0u8; 9];
     msg[0] = tag;

@@ -12,7 +12,10 @@ use keel_core::chain::{encode_record, genesis_hash, ChainHash};
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{Dot, Sku, StoreId, TerminalId};
-use keel_core::replication::{proof_message, OriginProof, OriginSigner, RecordSource, ReplicationError, ReplicationMessage, Replicator};
+use keel_core::replication::{
+    proof_message, OriginProof, OriginSigner, RecordSource, ReplicationError, ReplicationMessage,
+    Replicator,
+};
 
 /// A terminal holding nothing.
 struct Empty;
@@ -37,10 +40,21 @@ fn chain(store: &StoreId, origin: TerminalId, n: u64, tag: &str) -> Vec<Vec<u8>>
     (1..=n)
         .map(|seq| {
             let e = Event {
-                dot: Dot { terminal: origin, seq },
-                hlc: Hlc { wall_ms: seq, counter: 0, node: origin.0 },
+                dot: Dot {
+                    terminal: origin,
+                    seq,
+                },
+                hlc: Hlc {
+                    wall_ms: seq,
+                    counter: 0,
+                    node: origin.0,
+                },
                 prev,
-                body: EventBody::StockAdjusted { sku: Sku(format!("{tag}{seq}")), delta: 1, reason: "r".into() },
+                body: EventBody::StockAdjusted {
+                    sku: Sku(format!("{tag}{seq}")),
+                    delta: 1,
+                    reason: "r".into(),
+                },
             };
             let b = encode_record(&e);
             prev = ChainHash::of(&b);
@@ -49,11 +63,22 @@ fn chain(store: &StoreId, origin: TerminalId, n: u64, tag: &str) -> Vec<Vec<u8>>
         .collect()
 }
 
-fn records_msg(store: &StoreId, origin: TerminalId, records: Vec<Vec<u8>>, signer: &TerminalSigner) -> ReplicationMessage {
+fn records_msg(
+    store: &StoreId,
+    origin: TerminalId,
+    records: Vec<Vec<u8>>,
+    signer: &TerminalSigner,
+) -> ReplicationMessage {
     let seq = records.len() as u64;
     let hash = ChainHash::of(&records[records.len() - 1]);
     let signature = signer.sign(&proof_message(store, origin, seq, &hash));
-    ReplicationMessage::Records { origin, first_seq: 1, records, proof: OriginProof { seq, signature }, certificate: signer.certificate() }
+    ReplicationMessage::Records {
+        origin,
+        first_seq: 1,
+        records,
+        proof: OriginProof { seq, signature },
+        certificate: signer.certificate(),
+    }
 }
 
 #[test]
@@ -71,18 +96,40 @@ fn another_terminals_certificate_cannot_sign_terminal_1s_records() {
     // Terminal 2 forges terminal 1's journal and signs it with its own key and certificate.
     let forged = chain(&store, TerminalId(1), 3, "FORGED");
     let r = receive(records_msg(&store, TerminalId(1), forged.clone(), &t2));
-    assert!(matches!(&r, Err(ReplicationError::BadProof { origin: TerminalId(1), seq: 3, .. })), "{r:?}");
+    assert!(
+        matches!(
+            &r,
+            Err(ReplicationError::BadProof {
+                origin: TerminalId(1),
+                seq: 3,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     // Same, presenting terminal 1's certificate.
     let mut msg = records_msg(&store, TerminalId(1), forged, &t2);
     if let ReplicationMessage::Records { certificate, .. } = &mut msg {
         *certificate = t1.certificate();
     }
     let r = receive(msg);
-    assert!(matches!(&r, Err(ReplicationError::BadProof { origin: TerminalId(1), .. })), "{r:?}");
+    assert!(
+        matches!(
+            &r,
+            Err(ReplicationError::BadProof {
+                origin: TerminalId(1),
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     // Terminal 1's genuine records re-signed by terminal 2 are refused too.
     let genuine = chain(&store, TerminalId(1), 3, "REAL");
     let r = receive(records_msg(&store, TerminalId(1), genuine.clone(), &t2));
-    assert!(matches!(&r, Err(ReplicationError::BadProof { .. })), "{r:?}");
+    assert!(
+        matches!(&r, Err(ReplicationError::BadProof { .. })),
+        "{r:?}"
+    );
     // Signed by terminal 1 (and relayed by terminal 2): accepted.
     let step = receive(records_msg(&store, TerminalId(1), genuine, &t1)).unwrap();
     assert_eq!(step.accepted.len(), 1);

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 use keel_cluster::raft::{
-    codec, CommittedKind, MembershipChange, ProposeError, RaftNode, RaftNodeConfig, RedbRaftStorage, Role,
-    StepError, StoreCommand,
+    codec, CommittedKind, MembershipChange, ProposeError, RaftNode, RaftNodeConfig,
+    RedbRaftStorage, Role, StepError, StoreCommand,
 };
 
 /// What a node's caller has applied: index → content, in the order handed out.
@@ -80,7 +80,15 @@ impl Sim {
     fn start(&mut self, id: u64, voters: &[u64]) {
         self.session += 1;
         let storage = RedbRaftStorage::open(self.path(id), voters).unwrap();
-        let node = RaftNode::new(RaftNodeConfig { id, applied: 0, session: self.session }, storage).unwrap();
+        let node = RaftNode::new(
+            RaftNodeConfig {
+                id,
+                applied: 0,
+                session: self.session,
+            },
+            storage,
+        )
+        .unwrap();
         self.nodes.insert(id, Some(node));
         self.applied.insert(id, Vec::new());
     }
@@ -96,11 +104,18 @@ impl Sim {
     }
 
     fn alive(&self) -> Vec<u64> {
-        self.nodes.iter().filter(|(_, n)| n.is_some()).map(|(id, _)| *id).collect()
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.is_some())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     fn node(&mut self, id: u64) -> &mut RaftNode {
-        self.nodes.get_mut(&id).and_then(|n| n.as_mut()).expect("node alive")
+        self.nodes
+            .get_mut(&id)
+            .and_then(|n| n.as_mut())
+            .expect("node alive")
     }
 
     fn partition(&mut self, a: &[u64], b: &[u64]) {
@@ -128,7 +143,12 @@ impl Sim {
                 let log = self.applied.get_mut(&id).unwrap();
                 for c in out.committed {
                     if let Some((last, _)) = log.last() {
-                        assert!(c.index > *last, "node {id}: committed {} after {}", c.index, last);
+                        assert!(
+                            c.index > *last,
+                            "node {id}: committed {} after {}",
+                            c.index,
+                            last
+                        );
                     }
                     log.push((c.index, c.kind));
                 }
@@ -190,7 +210,10 @@ impl Sim {
             }
             self.tick();
         }
-        panic!("no single leader among {among:?} within {max_ticks} ticks: {:?}", self.statuses());
+        panic!(
+            "no single leader among {among:?} within {max_ticks} ticks: {:?}",
+            self.statuses()
+        );
     }
 
     fn statuses(&self) -> Vec<String> {
@@ -204,7 +227,10 @@ impl Sim {
     }
 
     fn setting(n: u64) -> StoreCommand {
-        StoreCommand::SetSetting { key: format!("k{n}"), value: n.to_le_bytes().to_vec() }
+        StoreCommand::SetSetting {
+            key: format!("k{n}"),
+            value: n.to_le_bytes().to_vec(),
+        }
     }
 
     /// Proposes on `leader` and ticks until every node of `on` has applied it.
@@ -212,7 +238,11 @@ impl Sim {
         let id = self.node(leader).propose(cmd.clone()).unwrap();
         self.settle();
         for _ in 0..20 {
-            let done = on.iter().all(|n| self.applied[n].iter().any(|(_, k)| *k == CommittedKind::Command(cmd.clone())));
+            let done = on.iter().all(|n| {
+                self.applied[n]
+                    .iter()
+                    .any(|(_, k)| *k == CommittedKind::Command(cmd.clone()))
+            });
             if done {
                 let (index, _) = self.applied[&leader]
                     .iter()
@@ -222,7 +252,10 @@ impl Sim {
             }
             self.tick();
         }
-        panic!("proposal {id:?} not applied on {on:?}: {:?}", self.statuses());
+        panic!(
+            "proposal {id:?} not applied on {on:?}: {:?}",
+            self.statuses()
+        );
     }
 
     /// Every pair of nodes agrees on every index both have applied, and a node's
@@ -284,7 +317,10 @@ fn three_nodes_elect_and_commit_in_the_same_order() {
     assert_eq!(st.role, Role::Leader);
     assert_eq!(st.voters, vec![1, 2, 3]);
     assert_eq!(st.commit, st.last_index);
-    eprintln!("3-node election in {ticks} ticks; test took {:?}", started.elapsed());
+    eprintln!(
+        "3-node election in {ticks} ticks; test took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -326,7 +362,10 @@ fn killing_the_leader_twenty_times_loses_nothing() {
             .into_iter()
             .filter(|c| !matches!(c, StoreCommand::SetSetting { key, .. } if key.len() > 4))
             .collect();
-        assert_eq!(got, expected, "node {id} lost or reordered committed entries");
+        assert_eq!(
+            got, expected,
+            "node {id} lost or reordered committed entries"
+        );
     }
     failover_ticks.sort_unstable();
     eprintln!(
@@ -367,12 +406,18 @@ fn minority_partition_cannot_commit_and_logs_converge_after_heal() {
     for &m in &minority {
         match sim.node(m).propose(Sim::setting(777)) {
             Err(ProposeError::NotLeader { leader: None }) => {}
-            other => panic!("minority node {m}: expected NotLeader without a leader, got {other:?}"),
+            other => {
+                panic!("minority node {m}: expected NotLeader without a leader, got {other:?}")
+            }
         }
         assert!(!sim.commands(m).contains(&Sim::setting(666)));
         assert!(!sim.commands(m).contains(&Sim::setting(2)));
     }
-    let msg = sim.node(minority[0]).propose(Sim::setting(777)).unwrap_err().to_string();
+    let msg = sim
+        .node(minority[0])
+        .propose(Sim::setting(777))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("not the leader"), "{msg}");
 
     sim.heal();
@@ -388,10 +433,19 @@ fn minority_partition_cannot_commit_and_logs_converge_after_heal() {
     let statuses: Vec<_> = ids.iter().map(|&i| sim.node(i).status()).collect();
     for (id, st) in ids.iter().zip(&statuses) {
         assert_eq!(sim.commands(*id), expected, "node {id}");
-        assert_eq!((st.commit, st.last_index), (statuses[0].commit, statuses[0].last_index));
+        assert_eq!(
+            (st.commit, st.last_index),
+            (statuses[0].commit, statuses[0].last_index)
+        );
     }
-    assert!(sim.abandoned.contains(&stranded), "the stranded proposal is reported abandoned");
-    eprintln!("partition: majority leader after {ticks} ticks; test took {:?}", started.elapsed());
+    assert!(
+        sim.abandoned.contains(&stranded),
+        "the stranded proposal is reported abandoned"
+    );
+    eprintln!(
+        "partition: majority leader after {ticks} ticks; test took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -445,10 +499,17 @@ fn membership_add_and_remove() {
 
     // A new terminal starts with no membership and learns it from the log.
     sim.start(4, &[]);
-    assert!(matches!(sim.node(leader).propose_conf_change(MembershipChange::AddNode(2)), Err(ProposeError::AlreadyVoter(2))));
-    sim.node(leader).propose_conf_change(MembershipChange::AddNode(4)).unwrap();
     assert!(matches!(
-        sim.node(leader).propose_conf_change(MembershipChange::RemoveNode(3)),
+        sim.node(leader)
+            .propose_conf_change(MembershipChange::AddNode(2)),
+        Err(ProposeError::AlreadyVoter(2))
+    ));
+    sim.node(leader)
+        .propose_conf_change(MembershipChange::AddNode(4))
+        .unwrap();
+    assert!(matches!(
+        sim.node(leader)
+            .propose_conf_change(MembershipChange::RemoveNode(3)),
         Err(ProposeError::MembershipChangePending)
     ));
     for _ in 0..5 {
@@ -458,15 +519,24 @@ fn membership_add_and_remove() {
         assert_eq!(sim.node(id).status().voters, vec![1, 2, 3, 4], "node {id}");
         assert!(sim.applied[&id].iter().any(|(_, k)| matches!(
             k,
-            CommittedKind::Membership { change: MembershipChange::AddNode(4), .. }
+            CommittedKind::Membership {
+                change: MembershipChange::AddNode(4),
+                ..
+            }
         )));
     }
-    assert_eq!(sim.commands(4), vec![Sim::setting(1)], "the new node received the earlier commits");
+    assert_eq!(
+        sim.commands(4),
+        vec![Sim::setting(1)],
+        "the new node received the earlier commits"
+    );
     sim.commit(leader, Sim::setting(2), &[1, 2, 3, 4]);
 
     // Remove a follower other than the leader.
     let gone = [1, 2, 3].into_iter().find(|i| *i != leader).unwrap();
-    sim.node(leader).propose_conf_change(MembershipChange::RemoveNode(gone)).unwrap();
+    sim.node(leader)
+        .propose_conf_change(MembershipChange::RemoveNode(gone))
+        .unwrap();
     for _ in 0..5 {
         sim.tick();
     }
@@ -484,7 +554,8 @@ fn membership_add_and_remove() {
     sim.commit(leader, Sim::setting(4), &remaining);
     sim.check_logs_agree();
     assert!(matches!(
-        sim.node(leader).propose_conf_change(MembershipChange::RemoveNode(gone)),
+        sim.node(leader)
+            .propose_conf_change(MembershipChange::RemoveNode(gone)),
         Err(ProposeError::NotVoter(_))
     ));
 }
@@ -495,18 +566,33 @@ fn garbage_into_step_is_an_error_never_a_panic() {
     let (leader, _) = sim.await_leader(&[1, 2, 3], 30);
     let n = sim.node(leader);
     assert!(matches!(n.step(2, &[]), Err(StepError::Decode { .. })));
-    assert!(matches!(n.step(2, &[0xde, 0xad, 0xbe, 0xef]), Err(StepError::Decode { .. })));
+    assert!(matches!(
+        n.step(2, &[0xde, 0xad, 0xbe, 0xef]),
+        Err(StepError::Decode { .. })
+    ));
 
     let mut m = raft::eraftpb::Message::default();
     m.set_msg_type(raft::eraftpb::MessageType::MsgHeartbeatResponse);
     m.from = 3;
     m.to = leader;
-    assert!(matches!(n.step(2, &codec::encode_message(&m)), Err(StepError::SenderMismatch { from: 2, claimed: 3 })));
+    assert!(matches!(
+        n.step(2, &codec::encode_message(&m)),
+        Err(StepError::SenderMismatch {
+            from: 2,
+            claimed: 3
+        })
+    ));
     m.to = leader + 10;
-    assert!(matches!(n.step(3, &codec::encode_message(&m)), Err(StepError::WrongRecipient { .. })));
+    assert!(matches!(
+        n.step(3, &codec::encode_message(&m)),
+        Err(StepError::WrongRecipient { .. })
+    ));
     m.to = leader;
     m.set_msg_type(raft::eraftpb::MessageType::MsgHup);
-    assert!(matches!(n.step(3, &codec::encode_message(&m)), Err(StepError::LocalType { .. })));
+    assert!(matches!(
+        n.step(3, &codec::encode_message(&m)),
+        Err(StepError::LocalType { .. })
+    ));
 
     // Pseudo-random bytes (fixed LCG): every one refused or harmless, no panic.
     let mut x: u64 = 0x9e3779b97f4a7c15;
@@ -522,7 +608,9 @@ fn garbage_into_step_is_an_error_never_a_panic() {
         let len = (i % 64) as usize;
         let mut b: Vec<u8> = (0..len)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (x >> 56) as u8
             })
             .collect();

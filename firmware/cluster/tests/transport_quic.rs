@@ -21,7 +21,13 @@ fn any_port() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-fn config(ca_pem: &str, id: TerminalIdentity, st: &str, t: u32, listen: SocketAddr) -> TransportConfig {
+fn config(
+    ca_pem: &str,
+    id: TerminalIdentity,
+    st: &str,
+    t: u32,
+    listen: SocketAddr,
+) -> TransportConfig {
     let mut cfg = TransportConfig::new(listen, store(st), TerminalId(t), ca_pem.to_string(), id);
     cfg.seed = 42 + u64::from(t);
     cfg
@@ -29,11 +35,24 @@ fn config(ca_pem: &str, id: TerminalIdentity, st: &str, t: u32, listen: SocketAd
 
 async fn start(ca: &StoreCa, t: u32) -> Transport {
     let id = ca.issue_terminal(TerminalId(t)).unwrap();
-    Transport::bind(config(&ca.cert_pem(), id, ca.store().0.as_str(), t, any_port())).await.unwrap()
+    Transport::bind(config(
+        &ca.cert_pem(),
+        id,
+        ca.store().0.as_str(),
+        t,
+        any_port(),
+    ))
+    .await
+    .unwrap()
 }
 
 /// Waits for an event matching `pred`, returning it; panics after `within` with what was seen.
-async fn expect(t: &Transport, within: Duration, what: &str, pred: impl Fn(&TransportEvent) -> bool) -> TransportEvent {
+async fn expect(
+    t: &Transport,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&TransportEvent) -> bool,
+) -> TransportEvent {
     let deadline = Instant::now() + within;
     let mut seen = Vec::new();
     loop {
@@ -46,13 +65,20 @@ async fn expect(t: &Transport, within: Duration, what: &str, pred: impl Fn(&Tran
         match ev {
             Some(e) if pred(&e) => return e,
             Some(e) => seen.push(e),
-            None => panic!("{}: no {what} within {within:?}; saw {seen:?}", t.terminal()),
+            None => panic!(
+                "{}: no {what} within {within:?}; saw {seen:?}",
+                t.terminal()
+            ),
         }
     }
 }
 
 /// Collects events for `d` (none may match `bad`).
-async fn quiet(t: &Transport, d: Duration, bad: impl Fn(&TransportEvent) -> bool) -> Vec<TransportEvent> {
+async fn quiet(
+    t: &Transport,
+    d: Duration,
+    bad: impl Fn(&TransportEvent) -> bool,
+) -> Vec<TransportEvent> {
     let deadline = Instant::now() + d;
     let mut seen = Vec::new();
     loop {
@@ -88,23 +114,34 @@ async fn connect_pair(a: &Transport, b: &Transport) {
 async fn settle(ts: &[&Transport]) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while ts.iter().any(|t| t.open_connections() != 1) {
-        assert!(Instant::now() < deadline, "connections did not settle to one each");
+        assert!(
+            Instant::now() < deadline,
+            "connections did not settle to one each"
+        );
         smol::Timer::after(Duration::from_millis(20)).await;
     }
 }
 
 /// Round trip of one Control message each way.
 async fn ping(a: &Transport, b: &Transport, tag: &str) {
-    a.send(b.terminal(), Channel::Control, tag.as_bytes().to_vec()).unwrap();
+    a.send(b.terminal(), Channel::Control, tag.as_bytes().to_vec())
+        .unwrap();
     let want = tag.as_bytes().to_vec();
-    expect(b, Duration::from_secs(5), "ping", |e| {
-        matches!(e, TransportEvent::Message(m) if m.payload == want)
-    })
+    expect(
+        b,
+        Duration::from_secs(5),
+        "ping",
+        |e| matches!(e, TransportEvent::Message(m) if m.payload == want),
+    )
     .await;
-    b.send(a.terminal(), Channel::Control, tag.as_bytes().to_vec()).unwrap();
-    expect(a, Duration::from_secs(5), "pong", |e| {
-        matches!(e, TransportEvent::Message(m) if m.payload == want)
-    })
+    b.send(a.terminal(), Channel::Control, tag.as_bytes().to_vec())
+        .unwrap();
+    expect(
+        a,
+        Duration::from_secs(5),
+        "pong",
+        |e| matches!(e, TransportEvent::Message(m) if m.payload == want),
+    )
     .await;
 }
 
@@ -128,7 +165,8 @@ fn messages_on_all_channels_both_ways_in_order() {
         // A frame exactly at the limit, and one over it.
         let max = keel_cluster::transport::DEFAULT_MAX_FRAME;
         let big: Vec<u8> = (0..max).map(|i| (i % 251) as u8).collect();
-        a.send(b.terminal(), Channel::Replication, big.clone()).unwrap();
+        a.send(b.terminal(), Channel::Replication, big.clone())
+            .unwrap();
         assert_eq!(
             a.send(b.terminal(), Channel::Replication, vec![0; max + 1]),
             Err(SendError::TooLarge { len: max + 1, max })
@@ -147,14 +185,22 @@ fn messages_on_all_channels_both_ways_in_order() {
                 })
                 .await
                 .expect("event");
-                let TransportEvent::Message(Incoming { from: f, channel, payload }) = ev else {
+                let TransportEvent::Message(Incoming {
+                    from: f,
+                    channel,
+                    payload,
+                }) = ev
+                else {
                     panic!("unexpected {ev:?}");
                 };
                 assert_eq!(f, from);
                 if payload.len() == max {
                     assert_eq!(payload, big);
                     assert_eq!(channel, Channel::Replication);
-                    assert_eq!(next[1], N, "the big frame was queued after all replication frames");
+                    assert_eq!(
+                        next[1], N,
+                        "the big frame was queued after all replication frames"
+                    );
                     got_big = true;
                     continue;
                 }
@@ -172,7 +218,10 @@ fn messages_on_all_channels_both_ways_in_order() {
         assert_eq!(pa[0].received, u64::from(3 * N));
         a.close().await;
         b.close().await;
-        assert_eq!(a.send(b.terminal(), Channel::Raft, vec![1]), Err(SendError::Closed));
+        assert_eq!(
+            a.send(b.terminal(), Channel::Raft, vec![1]),
+            Err(SendError::Closed)
+        );
     });
 }
 
@@ -186,8 +235,13 @@ fn certificate_from_another_ca_is_refused() {
         // 1. A dials a terminal whose certificate is from another CA: A's own check refuses.
         let f = start(&rogue_ca, 2).await;
         a.set_peer_addr(TerminalId(2), f.local_addr());
-        let e = expect(&a, Duration::from_secs(5), "Refused", |e| matches!(e, TransportEvent::Refused(..))).await;
-        let TransportEvent::Refused(addr, reason) = e else { unreachable!() };
+        let e = expect(&a, Duration::from_secs(5), "Refused", |e| {
+            matches!(e, TransportEvent::Refused(..))
+        })
+        .await;
+        let TransportEvent::Refused(addr, reason) = e else {
+            unreachable!()
+        };
         assert_eq!(addr, f.local_addr());
         assert!(reason.contains("not from this store's CA"), "{reason}");
         a.forget_peer(TerminalId(2));
@@ -197,15 +251,28 @@ fn certificate_from_another_ca_is_refused() {
         //    A: A's server side refuses its client certificate.
         let rogue_id = rogue_ca.issue_terminal(TerminalId(3)).unwrap();
         let both_cas = format!("{}{}", rogue_ca.cert_pem(), ca.cert_pem());
-        let g = Transport::bind(config(&both_cas, rogue_id, "alpha", 3, any_port())).await.unwrap();
+        let g = Transport::bind(config(&both_cas, rogue_id, "alpha", 3, any_port()))
+            .await
+            .unwrap();
         g.set_peer_addr(TerminalId(1), a.local_addr());
-        let e = expect(&a, Duration::from_secs(5), "Refused", |e| matches!(e, TransportEvent::Refused(..))).await;
-        let TransportEvent::Refused(_, reason) = e else { unreachable!() };
+        let e = expect(&a, Duration::from_secs(5), "Refused", |e| {
+            matches!(e, TransportEvent::Refused(..))
+        })
+        .await;
+        let TransportEvent::Refused(_, reason) = e else {
+            unreachable!()
+        };
         assert!(reason.contains("not from this store's CA"), "{reason}");
-        let e = expect(&g, Duration::from_secs(5), "Refused", |e| matches!(e, TransportEvent::Refused(..))).await;
+        let e = expect(&g, Duration::from_secs(5), "Refused", |e| {
+            matches!(e, TransportEvent::Refused(..))
+        })
+        .await;
         println!("rogue side saw: {e:?}");
         // No PeerUp on A, ever.
-        quiet(&a, Duration::from_millis(500), |e| matches!(e, TransportEvent::PeerUp(..))).await;
+        quiet(&a, Duration::from_millis(500), |e| {
+            matches!(e, TransportEvent::PeerUp(..))
+        })
+        .await;
         assert!(a.peers().iter().all(|p| !p.connected));
         g.close().await;
         a.close().await;
@@ -218,30 +285,52 @@ fn same_ca_other_store_is_refused_after_handshake() {
         let ca = StoreCa::generate(&store("alpha")).unwrap();
         let a = start(&ca, 1).await;
         let beta_id = ca.issue_terminal_in(&store("beta"), TerminalId(2)).unwrap();
-        let b = Transport::bind(config(&ca.cert_pem(), beta_id, "beta", 2, any_port())).await.unwrap();
+        let b = Transport::bind(config(&ca.cert_pem(), beta_id, "beta", 2, any_port()))
+            .await
+            .unwrap();
 
         // B dials A: A refuses after the handshake.
         b.set_peer_addr(TerminalId(1), a.local_addr());
-        let e = expect(&a, Duration::from_secs(5), "Refused", |e| matches!(e, TransportEvent::Refused(..))).await;
-        let TransportEvent::Refused(_, reason) = e else { unreachable!() };
-        assert!(reason.contains("store mismatch") && reason.contains("beta"), "{reason}");
+        let e = expect(&a, Duration::from_secs(5), "Refused", |e| {
+            matches!(e, TransportEvent::Refused(..))
+        })
+        .await;
+        let TransportEvent::Refused(_, reason) = e else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("store mismatch") && reason.contains("beta"),
+            "{reason}"
+        );
         // A dials B: refused by A's own post-handshake check too.
         b.forget_peer(TerminalId(1));
         a.set_peer_addr(TerminalId(2), b.local_addr());
-        let e = expect(&a, Duration::from_secs(5), "Refused", |e| {
-            matches!(e, TransportEvent::Refused(addr, _) if *addr == b.local_addr())
+        let e = expect(
+            &a,
+            Duration::from_secs(5),
+            "Refused",
+            |e| matches!(e, TransportEvent::Refused(addr, _) if *addr == b.local_addr()),
+        )
+        .await;
+        let TransportEvent::Refused(_, reason) = e else {
+            unreachable!()
+        };
+        assert!(reason.contains("store mismatch"), "{reason}");
+        quiet(&a, Duration::from_millis(300), |e| {
+            matches!(e, TransportEvent::PeerUp(..))
         })
         .await;
-        let TransportEvent::Refused(_, reason) = e else { unreachable!() };
-        assert!(reason.contains("store mismatch"), "{reason}");
-        quiet(&a, Duration::from_millis(300), |e| matches!(e, TransportEvent::PeerUp(..))).await;
         a.close().await;
         b.close().await;
     });
 }
 
 /// A raw quinn client with a valid certificate for `terminal`, connected to `to`.
-async fn raw_client(ca: &StoreCa, terminal: u32, to: SocketAddr) -> (quinn::Endpoint, quinn::Connection) {
+async fn raw_client(
+    ca: &StoreCa,
+    terminal: u32,
+    to: SocketAddr,
+) -> (quinn::Endpoint, quinn::Connection) {
     let id = ca.issue_terminal(TerminalId(terminal)).unwrap();
     let tls = tls::client_config(&ca.cert_pem(), &id, ca.store()).unwrap();
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap();
@@ -254,7 +343,11 @@ async fn raw_client(ca: &StoreCa, terminal: u32, to: SocketAddr) -> (quinn::Endp
     )
     .unwrap();
     let conn = ep
-        .connect_with(quinn::ClientConfig::new(Arc::new(crypto)), to, "t1.demo.keel")
+        .connect_with(
+            quinn::ClientConfig::new(Arc::new(crypto)),
+            to,
+            "t1.demo.keel",
+        )
         .unwrap()
         .await
         .unwrap();
@@ -271,8 +364,16 @@ fn garbage_and_oversized_frames_close_only_that_connection() {
 
         let cases: [(u32, Vec<u8>, &str); 4] = [
             (9, vec![0x7f, 0, 0, 0, 1, 0], "unknown channel tag 0x7f"),
-            (10, vec![1, 0xff, 0xff, 0xff, 0xff, 1, 2, 3], "exceeds the limit"),
-            (11, [vec![2, 0, 0, 0, 100], vec![7; 10]].concat(), "truncated frame"),
+            (
+                10,
+                vec![1, 0xff, 0xff, 0xff, 0xff, 1, 2, 3],
+                "exceeds the limit",
+            ),
+            (
+                11,
+                [vec![2, 0, 0, 0, 100], vec![7; 10]].concat(),
+                "truncated frame",
+            ),
             (12, vec![3, 0, 0], "truncated frame header"),
         ];
         for (t, bytes, why) in cases {
@@ -281,15 +382,23 @@ fn garbage_and_oversized_frames_close_only_that_connection() {
             let mut s = conn.open_uni().await.unwrap();
             s.write_all(&bytes).await.unwrap();
             s.finish().unwrap();
-            let e = expect(&victim, Duration::from_secs(5), "PeerDown", |e| {
-                matches!(e, TransportEvent::PeerDown(p, _) if p.0 == t)
-            })
+            let e = expect(
+                &victim,
+                Duration::from_secs(5),
+                "PeerDown",
+                |e| matches!(e, TransportEvent::PeerDown(p, _) if p.0 == t),
+            )
             .await;
-            let TransportEvent::PeerDown(_, reason) = e else { unreachable!() };
+            let TransportEvent::PeerDown(_, reason) = e else {
+                unreachable!()
+            };
             assert!(reason.contains(why), "{t}: {reason}");
             // The offender learns why.
             let closed = conn.closed().await;
-            assert!(closed.to_string().contains(why) || format!("{closed:?}").contains(why), "{closed}");
+            assert!(
+                closed.to_string().contains(why) || format!("{closed:?}").contains(why),
+                "{closed}"
+            );
             // Forget it so the victim stops redialing the raw client.
             victim.forget_peer(TerminalId(t));
             ep.close(0u32.into(), b"");
@@ -299,7 +408,9 @@ fn garbage_and_oversized_frames_close_only_that_connection() {
         // And a well-behaved raw client's frames arrive.
         let (ep, conn) = raw_client(&ca, 13, victim.local_addr()).await;
         let mut s = conn.open_uni().await.unwrap();
-        s.write_all(&[1, 0, 0, 0, 3, b'a', b'b', b'c']).await.unwrap();
+        s.write_all(&[1, 0, 0, 0, 3, b'a', b'b', b'c'])
+            .await
+            .unwrap();
         s.finish().unwrap();
         expect(&victim, Duration::from_secs(5), "message from 13", |e| {
             matches!(e, TransportEvent::Message(m) if m.from.0 == 13 && m.payload == b"abc" && m.channel == Channel::Raft)
@@ -318,17 +429,27 @@ fn restarted_peer_is_reconnected_by_itself() {
         let ca = StoreCa::generate(&store("demo")).unwrap();
         let a = start(&ca, 1).await;
         let b_id = ca.issue_terminal(TerminalId(2)).unwrap();
-        let b = Transport::bind(config(&ca.cert_pem(), b_id.clone(), "demo", 2, any_port())).await.unwrap();
+        let b = Transport::bind(config(&ca.cert_pem(), b_id.clone(), "demo", 2, any_port()))
+            .await
+            .unwrap();
         let b_addr = b.local_addr();
         connect_pair(&a, &b).await;
         ping(&a, &b, "before").await;
 
         b.close().await;
         drop(b);
-        let e = expect(&a, Duration::from_secs(6), "PeerDown", |e| matches!(e, TransportEvent::PeerDown(..))).await;
+        let e = expect(&a, Duration::from_secs(6), "PeerDown", |e| {
+            matches!(e, TransportEvent::PeerDown(..))
+        })
+        .await;
         println!("A saw: {e:?}");
         // Messages sent while B is away wait in A's queue.
-        a.send(TerminalId(2), Channel::Replication, b"queued while away".to_vec()).unwrap();
+        a.send(
+            TerminalId(2),
+            Channel::Replication,
+            b"queued while away".to_vec(),
+        )
+        .unwrap();
         smol::Timer::after(Duration::from_millis(700)).await;
 
         // B comes back on the same port, knowing nothing about A.
@@ -345,9 +466,12 @@ fn restarted_peer_is_reconnected_by_itself() {
         };
         expect(&a, Duration::from_secs(10), "PeerUp again", is_up(2)).await;
         println!("reconnected {:?} after restart", started.elapsed());
-        expect(&b, Duration::from_secs(5), "queued message", |e| {
-            matches!(e, TransportEvent::Message(m) if m.payload == b"queued while away")
-        })
+        expect(
+            &b,
+            Duration::from_secs(5),
+            "queued message",
+            |e| matches!(e, TransportEvent::Message(m) if m.payload == b"queued while away"),
+        )
         .await;
         ping(&a, &b, "after").await;
         a.close().await;
@@ -361,7 +485,13 @@ fn simultaneous_dial_leaves_one_connection() {
         for round in 0..5 {
             let ca = StoreCa::generate(&store("demo")).unwrap();
             let mk = |t: u32| {
-                let mut cfg = config(&ca.cert_pem(), ca.issue_terminal(TerminalId(t)).unwrap(), "demo", t, any_port());
+                let mut cfg = config(
+                    &ca.cert_pem(),
+                    ca.issue_terminal(TerminalId(t)).unwrap(),
+                    "demo",
+                    t,
+                    any_port(),
+                );
                 cfg.timing.yield_to_lower = Duration::ZERO; // both dial at once
                 cfg
             };

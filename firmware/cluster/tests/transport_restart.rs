@@ -75,7 +75,10 @@ fn transport_echo_child() {
     let port: u16 = var(ENV_PORT).parse().expect("child port");
     let peer = std::env::var(ENV_PEER).ok().map(|p| {
         let (id, addr) = p.split_once('@').expect("peer as id@addr");
-        (TerminalId(id.parse().expect("peer id")), addr.parse::<SocketAddr>().expect("peer addr"))
+        (
+            TerminalId(id.parse().expect("peer id")),
+            addr.parse::<SocketAddr>().expect("peer addr"),
+        )
     });
     smol::block_on(child_main(&dir, id, port, peer));
 }
@@ -83,7 +86,10 @@ fn transport_echo_child() {
 async fn child_main(dir: &Path, id: u32, port: u16, peer: Option<(TerminalId, SocketAddr)>) {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
     let ca_pem = read("ca.pem");
-    let identity = TerminalIdentity { cert_pem: read(&format!("t{id}.crt")), key_pem: read(&format!("t{id}.key")) };
+    let identity = TerminalIdentity {
+        cert_pem: read(&format!("t{id}.crt")),
+        key_pem: read(&format!("t{id}.key")),
+    };
     let listen: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     // The killed predecessor's socket is gone with it, but retry briefly anyway.
     let started = Instant::now();
@@ -140,7 +146,14 @@ impl Pki {
 
     async fn transport(&self, t: u32) -> Transport {
         let id = self.ca.issue_terminal(TerminalId(t)).unwrap();
-        Transport::bind(config(&self.ca.cert_pem(), id, t, "127.0.0.1:0".parse().unwrap())).await.unwrap()
+        Transport::bind(config(
+            &self.ca.cert_pem(),
+            id,
+            t,
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .await
+        .unwrap()
     }
 }
 
@@ -155,7 +168,9 @@ struct Child {
 /// knows (as static config would), if any. Waits for it to listen.
 fn spawn_child(pki: &Pki, id: u32, port: u16, peer: Option<&Transport>) -> Child {
     let mut cmd = reexec_test("transport_echo_child", ROLE).expect("test binary");
-    cmd.env(ENV_DIR, pki.dir.path()).env(ENV_ID, id.to_string()).env(ENV_PORT, port.to_string());
+    cmd.env(ENV_DIR, pki.dir.path())
+        .env(ENV_ID, id.to_string())
+        .env(ENV_PORT, port.to_string());
     match peer {
         Some(p) => cmd.env(ENV_PEER, format!("{}@{}", p.terminal().0, p.local_addr())),
         None => cmd.env_remove(ENV_PEER),
@@ -179,7 +194,11 @@ fn probe(a: &Transport, to: u32, epoch: Arc<AtomicU32>) -> smol::Task<()> {
     smol::spawn(async move {
         for seq in 0u64.. {
             let e = epoch.load(Ordering::SeqCst);
-            let _ = a.send(TerminalId(to), Channel::Control, format!("r{e}-{seq}").into_bytes());
+            let _ = a.send(
+                TerminalId(to),
+                Channel::Control,
+                format!("r{e}-{seq}").into_bytes(),
+            );
             smol::Timer::after(PROBE_EVERY).await;
         }
     })
@@ -231,7 +250,12 @@ fn summary(events: &[TransportEvent]) -> Vec<String> {
 /// Parent `a_id` ↔ child `b_id`: five times, SIGKILL the child, restart it on the same
 /// port after `down` (with a newly issued key if `new_key`), and time the first echo of a
 /// probe after it listens again. Returns the times and, per round, A's PeerDown reasons.
-fn restart_case(a_id: u32, b_id: u32, down: Duration, new_key: bool) -> (Vec<Duration>, Vec<Vec<String>>) {
+fn restart_case(
+    a_id: u32,
+    b_id: u32,
+    down: Duration,
+    new_key: bool,
+) -> (Vec<Duration>, Vec<Vec<String>>) {
     smol::block_on(async {
         let pki = Pki::new(b_id);
         let a = pki.transport(a_id).await;
@@ -241,7 +265,11 @@ fn restart_case(a_id: u32, b_id: u32, down: Duration, new_key: bool) -> (Vec<Dur
         let epoch = Arc::new(AtomicU32::new(0));
         let _task = probe(&a, b_id, epoch.clone());
         let (seen, ok) = wait_event(&a, Duration::from_secs(10), is_echo(b_id, 0)).await;
-        assert!(ok, "t{a_id} <-> t{b_id}: no first echo; saw {:?}", summary(&seen));
+        assert!(
+            ok,
+            "t{a_id} <-> t{b_id}: no first echo; saw {:?}",
+            summary(&seen)
+        );
         // Let a simultaneous dial settle and the connection carry traffic for a while.
         smol::Timer::after(Duration::from_millis(500)).await;
 
@@ -262,7 +290,11 @@ fn restart_case(a_id: u32, b_id: u32, down: Duration, new_key: bool) -> (Vec<Dur
             let ready = Instant::now();
             let (seen, ok) = wait_event(&a, Duration::from_secs(15), is_echo(b_id, round)).await;
             let recovered = ready.elapsed();
-            assert!(ok, "round {round}: t{b_id} never echoed after its restart; saw {:?}", summary(&seen));
+            assert!(
+                ok,
+                "round {round}: t{b_id} never echoed after its restart; saw {:?}",
+                summary(&seen)
+            );
             println!(
                 "t{a_id} <-> t{b_id} round {round}: restarted (boot {old_boot} -> {}) {:?} after SIGKILL; \
                  echo {recovered:?} after it listened; events: {:?}",
@@ -292,13 +324,20 @@ fn restart_case(a_id: u32, b_id: u32, down: Duration, new_key: bool) -> (Vec<Dur
 fn check(label: &str, times: &[Duration]) {
     let max = times.iter().max().copied().unwrap_or_default();
     println!("{label}: recovery times {times:?} (max {max:?})");
-    assert!(max < Duration::from_millis(1500), "{label}: recovery took {max:?} (limit 1.5 s): {times:?}");
+    assert!(
+        max < Duration::from_millis(1500),
+        "{label}: recovery took {max:?} (limit 1.5 s): {times:?}"
+    );
 }
 
 /// Every round's restart was reported as one PeerDown (followed by PeerUp).
 fn check_reported(label: &str, downs: &[Vec<String>], want: &str) {
     for (i, d) in downs.iter().enumerate() {
-        assert!(d.len() == 1 && d[0].contains(want), "{label} round {}: PeerDown reasons {d:?}, want {want:?}", i + 1);
+        assert!(
+            d.len() == 1 && d[0].contains(want),
+            "{label} round {}: PeerDown reasons {d:?}, want {want:?}",
+            i + 1
+        );
     }
 }
 
@@ -334,7 +373,11 @@ fn restarted_lower_id_is_reachable_at_once() {
 fn restarted_with_a_new_key_replaces_the_stale_connection_by_boot_id() {
     let (times, downs) = restart_case(2, 3, Duration::ZERO, true);
     check("higher id restarted with a new key", &times);
-    check_reported("higher id restarted with a new key", &downs, "restarted (boot id");
+    check_reported(
+        "higher id restarted with a new key",
+        &downs,
+        "restarted (boot id",
+    );
 }
 
 /// A child that dies for good is reported down within the idle timeout (plus slack),
@@ -352,15 +395,23 @@ fn killed_peer_is_reported_down_within_the_idle_timeout() {
         smol::Timer::after(Duration::from_millis(500)).await;
         let killed = Instant::now();
         b.guard.kill();
-        let (seen, ok) = wait_event(&a, IDLE_TIMEOUT + Duration::from_secs(3), |e| {
-            matches!(e, TransportEvent::PeerDown(p, _) if p.0 == 2)
-        })
+        let (seen, ok) = wait_event(
+            &a,
+            IDLE_TIMEOUT + Duration::from_secs(3),
+            |e| matches!(e, TransportEvent::PeerDown(p, _) if p.0 == 2),
+        )
         .await;
         drop(task);
         let took = killed.elapsed();
         assert!(ok, "no PeerDown; saw {:?}", summary(&seen));
-        println!("dead peer reported down {took:?} after SIGKILL: {:?}", seen.last());
-        assert!(took <= IDLE_TIMEOUT + Duration::from_secs(1), "PeerDown took {took:?}");
+        println!(
+            "dead peer reported down {took:?} after SIGKILL: {:?}",
+            seen.last()
+        );
+        assert!(
+            took <= IDLE_TIMEOUT + Duration::from_secs(1),
+            "PeerDown took {took:?}"
+        );
         a.close().await;
     });
 }
@@ -394,13 +445,17 @@ fn stateless_reset_after_restart() {
             smol::Timer::after(Duration::from_millis(300)).await;
             b = spawn_child(&pki, b_id, b_addr.port(), None);
             let ready = Instant::now();
-            let (seen, ok) = wait_event(&a, IDLE_TIMEOUT + Duration::from_secs(3), |e| {
-                matches!(e, TransportEvent::PeerDown(p, _) if p.0 == b_id)
-            })
+            let (seen, ok) = wait_event(
+                &a,
+                IDLE_TIMEOUT + Duration::from_secs(3),
+                |e| matches!(e, TransportEvent::PeerDown(p, _) if p.0 == b_id),
+            )
             .await;
             let down_after = ready.elapsed();
             assert!(ok, "t{b_id}: no PeerDown; saw {:?}", summary(&seen));
-            let Some(TransportEvent::PeerDown(_, reason)) = seen.last() else { unreachable!() };
+            let Some(TransportEvent::PeerDown(_, reason)) = seen.last() else {
+                unreachable!()
+            };
             let reset = reason.contains("reset");
             println!(
                 "t{a_id} (dialed the stale connection: {dialed_by_parent:?}) saw t{b_id} down {down_after:?} \
@@ -409,10 +464,17 @@ fn stateless_reset_after_restart() {
             // The parent redials the restarted child, which answers again.
             let (seen, ok) = wait_event(&a, Duration::from_secs(10), is_echo(b_id, 1)).await;
             drop(task);
-            assert!(ok, "t{b_id}: no echo after the restart; saw {:?}", summary(&seen));
+            assert!(
+                ok,
+                "t{b_id}: no echo after the restart; saw {:?}",
+                summary(&seen)
+            );
             println!("  echo {:?} after its restart", ready.elapsed());
             assert!(reset, "t{b_id}: no stateless reset: {reason}");
-            assert!(down_after < Duration::from_millis(1000), "reset took {down_after:?}");
+            assert!(
+                down_after < Duration::from_millis(1000),
+                "reset took {down_after:?}"
+            );
             b.guard.close_stdin();
             b.guard.kill();
             a.close().await;

@@ -68,7 +68,9 @@ impl Permission {
     /// The least role that has this permission, for error messages.
     pub fn needed_role(self) -> Role {
         match self {
-            Permission::Sell | Permission::Shift | Permission::NoSale | Permission::Kitchen => Role::Cashier,
+            Permission::Sell | Permission::Shift | Permission::NoSale | Permission::Kitchen => {
+                Role::Cashier
+            }
             Permission::Diagnostics => Role::Technician,
             _ => Role::Manager,
         }
@@ -96,7 +98,10 @@ impl Permission {
 pub fn allows(role: Role, permission: Permission) -> bool {
     match role {
         Role::Manager => true,
-        Role::Cashier => matches!(permission, Permission::Sell | Permission::Shift | Permission::NoSale | Permission::Kitchen),
+        Role::Cashier => matches!(
+            permission,
+            Permission::Sell | Permission::Shift | Permission::NoSale | Permission::Kitchen
+        ),
         Role::Technician => matches!(permission, Permission::Diagnostics | Permission::Reports),
     }
 }
@@ -130,14 +135,23 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Hashes `pin` with `salt` (the caller draws it at random): PBKDF2-HMAC-SHA256.
 pub fn hash_pin(pin: &str, salt: &[u8], iterations: u32) -> String {
     let mut out = [0u8; 32];
     let iters = core::num::NonZeroU32::new(iterations.max(1)).unwrap_or(core::num::NonZeroU32::MIN);
-    ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, iters, salt, pin.as_bytes(), &mut out);
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        iters,
+        salt,
+        pin.as_bytes(),
+        &mut out,
+    );
     format!("{PIN_HASH_PREFIX}{iterations}${}${}", hex(salt), hex(&out))
 }
 
@@ -162,7 +176,14 @@ fn parse_pin_hash(stored: &str) -> Option<(core::num::NonZeroU32, Vec<u8>, Vec<u
 pub fn pin_matches(stored: &str, pin: &str) -> bool {
     if stored.starts_with(PIN_HASH_PREFIX) {
         match parse_pin_hash(stored) {
-            Some((iters, salt, hash)) => ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, iters, &salt, pin.as_bytes(), &hash).is_ok(),
+            Some((iters, salt, hash)) => ring::pbkdf2::verify(
+                ring::pbkdf2::PBKDF2_HMAC_SHA256,
+                iters,
+                &salt,
+                pin.as_bytes(),
+                &hash,
+            )
+            .is_ok(),
             None => false,
         }
     } else {
@@ -204,9 +225,16 @@ pub struct LoginGuard {
 
 impl LoginGuard {
     /// Checks `pin` against `users` at time `now_ms`; returns the matching user.
-    pub fn login<'u>(&mut self, users: &'u [User], pin: &str, now_ms: u64) -> Result<&'u User, LoginError> {
+    pub fn login<'u>(
+        &mut self,
+        users: &'u [User],
+        pin: &str,
+        now_ms: u64,
+    ) -> Result<&'u User, LoginError> {
         if now_ms < self.locked_until_ms {
-            return Err(LoginError::Locked { seconds: (self.locked_until_ms - now_ms).div_ceil(1000) });
+            return Err(LoginError::Locked {
+                seconds: (self.locked_until_ms - now_ms).div_ceil(1000),
+            });
         }
         let pin = pin.trim();
         if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
@@ -228,7 +256,10 @@ impl LoginGuard {
                 self.locked_until_ms = 0;
                 Ok(u)
             }
-            None => Err(self.fail(now_ms).err().unwrap_or(LoginError::WrongPin { remaining: 0 })),
+            None => Err(self
+                .fail(now_ms)
+                .err()
+                .unwrap_or(LoginError::WrongPin { remaining: 0 })),
         }
     }
 
@@ -238,9 +269,13 @@ impl LoginGuard {
         if self.failures >= MAX_PIN_FAILURES {
             self.failures = 0;
             self.locked_until_ms = now_ms + LOCKOUT_MS;
-            return Err(LoginError::Locked { seconds: LOCKOUT_MS / 1000 });
+            return Err(LoginError::Locked {
+                seconds: LOCKOUT_MS / 1000,
+            });
         }
-        Err(LoginError::WrongPin { remaining: MAX_PIN_FAILURES - self.failures })
+        Err(LoginError::WrongPin {
+            remaining: MAX_PIN_FAILURES - self.failures,
+        })
     }
 }
 
@@ -257,8 +292,18 @@ mod tests {
 
     fn users() -> Vec<User> {
         vec![
-            User { id: UserId("cashier".into()), name: "Cashier".into(), role: Role::Cashier, pin: "1111".into() },
-            User { id: UserId("manager".into()), name: "Manager".into(), role: Role::Manager, pin: "9999".into() },
+            User {
+                id: UserId("cashier".into()),
+                name: "Cashier".into(),
+                role: Role::Cashier,
+                pin: "1111".into(),
+            },
+            User {
+                id: UserId("manager".into()),
+                name: "Manager".into(),
+                role: Role::Manager,
+                pin: "9999".into(),
+            },
         ]
     }
 
@@ -267,10 +312,19 @@ mod tests {
         let us = users();
         let mut g = LoginGuard::default();
         for i in 0..4 {
-            assert_eq!(g.login(&us, "0001", 1000).unwrap_err(), LoginError::WrongPin { remaining: 4 - i });
+            assert_eq!(
+                g.login(&us, "0001", 1000).unwrap_err(),
+                LoginError::WrongPin { remaining: 4 - i }
+            );
         }
-        assert_eq!(g.login(&us, "0001", 1000).unwrap_err(), LoginError::Locked { seconds: 60 });
-        assert_eq!(g.login(&us, "1111", 30_000).unwrap_err(), LoginError::Locked { seconds: 31 });
+        assert_eq!(
+            g.login(&us, "0001", 1000).unwrap_err(),
+            LoginError::Locked { seconds: 60 }
+        );
+        assert_eq!(
+            g.login(&us, "1111", 30_000).unwrap_err(),
+            LoginError::Locked { seconds: 31 }
+        );
         assert_eq!(g.login(&us, "1111", 61_000).unwrap().role, Role::Cashier);
     }
 

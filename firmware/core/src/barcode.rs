@@ -169,14 +169,21 @@ impl EmbeddedLayout {
             return bad("item and value digits must both be at least 1".to_string());
         }
         if self.verifier_digit && !(4..=5).contains(&self.value_digits) {
-            return bad(format!("a verifier digit needs a 4- or 5-digit value, not {}", self.value_digits));
+            return bad(format!(
+                "a verifier digit needs a 4- or 5-digit value, not {}",
+                self.value_digits
+            ));
         }
         for p in self.price_prefixes.iter().chain(&self.weight_prefixes) {
             if !(20..=29).contains(p) {
                 return bad(format!("prefix {p} is outside the in-store range 20-29"));
             }
         }
-        if let Some(p) = self.price_prefixes.iter().find(|p| self.weight_prefixes.contains(p)) {
+        if let Some(p) = self
+            .price_prefixes
+            .iter()
+            .find(|p| self.weight_prefixes.contains(p))
+        {
             return bad(format!("prefix {p} is listed for both price and weight"));
         }
         Ok(())
@@ -224,18 +231,30 @@ const INVERSE_FIVE_MINUS: [u8; 10] = [0, 9, 7, 5, 3, 1, 8, 6, 4, 2];
 pub fn verifier_digit(value_digits: &str) -> Option<u8> {
     let digits: Vec<usize> = value_digits
         .bytes()
-        .map(|b| if b.is_ascii_digit() { Some(usize::from(b - b'0')) } else { None })
+        .map(|b| {
+            if b.is_ascii_digit() {
+                Some(usize::from(b - b'0'))
+            } else {
+                None
+            }
+        })
         .collect::<Option<_>>()?;
     let weights: &[&[u32; 10]] = match digits.len() {
         4 => &[&TWO_MINUS, &TWO_MINUS, &THREE, &FIVE_MINUS],
         5 => &[&FIVE_PLUS, &TWO_MINUS, &FIVE_MINUS, &FIVE_PLUS, &TWO_MINUS],
         _ => return None,
     };
-    let sum: u32 = digits.iter().zip(weights).map(|(d, w)| w.get(*d).copied().unwrap_or(0)).sum();
+    let sum: u32 = digits
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| w.get(*d).copied().unwrap_or(0))
+        .sum();
     if digits.len() == 4 {
         Some(((sum * 3) % 10) as u8)
     } else {
-        INVERSE_FIVE_MINUS.get(((10 - sum % 10) % 10) as usize).copied()
+        INVERSE_FIVE_MINUS
+            .get(((10 - sum % 10) % 10) as usize)
+            .copied()
     }
 }
 
@@ -251,7 +270,10 @@ pub fn validate(code: &str) -> Result<(&str, Symbology), BarcodeError> {
         return Err(BarcodeError::Empty);
     }
     if let Some((i, c)) = code.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
-        return Err(BarcodeError::NonDigit { position: i + 1, found: c });
+        return Err(BarcodeError::NonDigit {
+            position: i + 1,
+            found: c,
+        });
     }
     let symbology = match code.len() {
         8 => Symbology::Ean8,
@@ -272,11 +294,17 @@ pub fn validate(code: &str) -> Result<(&str, Symbology), BarcodeError> {
 /// Surrounding whitespace (e.g. a scanner's trailing CR) is ignored.
 pub fn classify_with(code: &str, layout: &EmbeddedLayout) -> Result<Barcode, BarcodeError> {
     let (code, symbology) = validate(code)?;
-    let product = || Barcode::Product { code: code.to_string(), symbology };
+    let product = || Barcode::Product {
+        code: code.to_string(),
+        symbology,
+    };
     if symbology != Symbology::Ean13 {
         return Ok(product());
     }
-    let prefix = code.get(..2).and_then(|p| p.parse::<u8>().ok()).unwrap_or(0);
+    let prefix = code
+        .get(..2)
+        .and_then(|p| p.parse::<u8>().ok())
+        .unwrap_or(0);
     let is_price = layout.price_prefixes.contains(&prefix);
     let is_weight = layout.weight_prefixes.contains(&prefix);
     if !is_price && !is_weight {
@@ -286,7 +314,9 @@ pub fn classify_with(code: &str, layout: &EmbeddedLayout) -> Result<Barcode, Bar
     let item_end = 2 + layout.item_digits;
     let value_start = item_end + usize::from(layout.verifier_digit);
     let item_code = code.get(2..item_end).unwrap_or_default().to_string();
-    let value_text = code.get(value_start..value_start + layout.value_digits).unwrap_or_default();
+    let value_text = code
+        .get(value_start..value_start + layout.value_digits)
+        .unwrap_or_default();
     if layout.verifier_digit {
         let found = code.as_bytes().get(item_end).map(|b| b - b'0').unwrap_or(0);
         let expected = verifier_digit(value_text).unwrap_or(0);
@@ -295,12 +325,22 @@ pub fn classify_with(code: &str, layout: &EmbeddedLayout) -> Result<Barcode, Bar
         }
     }
     // At most 10 ASCII digits (layout validated), so this always fits in i64.
-    let value = value_text.bytes().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
+    let value = value_text
+        .bytes()
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
     let code = code.to_string();
     Ok(if is_price {
-        Barcode::PriceEmbedded { item_code, price_minor: value, code }
+        Barcode::PriceEmbedded {
+            item_code,
+            price_minor: value,
+            code,
+        }
     } else {
-        Barcode::WeightEmbedded { item_code, grams: value, code }
+        Barcode::WeightEmbedded {
+            item_code,
+            grams: value,
+            code,
+        }
     })
 }
 
@@ -319,13 +359,24 @@ impl Barcode {
     /// UPC-A form; an embedded code yields its [`Barcode::embedded_lookup_key`].
     pub fn lookup_keys(&self) -> Vec<String> {
         match self {
-            Barcode::Product { code, symbology: Symbology::UpcA } => vec![code.clone(), format!("0{code}")],
-            Barcode::Product { code, symbology: Symbology::Ean13 } => match code.strip_prefix('0') {
+            Barcode::Product {
+                code,
+                symbology: Symbology::UpcA,
+            } => vec![code.clone(), format!("0{code}")],
+            Barcode::Product {
+                code,
+                symbology: Symbology::Ean13,
+            } => match code.strip_prefix('0') {
                 Some(upc) => vec![code.clone(), upc.to_string()],
                 None => vec![code.clone()],
             },
-            Barcode::Product { code, symbology: Symbology::Ean8 } => vec![code.clone()],
-            Barcode::PriceEmbedded { .. } | Barcode::WeightEmbedded { .. } => vec![self.embedded_lookup_key()],
+            Barcode::Product {
+                code,
+                symbology: Symbology::Ean8,
+            } => vec![code.clone()],
+            Barcode::PriceEmbedded { .. } | Barcode::WeightEmbedded { .. } => {
+                vec![self.embedded_lookup_key()]
+            }
         }
     }
 
@@ -335,7 +386,12 @@ impl Barcode {
     pub fn embedded_lookup_key(&self) -> String {
         match self {
             Barcode::Product { code, .. } => code.clone(),
-            Barcode::PriceEmbedded { item_code, code, .. } | Barcode::WeightEmbedded { item_code, code, .. } => {
+            Barcode::PriceEmbedded {
+                item_code, code, ..
+            }
+            | Barcode::WeightEmbedded {
+                item_code, code, ..
+            } => {
                 let prefix = code.get(..2).unwrap_or("2");
                 let zeros = 12usize.saturating_sub(prefix.len() + item_code.len());
                 let body = format!("{prefix}{item_code}{}", "0".repeat(zeros));
@@ -349,7 +405,10 @@ impl Barcode {
     /// of a product code (UPC-A gets a leading 0), or the embedded lookup key.
     pub fn canonical_key(&self) -> String {
         match self {
-            Barcode::Product { code, symbology: Symbology::UpcA } => format!("0{code}"),
+            Barcode::Product {
+                code,
+                symbology: Symbology::UpcA,
+            } => format!("0{code}"),
             _ => self.embedded_lookup_key(),
         }
     }
@@ -365,35 +424,65 @@ mod tests {
         assert_eq!(check_digit("400638133393"), Some(1));
         assert_eq!(
             classify("4006381333931").unwrap(),
-            Barcode::Product { code: "4006381333931".into(), symbology: Symbology::Ean13 }
+            Barcode::Product {
+                code: "4006381333931".into(),
+                symbology: Symbology::Ean13
+            }
         );
         assert_eq!(
             classify("96385074").unwrap(),
-            Barcode::Product { code: "96385074".into(), symbology: Symbology::Ean8 }
+            Barcode::Product {
+                code: "96385074".into(),
+                symbology: Symbology::Ean8
+            }
         );
         assert_eq!(
             classify(" 036000291452\r\n").unwrap(),
-            Barcode::Product { code: "036000291452".into(), symbology: Symbology::UpcA }
+            Barcode::Product {
+                code: "036000291452".into(),
+                symbology: Symbology::UpcA
+            }
         );
     }
 
     #[test]
     fn upc_and_ean13_forms_match() {
         let upc = classify("036000291452").unwrap();
-        assert_eq!(upc.lookup_keys(), vec!["036000291452".to_string(), "0036000291452".to_string()]);
+        assert_eq!(
+            upc.lookup_keys(),
+            vec!["036000291452".to_string(), "0036000291452".to_string()]
+        );
         let ean = classify("0036000291452").unwrap();
-        assert_eq!(ean.lookup_keys(), vec!["0036000291452".to_string(), "036000291452".to_string()]);
+        assert_eq!(
+            ean.lookup_keys(),
+            vec!["0036000291452".to_string(), "036000291452".to_string()]
+        );
         assert_eq!(upc.canonical_key(), ean.canonical_key());
     }
 
     #[test]
     fn errors_say_what_is_wrong() {
         assert_eq!(classify(""), Err(BarcodeError::Empty));
-        assert_eq!(classify("40063813a3931"), Err(BarcodeError::NonDigit { position: 9, found: 'a' }));
+        assert_eq!(
+            classify("40063813a3931"),
+            Err(BarcodeError::NonDigit {
+                position: 9,
+                found: 'a'
+            })
+        );
         assert_eq!(classify("12345"), Err(BarcodeError::WrongLength(5)));
-        assert_eq!(classify("4006381333932"), Err(BarcodeError::BadCheckDigit { expected: 1, found: 2 }));
+        assert_eq!(
+            classify("4006381333932"),
+            Err(BarcodeError::BadCheckDigit {
+                expected: 1,
+                found: 2
+            })
+        );
         let msg = classify("4006381333932").unwrap_err().to_string();
-        assert!(msg.contains("expected 1") && msg.contains("found 2"), "{msg}");
+        assert!(
+            msg.contains("expected 1") && msg.contains("found 2"),
+            "{msg}"
+        );
         assert_eq!(check_digit(""), None);
         assert_eq!(check_digit("12a"), None);
     }
@@ -407,27 +496,54 @@ mod tests {
         let code = with_check("211234501234");
         assert_eq!(code, "2112345012346");
         let b = classify(&code).unwrap();
-        assert_eq!(b, Barcode::WeightEmbedded { item_code: "12345".into(), grams: 1234, code: code.clone() });
+        assert_eq!(
+            b,
+            Barcode::WeightEmbedded {
+                item_code: "12345".into(),
+                grams: 1234,
+                code: code.clone()
+            }
+        );
         let key = b.embedded_lookup_key();
         assert_eq!(key, with_check("211234500000"));
         assert_eq!(key, "2112345000008");
         assert_eq!(b.lookup_keys(), vec![key.clone()]);
         // The key is itself valid and classifies as the same item with zero weight.
-        assert_eq!(classify(&key).unwrap(), Barcode::WeightEmbedded { item_code: "12345".into(), grams: 0, code: key });
+        assert_eq!(
+            classify(&key).unwrap(),
+            Barcode::WeightEmbedded {
+                item_code: "12345".into(),
+                grams: 0,
+                code: key
+            }
+        );
     }
 
     #[test]
     fn price_embedded_default_layout() {
         let code = with_check("230042001299");
         let b = classify(&code).unwrap();
-        assert_eq!(b, Barcode::PriceEmbedded { item_code: "00420".into(), price_minor: 1299, code: code.clone() });
+        assert_eq!(
+            b,
+            Barcode::PriceEmbedded {
+                item_code: "00420".into(),
+                price_minor: 1299,
+                code: code.clone()
+            }
+        );
         assert_eq!(b.embedded_lookup_key(), with_check("230042000000"));
     }
 
     #[test]
     fn other_in_store_prefixes_are_plain_products() {
         let code = with_check("200000012345");
-        assert_eq!(classify(&code).unwrap(), Barcode::Product { code, symbology: Symbology::Ean13 });
+        assert_eq!(
+            classify(&code).unwrap(),
+            Barcode::Product {
+                code,
+                symbology: Symbology::Ean13
+            }
+        );
     }
 
     #[test]
@@ -454,10 +570,20 @@ mod tests {
         let code = with_check("221234592875");
         assert_eq!(
             classify_with(&code, &layout).unwrap(),
-            Barcode::PriceEmbedded { item_code: "12345".into(), price_minor: 2875, code: code.clone() }
+            Barcode::PriceEmbedded {
+                item_code: "12345".into(),
+                price_minor: 2875,
+                code: code.clone()
+            }
         );
         let bad = with_check("221234512875");
-        assert_eq!(classify_with(&bad, &layout), Err(BarcodeError::BadVerifierDigit { expected: 9, found: 1 }));
+        assert_eq!(
+            classify_with(&bad, &layout),
+            Err(BarcodeError::BadVerifierDigit {
+                expected: 9,
+                found: 1
+            })
+        );
         let key = classify_with(&code, &layout).unwrap().embedded_lookup_key();
         assert_eq!(key, with_check("221234500000"));
     }
@@ -473,7 +599,10 @@ mod tests {
         let mut l = EmbeddedLayout::default();
         l.price_prefixes.push(30);
         assert!(matches!(l.validate(), Err(BarcodeError::InvalidLayout(_))));
-        assert!(matches!(classify_with(&with_check("231234500000"), &l), Err(BarcodeError::InvalidLayout(_))));
+        assert!(matches!(
+            classify_with(&with_check("231234500000"), &l),
+            Err(BarcodeError::InvalidLayout(_))
+        ));
         assert_eq!(EmbeddedLayout::default().validate(), Ok(()));
     }
 

@@ -69,7 +69,11 @@ impl Catalog {
     /// write of the same SKU was applied (ties broken by the HLC's node). Returns
     /// whether it was applied. Merging in any order gives the same catalog.
     pub fn upsert_lww(&mut self, item: CatalogItem, at: Hlc) -> bool {
-        if self.versions.get(&item.sku).is_some_and(|current| *current >= at) {
+        if self
+            .versions
+            .get(&item.sku)
+            .is_some_and(|current| *current >= at)
+        {
             return false;
         }
         self.versions.insert(item.sku.clone(), at);
@@ -89,7 +93,9 @@ impl Catalog {
 
     /// The item carrying exactly this barcode.
     pub fn by_barcode(&self, code: &str) -> Option<&CatalogItem> {
-        self.by_barcode.get(code).and_then(|sku| self.items.get(sku))
+        self.by_barcode
+            .get(code)
+            .and_then(|sku| self.items.get(sku))
     }
 
     /// Items whose SKU, name, category or barcode contains `query` (case-insensitive), SKU order.

@@ -53,8 +53,17 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Columns / fields an import may carry, in canonical order.
-pub const FIELDS: [&str; 9] =
-    ["sku", "barcodes", "name", "category", "price", "tax_class", "sold_by", "active", "kitchen_station"];
+pub const FIELDS: [&str; 9] = [
+    "sku",
+    "barcodes",
+    "name",
+    "category",
+    "price",
+    "tax_class",
+    "sold_by",
+    "active",
+    "kitchen_station",
+];
 
 /// Fields every row must carry.
 const REQUIRED: [&str; 4] = ["sku", "name", "price", "tax_class"];
@@ -76,7 +85,11 @@ pub struct RowError {
 }
 
 fn render_row_error(e: &RowError) -> String {
-    let place = if e.row == 0 { "file".to_string() } else { format!("row {}", e.row) };
+    let place = if e.row == 0 {
+        "file".to_string()
+    } else {
+        format!("row {}", e.row)
+    };
     match &e.field {
         Some(f) => format!("{place}, {f}: {}", e.message),
         None => format!("{place}: {}", e.message),
@@ -93,7 +106,11 @@ pub struct ImportErrors {
 impl fmt::Display for ImportErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(f, "catalog import rejected, nothing imported: {n} error{}", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "catalog import rejected, nothing imported: {n} error{}",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.errors {
             write!(f, "\n  {e}")?;
         }
@@ -103,7 +120,13 @@ impl fmt::Display for ImportErrors {
 
 impl ImportErrors {
     fn single(row: usize, field: Option<&str>, message: impl Into<String>) -> ImportErrors {
-        ImportErrors { errors: vec![RowError { row, field: field.map(str::to_string), message: message.into() }] }
+        ImportErrors {
+            errors: vec![RowError {
+                row,
+                field: field.map(str::to_string),
+                message: message.into(),
+            }],
+        }
     }
 }
 
@@ -120,7 +143,11 @@ pub fn parse_json(text: &str, currency: Currency) -> Result<Vec<CatalogItem>, Im
 /// Parses a CSV or JSON catalog with the default in-store barcode layout,
 /// choosing the format by `path_hint`'s extension (`.csv` / `.json`) or, failing
 /// that, by content: JSON if the first non-blank character is `[` or `{`.
-pub fn parse_auto(path_hint: &str, text: &str, currency: Currency) -> Result<Vec<CatalogItem>, ImportErrors> {
+pub fn parse_auto(
+    path_hint: &str,
+    text: &str,
+    currency: Currency,
+) -> Result<Vec<CatalogItem>, ImportErrors> {
     parse_auto_with(path_hint, text, currency, &EmbeddedLayout::default())
 }
 
@@ -206,20 +233,32 @@ impl<'a> Validator<'a> {
         Validator {
             currency,
             layout,
-            seen: Seen { skus: BTreeMap::new(), barcodes: BTreeMap::new() },
+            seen: Seen {
+                skus: BTreeMap::new(),
+                barcodes: BTreeMap::new(),
+            },
             errors: Vec::new(),
             items: Vec::new(),
         }
     }
 
     fn err(&mut self, row: usize, field: Option<&str>, message: impl Into<String>) {
-        self.errors.push(RowError { row, field: field.map(str::to_string), message: message.into() });
+        self.errors.push(RowError {
+            row,
+            field: field.map(str::to_string),
+            message: message.into(),
+        });
     }
 
     /// Reports a missing required field unless that field already has an error
     /// on this row (e.g. a JSON value of the wrong type).
     fn required(&mut self, row: usize, field: &str) {
-        let already = self.errors.iter().rev().take_while(|e| e.row == row).any(|e| e.field.as_deref() == Some(field));
+        let already = self
+            .errors
+            .iter()
+            .rev()
+            .take_while(|e| e.row == row)
+            .any(|e| e.field.as_deref() == Some(field));
         if !already {
             self.err(row, Some(field), "required, must not be empty");
         }
@@ -229,7 +268,9 @@ impl<'a> Validator<'a> {
         if self.errors.is_empty() {
             Ok(self.items)
         } else {
-            Err(ImportErrors { errors: self.errors })
+            Err(ImportErrors {
+                errors: self.errors,
+            })
         }
     }
 
@@ -242,7 +283,11 @@ impl<'a> Validator<'a> {
                 None
             }
             Some(s) if s.chars().any(char::is_whitespace) => {
-                self.err(row, Some("sku"), format!("{s:?} must not contain whitespace"));
+                self.err(
+                    row,
+                    Some("sku"),
+                    format!("{s:?} must not contain whitespace"),
+                );
                 None
             }
             Some(s) => match self.seen.skus.get(s) {
@@ -262,7 +307,9 @@ impl<'a> Validator<'a> {
         if name.is_none() {
             self.required(row, "name");
         }
-        let category = non_empty(&raw.category).unwrap_or(DEFAULT_CATEGORY).to_string();
+        let category = non_empty(&raw.category)
+            .unwrap_or(DEFAULT_CATEGORY)
+            .to_string();
 
         let price = match non_empty(&raw.price) {
             None => {
@@ -283,20 +330,34 @@ impl<'a> Validator<'a> {
             self.required(row, "tax_class");
         }
 
-        let sold_by = match non_empty(&raw.sold_by).map(str::to_ascii_lowercase).as_deref() {
+        let sold_by = match non_empty(&raw.sold_by)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("unit") => Some(SoldBy::Unit),
             Some("weight") => Some(SoldBy::Weight),
             Some(other) => {
-                self.err(row, Some("sold_by"), format!("{other:?} is not \"unit\" or \"weight\""));
+                self.err(
+                    row,
+                    Some("sold_by"),
+                    format!("{other:?} is not \"unit\" or \"weight\""),
+                );
                 None
             }
         };
 
-        let active = match non_empty(&raw.active).map(str::to_ascii_lowercase).as_deref() {
+        let active = match non_empty(&raw.active)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("true") | Some("1") | Some("yes") => true,
             Some("false") | Some("0") | Some("no") => false,
             Some(other) => {
-                self.err(row, Some("active"), format!("{other:?} is not one of true/false/1/0/yes/no"));
+                self.err(
+                    row,
+                    Some("active"),
+                    format!("{other:?} is not one of true/false/1/0/yes/no"),
+                );
                 true
             }
         };
@@ -304,7 +365,12 @@ impl<'a> Validator<'a> {
         let kitchen_station = non_empty(&raw.kitchen_station).map(str::to_string);
 
         let mut barcodes = Vec::new();
-        for code in raw.barcodes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        for code in raw
+            .barcodes
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+        {
             let parsed = match classify_with(code, self.layout) {
                 Ok(b) => b,
                 Err(e) => {
@@ -323,8 +389,12 @@ impl<'a> Validator<'a> {
                         self.err(row, Some("barcodes"), msg);
                         continue;
                     }
-                    if matches!(parsed, Barcode::WeightEmbedded { .. }) && sold_by == Some(SoldBy::Unit) {
-                        let msg = format!("{code:?} is a weight-embedded code but the item is sold by unit");
+                    if matches!(parsed, Barcode::WeightEmbedded { .. })
+                        && sold_by == Some(SoldBy::Unit)
+                    {
+                        let msg = format!(
+                            "{code:?} is a weight-embedded code but the item is sold by unit"
+                        );
                         self.err(row, Some("barcodes"), msg);
                         continue;
                     }
@@ -340,7 +410,9 @@ impl<'a> Validator<'a> {
                 self.err(row, Some("barcodes"), msg);
                 continue;
             }
-            self.seen.barcodes.insert(canonical, (row, code.to_string()));
+            self.seen
+                .barcodes
+                .insert(canonical, (row, code.to_string()));
             barcodes.push(code.to_string());
         }
 
@@ -380,7 +452,10 @@ struct Record {
 
 impl Record {
     fn is_blank(&self) -> bool {
-        self.error.is_none() && !self.quoted && self.fields.len() == 1 && self.fields.iter().all(|f| f.trim().is_empty())
+        self.error.is_none()
+            && !self.quoted
+            && self.fields.len() == 1
+            && self.fields.iter().all(|f| f.trim().is_empty())
     }
 }
 
@@ -390,7 +465,12 @@ fn csv_records(text: &str) -> Vec<Record> {
     let mut chars = text.chars().peekable();
     let mut line = 1usize;
     while chars.peek().is_some() {
-        let mut rec = Record { line, fields: Vec::new(), error: None, quoted: false };
+        let mut rec = Record {
+            line,
+            fields: Vec::new(),
+            error: None,
+            quoted: false,
+        };
         let mut field = String::new();
         let mut saw_quote = false;
         loop {
@@ -491,13 +571,25 @@ pub fn parse_csv_with(
     currency: Currency,
     layout: &EmbeddedLayout,
 ) -> Result<Vec<CatalogItem>, ImportErrors> {
-    let mut records = csv_records(strip_bom(text)).into_iter().filter(|r| !r.is_blank());
+    let mut records = csv_records(strip_bom(text))
+        .into_iter()
+        .filter(|r| !r.is_blank());
     let header = match records.next() {
         Some(h) => h,
-        None => return Err(ImportErrors::single(0, None, "empty file: expected a header row and item rows")),
+        None => {
+            return Err(ImportErrors::single(
+                0,
+                None,
+                "empty file: expected a header row and item rows",
+            ))
+        }
     };
     if let Some(e) = header.error {
-        return Err(ImportErrors::single(header.line, None, format!("header: {e}")));
+        return Err(ImportErrors::single(
+            header.line,
+            None,
+            format!("header: {e}"),
+        ));
     }
 
     // Map header columns to fields.
@@ -532,7 +624,9 @@ pub fn parse_csv_with(
         }
     }
     if !header_errors.is_empty() {
-        return Err(ImportErrors { errors: header_errors });
+        return Err(ImportErrors {
+            errors: header_errors,
+        });
     }
 
     let mut v = Validator::new(currency, layout);
@@ -544,7 +638,15 @@ pub fn parse_csv_with(
             continue;
         }
         if rec.fields.len() != columns.len() {
-            v.err(rec.line, None, format!("expected {} fields, found {}", columns.len(), rec.fields.len()));
+            v.err(
+                rec.line,
+                None,
+                format!(
+                    "expected {} fields, found {}",
+                    columns.len(),
+                    rec.fields.len()
+                ),
+            );
             continue;
         }
         let mut raw = RawRow::default();
@@ -567,7 +669,11 @@ pub fn parse_csv_with(
         v.row(rec.line, raw);
     }
     if !any_row && v.errors.is_empty() {
-        return Err(ImportErrors::single(0, None, "no item rows after the header"));
+        return Err(ImportErrors::single(
+            0,
+            None,
+            "no item rows after the header",
+        ));
     }
     v.finish()
 }
@@ -587,19 +693,42 @@ pub fn parse_json_with(
     let items = match value {
         Value::Array(items) => items,
         Value::Object(mut map) => {
-            let extra: Vec<String> = map.keys().filter(|k| k.as_str() != "items").cloned().collect();
+            let extra: Vec<String> = map
+                .keys()
+                .filter(|k| k.as_str() != "items")
+                .cloned()
+                .collect();
             if !extra.is_empty() {
-                let msg = format!("unknown top-level field(s) {} (expected only \"items\")", extra.join(", "));
+                let msg = format!(
+                    "unknown top-level field(s) {} (expected only \"items\")",
+                    extra.join(", ")
+                );
                 return Err(ImportErrors::single(0, None, msg));
             }
             match map.remove("items") {
                 Some(Value::Array(items)) => items,
-                Some(_) => return Err(ImportErrors::single(0, Some("items"), "must be an array of item objects")),
-                None => return Err(ImportErrors::single(0, None, "object has no \"items\" array")),
+                Some(_) => {
+                    return Err(ImportErrors::single(
+                        0,
+                        Some("items"),
+                        "must be an array of item objects",
+                    ))
+                }
+                None => {
+                    return Err(ImportErrors::single(
+                        0,
+                        None,
+                        "object has no \"items\" array",
+                    ))
+                }
             }
         }
         _ => {
-            return Err(ImportErrors::single(0, None, "expected an array of items or {\"items\": [...]}"));
+            return Err(ImportErrors::single(
+                0,
+                None,
+                "expected an array of items or {\"items\": [...]}",
+            ));
         }
     };
     if items.is_empty() {
@@ -612,7 +741,11 @@ pub fn parse_json_with(
         let obj = match item {
             Value::Object(obj) => obj,
             other => {
-                v.err(row, None, format!("expected an object, found {}", json_kind(&other)));
+                v.err(
+                    row,
+                    None,
+                    format!("expected an object, found {}", json_kind(&other)),
+                );
                 continue;
             }
         };
@@ -624,7 +757,9 @@ pub fn parse_json_with(
                 "category" => raw.category = json_string(&mut v, row, "category", val),
                 "tax_class" => raw.tax_class = json_string(&mut v, row, "tax_class", val),
                 "sold_by" => raw.sold_by = json_string(&mut v, row, "sold_by", val),
-                "kitchen_station" => raw.kitchen_station = json_string(&mut v, row, "kitchen_station", val),
+                "kitchen_station" => {
+                    raw.kitchen_station = json_string(&mut v, row, "kitchen_station", val)
+                }
                 "active" => {
                     raw.active = match val {
                         Value::Bool(b) => Some(b.to_string()),
@@ -656,7 +791,11 @@ pub fn parse_json_with(
                     ),
                 },
                 other => {
-                    v.err(row, Some(other), format!("unknown field (known: {})", FIELDS.join(", ")));
+                    v.err(
+                        row,
+                        Some(other),
+                        format!("unknown field (known: {})", FIELDS.join(", ")),
+                    );
                 }
             }
         }
@@ -682,7 +821,11 @@ fn json_string(v: &mut Validator<'_>, row: usize, field: &str, val: Value) -> Op
         Value::String(s) => Some(s),
         Value::Null => None,
         other => {
-            v.err(row, Some(field), format!("must be a string, found {}", json_kind(&other)));
+            v.err(
+                row,
+                Some(field),
+                format!("must be a string, found {}", json_kind(&other)),
+            );
             None
         }
     }
@@ -719,7 +862,14 @@ fn json_price(v: &mut Validator<'_>, row: usize, currency: Currency, val: Value)
             None
         }
         other => {
-            v.err(row, Some("price"), format!("must be a decimal string such as \"12.50\", found {}", json_kind(&other)));
+            v.err(
+                row,
+                Some("price"),
+                format!(
+                    "must be a decimal string such as \"12.50\", found {}",
+                    json_kind(&other)
+                ),
+            );
             None
         }
     }
@@ -743,7 +893,9 @@ mod tests {
     }
 
     fn has(errors: &[RowError], row: usize, field: Option<&str>, needle: &str) -> bool {
-        errors.iter().any(|e| e.row == row && e.field.as_deref() == field && e.message.contains(needle))
+        errors
+            .iter()
+            .any(|e| e.row == row && e.field.as_deref() == field && e.message.contains(needle))
     }
 
     #[test]
@@ -760,7 +912,10 @@ mod tests {
         assert_eq!(items.len(), 3);
         let milk = &items[0];
         assert_eq!(milk.sku, Sku("MILK-1L".into()));
-        assert_eq!(milk.barcodes, vec!["4006381333931".to_string(), "036000291452".to_string()]);
+        assert_eq!(
+            milk.barcodes,
+            vec!["4006381333931".to_string(), "036000291452".to_string()]
+        );
         assert_eq!(milk.price, Money::new(129, Currency::EUR));
         assert_eq!(milk.category, "Dairy");
         assert_eq!(milk.sold_by, SoldBy::Unit);
@@ -807,25 +962,57 @@ mod tests {
 
     #[test]
     fn csv_syntax_errors() {
-        let errors = errs(parse_csv("sku,name,price,tax_class\nA,ab\"c,1,std\nB,\"b\"x,1,std\n", Currency::EUR));
+        let errors = errs(parse_csv(
+            "sku,name,price,tax_class\nA,ab\"c,1,std\nB,\"b\"x,1,std\n",
+            Currency::EUR,
+        ));
         assert!(has(&errors, 2, None, "unquoted field"));
         assert!(has(&errors, 3, None, "after a closing quote"));
-        let errors = errs(parse_csv("sku,name,price,tax_class\nA,\"never closed,1,std\n", Currency::EUR));
+        let errors = errs(parse_csv(
+            "sku,name,price,tax_class\nA,\"never closed,1,std\n",
+            Currency::EUR,
+        ));
         assert!(has(&errors, 2, None, "never closed"));
-        let errors = errs(parse_csv("sku,name,price,tax_class\nA,a,1\n", Currency::EUR));
+        let errors = errs(parse_csv(
+            "sku,name,price,tax_class\nA,a,1\n",
+            Currency::EUR,
+        ));
         assert!(has(&errors, 2, None, "expected 4 fields, found 3"));
     }
 
     #[test]
     fn csv_header_errors() {
-        let errors = errs(parse_csv("sku,Name,colour,name\nA,a,red,a\n", Currency::EUR));
+        let errors = errs(parse_csv(
+            "sku,Name,colour,name\nA,a,red,a\n",
+            Currency::EUR,
+        ));
         assert!(has(&errors, 1, Some("colour"), "unknown column"));
         assert!(has(&errors, 1, Some("name"), "more than once"));
         assert!(has(&errors, 1, Some("price"), "required column missing"));
-        assert!(has(&errors, 1, Some("tax_class"), "required column missing"));
-        assert!(has(&errs(parse_csv("", Currency::EUR)), 0, None, "empty file"));
-        assert!(has(&errs(parse_csv("\u{feff}\n\n", Currency::EUR)), 0, None, "empty file"));
-        assert!(has(&errs(parse_csv("sku,name,price,tax_class\n", Currency::EUR)), 0, None, "no item rows"));
+        assert!(has(
+            &errors,
+            1,
+            Some("tax_class"),
+            "required column missing"
+        ));
+        assert!(has(
+            &errs(parse_csv("", Currency::EUR)),
+            0,
+            None,
+            "empty file"
+        ));
+        assert!(has(
+            &errs(parse_csv("\u{feff}\n\n", Currency::EUR)),
+            0,
+            None,
+            "empty file"
+        ));
+        assert!(has(
+            &errs(parse_csv("sku,name,price,tax_class\n", Currency::EUR)),
+            0,
+            None,
+            "no item rows"
+        ));
     }
 
     #[test]
@@ -857,7 +1044,10 @@ mod tests {
         assert!(has(&e, 8, Some("barcodes"), "expected 1, found 2"));
         assert!(has(&e, 8, Some("sold_by"), "\"kilo\""));
         assert!(has(&e, 8, Some("active"), "\"maybe\""));
-        assert!(!has(&e, 9, Some("barcodes"), "duplicate"), "E's UPC is new: {e:?}");
+        assert!(
+            !has(&e, 9, Some("barcodes"), "duplicate"),
+            "E's UPC is new: {e:?}"
+        );
         assert!(has(&e, 9, Some("barcodes"), "store it as"));
         assert!(has(&e, 10, Some("barcodes"), "sold by unit"));
         assert!(has(&e, 11, Some("barcodes"), "non-digit"));
@@ -865,9 +1055,15 @@ mod tests {
         assert_eq!(e.len(), 15, "{e:#?}");
 
         let shown = ImportErrors { errors: e }.to_string();
-        assert!(shown.starts_with("catalog import rejected, nothing imported: 15 errors"), "{shown}");
+        assert!(
+            shown.starts_with("catalog import rejected, nothing imported: 15 errors"),
+            "{shown}"
+        );
         assert!(shown.contains("\n  row 6, price: "), "{shown}");
-        assert!(shown.contains("\n  row 3, sku: duplicate SKU \"A\""), "{shown}");
+        assert!(
+            shown.contains("\n  row 3, sku: duplicate SKU \"A\""),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -877,7 +1073,12 @@ mod tests {
                     B,b,1,std,0036000291452\n\
                     C,c,1,std,96385074;96385074\n";
         let e = errs(parse_csv(text, Currency::EUR));
-        assert!(has(&e, 3, Some("barcodes"), "same as \"036000291452\" on row 2"));
+        assert!(has(
+            &e,
+            3,
+            Some("barcodes"),
+            "same as \"036000291452\" on row 2"
+        ));
         assert!(has(&e, 4, Some("barcodes"), "already used on row 4"));
         assert_eq!(e.len(), 2);
     }
@@ -904,15 +1105,33 @@ mod tests {
     #[test]
     fn json_prices() {
         let idr = r#"[{"sku":"A","name":"a","price":15000,"tax_class":"std"}]"#;
-        assert_eq!(parse_json(idr, Currency::IDR).unwrap()[0].price, Money::new(15000, Currency::IDR));
+        assert_eq!(
+            parse_json(idr, Currency::IDR).unwrap()[0].price,
+            Money::new(15000, Currency::IDR)
+        );
         let e = errs(parse_json(idr, Currency::EUR));
         assert!(has(&e, 1, Some("price"), "as a string"));
         assert!(has(&e, 1, Some("price"), "EUR has 2"));
         let float = r#"[{"sku":"A","name":"a","price":12.5,"tax_class":"std"}]"#;
-        assert!(has(&errs(parse_json(float, Currency::EUR)), 1, Some("price"), "floating-point"));
-        assert!(has(&errs(parse_json(float, Currency::IDR)), 1, Some("price"), "floating-point"));
+        assert!(has(
+            &errs(parse_json(float, Currency::EUR)),
+            1,
+            Some("price"),
+            "floating-point"
+        ));
+        assert!(has(
+            &errs(parse_json(float, Currency::IDR)),
+            1,
+            Some("price"),
+            "floating-point"
+        ));
         let neg = r#"[{"sku":"A","name":"a","price":-5,"tax_class":"std"}]"#;
-        assert!(has(&errs(parse_json(neg, Currency::IDR)), 1, Some("price"), "negative"));
+        assert!(has(
+            &errs(parse_json(neg, Currency::IDR)),
+            1,
+            Some("price"),
+            "negative"
+        ));
     }
 
     #[test]
@@ -933,19 +1152,55 @@ mod tests {
         assert!(has(&e, 4, Some("barcodes"), "array of strings"));
         assert!(has(&e, 4, Some("sku"), "required"));
         assert!(has(&e, 4, Some("price"), "not an amount"));
-        assert_eq!(e.iter().filter(|x| x.row == 3 && x.field.as_deref() == Some("sku")).count(), 1, "{e:#?}");
+        assert_eq!(
+            e.iter()
+                .filter(|x| x.row == 3 && x.field.as_deref() == Some("sku"))
+                .count(),
+            1,
+            "{e:#?}"
+        );
         assert!(has(&e, 5, None, "expected an object"));
         assert!(has(&e, 6, Some("barcodes"), "bad check digit"));
     }
 
     #[test]
     fn json_document_errors() {
-        assert!(has(&errs(parse_json("[", Currency::EUR)), 0, None, "not valid JSON"));
-        assert!(has(&errs(parse_json("[]", Currency::EUR)), 0, None, "no items"));
-        assert!(has(&errs(parse_json("{\"items\":[],\"x\":1}", Currency::EUR)), 0, None, "unknown top-level"));
-        assert!(has(&errs(parse_json("{\"items\":3}", Currency::EUR)), 0, Some("items"), "array"));
-        assert!(has(&errs(parse_json("{}", Currency::EUR)), 0, None, "no \"items\""));
-        assert!(has(&errs(parse_json("\"x\"", Currency::EUR)), 0, None, "expected an array"));
+        assert!(has(
+            &errs(parse_json("[", Currency::EUR)),
+            0,
+            None,
+            "not valid JSON"
+        ));
+        assert!(has(
+            &errs(parse_json("[]", Currency::EUR)),
+            0,
+            None,
+            "no items"
+        ));
+        assert!(has(
+            &errs(parse_json("{\"items\":[],\"x\":1}", Currency::EUR)),
+            0,
+            None,
+            "unknown top-level"
+        ));
+        assert!(has(
+            &errs(parse_json("{\"items\":3}", Currency::EUR)),
+            0,
+            Some("items"),
+            "array"
+        ));
+        assert!(has(
+            &errs(parse_json("{}", Currency::EUR)),
+            0,
+            None,
+            "no \"items\""
+        ));
+        assert!(has(
+            &errs(parse_json("\"x\"", Currency::EUR)),
+            0,
+            None,
+            "expected an array"
+        ));
     }
 
     #[test]
@@ -956,14 +1211,25 @@ mod tests {
         assert_eq!(detect_format("x/items.json", csv), Format::Json);
         assert_eq!(detect_format("", json), Format::Json);
         assert_eq!(detect_format("upload", csv), Format::Csv);
-        assert_eq!(parse_auto("", csv, Currency::EUR).unwrap(), parse_auto("a.json", json, Currency::EUR).unwrap());
+        assert_eq!(
+            parse_auto("", csv, Currency::EUR).unwrap(),
+            parse_auto("a.json", json, Currency::EUR).unwrap()
+        );
     }
 
     #[test]
     fn row_error_display() {
-        let e = RowError { row: 3, field: Some("price".into()), message: "not an amount".into() };
+        let e = RowError {
+            row: 3,
+            field: Some("price".into()),
+            message: "not an amount".into(),
+        };
         assert_eq!(e.to_string(), "row 3, price: not an amount");
-        let e = RowError { row: 0, field: None, message: "not valid JSON".into() };
+        let e = RowError {
+            row: 0,
+            field: None,
+            message: "not valid JSON".into(),
+        };
         assert_eq!(e.to_string(), "file: not valid JSON");
     }
 

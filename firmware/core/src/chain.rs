@@ -99,9 +99,13 @@ pub fn decode_record(bytes: &[u8]) -> Result<Event, RecordError> {
         v if v > RECORD_VERSION => return Err(RecordError::NewerVersion(v)),
         v => return Err(RecordError::BadVersion(v)),
     }
-    let (event, rest) = postcard::take_from_bytes::<Event>(payload).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let (event, rest) = postcard::take_from_bytes::<Event>(payload)
+        .map_err(|e| RecordError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(RecordError::Malformed(format!("{} trailing bytes", rest.len())));
+        return Err(RecordError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        )));
     }
     Ok(event)
 }
@@ -115,7 +119,10 @@ pub fn verification_code(hash: &ChainHash) -> String {
     for b in &hash.0[..5] {
         v = (v << 8) | u64::from(*b);
     }
-    (0..8).rev().map(|i| char::from(ALPHABET[((v >> (i * 5)) & 31) as usize])).collect()
+    (0..8)
+        .rev()
+        .map(|i| char::from(ALPHABET[((v >> (i * 5)) & 31) as usize]))
+        .collect()
 }
 
 /// How a chain is broken, named by the record at fault.
@@ -178,7 +185,12 @@ pub struct ChainSummary {
 
 /// Verifies a journal given as `(position, record bytes)` in position order,
 /// starting at 1. `head`, when known, is the stored (last seq, last hash).
-pub fn verify_chain<I>(terminal: TerminalId, genesis: ChainHash, records: I, head: Option<(u64, ChainHash)>) -> Result<ChainSummary, ChainBreak>
+pub fn verify_chain<I>(
+    terminal: TerminalId,
+    genesis: ChainHash,
+    records: I,
+    head: Option<(u64, ChainHash)>,
+) -> Result<ChainSummary, ChainBreak>
 where
     I: IntoIterator<Item = (u64, Vec<u8>)>,
 {
@@ -189,22 +201,39 @@ where
         if position != expected_seq {
             return Err(ChainBreak::Missing { seq: expected_seq });
         }
-        let event = decode_record(&bytes).map_err(|e| ChainBreak::Unreadable { seq: position, reason: e.to_string() })?;
+        let event = decode_record(&bytes).map_err(|e| ChainBreak::Unreadable {
+            seq: position,
+            reason: e.to_string(),
+        })?;
         if event.dot.terminal != terminal {
-            return Err(ChainBreak::ForeignTerminal { seq: position, found: event.dot.terminal });
+            return Err(ChainBreak::ForeignTerminal {
+                seq: position,
+                found: event.dot.terminal,
+            });
         }
         if event.dot.seq != position {
-            return Err(ChainBreak::Reordered { seq: position, found: event.dot.seq });
+            return Err(ChainBreak::Reordered {
+                seq: position,
+                found: event.dot.seq,
+            });
         }
         let own_hash = ChainHash::of(&bytes);
         if event.prev != prev_hash {
             // Either the predecessor changed, or this record's own link did. If the
             // successor still links to this record, this one is intact.
             let successor_links = match records.peek() {
-                Some((_, next)) => decode_record(next).map(|n| n.prev == own_hash).unwrap_or(false),
-                None => head.map(|(s, h)| s == position && h == own_hash).unwrap_or(false),
+                Some((_, next)) => decode_record(next)
+                    .map(|n| n.prev == own_hash)
+                    .unwrap_or(false),
+                None => head
+                    .map(|(s, h)| s == position && h == own_hash)
+                    .unwrap_or(false),
             };
-            let seq = if position == 1 || !successor_links { position } else { position - 1 };
+            let seq = if position == 1 || !successor_links {
+                position
+            } else {
+                position - 1
+            };
             return Err(ChainBreak::Altered { seq });
         }
         prev_hash = own_hash;
@@ -213,13 +242,19 @@ where
     let last = expected_seq - 1;
     if let Some((head_seq, head_hash)) = head {
         if head_seq > last {
-            return Err(ChainBreak::Truncated { seq: last + 1, head: head_seq });
+            return Err(ChainBreak::Truncated {
+                seq: last + 1,
+                head: head_seq,
+            });
         }
         if head_seq == last && head_hash != prev_hash && last > 0 {
             return Err(ChainBreak::Altered { seq: last });
         }
     }
-    Ok(ChainSummary { records: last, head: prev_hash })
+    Ok(ChainSummary {
+        records: last,
+        head: prev_hash,
+    })
 }
 
 #[cfg(test)]
@@ -235,10 +270,21 @@ mod tests {
         let mut out = Vec::new();
         for seq in 1..=n {
             let e = Event {
-                dot: Dot { terminal: TerminalId(1), seq },
-                hlc: Hlc { wall_ms: seq, counter: 0, node: 1 },
+                dot: Dot {
+                    terminal: TerminalId(1),
+                    seq,
+                },
+                hlc: Hlc {
+                    wall_ms: seq,
+                    counter: 0,
+                    node: 1,
+                },
                 prev,
-                body: EventBody::StockAdjusted { sku: Sku(format!("SKU{seq}")), delta: seq as i64, reason: "r".into() },
+                body: EventBody::StockAdjusted {
+                    sku: Sku(format!("SKU{seq}")),
+                    delta: seq as i64,
+                    reason: "r".into(),
+                },
             };
             let bytes = encode_record(&e);
             prev = ChainHash::of(&bytes);
@@ -247,7 +293,11 @@ mod tests {
         (genesis, out, (n, prev))
     }
 
-    fn verify(g: ChainHash, recs: Vec<(u64, Vec<u8>)>, head: (u64, ChainHash)) -> Result<ChainSummary, ChainBreak> {
+    fn verify(
+        g: ChainHash,
+        recs: Vec<(u64, Vec<u8>)>,
+        head: (u64, ChainHash),
+    ) -> Result<ChainSummary, ChainBreak> {
         verify_chain(TerminalId(1), g, recs, Some(head))
     }
 
@@ -263,30 +313,53 @@ mod tests {
         let mut flipped = recs.clone();
         let at = flipped[2].1.windows(4).position(|w| w == b"SKU3").unwrap() + 1;
         flipped[2].1[at] ^= 0x01;
-        assert_eq!(verify(g, flipped, head), Err(ChainBreak::Altered { seq: 3 }));
+        assert_eq!(
+            verify(g, flipped, head),
+            Err(ChainBreak::Altered { seq: 3 })
+        );
 
         let mut removed = recs.clone();
         removed.remove(3);
-        assert_eq!(verify(g, removed, head), Err(ChainBreak::Missing { seq: 4 }));
+        assert_eq!(
+            verify(g, removed, head),
+            Err(ChainBreak::Missing { seq: 4 })
+        );
 
         let mut swapped = recs.clone();
         let (a, b) = (swapped[1].1.clone(), swapped[2].1.clone());
         swapped[1].1 = b;
         swapped[2].1 = a;
-        assert_eq!(verify(g, swapped, head), Err(ChainBreak::Reordered { seq: 2, found: 3 }));
+        assert_eq!(
+            verify(g, swapped, head),
+            Err(ChainBreak::Reordered { seq: 2, found: 3 })
+        );
 
         let mut last_edit = recs.clone();
-        let at = last_edit[5].1.windows(4).position(|w| w == b"SKU6").unwrap() + 1;
+        let at = last_edit[5]
+            .1
+            .windows(4)
+            .position(|w| w == b"SKU6")
+            .unwrap()
+            + 1;
         last_edit[5].1[at] ^= 0x01;
-        assert_eq!(verify(g, last_edit, head), Err(ChainBreak::Altered { seq: 6 }));
+        assert_eq!(
+            verify(g, last_edit, head),
+            Err(ChainBreak::Altered { seq: 6 })
+        );
 
         let mut truncated = recs.clone();
         truncated.pop();
-        assert_eq!(verify(g, truncated, head), Err(ChainBreak::Truncated { seq: 6, head: 6 }));
+        assert_eq!(
+            verify(g, truncated, head),
+            Err(ChainBreak::Truncated { seq: 6, head: 6 })
+        );
 
         let mut garbage = recs;
         garbage[0].1 = vec![1, 0xff, 0xff];
-        assert!(matches!(verify(g, garbage, head), Err(ChainBreak::Unreadable { seq: 1, .. })));
+        assert!(matches!(
+            verify(g, garbage, head),
+            Err(ChainBreak::Unreadable { seq: 1, .. })
+        ));
     }
 
     #[test]
@@ -304,6 +377,8 @@ mod tests {
     fn verification_code_is_eight_crockford_chars() {
         let code = verification_code(&ChainHash::of(b"x"));
         assert_eq!(code.len(), 8);
-        assert!(code.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert!(code
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
     }
 }

@@ -33,7 +33,9 @@ pub enum CustomerError {
 impl Customer {
     /// Checks and builds a customer record.
     pub fn new(id: &str, name: &str, phone: Option<&str>) -> Result<Customer, CustomerError> {
-        if !(1..=32).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !(1..=32).contains(&id.len())
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(CustomerError::Id(id.to_string()));
         }
         let name = name.trim();
@@ -46,7 +48,11 @@ impl Customer {
                 return Err(CustomerError::Phone(p.to_string()));
             }
         }
-        Ok(Customer { id: id.to_string(), name: name.to_string(), phone: phone.map(str::to_string) })
+        Ok(Customer {
+            id: id.to_string(),
+            name: name.to_string(),
+            phone: phone.map(str::to_string),
+        })
     }
 }
 
@@ -57,9 +63,21 @@ mod tests {
     #[test]
     fn validates() {
         assert!(Customer::new("C-1001", "Ani Wijaya", Some("+628123456789")).is_ok());
-        assert!(matches!(Customer::new("", "x", None), Err(CustomerError::Id(_))));
-        assert!(matches!(Customer::new("a b", "x", None), Err(CustomerError::Id(_))));
-        assert!(matches!(Customer::new("c1", " ", None), Err(CustomerError::Name)));
-        assert!(matches!(Customer::new("c1", "x", Some("12ab")), Err(CustomerError::Phone(_))));
+        assert!(matches!(
+            Customer::new("", "x", None),
+            Err(CustomerError::Id(_))
+        ));
+        assert!(matches!(
+            Customer::new("a b", "x", None),
+            Err(CustomerError::Id(_))
+        ));
+        assert!(matches!(
+            Customer::new("c1", " ", None),
+            Err(CustomerError::Name)
+        ));
+        assert!(matches!(
+            Customer::new("c1", "x", Some("12ab")),
+            Err(CustomerError::Phone(_))
+        ));
     }
 }

@@ -6,7 +6,9 @@ use crate::ids::TerminalId;
 use serde::{Deserialize, Serialize};
 
 /// A hybrid logical timestamp. Ordered by (wall_ms, counter, node).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub struct Hlc {
     /// Milliseconds since the Unix epoch, never behind any timestamp seen before.
     pub wall_ms: u64,
@@ -20,9 +22,17 @@ impl Hlc {
     /// The next local timestamp after `self`, given the wall clock `now_ms`.
     pub fn tick(self, now_ms: u64, node: TerminalId) -> Hlc {
         if now_ms > self.wall_ms {
-            Hlc { wall_ms: now_ms, counter: 0, node: node.0 }
+            Hlc {
+                wall_ms: now_ms,
+                counter: 0,
+                node: node.0,
+            }
         } else {
-            Hlc { wall_ms: self.wall_ms, counter: self.counter.saturating_add(1), node: node.0 }
+            Hlc {
+                wall_ms: self.wall_ms,
+                counter: self.counter.saturating_add(1),
+                node: node.0,
+            }
         }
     }
 
@@ -38,7 +48,11 @@ impl Hlc {
         } else {
             0
         };
-        Hlc { wall_ms: wall, counter, node: node.0 }
+        Hlc {
+            wall_ms: wall,
+            counter,
+            node: node.0,
+        }
     }
 }
 
@@ -52,7 +66,15 @@ mod tests {
         let a = Hlc::default().tick(1000, n);
         let b = a.tick(900, n);
         assert!(b > a);
-        let c = b.observe(Hlc { wall_ms: 5000, counter: 7, node: 2 }, 1000, n);
+        let c = b.observe(
+            Hlc {
+                wall_ms: 5000,
+                counter: 7,
+                node: 2,
+            },
+            1000,
+            n,
+        );
         assert!(c > b && c.wall_ms == 5000 && c.counter == 8);
     }
 }

@@ -76,7 +76,8 @@ pub struct Ticket {
 impl Ticket {
     /// True while the ticket belongs on the kitchen screen.
     pub fn is_open(&self) -> bool {
-        self.created && (self.status < TicketStatus::Served || self.recalls > self.dismissed_recalls)
+        self.created
+            && (self.status < TicketStatus::Served || self.recalls > self.dismissed_recalls)
     }
 
     /// A ticket known only from state changes, waiting for its sale.

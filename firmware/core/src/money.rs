@@ -47,15 +47,30 @@ pub enum CurrencyError {
 
 impl Currency {
     /// US dollar (exponent 2).
-    pub const USD: Currency = Currency { code: *b"USD", exponent: 2 };
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        exponent: 2,
+    };
     /// Euro (exponent 2).
-    pub const EUR: Currency = Currency { code: *b"EUR", exponent: 2 };
+    pub const EUR: Currency = Currency {
+        code: *b"EUR",
+        exponent: 2,
+    };
     /// Indonesian rupiah (exponent 0).
-    pub const IDR: Currency = Currency { code: *b"IDR", exponent: 0 };
+    pub const IDR: Currency = Currency {
+        code: *b"IDR",
+        exponent: 0,
+    };
     /// Japanese yen (exponent 0).
-    pub const JPY: Currency = Currency { code: *b"JPY", exponent: 0 };
+    pub const JPY: Currency = Currency {
+        code: *b"JPY",
+        exponent: 0,
+    };
     /// Kuwaiti dinar (exponent 3).
-    pub const KWD: Currency = Currency { code: *b"KWD", exponent: 3 };
+    pub const KWD: Currency = Currency {
+        code: *b"KWD",
+        exponent: 3,
+    };
 
     /// Looks up a currency by its ISO 4217 code (case-insensitive).
     pub fn from_code(code: &str) -> Result<Currency, CurrencyError> {
@@ -65,7 +80,10 @@ impl Currency {
             .find(|(c, _)| *c == upper)
             .map(|(c, e)| {
                 let b = c.as_bytes();
-                Currency { code: [b[0], b[1], b[2]], exponent: *e }
+                Currency {
+                    code: [b[0], b[1], b[2]],
+                    exponent: *e,
+                }
             })
             .ok_or(CurrencyError::Unknown(code.to_string()))
     }
@@ -103,7 +121,9 @@ pub enum MoneyError {
     #[error("amount overflow")]
     Overflow,
     /// The text is not a decimal amount.
-    #[error("not an amount: {0:?} (expected digits with an optional '.' and at most {1} decimals)")]
+    #[error(
+        "not an amount: {0:?} (expected digits with an optional '.' and at most {1} decimals)"
+    )]
     Malformed(String, u8),
     /// The amount has more decimals than the currency allows.
     #[error("{0:?} has more than {1} decimals for this currency")]
@@ -152,7 +172,10 @@ impl Money {
         self.same_currency(other)?;
         self.minor
             .checked_add(other.minor)
-            .map(|minor| Money { minor, currency: self.currency })
+            .map(|minor| Money {
+                minor,
+                currency: self.currency,
+            })
             .ok_or(MoneyError::Overflow)
     }
 
@@ -161,7 +184,10 @@ impl Money {
         self.same_currency(other)?;
         self.minor
             .checked_sub(other.minor)
-            .map(|minor| Money { minor, currency: self.currency })
+            .map(|minor| Money {
+                minor,
+                currency: self.currency,
+            })
             .ok_or(MoneyError::Overflow)
     }
 
@@ -169,7 +195,10 @@ impl Money {
     pub fn checked_neg(self) -> Result<Money, MoneyError> {
         self.minor
             .checked_neg()
-            .map(|minor| Money { minor, currency: self.currency })
+            .map(|minor| Money {
+                minor,
+                currency: self.currency,
+            })
             .ok_or(MoneyError::Overflow)
     }
 
@@ -213,7 +242,9 @@ pub fn parse_minor(text: &str, exponent: u8) -> Result<i64, MoneyError> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(malformed());
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(malformed());
     }
     if digits.contains('.') && frac_part.is_empty() {
@@ -230,8 +261,15 @@ pub fn parse_minor(text: &str, exponent: u8) -> Result<i64, MoneyError> {
             .ok_or(MoneyError::Overflow)?;
     }
     for i in 0..usize::from(exponent) {
-        let d = frac_part.as_bytes().get(i).map(|b| i64::from(b - b'0')).unwrap_or(0);
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or(MoneyError::Overflow)?;
+        let d = frac_part
+            .as_bytes()
+            .get(i)
+            .map(|b| i64::from(b - b'0'))
+            .unwrap_or(0);
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(MoneyError::Overflow)?;
     }
     Ok(if negative { -value } else { value })
 }
@@ -244,7 +282,12 @@ pub fn format_minor(minor: i64, exponent: u8) -> String {
         return format!("{sign}{abs}");
     }
     let scale = 10u64.pow(u32::from(exponent));
-    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = usize::from(exponent))
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = usize::from(exponent)
+    )
 }
 
 #[cfg(test)]
@@ -268,16 +311,28 @@ mod tests {
         for bad in ["", "abc", "1.2.3", "1.", ".", "1e3", "--1", "12,50"] {
             assert!(Money::parse(bad, Currency::EUR).is_err(), "{bad}");
         }
-        assert!(matches!(Money::parse("1.5", Currency::IDR), Err(MoneyError::TooManyDecimals(..))));
-        assert!(matches!(Money::parse_non_negative("-1", Currency::EUR), Err(MoneyError::Negative(_))));
-        assert!(matches!(Money::parse("99999999999999999999", Currency::EUR), Err(MoneyError::Overflow)));
+        assert!(matches!(
+            Money::parse("1.5", Currency::IDR),
+            Err(MoneyError::TooManyDecimals(..))
+        ));
+        assert!(matches!(
+            Money::parse_non_negative("-1", Currency::EUR),
+            Err(MoneyError::Negative(_))
+        ));
+        assert!(matches!(
+            Money::parse("99999999999999999999", Currency::EUR),
+            Err(MoneyError::Overflow)
+        ));
     }
 
     #[test]
     fn refuses_mixed_currencies() {
         let e = Money::new(1, Currency::EUR);
         let u = Money::new(1, Currency::USD);
-        assert_eq!(e.checked_add(u), Err(MoneyError::CurrencyMismatch(Currency::EUR, Currency::USD)));
+        assert_eq!(
+            e.checked_add(u),
+            Err(MoneyError::CurrencyMismatch(Currency::EUR, Currency::USD))
+        );
         assert!(Currency::from_code("XXX").is_err());
         assert_eq!(Currency::from_code("idr").unwrap(), Currency::IDR);
     }

@@ -70,16 +70,31 @@ pub fn line_gross(line: &CartLine) -> Result<Money, PricingError> {
     if let Some(p) = line.embedded_price {
         return Ok(p);
     }
-    let unit = line.price_override.as_ref().map(|o| o.price).unwrap_or(line.unit_price);
+    let unit = line
+        .price_override
+        .as_ref()
+        .map(|o| o.price)
+        .unwrap_or(line.unit_price);
     let minor = match line.sold_by {
         SoldBy::Unit => i128::from(unit.minor) * i128::from(line.qty),
         // Price per kilogram times grams, rounded half-up to the minor unit.
-        SoldBy::Weight => div_round(i128::from(unit.minor) * i128::from(line.qty), 1000, RoundingMode::HalfUp),
+        SoldBy::Weight => div_round(
+            i128::from(unit.minor) * i128::from(line.qty),
+            1000,
+            RoundingMode::HalfUp,
+        ),
     };
-    Ok(Money::new(i64::try_from(minor).map_err(|_| MoneyError::Overflow)?, unit.currency))
+    Ok(Money::new(
+        i64::try_from(minor).map_err(|_| MoneyError::Overflow)?,
+        unit.currency,
+    ))
 }
 
-fn discount_of(discount: Option<Discount>, base: Money, mode: RoundingMode) -> Result<Money, PricingError> {
+fn discount_of(
+    discount: Option<Discount>,
+    base: Money,
+    mode: RoundingMode,
+) -> Result<Money, PricingError> {
     let d = match discount {
         None => Money::zero(base.currency),
         Some(Discount::Amount(m)) => {
@@ -111,7 +126,11 @@ pub fn price_cart(cart: &Cart, profile: &StoreProfile) -> Result<PricedCart, Pri
             name: l.name.clone(),
             qty: l.qty,
             sold_by: l.sold_by,
-            unit_price: l.price_override.as_ref().map(|o| o.price).unwrap_or(l.unit_price),
+            unit_price: l
+                .price_override
+                .as_ref()
+                .map(|o| o.price)
+                .unwrap_or(l.unit_price),
             list_price: l.unit_price,
             gross,
             discount,
@@ -152,7 +171,10 @@ pub fn price_cart(cart: &Cart, profile: &StoreProfile) -> Result<PricedCart, Pri
     }
     let subtotal = Money::new(lines.iter().map(|l| l.amount.minor).sum(), currency);
     let discount_total = Money::new(lines.iter().map(|l| l.discount.minor).sum(), currency);
-    let tax_input: Vec<(&str, Money)> = lines.iter().map(|l| (l.tax_class.as_str(), l.amount)).collect();
+    let tax_input: Vec<(&str, Money)> = lines
+        .iter()
+        .map(|l| (l.tax_class.as_str(), l.amount))
+        .collect();
     let taxes = profile.tax.compute(&tax_input, currency)?;
     let total = taxes.total_gross;
 
@@ -173,8 +195,25 @@ pub fn price_cart(cart: &Cart, profile: &StoreProfile) -> Result<PricedCart, Pri
     };
     let paid = card_paid.checked_add(cash_paid)?;
     let remaining = Money::new((due.minor - paid.minor).max(0), currency);
-    let cash_due = card_paid.checked_add(profile.cash_rounding.round(total.checked_sub(card_paid)?))?;
+    let cash_due =
+        card_paid.checked_add(profile.cash_rounding.round(total.checked_sub(card_paid)?))?;
     let cash_remaining = Money::new((cash_due.minor - paid.minor).max(0), currency);
-    let change = Money::new((paid.minor - due.minor).max(0).min(cash_paid.minor), currency);
-    Ok(PricedCart { lines, voided_lines: voided, subtotal, discount_total, taxes, total, due, card_paid, cash_paid, remaining, cash_remaining, change })
+    let change = Money::new(
+        (paid.minor - due.minor).max(0).min(cash_paid.minor),
+        currency,
+    );
+    Ok(PricedCart {
+        lines,
+        voided_lines: voided,
+        subtotal,
+        discount_total,
+        taxes,
+        total,
+        due,
+        card_paid,
+        cash_paid,
+        remaining,
+        cash_remaining,
+        change,
+    })
 }

@@ -96,8 +96,22 @@ pub struct Receipt {
 
 impl Receipt {
     /// Builds the receipt of `sale`, journaled as record `seq` with `hash` at `time_ms`.
-    pub fn from_sale(profile: &StoreProfile, sale: &Sale, seq: u64, hash: &ChainHash, time_ms: u64) -> Receipt {
-        let label = |class: &str| profile.tax.rates.iter().find(|r| r.class == class).map(|r| r.label.clone()).unwrap_or_default();
+    pub fn from_sale(
+        profile: &StoreProfile,
+        sale: &Sale,
+        seq: u64,
+        hash: &ChainHash,
+        time_ms: u64,
+    ) -> Receipt {
+        let label = |class: &str| {
+            profile
+                .tax
+                .rates
+                .iter()
+                .find(|r| r.class == class)
+                .map(|r| r.label.clone())
+                .unwrap_or_default()
+        };
         Receipt {
             store_name: profile.store_name.clone(),
             address: profile.address.clone(),
@@ -181,7 +195,10 @@ impl Receipt {
         }
         out.push("-".repeat(width));
         for l in &self.lines {
-            out.push(lr(&l.name, &format!("{} {}", l.amount.amount_text(), l.tax_label)));
+            out.push(lr(
+                &l.name,
+                &format!("{} {}", l.amount.amount_text(), l.tax_label),
+            ));
             out.push(format!("  {} x {}", l.qty, l.unit_price.amount_text()));
             if l.discount.minor > 0 {
                 out.push(lr("  discount", &format!("-{}", l.discount.amount_text())));
@@ -193,16 +210,31 @@ impl Receipt {
         out.push("-".repeat(width));
         out.push(lr("Subtotal", &self.subtotal.amount_text()));
         if self.discount_total.minor > 0 {
-            out.push(lr("Discounts", &format!("-{}", self.discount_total.amount_text())));
+            out.push(lr(
+                "Discounts",
+                &format!("-{}", self.discount_total.amount_text()),
+            ));
         }
         for t in &self.taxes {
             let what = match self.tax_mode {
                 TaxMode::Inclusive => "incl.",
                 TaxMode::Exclusive => "+",
             };
-            out.push(lr(&format!("{} {} {}% of {}", t.label, what, format_minor(i64::from(t.rate_bp), 2), t.net.amount_text()), &t.tax.amount_text()));
+            out.push(lr(
+                &format!(
+                    "{} {} {}% of {}",
+                    t.label,
+                    what,
+                    format_minor(i64::from(t.rate_bp), 2),
+                    t.net.amount_text()
+                ),
+                &t.tax.amount_text(),
+            ));
         }
-        out.push(lr(&format!("TOTAL {}", self.total.currency), &self.total.amount_text()));
+        out.push(lr(
+            &format!("TOTAL {}", self.total.currency),
+            &self.total.amount_text(),
+        ));
         if self.rounding.minor != 0 {
             out.push(lr("Cash rounding", &self.rounding.amount_text()));
         }
@@ -217,8 +249,14 @@ impl Receipt {
             out.push(lr("Change", &self.change.amount_text()));
         }
         out.push("-".repeat(width));
-        out.push(lr(&format!("Receipt {}", self.receipt_no), &format!("{} {}", self.store, self.terminal)));
-        out.push(lr(&format!("Cashier {}", self.cashier), &format_utc(self.time_ms)));
+        out.push(lr(
+            &format!("Receipt {}", self.receipt_no),
+            &format!("{} {}", self.store, self.terminal),
+        ));
+        out.push(lr(
+            &format!("Cashier {}", self.cashier),
+            &format_utc(self.time_ms),
+        ));
         out.push(lr("Verify", &self.verification_code));
         if let Some(f) = &self.footer {
             out.push(center(f));
@@ -243,7 +281,11 @@ pub fn format_utc(ms: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 #[cfg(test)]

@@ -83,7 +83,10 @@ impl ShiftTotals {
 
     /// Net sales: sales minus voids minus refunds.
     pub fn net_sales(&self) -> Money {
-        Money::new(self.sales_total.minor - self.voids_total.minor - self.refunds_total.minor, self.sales_total.currency)
+        Money::new(
+            self.sales_total.minor - self.voids_total.minor - self.refunds_total.minor,
+            self.sales_total.currency,
+        )
     }
 }
 

@@ -114,8 +114,16 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_stdvec(value).unwrap_or_default()
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(table: DerivedTable, key: &str, bytes: &[u8]) -> Result<T, LoadError> {
-    postcard::from_bytes(bytes).map_err(|e| LoadError::Corrupt { table: table.name(), key: key.to_string(), reason: e.to_string() })
+fn decode<T: for<'de> Deserialize<'de>>(
+    table: DerivedTable,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, LoadError> {
+    postcard::from_bytes(bytes).map_err(|e| LoadError::Corrupt {
+        table: table.name(),
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Tracks what an `apply` touched, to emit derived writes.
@@ -168,7 +176,8 @@ impl TerminalState {
             s.shift = Some(decode(DerivedTable::Shift, &k, &v)?);
         }
         for (k, v) in rows(DerivedTable::Catalog) {
-            let (item, at): (crate::catalog::CatalogItem, Hlc) = decode(DerivedTable::Catalog, &k, &v)?;
+            let (item, at): (crate::catalog::CatalogItem, Hlc) =
+                decode(DerivedTable::Catalog, &k, &v)?;
             s.catalog.upsert_lww(item, at);
         }
         for (k, v) in rows(DerivedTable::Stock) {
@@ -209,7 +218,10 @@ impl TerminalState {
         match &event.body {
             EventBody::JournalOpened { .. } | EventBody::DayClosed { .. } => {}
             EventBody::CustomerUpserted(c) => {
-                let newer = self.customers.get(&c.id).is_none_or(|(_, at)| *at < event.hlc);
+                let newer = self
+                    .customers
+                    .get(&c.id)
+                    .is_none_or(|(_, at)| *at < event.hlc);
                 if newer {
                     self.customers.insert(c.id.clone(), (c.clone(), event.hlc));
                     t.customers.insert(c.id.clone());
@@ -218,7 +230,8 @@ impl TerminalState {
             EventBody::SettingChanged { key, value } => {
                 let newer = self.settings.get(key).is_none_or(|(_, at)| *at < event.hlc);
                 if newer {
-                    self.settings.insert(key.clone(), (value.clone(), event.hlc));
+                    self.settings
+                        .insert(key.clone(), (value.clone(), event.hlc));
                     t.settings.insert(key.clone());
                 }
             }
@@ -231,7 +244,11 @@ impl TerminalState {
                 *self.stock.entry(sku.clone()).or_insert(0) += delta;
                 t.stock.insert(sku.clone());
             }
-            EventBody::ShiftOpened { shift_no, by, float } => {
+            EventBody::ShiftOpened {
+                shift_no,
+                by,
+                float,
+            } => {
                 if own {
                     self.counters.last_shift = self.counters.last_shift.max(*shift_no);
                     self.shift = Some(OpenShift {
@@ -256,7 +273,8 @@ impl TerminalState {
             }
             EventBody::ShiftClosed(report) => {
                 if let Some(z) = report.z_no {
-                    t.receipts.push((receipt_keys::z_report(origin, z), event.dot.seq));
+                    t.receipts
+                        .push((receipt_keys::z_report(origin, z), event.dot.seq));
                 }
                 if own {
                     self.shift = None;
@@ -273,7 +291,8 @@ impl TerminalState {
                 }
             }
             EventBody::SaleCompleted(sale) => {
-                t.receipts.push((receipt_keys::sale(origin, sale.receipt_no), event.dot.seq));
+                t.receipts
+                    .push((receipt_keys::sale(origin, sale.receipt_no), event.dot.seq));
                 for l in &sale.lines {
                     *self.stock.entry(l.sku.clone()).or_insert(0) -= l.qty;
                     t.stock.insert(l.sku.clone());
@@ -284,7 +303,8 @@ impl TerminalState {
                 }
             }
             EventBody::SaleVoided(v) => {
-                t.receipts.push((receipt_keys::void(origin, v.receipt_no), event.dot.seq));
+                t.receipts
+                    .push((receipt_keys::void(origin, v.receipt_no), event.dot.seq));
                 for (sku, qty) in &v.restock {
                     *self.stock.entry(sku.clone()).or_insert(0) += qty;
                     t.stock.insert(sku.clone());
@@ -301,7 +321,10 @@ impl TerminalState {
                 }
             }
             EventBody::RefundIssued(r) => {
-                t.receipts.push((receipt_keys::refund(origin, r.original, event.dot.seq), event.dot.seq));
+                t.receipts.push((
+                    receipt_keys::refund(origin, r.original, event.dot.seq),
+                    event.dot.seq,
+                ));
                 for l in &r.lines {
                     *self.stock.entry(l.sku.clone()).or_insert(0) += l.qty;
                     t.stock.insert(l.sku.clone());
@@ -319,15 +342,28 @@ impl TerminalState {
                     t.shift = true;
                 }
             }
-            EventBody::KitchenAdvanced { ticket, to, dismissed_recalls, .. } => {
-                let k = self.kitchen.entry(*ticket).or_insert_with(|| Ticket::placeholder(*ticket));
+            EventBody::KitchenAdvanced {
+                ticket,
+                to,
+                dismissed_recalls,
+                ..
+            } => {
+                let k = self
+                    .kitchen
+                    .entry(*ticket)
+                    .or_insert_with(|| Ticket::placeholder(*ticket));
                 k.status = k.status.max(*to);
                 k.dismissed_recalls = k.dismissed_recalls.max(*dismissed_recalls);
                 t.kitchen.insert(*ticket);
                 self.prune_served(&mut t);
             }
-            EventBody::KitchenRecalled { ticket, recalls, .. } => {
-                let k = self.kitchen.entry(*ticket).or_insert_with(|| Ticket::placeholder(*ticket));
+            EventBody::KitchenRecalled {
+                ticket, recalls, ..
+            } => {
+                let k = self
+                    .kitchen
+                    .entry(*ticket)
+                    .or_insert_with(|| Ticket::placeholder(*ticket));
                 k.recalls = k.recalls.max(*recalls);
                 t.kitchen.insert(*ticket);
             }
@@ -341,26 +377,45 @@ impl TerminalState {
         self.cart = None;
         t.cart = true;
         self.counters.last_receipt = self.counters.last_receipt.max(sale.receipt_no.0);
-        let card: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Card(_))).map(|x| x.amount().minor).sum();
+        let card: i64 = sale
+            .tenders
+            .iter()
+            .filter(|x| matches!(x, Tender::Card(_)))
+            .map(|x| x.amount().minor)
+            .sum();
         self.counters.card_offline_minor += card;
         if let Some(s) = &mut self.shift {
             let tot = &mut s.totals;
             tot.sales_count += 1;
             tot.sales_total.minor += sale.amount_due().minor;
-            let cash_in: i64 = sale.tenders.iter().filter(|x| matches!(x, Tender::Cash { .. })).map(|x| x.amount().minor).sum();
+            let cash_in: i64 = sale
+                .tenders
+                .iter()
+                .filter(|x| matches!(x, Tender::Cash { .. }))
+                .map(|x| x.amount().minor)
+                .sum();
             if cash_in > 0 || card == 0 {
-                tot.tenders.entry("cash".into()).or_insert(zero).minor += cash_in - sale.change.minor;
+                tot.tenders.entry("cash".into()).or_insert(zero).minor +=
+                    cash_in - sale.change.minor;
             }
             if card > 0 {
                 tot.tenders.entry("card".into()).or_insert(zero).minor += card;
             }
             for tl in &sale.taxes {
-                let e = tot.taxes.entry(tl.class.clone()).or_insert(TaxTotal { rate_bp: tl.rate_bp, net: zero, tax: zero });
+                let e = tot.taxes.entry(tl.class.clone()).or_insert(TaxTotal {
+                    rate_bp: tl.rate_bp,
+                    net: zero,
+                    tax: zero,
+                });
                 e.net.minor += tl.net.minor;
                 e.tax.minor += tl.tax.minor;
             }
             tot.discounts_total.minor += sale.discount_total.minor;
-            tot.overrides_count += sale.lines.iter().filter(|l| l.override_reason.is_some()).count() as u64;
+            tot.overrides_count += sale
+                .lines
+                .iter()
+                .filter(|l| l.override_reason.is_some())
+                .count() as u64;
             tot.rounding_total.minor += sale.rounding.minor;
             tot.first_receipt = tot.first_receipt.or(Some(sale.receipt_no));
             tot.last_receipt = Some(sale.receipt_no);
@@ -371,7 +426,10 @@ impl TerminalState {
     fn apply_cart_edit(&mut self, by: &crate::ids::UserId, edit: &CartEdit) {
         match edit {
             CartEdit::Open => {
-                self.cart = Some(Cart { opened_by: Some(by.clone()), ..Cart::default() });
+                self.cart = Some(Cart {
+                    opened_by: Some(by.clone()),
+                    ..Cart::default()
+                });
             }
             CartEdit::Cancel => self.cart = None,
             other => {
@@ -388,13 +446,22 @@ impl TerminalState {
                             l.voided = true;
                         }
                     }
-                    CartEdit::Discount { line_no: None, discount } => cart.cart_discount = Some(*discount),
-                    CartEdit::Discount { line_no: Some(n), discount } => {
+                    CartEdit::Discount {
+                        line_no: None,
+                        discount,
+                    } => cart.cart_discount = Some(*discount),
+                    CartEdit::Discount {
+                        line_no: Some(n),
+                        discount,
+                    } => {
                         if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *n) {
                             l.discount = Some(*discount);
                         }
                     }
-                    CartEdit::Override { line_no, price_override } => {
+                    CartEdit::Override {
+                        line_no,
+                        price_override,
+                    } => {
                         if let Some(l) = cart.lines.iter_mut().find(|l| l.line_no == *line_no) {
                             l.price_override = Some(price_override.clone());
                         }
@@ -406,7 +473,13 @@ impl TerminalState {
         }
     }
 
-    fn open_tickets(&mut self, sale: &crate::sale::Sale, origin: TerminalId, now_ms: u64, t: &mut Touched) {
+    fn open_tickets(
+        &mut self,
+        sale: &crate::sale::Sale,
+        origin: TerminalId,
+        now_ms: u64,
+        t: &mut Touched,
+    ) {
         let mut stations: Vec<&str> = Vec::new();
         for l in &sale.lines {
             if let Some(st) = l.kitchen_station.as_deref() {
@@ -420,13 +493,19 @@ impl TerminalState {
                 .lines
                 .iter()
                 .filter(|l| l.kitchen_station.as_deref() == Some(*station))
-                .map(|l| TicketItem { name: l.name.clone(), qty: l.qty })
+                .map(|l| TicketItem {
+                    name: l.name.clone(),
+                    qty: l.qty,
+                })
                 .collect();
             if origin == self.terminal {
                 self.counters.last_ticket = self.counters.last_ticket.max(id.number);
             }
             // A placeholder may already hold state changes made elsewhere: keep the most advanced.
-            let known = self.kitchen.remove(id).unwrap_or_else(|| Ticket::placeholder(*id));
+            let known = self
+                .kitchen
+                .remove(id)
+                .unwrap_or_else(|| Ticket::placeholder(*id));
             self.kitchen.insert(
                 *id,
                 Ticket {
@@ -446,7 +525,12 @@ impl TerminalState {
     }
 
     fn prune_served(&mut self, t: &mut Touched) {
-        let served: Vec<TicketId> = self.kitchen.values().filter(|k| k.created && !k.is_open()).map(|k| k.id).collect();
+        let served: Vec<TicketId> = self
+            .kitchen
+            .values()
+            .filter(|k| k.created && !k.is_open())
+            .map(|k| k.id)
+            .collect();
         if served.len() > SERVED_TICKETS_KEPT {
             for id in served.iter().take(served.len() - SERVED_TICKETS_KEPT) {
                 self.kitchen.remove(id);
@@ -459,25 +543,44 @@ impl TerminalState {
     fn writes(&self, t: Touched) -> Vec<DerivedWrite> {
         let mut out = Vec::new();
         let put = |table, key: String, value: Option<Vec<u8>>| DerivedWrite { table, key, value };
-        out.push(put(DerivedTable::Counters, "counters".into(), Some(encode(&self.counters))));
+        out.push(put(
+            DerivedTable::Counters,
+            "counters".into(),
+            Some(encode(&self.counters)),
+        ));
         if t.cart {
-            out.push(put(DerivedTable::Cart, "open".into(), self.cart.as_ref().map(encode)));
+            out.push(put(
+                DerivedTable::Cart,
+                "open".into(),
+                self.cart.as_ref().map(encode),
+            ));
         }
         if t.shift {
-            out.push(put(DerivedTable::Shift, "open".into(), self.shift.as_ref().map(encode)));
+            out.push(put(
+                DerivedTable::Shift,
+                "open".into(),
+                self.shift.as_ref().map(encode),
+            ));
         }
         for sku in t.stock {
             let v = self.stock.get(&sku).map(encode);
             out.push(put(DerivedTable::Stock, sku.0, v));
         }
         for id in t.kitchen {
-            out.push(put(DerivedTable::Kitchen, ticket_key(id), self.kitchen.get(&id).map(encode)));
+            out.push(put(
+                DerivedTable::Kitchen,
+                ticket_key(id),
+                self.kitchen.get(&id).map(encode),
+            ));
         }
         for id in t.kitchen_removed {
             out.push(put(DerivedTable::Kitchen, ticket_key(id), None));
         }
         for sku in t.catalog {
-            let v = self.catalog.get(&sku).map(|item| encode(&(item, self.catalog.version(&sku).unwrap_or_default())));
+            let v = self
+                .catalog
+                .get(&sku)
+                .map(|item| encode(&(item, self.catalog.version(&sku).unwrap_or_default())));
             out.push(put(DerivedTable::Catalog, sku.0, v));
         }
         for id in t.customers {

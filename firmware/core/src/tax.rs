@@ -81,7 +81,10 @@ pub struct CashRounding {
 
 impl Default for CashRounding {
     fn default() -> Self {
-        CashRounding { increment: 1, mode: RoundingMode::HalfUp }
+        CashRounding {
+            increment: 1,
+            mode: RoundingMode::HalfUp,
+        }
     }
 }
 
@@ -161,15 +164,26 @@ pub fn div_round(numerator: i128, denominator: i128, mode: RoundingMode) -> i128
 impl TaxConfig {
     /// The rate for `class`.
     pub fn rate(&self, class: &str) -> Result<&TaxRate, TaxError> {
-        self.rates.iter().find(|r| r.class == class).ok_or_else(|| TaxError::UnknownClass(class.to_string()))
+        self.rates
+            .iter()
+            .find(|r| r.class == class)
+            .ok_or_else(|| TaxError::UnknownClass(class.to_string()))
     }
 
     /// Taxes `lines` (tax class, line amount after discounts as priced on the shelf).
     /// In inclusive mode the amounts are gross; in exclusive mode they are net.
-    pub fn compute(&self, lines: &[(&str, Money)], currency: crate::money::Currency) -> Result<TaxBreakdown, TaxError> {
+    pub fn compute(
+        &self,
+        lines: &[(&str, Money)],
+        currency: crate::money::Currency,
+    ) -> Result<TaxBreakdown, TaxError> {
         let mut out: Vec<TaxLine> = Vec::new();
         for rate in &self.rates {
-            let mine: Vec<Money> = lines.iter().filter(|(c, _)| *c == rate.class).map(|(_, m)| *m).collect();
+            let mine: Vec<Money> = lines
+                .iter()
+                .filter(|(c, _)| *c == rate.class)
+                .map(|(_, m)| *m)
+                .collect();
             if mine.is_empty() {
                 continue;
             }
@@ -178,7 +192,10 @@ impl TaxConfig {
             for amount in &mine {
                 base_sum = base_sum.checked_add(*amount)?;
                 if self.scope == TaxRoundingScope::PerLine {
-                    tax_sum = tax_sum.checked_add(Money::new(self.tax_of(amount.minor, rate.rate_bp)?, currency))?;
+                    tax_sum = tax_sum.checked_add(Money::new(
+                        self.tax_of(amount.minor, rate.rate_bp)?,
+                        currency,
+                    ))?;
                 }
             }
             if self.scope == TaxRoundingScope::PerReceipt {
@@ -188,7 +205,14 @@ impl TaxConfig {
                 TaxMode::Inclusive => (base_sum.checked_sub(tax_sum)?, base_sum),
                 TaxMode::Exclusive => (base_sum, base_sum.checked_add(tax_sum)?),
             };
-            out.push(TaxLine { class: rate.class.clone(), label: rate.label.clone(), rate_bp: rate.rate_bp, net, tax: tax_sum, gross });
+            out.push(TaxLine {
+                class: rate.class.clone(),
+                label: rate.label.clone(),
+                rate_bp: rate.rate_bp,
+                net,
+                tax: tax_sum,
+                gross,
+            });
         }
         for (class, _) in lines {
             self.rate(class)?;
@@ -201,14 +225,21 @@ impl TaxConfig {
             total_net = total_net.checked_add(l.net)?;
             total_gross = total_gross.checked_add(l.gross)?;
         }
-        Ok(TaxBreakdown { lines: out, total_tax, total_net, total_gross })
+        Ok(TaxBreakdown {
+            lines: out,
+            total_tax,
+            total_net,
+            total_gross,
+        })
     }
 
     /// Tax contained in (inclusive) or added to (exclusive) `amount` minor units at `rate_bp`.
     fn tax_of(&self, amount: i64, rate_bp: u32) -> Result<i64, TaxError> {
         let rate = i128::from(rate_bp);
         let tax = match self.mode {
-            TaxMode::Inclusive => div_round(i128::from(amount) * rate, 10_000 + rate, self.rounding),
+            TaxMode::Inclusive => {
+                div_round(i128::from(amount) * rate, 10_000 + rate, self.rounding)
+            }
             TaxMode::Exclusive => div_round(i128::from(amount) * rate, 10_000, self.rounding),
         };
         i64::try_from(tax).map_err(|_| TaxError::Money(MoneyError::Overflow))
@@ -224,7 +255,10 @@ impl CashRounding {
         let inc = i128::from(self.increment);
         let steps = div_round(i128::from(amount.minor), inc, self.mode);
         // Invariant: |steps * inc| <= |amount| + inc, far inside i64 for any real amount.
-        Money::new(i64::try_from(steps * inc).unwrap_or(amount.minor), amount.currency)
+        Money::new(
+            i64::try_from(steps * inc).unwrap_or(amount.minor),
+            amount.currency,
+        )
     }
 }
 
@@ -246,8 +280,16 @@ mod tests {
             rounding,
             scope,
             rates: vec![
-                TaxRate { class: "standard".into(), rate_bp: 1900, label: "A".into() },
-                TaxRate { class: "reduced".into(), rate_bp: 700, label: "B".into() },
+                TaxRate {
+                    class: "standard".into(),
+                    rate_bp: 1900,
+                    label: "A".into(),
+                },
+                TaxRate {
+                    class: "reduced".into(),
+                    rate_bp: 700,
+                    label: "B".into(),
+                },
             ],
         }
     }
@@ -267,9 +309,25 @@ mod tests {
     fn exclusive_per_line_vs_per_receipt() {
         let eur = |m| Money::new(m, Currency::EUR);
         // Three lines of 0.10 at 7 %: per line 0.007 -> 0.01 each = 0.03; per receipt 0.021 -> 0.02.
-        let lines = [("reduced", eur(10)), ("reduced", eur(10)), ("reduced", eur(10))];
-        let per_line = cfg(TaxMode::Exclusive, TaxRoundingScope::PerLine, RoundingMode::HalfUp).compute(&lines, Currency::EUR).unwrap();
-        let per_receipt = cfg(TaxMode::Exclusive, TaxRoundingScope::PerReceipt, RoundingMode::HalfUp).compute(&lines, Currency::EUR).unwrap();
+        let lines = [
+            ("reduced", eur(10)),
+            ("reduced", eur(10)),
+            ("reduced", eur(10)),
+        ];
+        let per_line = cfg(
+            TaxMode::Exclusive,
+            TaxRoundingScope::PerLine,
+            RoundingMode::HalfUp,
+        )
+        .compute(&lines, Currency::EUR)
+        .unwrap();
+        let per_receipt = cfg(
+            TaxMode::Exclusive,
+            TaxRoundingScope::PerReceipt,
+            RoundingMode::HalfUp,
+        )
+        .compute(&lines, Currency::EUR)
+        .unwrap();
         assert_eq!(per_line.total_tax.minor, 3);
         assert_eq!(per_receipt.total_tax.minor, 2);
         assert_eq!(per_line.total_gross.minor, 33);
@@ -278,8 +336,17 @@ mod tests {
     #[test]
     fn inclusive_extracts_tax() {
         // 1.19 gross at 19 % contains exactly 0.19 tax.
-        let c = cfg(TaxMode::Inclusive, TaxRoundingScope::PerReceipt, RoundingMode::HalfEven);
-        let b = c.compute(&[("standard", Money::new(119, Currency::EUR))], Currency::EUR).unwrap();
+        let c = cfg(
+            TaxMode::Inclusive,
+            TaxRoundingScope::PerReceipt,
+            RoundingMode::HalfEven,
+        );
+        let b = c
+            .compute(
+                &[("standard", Money::new(119, Currency::EUR))],
+                Currency::EUR,
+            )
+            .unwrap();
         assert_eq!(b.total_tax.minor, 19);
         assert_eq!(b.total_net.minor, 100);
         assert_eq!(b.total_gross.minor, 119);
@@ -287,18 +354,31 @@ mod tests {
 
     #[test]
     fn unknown_class_is_an_error() {
-        let c = cfg(TaxMode::Inclusive, TaxRoundingScope::PerLine, RoundingMode::HalfUp);
-        assert_eq!(c.compute(&[("luxury", Money::new(1, Currency::EUR))], Currency::EUR), Err(TaxError::UnknownClass("luxury".into())));
+        let c = cfg(
+            TaxMode::Inclusive,
+            TaxRoundingScope::PerLine,
+            RoundingMode::HalfUp,
+        );
+        assert_eq!(
+            c.compute(&[("luxury", Money::new(1, Currency::EUR))], Currency::EUR),
+            Err(TaxError::UnknownClass("luxury".into()))
+        );
     }
 
     #[test]
     fn cash_rounding_to_five_cents() {
-        let r = CashRounding { increment: 5, mode: RoundingMode::HalfUp };
+        let r = CashRounding {
+            increment: 5,
+            mode: RoundingMode::HalfUp,
+        };
         let eur = |m| Money::new(m, Currency::EUR);
         assert_eq!(r.round(eur(1001)).minor, 1000);
         assert_eq!(r.round(eur(1002)).minor, 1000);
         assert_eq!(r.round(eur(1003)).minor, 1005);
-        let even = CashRounding { increment: 10, mode: RoundingMode::HalfEven };
+        let even = CashRounding {
+            increment: 10,
+            mode: RoundingMode::HalfEven,
+        };
         assert_eq!(even.round(eur(1005)).minor, 1000);
         assert_eq!(even.round(eur(1015)).minor, 1020);
     }

@@ -108,30 +108,62 @@ fn journals(ops: &[Vec<(u64, Op)>]) -> Vec<Vec<Event>> {
                 .map(|(i, (wall, op))| {
                     let body = match op {
                         Op::Price(s, p) => EventBody::CatalogUpserted(item(SKUS[*s], *p)),
-                        Op::Stock(s, d) => EventBody::StockAdjusted { sku: Sku(SKUS[*s].into()), delta: *d, reason: "r".into() },
+                        Op::Stock(s, d) => EventBody::StockAdjusted {
+                            sku: Sku(SKUS[*s].into()),
+                            delta: *d,
+                            reason: "r".into(),
+                        },
                         Op::Sale(s, q, k) => {
                             receipt += 1;
                             let t = if *k {
                                 ticket += 1;
-                                Some(TicketId { terminal, number: ticket })
+                                Some(TicketId {
+                                    terminal,
+                                    number: ticket,
+                                })
                             } else {
                                 None
                             };
                             EventBody::SaleCompleted(sale(receipt, SKUS[*s], *q, t))
                         }
-                        Op::Customer(k, v) => EventBody::CustomerUpserted(keel_core::customer::Customer::new(["C1", "C2", "C3"][*k], &format!("Name {v}"), None).unwrap()),
-                        Op::Setting(k, v) => EventBody::SettingChanged { key: ["receipt.footer", "store.name"][*k].into(), value: v.to_string() },
+                        Op::Customer(k, v) => EventBody::CustomerUpserted(
+                            keel_core::customer::Customer::new(
+                                ["C1", "C2", "C3"][*k],
+                                &format!("Name {v}"),
+                                None,
+                            )
+                            .unwrap(),
+                        ),
+                        Op::Setting(k, v) => EventBody::SettingChanged {
+                            key: ["receipt.footer", "store.name"][*k].into(),
+                            value: v.to_string(),
+                        },
                         Op::Advance(t, n, st) => EventBody::KitchenAdvanced {
-                            ticket: TicketId { terminal: TerminalId(*t as u32 + 1), number: *n },
-                            to: [TicketStatus::Pending, TicketStatus::Preparing, TicketStatus::Ready, TicketStatus::Served][*st as usize],
+                            ticket: TicketId {
+                                terminal: TerminalId(*t as u32 + 1),
+                                number: *n,
+                            },
+                            to: [
+                                TicketStatus::Pending,
+                                TicketStatus::Preparing,
+                                TicketStatus::Ready,
+                                TicketStatus::Served,
+                            ][*st as usize],
                             dismissed_recalls: 0,
                             by: UserId("k".into()),
                         },
                     };
                     wall_acc += *wall % 3;
                     Event {
-                        dot: Dot { terminal, seq: i as u64 + 1 },
-                        hlc: Hlc { wall_ms: wall_acc, counter: i as u32, node: terminal.0 },
+                        dot: Dot {
+                            terminal,
+                            seq: i as u64 + 1,
+                        },
+                        hlc: Hlc {
+                            wall_ms: wall_acc,
+                            counter: i as u32,
+                            node: terminal.0,
+                        },
                         prev: ChainHash::default(),
                         body,
                     }
@@ -150,7 +182,10 @@ fn fold(me: u32, journals: &[Vec<Event>], order: &[usize]) -> TerminalState {
     let mut applied = 0;
     while applied < total {
         let o = *picks.next().unwrap_or(&0) % journals.len();
-        let o = (0..journals.len()).map(|d| (o + d) % journals.len()).find(|c| next[*c] < journals[*c].len()).unwrap();
+        let o = (0..journals.len())
+            .map(|d| (o + d) % journals.len())
+            .find(|c| next[*c] < journals[*c].len())
+            .unwrap();
         s.apply(&journals[o][next[o]]);
         next[o] += 1;
         applied += 1;

@@ -27,7 +27,15 @@ fn store() -> Harness {
     soup.kitchen_station = Some("kitchen".into());
     let mut old = item("OLD", 1_00, "standard", SoldBy::Unit);
     old.active = false;
-    Harness::new(profile(TaxMode::Inclusive, TaxRoundingScope::PerReceipt, RoundingMode::HalfUp, 1), vec![cheese, bag, choc, espresso, soup, old])
+    Harness::new(
+        profile(
+            TaxMode::Inclusive,
+            TaxRoundingScope::PerReceipt,
+            RoundingMode::HalfUp,
+            1,
+        ),
+        vec![cheese, bag, choc, espresso, soup, old],
+    )
 }
 
 fn open(h: &mut Harness) {
@@ -48,12 +56,26 @@ fn add(h: &mut Harness, key: &str, qty: Option<&str>) -> Result<(), SaleError> {
 #[test]
 fn selling_needs_login_and_shift() {
     let mut h = store();
-    assert!(h.engine().new_sale(None).unwrap_err().to_string().contains("not logged in"));
+    assert!(h
+        .engine()
+        .new_sale(None)
+        .unwrap_err()
+        .to_string()
+        .contains("not logged in"));
     let c = h.cashier.clone();
-    assert!(matches!(h.engine().new_sale(Some(&c)), Err(SaleError::NoShift)));
+    assert!(matches!(
+        h.engine().new_sale(Some(&c)),
+        Err(SaleError::NoShift)
+    ));
     open(&mut h);
-    assert!(matches!(add(&mut h, "NOPE", None), Err(SaleError::NotFound(_))));
-    assert!(matches!(add(&mut h, "OLD", None), Err(SaleError::Inactive(_))));
+    assert!(matches!(
+        add(&mut h, "NOPE", None),
+        Err(SaleError::NotFound(_))
+    ));
+    assert!(matches!(
+        add(&mut h, "OLD", None),
+        Err(SaleError::Inactive(_))
+    ));
 }
 
 #[test]
@@ -68,8 +90,14 @@ fn embedded_barcodes_price_and_weigh_lines() {
     assert_eq!(p.lines[0].amount.minor, 5_22);
     assert_eq!(p.lines[1].amount.minor, 2_75);
     assert_eq!(p.lines[2].amount.minor, 4_47);
-    assert!(matches!(add(&mut h, "4006381333932", None), Err(SaleError::Barcode(_))));
-    assert!(matches!(add(&mut h, "CHEESE", None), Err(SaleError::Quantity(..))));
+    assert!(matches!(
+        add(&mut h, "4006381333932", None),
+        Err(SaleError::Barcode(_))
+    ));
+    assert!(matches!(
+        add(&mut h, "CHEESE", None),
+        Err(SaleError::Quantity(..))
+    ));
 }
 
 #[test]
@@ -79,10 +107,20 @@ fn price_override_needs_a_manager_and_a_reason() {
     add(&mut h, "CHOC", None).unwrap();
     let c = h.cashier.clone();
     let m = h.manager.clone();
-    let e = h.engine().override_price(Some(&c), 1, "1.00", "dented").unwrap_err().to_string();
+    let e = h
+        .engine()
+        .override_price(Some(&c), 1, "1.00", "dented")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("manager role needed"), "{e}");
-    assert!(matches!(h.engine().override_price(Some(&m), 1, "1.00", " "), Err(SaleError::NoReason)));
-    let ev = h.engine().override_price(Some(&m), 1, "1.00", "dented").unwrap();
+    assert!(matches!(
+        h.engine().override_price(Some(&m), 1, "1.00", " "),
+        Err(SaleError::NoReason)
+    ));
+    let ev = h
+        .engine()
+        .override_price(Some(&m), 1, "1.00", "dented")
+        .unwrap();
     h.apply(ev);
     assert_eq!(h.engine().priced().unwrap().total.minor, 1_00);
 }
@@ -93,19 +131,40 @@ fn card_limits_and_pan_refusal() {
     open(&mut h);
     add(&mut h, "CHOC", Some("9999")).unwrap(); // 14 898.51 due
     let c = h.cashier.clone();
-    let e = h.engine().tender_card(Some(&c), "300.00", "tok", "4242", None).unwrap_err().to_string();
+    let e = h
+        .engine()
+        .tender_card(Some(&c), "300.00", "tok", "4242", None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("per-transaction card limit of 250.00"), "{e}");
-    let e = h.engine().tender_card(Some(&c), "10.00", "4111111111111111", "1111", None).unwrap_err().to_string();
+    let e = h
+        .engine()
+        .tender_card(Some(&c), "10.00", "4111111111111111", "1111", None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("looks like a card number"), "{e}");
-    assert!(h.engine().tender_card(Some(&c), "10.00", "tok", "42", None).is_err());
+    assert!(h
+        .engine()
+        .tender_card(Some(&c), "10.00", "tok", "42", None)
+        .is_err());
     for _ in 0..4 {
-        let ev = h.engine().tender_card(Some(&c), "250.00", "tok", "4242", Some("visa")).unwrap();
+        let ev = h
+            .engine()
+            .tender_card(Some(&c), "250.00", "tok", "4242", Some("visa"))
+            .unwrap();
         h.apply(ev);
     }
-    let e = h.engine().tender_card(Some(&c), "1.00", "tok", "4242", None).unwrap_err().to_string();
+    let e = h
+        .engine()
+        .tender_card(Some(&c), "1.00", "tok", "4242", None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("total offline card limit of 1000.00"), "{e}");
     // Lines are locked once payment starts.
-    assert!(matches!(add(&mut h, "CHOC", None), Err(SaleError::TenderStarted)));
+    assert!(matches!(
+        add(&mut h, "CHOC", None),
+        Err(SaleError::TenderStarted)
+    ));
 }
 
 #[test]
@@ -114,14 +173,26 @@ fn complete_needs_exact_cover_and_gives_change_from_cash_only() {
     open(&mut h);
     add(&mut h, "CHOC", Some("2")).unwrap(); // 2.98
     let c = h.cashier.clone();
-    assert!(matches!(h.engine().complete(Some(&c)), Err(SaleError::NotCovered { .. })));
-    let e = h.engine().tender_card(Some(&c), "3.00", "tok", "4242", None).unwrap_err();
+    assert!(matches!(
+        h.engine().complete(Some(&c)),
+        Err(SaleError::NotCovered { .. })
+    ));
+    let e = h
+        .engine()
+        .tender_card(Some(&c), "3.00", "tok", "4242", None)
+        .unwrap_err();
     assert!(matches!(e, SaleError::CardExceedsDue { .. }));
-    let ev = h.engine().tender_card(Some(&c), "1.00", "tok", "4242", None).unwrap();
+    let ev = h
+        .engine()
+        .tender_card(Some(&c), "1.00", "tok", "4242", None)
+        .unwrap();
     h.apply(ev);
     let ev = h.engine().tender_cash(Some(&c), "5.00").unwrap();
     h.apply(ev);
-    assert!(matches!(h.engine().tender_cash(Some(&c), "1.00"), Err(SaleError::AlreadyPaid)));
+    assert!(matches!(
+        h.engine().tender_cash(Some(&c), "1.00"),
+        Err(SaleError::AlreadyPaid)
+    ));
     let (ev, sale) = h.engine().complete(Some(&c)).unwrap();
     assert_eq!(sale.change.minor, 3_02);
     h.apply(ev);
@@ -141,13 +212,26 @@ fn void_rules() {
     let (ev, sale) = h.engine().complete(Some(&c)).unwrap();
     h.apply(ev);
     let stock_after_sale = h.state.stock[&sale.lines[0].sku];
-    assert!(h.engine().void_sale(Some(&c), &sale, false, &[]).unwrap_err().to_string().contains("manager role needed"));
+    assert!(h
+        .engine()
+        .void_sale(Some(&c), &sale, false, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("manager role needed"));
     let ev = h.engine().void_sale(Some(&m), &sale, false, &[]).unwrap();
     h.apply(ev);
     assert_eq!(h.state.stock[&sale.lines[0].sku], stock_after_sale + 1);
-    assert!(h.engine().void_sale(Some(&m), &sale, true, &[]).unwrap_err().to_string().contains("already voided"));
+    assert!(h
+        .engine()
+        .void_sale(Some(&m), &sale, true, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("already voided"));
     let t = &h.state.shift.as_ref().unwrap().totals;
-    assert_eq!((t.voids_count, t.voids_total.minor, t.cash_paid_back.minor), (1, 1_49, 1_49));
+    assert_eq!(
+        (t.voids_count, t.voids_total.minor, t.cash_paid_back.minor),
+        (1, 1_49, 1_49)
+    );
 }
 
 #[test]
@@ -163,15 +247,27 @@ fn kitchen_tickets_only_move_forward() {
     assert_eq!(sale.tickets.len(), 2, "one ticket per station");
     h.apply(ev);
     let id = sale.tickets[0].to_string();
-    for expected in [TicketStatus::Preparing, TicketStatus::Ready, TicketStatus::Served] {
+    for expected in [
+        TicketStatus::Preparing,
+        TicketStatus::Ready,
+        TicketStatus::Served,
+    ] {
         let (ev, to) = h.engine().kitchen_advance(Some(&c), &id).unwrap();
         assert_eq!(to, expected);
         h.apply(ev);
     }
     assert!(h.engine().kitchen_advance(Some(&c), &id).is_err());
     // A late, stale event cannot move the ticket backwards.
-    h.apply(vec![keel_core::event::EventBody::KitchenAdvanced { ticket: sale.tickets[0], to: TicketStatus::Preparing, dismissed_recalls: 0, by: c.id.clone() }]);
-    assert_eq!(h.state.kitchen[&sale.tickets[0]].status, TicketStatus::Served);
+    h.apply(vec![keel_core::event::EventBody::KitchenAdvanced {
+        ticket: sale.tickets[0],
+        to: TicketStatus::Preparing,
+        dismissed_recalls: 0,
+        by: c.id.clone(),
+    }]);
+    assert_eq!(
+        h.state.kitchen[&sale.tickets[0]].status,
+        TicketStatus::Served
+    );
     // Recall brings it back; bumping dismisses the recall.
     let ev = h.engine().kitchen_recall(Some(&c), &id).unwrap();
     h.apply(ev);
@@ -179,5 +275,8 @@ fn kitchen_tickets_only_move_forward() {
     let (ev, _) = h.engine().kitchen_advance(Some(&c), &id).unwrap();
     h.apply(ev);
     assert!(!h.state.kitchen[&sale.tickets[0]].is_open());
-    assert!(h.engine().kitchen_recall(Some(&c), &sale.tickets[1].to_string()).is_err());
+    assert!(h
+        .engine()
+        .kitchen_recall(Some(&c), &sale.tickets[1].to_string())
+        .is_err());
 }

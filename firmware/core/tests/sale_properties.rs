@@ -29,7 +29,15 @@ fn basket() -> impl Strategy<Value = Basket> {
         0i64..10_000,
         0i64..5_000,
     )
-        .prop_map(|(lines, line_discount, cart_discount_bp, card_part, extra_cash)| Basket { lines, line_discount, cart_discount_bp, card_part, extra_cash })
+        .prop_map(
+            |(lines, line_discount, cart_discount_bp, card_part, extra_cash)| Basket {
+                lines,
+                line_discount,
+                cart_discount_bp,
+                card_part,
+                extra_cash,
+            },
+        )
 }
 
 fn items() -> Vec<keel_core::catalog::CatalogItem> {
@@ -51,30 +59,63 @@ fn ring_up(h: &mut Harness, b: &Basket) -> u64 {
     h.apply(ev);
     for (i, q) in &b.lines {
         let sku = ["A", "B", "C", "D"][*i];
-        let qty = if sku == "C" { format_minor(*q * 37, 3) } else { q.to_string() };
-        let ev = h.engine().add_item(Some(&c), AddRequest { key: sku, qty: Some(&qty) }).unwrap();
+        let qty = if sku == "C" {
+            format_minor(*q * 37, 3)
+        } else {
+            q.to_string()
+        };
+        let ev = h
+            .engine()
+            .add_item(
+                Some(&c),
+                AddRequest {
+                    key: sku,
+                    qty: Some(&qty),
+                },
+            )
+            .unwrap();
         h.apply(ev);
     }
     if let Some((l, bp)) = b.line_discount {
         let line = (l % b.lines.len()) as u32 + 1;
-        let ev = h.engine().discount(Some(&c), Some(line), &format!("{}%", format_minor(i64::from(bp), 2))).unwrap();
+        let ev = h
+            .engine()
+            .discount(
+                Some(&c),
+                Some(line),
+                &format!("{}%", format_minor(i64::from(bp), 2)),
+            )
+            .unwrap();
         h.apply(ev);
     }
     if let Some(bp) = b.cart_discount_bp {
-        let ev = h.engine().discount(Some(&c), None, &format!("{}%", format_minor(i64::from(bp), 2))).unwrap();
+        let ev = h
+            .engine()
+            .discount(
+                Some(&c),
+                None,
+                &format!("{}%", format_minor(i64::from(bp), 2)),
+            )
+            .unwrap();
         h.apply(ev);
     }
     let priced = h.engine().priced().unwrap();
     let card = b.card_part.min(priced.total.minor);
     if card > 0 {
-        let ev = h.engine().tender_card(Some(&c), &format_minor(card, 2), "tok_1", "4242", None).unwrap();
+        let ev = h
+            .engine()
+            .tender_card(Some(&c), &format_minor(card, 2), "tok_1", "4242", None)
+            .unwrap();
         h.apply(ev);
     }
     let priced = h.engine().priced().unwrap();
     if !priced.is_covered() {
         // Cash pays the cash-rounded remainder (what the console shows as due in cash).
         let cash = priced.cash_remaining.minor + b.extra_cash;
-        let ev = h.engine().tender_cash(Some(&c), &format_minor(cash, 2)).unwrap();
+        let ev = h
+            .engine()
+            .tender_cash(Some(&c), &format_minor(cash, 2))
+            .unwrap();
         h.apply(ev);
     }
     let (ev, sale) = h.engine().complete(Some(&c)).unwrap();

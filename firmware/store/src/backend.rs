@@ -45,7 +45,11 @@ impl StorageBackend for DynBackend {
     fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
         self.0.try_lock_range(start, end)
     }
-    fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
         self.0.try_lock_shared_range(start, end)
     }
     fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
@@ -64,7 +68,12 @@ impl StorageBackend for DynBackend {
 
 /// Opens (creating if needed) `path` read-write as a redb file backend.
 pub(crate) fn open_file_backend(path: &Path) -> io::Result<Box<dyn StorageBackend>> {
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
     let backend = FileBackend::new(file).map_err(|e| io::Error::other(e.to_string()))?;
     Ok(Box::new(backend))
 }

@@ -18,7 +18,9 @@
 use crate::error::{commit_error, CommitError};
 use crate::journal::Journal;
 use crate::read::StoredEvent;
-use crate::schema::{self, derived_key_into, derived_tags, idempotency_key, HeadRecord, EVENTS, HEAD_KEY, STATE};
+use crate::schema::{
+    self, derived_key_into, derived_tags, idempotency_key, HeadRecord, EVENTS, HEAD_KEY, STATE,
+};
 use keel_core::chain::{encode_record, ChainHash, MAX_RECORD_BYTES};
 use keel_core::derived::DerivedWrite;
 use keel_core::event::{Event, EventBody};
@@ -67,16 +69,30 @@ impl Journal {
         if self.db.is_none() {
             self.reopen().map_err(|e| match commit_error(e) {
                 CommitError::DiskFull { detail } => CommitError::DiskFull { detail },
-                other => CommitError::Unavailable { reason: other.to_string() },
+                other => CommitError::Unavailable {
+                    reason: other.to_string(),
+                },
             })?;
         }
         let new_head = match prepared.last() {
-            Some(p) => HeadRecord { seq: p.event.dot.seq, hash: p.hash, hlc: p.event.hlc },
+            Some(p) => HeadRecord {
+                seq: p.event.dot.seq,
+                hash: p.hash,
+                hlc: p.event.hlc,
+            },
             None => self.head,
         };
         let result = match &self.db {
-            Some(db) => write_batch(db, &prepared, &batch.derived, batch.idempotency.as_ref(), &new_head),
-            None => Err(CommitError::Unavailable { reason: "database not open".into() }),
+            Some(db) => write_batch(
+                db,
+                &prepared,
+                &batch.derived,
+                batch.idempotency.as_ref(),
+                &new_head,
+            ),
+            None => Err(CommitError::Unavailable {
+                reason: "database not open".into(),
+            }),
         };
         match result {
             Ok(()) => {
@@ -85,12 +101,19 @@ impl Journal {
                 Ok(Committed {
                     events: prepared
                         .into_iter()
-                        .map(|p| StoredEvent { bytes_len: p.bytes.len(), event: p.event, hash: p.hash })
+                        .map(|p| StoredEvent {
+                            bytes_len: p.bytes.len(),
+                            event: p.event,
+                            hash: p.hash,
+                        })
                         .collect(),
                 })
             }
             Err(e) => {
-                log::error!("journal {}: commit failed, nothing written: {e}", self.label);
+                log::error!(
+                    "journal {}: commit failed, nothing written: {e}",
+                    self.label
+                );
                 if e.needs_reopen() {
                     if let Err(re) = self.reopen() {
                         log::warn!("journal {}: reopen after I/O failure failed ({re}); retrying on the next commit", self.label);
@@ -111,12 +134,28 @@ impl Journal {
                 return Err(CommitError::JournalOpenedNotAllowed { index });
             }
             if hlc < last_hlc {
-                return Err(CommitError::HlcBackwards { index, hlc_ms: hlc.wall_ms, last_ms: last_hlc.wall_ms });
+                return Err(CommitError::HlcBackwards {
+                    index,
+                    hlc_ms: hlc.wall_ms,
+                    last_ms: last_hlc.wall_ms,
+                });
             }
-            let event = Event { dot: Dot { terminal: self.identity.terminal, seq: self.head.seq + 1 + index as u64 }, hlc, prev, body };
+            let event = Event {
+                dot: Dot {
+                    terminal: self.identity.terminal,
+                    seq: self.head.seq + 1 + index as u64,
+                },
+                hlc,
+                prev,
+                body,
+            };
             let bytes = encode_record(&event);
             if bytes.len() > MAX_RECORD_BYTES {
-                return Err(CommitError::RecordTooLarge { index, bytes: bytes.len(), max: MAX_RECORD_BYTES });
+                return Err(CommitError::RecordTooLarge {
+                    index,
+                    bytes: bytes.len(),
+                    max: MAX_RECORD_BYTES,
+                });
             }
             let hash = ChainHash::of(&bytes);
             prev = hash;
@@ -129,11 +168,19 @@ impl Journal {
     /// Clears every derived table and replays the whole journal through `fold`,
     /// writing what it returns, all in one durable transaction. Returns the number
     /// of records replayed. On error the old derived state stays.
-    pub fn rebuild_derived(&mut self, fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>) -> Result<u64, CommitError> {
-        let db = self.db.as_ref().ok_or(CommitError::Unavailable { reason: "database not open".into() })?;
+    pub fn rebuild_derived(
+        &mut self,
+        fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>,
+    ) -> Result<u64, CommitError> {
+        let db = self.db.as_ref().ok_or(CommitError::Unavailable {
+            reason: "database not open".into(),
+        })?;
         let result = rebuild(db, fold);
         if let Err(e) = &result {
-            log::error!("journal {}: rebuild of derived state failed, nothing changed: {e}", self.label);
+            log::error!(
+                "journal {}: rebuild of derived state failed, nothing changed: {e}",
+                self.label
+            );
             if e.needs_reopen() {
                 if let Err(re) = self.reopen() {
                     log::warn!("journal {}: reopen failed: {re}", self.label);
@@ -152,7 +199,8 @@ fn write_batch(
     head: &HeadRecord,
 ) -> Result<(), CommitError> {
     let mut txn = db.begin_write().map_err(commit_error)?;
-    txn.set_durability(Durability::Immediate).map_err(commit_error)?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(commit_error)?;
     // Everything but the records goes to the one `state` table: the idempotent
     // reply, the head (which shares its leaf page with the counters every command
     // rewrites) and the derived writes.
@@ -163,14 +211,20 @@ fn write_batch(
             // Dropping the transaction aborts it: nothing of the batch is written.
             return Err(CommitError::DuplicateCommand { id: *id });
         }
-        state.insert(key.as_slice(), reply.as_slice()).map_err(commit_error)?;
+        state
+            .insert(key.as_slice(), reply.as_slice())
+            .map_err(commit_error)?;
     }
     if !prepared.is_empty() {
         let mut events = txn.open_table(EVENTS).map_err(commit_error)?;
         for p in prepared {
-            events.insert(p.event.dot.seq, p.bytes.as_slice()).map_err(commit_error)?;
+            events
+                .insert(p.event.dot.seq, p.bytes.as_slice())
+                .map_err(commit_error)?;
         }
-        state.insert(HEAD_KEY, schema::encode_head(head).as_slice()).map_err(commit_error)?;
+        state
+            .insert(HEAD_KEY, schema::encode_head(head).as_slice())
+            .map_err(commit_error)?;
     }
     apply_derived(&mut state, derived)?;
     drop(state);
@@ -178,13 +232,18 @@ fn write_batch(
 }
 
 /// Applies derived writes in order to the `state` table.
-fn apply_derived(state: &mut Table<'_, &'static [u8], &'static [u8]>, writes: &[DerivedWrite]) -> Result<(), CommitError> {
+fn apply_derived(
+    state: &mut Table<'_, &'static [u8], &'static [u8]>,
+    writes: &[DerivedWrite],
+) -> Result<(), CommitError> {
     let mut key = Vec::with_capacity(64);
     for w in writes {
         derived_key_into(w.table, &w.key, &mut key);
         match &w.value {
             Some(v) => {
-                state.insert(key.as_slice(), v.as_slice()).map_err(commit_error)?;
+                state
+                    .insert(key.as_slice(), v.as_slice())
+                    .map_err(commit_error)?;
             }
             None => {
                 state.remove(key.as_slice()).map_err(commit_error)?;
@@ -194,21 +253,32 @@ fn apply_derived(state: &mut Table<'_, &'static [u8], &'static [u8]>, writes: &[
     Ok(())
 }
 
-fn rebuild(db: &Database, fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>) -> Result<u64, CommitError> {
+fn rebuild(
+    db: &Database,
+    fold: &mut dyn FnMut(&Event) -> Vec<DerivedWrite>,
+) -> Result<u64, CommitError> {
     let mut txn = db.begin_write().map_err(commit_error)?;
-    txn.set_durability(Durability::Immediate).map_err(commit_error)?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(commit_error)?;
     let mut count = 0u64;
     {
         let mut state = txn.open_table(STATE).map_err(commit_error)?;
         // Clear every derived table; the head and the idempotent replies stay.
         for tag in derived_tags() {
-            state.retain_in(&[tag][..]..&[tag + 1][..], |_, _| false).map_err(commit_error)?;
+            state
+                .retain_in(&[tag][..]..&[tag + 1][..], |_, _| false)
+                .map_err(commit_error)?;
         }
         let events = txn.open_table(EVENTS).map_err(commit_error)?;
         for entry in events.iter().map_err(commit_error)? {
             let (seq, bytes) = entry.map_err(commit_error)?;
             let seq = seq.value();
-            let event = keel_core::chain::decode_record(bytes.value()).map_err(|e| CommitError::Unreadable { seq, reason: e.to_string() })?;
+            let event = keel_core::chain::decode_record(bytes.value()).map_err(|e| {
+                CommitError::Unreadable {
+                    seq,
+                    reason: e.to_string(),
+                }
+            })?;
             let writes = fold(&event);
             apply_derived(&mut state, &writes)?;
             count += 1;

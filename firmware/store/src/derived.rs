@@ -12,10 +12,16 @@ use redb::ReadableDatabase;
 
 impl Journal {
     /// The value of `key` in a derived table.
-    pub fn derived_get(&self, table: DerivedTable, key: &str) -> Result<Option<Vec<u8>>, ReadError> {
+    pub fn derived_get(
+        &self,
+        table: DerivedTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
         let t = txn.open_table(STATE).map_err(read_error)?;
-        let value = t.get(derived_key(table, key).as_slice()).map_err(read_error)?;
+        let value = t
+            .get(derived_key(table, key).as_slice())
+            .map_err(read_error)?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 
@@ -25,7 +31,11 @@ impl Journal {
     }
 
     /// Every (key, value) of a derived table whose key starts with `prefix`, in key order.
-    pub fn derived_scan_prefix(&self, table: DerivedTable, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ReadError> {
+    pub fn derived_scan_prefix(
+        &self,
+        table: DerivedTable,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ReadError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
         let t = txn.open_table(STATE).map_err(read_error)?;
         let start = derived_key(table, prefix);
@@ -37,7 +47,8 @@ impl Journal {
                 break;
             }
             debug_assert_eq!(key[0], derived_tag(table));
-            let key = derived_key_str(table, key).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?;
+            let key = derived_key_str(table, key)
+                .map_err(|reason| ReadError::Unreadable { seq: 0, reason })?;
             out.push((key, v.value().to_vec()));
         }
         Ok(out)

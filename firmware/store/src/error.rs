@@ -98,7 +98,9 @@ pub enum CommitError {
         id: CommandId,
     },
     /// `JournalOpened` may only be record 1, which the store writes itself.
-    #[error("event {index} of the batch is JournalOpened, which only the store writes as record 1")]
+    #[error(
+        "event {index} of the batch is JournalOpened, which only the store writes as record 1"
+    )]
     JournalOpenedNotAllowed {
         /// Position in the batch (from 0).
         index: usize,
@@ -114,7 +116,9 @@ pub enum CommitError {
         last_ms: u64,
     },
     /// An encoded event is larger than any record may be.
-    #[error("event {index} of the batch encodes to {bytes} bytes, over the {max}-byte record limit")]
+    #[error(
+        "event {index} of the batch encodes to {bytes} bytes, over the {max}-byte record limit"
+    )]
     RecordTooLarge {
         /// Position in the batch (from 0).
         index: usize,
@@ -177,7 +181,9 @@ impl CommitError {
     pub(crate) fn needs_reopen(&self) -> bool {
         match self {
             CommitError::DiskFull { .. } => true,
-            CommitError::Storage { source } => matches!(classify(source), Class::Io | Class::DiskFull(_)),
+            CommitError::Storage { source } => {
+                matches!(classify(source), Class::Io | Class::DiskFull(_))
+            }
             _ => false,
         }
     }
@@ -365,13 +371,21 @@ mod tests {
         for code in [libc::ENOSPC, libc::EDQUOT, libc::EFBIG] {
             let e = commit_error(redb::Error::Io(io::Error::from_raw_os_error(code)));
             assert!(matches!(e, CommitError::DiskFull { .. }), "{e}");
-            assert!(e.to_string().starts_with("disk full: the sale was not saved; free space and retry"));
+            assert!(e
+                .to_string()
+                .starts_with("disk full: the sale was not saved; free space and retry"));
             assert!(e.needs_reopen());
         }
         let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::ENOSPC));
-        assert!(matches!(commit_error(redb::Error::Io(wrapped)), CommitError::DiskFull { .. }));
+        assert!(matches!(
+            commit_error(redb::Error::Io(wrapped)),
+            CommitError::DiskFull { .. }
+        ));
         let backend = redb::Error::Backend(Box::new(io::Error::from_raw_os_error(libc::EDQUOT)));
-        assert!(matches!(commit_error(backend), CommitError::DiskFull { .. }));
+        assert!(matches!(
+            commit_error(backend),
+            CommitError::DiskFull { .. }
+        ));
     }
 
     #[test]

@@ -45,12 +45,24 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() & 1 == 1 {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|d| u8::from_str_radix(d, 16).ok())).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|d| u8::from_str_radix(d, 16).ok())
+        })
+        .collect()
 }
 
 fn record_line(seq: u64, bytes: &[u8]) -> Result<Value, ReadError> {
-    let event = decode_record(bytes).map_err(|e| ReadError::Unreadable { seq, reason: e.to_string() })?;
-    let event_json = serde_json::to_value(&event).map_err(|e| ReadError::Unreadable { seq, reason: e.to_string() })?;
+    let event = decode_record(bytes).map_err(|e| ReadError::Unreadable {
+        seq,
+        reason: e.to_string(),
+    })?;
+    let event_json = serde_json::to_value(&event).map_err(|e| ReadError::Unreadable {
+        seq,
+        reason: e.to_string(),
+    })?;
     Ok(json!({
         "seq": seq,
         "hash": ChainHash::of(bytes).hex(),
@@ -63,7 +75,10 @@ fn record_line(seq: u64, bytes: &[u8]) -> Result<Value, ReadError> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
 }
@@ -76,13 +91,24 @@ impl Journal {
         let txn = self.database()?.begin_read().map_err(read_error)?;
         let state = txn.open_table(STATE).map_err(read_error)?;
         let head = match state.get(HEAD_KEY).map_err(read_error)? {
-            Some(v) => decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?,
-            None => return Err(ReadError::Unreadable { seq: 0, reason: "chain head missing".into() }.into()),
+            Some(v) => {
+                decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?
+            }
+            None => {
+                return Err(ReadError::Unreadable {
+                    seq: 0,
+                    reason: "chain head missing".into(),
+                }
+                .into())
+            }
         };
         let events = txn.open_table(EVENTS).map_err(read_error)?;
         let count = events.len().map_err(read_error)?;
         let tmp = temp_path(path);
-        let io_err = |source: io::Error| ExportError::Io { path: path.display().to_string(), source };
+        let io_err = |source: io::Error| ExportError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let result = (|| -> Result<(), ExportError> {
             let mut out = BufWriter::new(File::create(&tmp).map_err(io_err)?);
             let header = json!({
@@ -113,22 +139,44 @@ impl Journal {
             let _ = fs::remove_file(&tmp);
         }
         result?;
-        log::info!("journal {}: exported {count} records to {}", self.label, path.display());
+        log::info!(
+            "journal {}: exported {count} records to {}",
+            self.label,
+            path.display()
+        );
         Ok(count)
     }
 }
 
 fn field<'a>(value: &'a Value, name: &str, line: u64) -> Result<&'a Value, VerifyError> {
-    value.get(name).ok_or_else(|| VerifyError::Format { line, reason: format!("missing field {name:?}") })
+    value.get(name).ok_or_else(|| VerifyError::Format {
+        line,
+        reason: format!("missing field {name:?}"),
+    })
 }
 
 /// Checks one record line; returns its position and record bytes.
 fn check_line(text: &str, line: u64) -> Result<(u64, Vec<u8>), VerifyError> {
     let position = line - 1;
-    let value: Value = serde_json::from_str(text).map_err(|e| VerifyError::Format { line, reason: e.to_string() })?;
-    let record_hex = field(&value, "record", line)?.as_str().ok_or_else(|| VerifyError::Format { line, reason: "record is not a string".into() })?;
-    let bytes = unhex(record_hex).ok_or(VerifyError::ExportMismatch { seq: position, reason: "record is not hex".into() })?;
-    let mismatch = |reason: &str| VerifyError::ExportMismatch { seq: position, reason: reason.into() };
+    let value: Value = serde_json::from_str(text).map_err(|e| VerifyError::Format {
+        line,
+        reason: e.to_string(),
+    })?;
+    let record_hex =
+        field(&value, "record", line)?
+            .as_str()
+            .ok_or_else(|| VerifyError::Format {
+                line,
+                reason: "record is not a string".into(),
+            })?;
+    let bytes = unhex(record_hex).ok_or(VerifyError::ExportMismatch {
+        seq: position,
+        reason: "record is not hex".into(),
+    })?;
+    let mismatch = |reason: &str| VerifyError::ExportMismatch {
+        seq: position,
+        reason: reason.into(),
+    };
     if field(&value, "seq", line)?.as_u64() != Some(position) {
         return Err(mismatch("seq is not the line's position"));
     }
@@ -151,25 +199,72 @@ fn check_line(text: &str, line: u64) -> Result<(u64, Vec<u8>), VerifyError> {
 /// line's fields against its record bytes, and the hash chain from the record
 /// bytes against the header's head. `expected`, when given, must match the
 /// header's store and terminal. The error names the first bad record.
-pub fn verify_export(path: &Path, expected: Option<(&StoreId, TerminalId)>) -> Result<ChainSummary, VerifyError> {
-    let io_err = |source: io::Error| VerifyError::Io { path: path.display().to_string(), source };
+pub fn verify_export(
+    path: &Path,
+    expected: Option<(&StoreId, TerminalId)>,
+) -> Result<ChainSummary, VerifyError> {
+    let io_err = |source: io::Error| VerifyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut lines = BufReader::new(File::open(path).map_err(io_err)?).lines();
-    let header_text = lines.next().ok_or(VerifyError::Format { line: 1, reason: "empty file".into() })?.map_err(io_err)?;
-    let header: Value = serde_json::from_str(&header_text).map_err(|e| VerifyError::Format { line: 1, reason: e.to_string() })?;
+    let header_text = lines
+        .next()
+        .ok_or(VerifyError::Format {
+            line: 1,
+            reason: "empty file".into(),
+        })?
+        .map_err(io_err)?;
+    let header: Value = serde_json::from_str(&header_text).map_err(|e| VerifyError::Format {
+        line: 1,
+        reason: e.to_string(),
+    })?;
     if header.get("format").and_then(Value::as_str) != Some(EXPORT_FORMAT) {
-        return Err(VerifyError::Format { line: 1, reason: format!("not a {EXPORT_FORMAT} file") });
+        return Err(VerifyError::Format {
+            line: 1,
+            reason: format!("not a {EXPORT_FORMAT} file"),
+        });
     }
     if header.get("version").and_then(Value::as_u64) != Some(EXPORT_VERSION) {
-        return Err(VerifyError::Format { line: 1, reason: format!("unsupported export version (this verifier reads {EXPORT_VERSION})") });
+        return Err(VerifyError::Format {
+            line: 1,
+            reason: format!("unsupported export version (this verifier reads {EXPORT_VERSION})"),
+        });
     }
-    let bad = |what: &str| VerifyError::Format { line: 1, reason: format!("header field {what} missing or invalid") };
-    let store = StoreId(header.get("store").and_then(Value::as_str).ok_or_else(|| bad("store"))?.to_string());
-    let terminal = TerminalId(header.get("terminal").and_then(Value::as_u64).and_then(|t| u32::try_from(t).ok()).ok_or_else(|| bad("terminal"))?);
-    let records = header.get("records").and_then(Value::as_u64).ok_or_else(|| bad("records"))?;
-    let head_hash = header.get("head").and_then(Value::as_str).and_then(unhex).and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| bad("head"))?;
+    let bad = |what: &str| VerifyError::Format {
+        line: 1,
+        reason: format!("header field {what} missing or invalid"),
+    };
+    let store = StoreId(
+        header
+            .get("store")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("store"))?
+            .to_string(),
+    );
+    let terminal = TerminalId(
+        header
+            .get("terminal")
+            .and_then(Value::as_u64)
+            .and_then(|t| u32::try_from(t).ok())
+            .ok_or_else(|| bad("terminal"))?,
+    );
+    let records = header
+        .get("records")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("records"))?;
+    let head_hash = header
+        .get("head")
+        .and_then(Value::as_str)
+        .and_then(unhex)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| bad("head"))?;
     if let Some((s, t)) = expected {
         if *s != store || t != terminal {
-            return Err(VerifyError::IdentityMismatch { expected: format!("store {s} terminal {t}"), found: format!("store {store} terminal {terminal}") });
+            return Err(VerifyError::IdentityMismatch {
+                expected: format!("store {s} terminal {t}"),
+                found: format!("store {store} terminal {terminal}"),
+            });
         }
     }
 
@@ -192,7 +287,12 @@ pub fn verify_export(path: &Path, expected: Option<(&StoreId, TerminalId)>) -> R
             }
         }
     });
-    let result = verify_chain(terminal, genesis_hash(&store, terminal), iter, Some((records, ChainHash(head_hash))));
+    let result = verify_chain(
+        terminal,
+        genesis_hash(&store, terminal),
+        iter,
+        Some((records, ChainHash(head_hash))),
+    );
     if let Some(e) = first_error {
         return Err(e);
     }

@@ -24,8 +24,15 @@ pub struct StoredEvent {
 
 impl StoredEvent {
     pub(crate) fn from_bytes(seq: u64, bytes: &[u8]) -> Result<StoredEvent, ReadError> {
-        let event = decode_record(bytes).map_err(|e| ReadError::Unreadable { seq, reason: e.to_string() })?;
-        Ok(StoredEvent { event, hash: ChainHash::of(bytes), bytes_len: bytes.len() })
+        let event = decode_record(bytes).map_err(|e| ReadError::Unreadable {
+            seq,
+            reason: e.to_string(),
+        })?;
+        Ok(StoredEvent {
+            event,
+            hash: ChainHash::of(bytes),
+            bytes_len: bytes.len(),
+        })
     }
 }
 
@@ -78,7 +85,9 @@ impl Journal {
     pub fn idempotent_reply(&self, id: &CommandId) -> Result<Option<Vec<u8>>, ReadError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
         let table = txn.open_table(STATE).map_err(read_error)?;
-        let value = table.get(idempotency_key(id).as_slice()).map_err(read_error)?;
+        let value = table
+            .get(idempotency_key(id).as_slice())
+            .map_err(read_error)?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 }

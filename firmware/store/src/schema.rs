@@ -152,7 +152,9 @@ pub(crate) fn decode_identity(bytes: &[u8]) -> Result<JournalIdentity, String> {
 
 /// Decodes a stored schema version.
 pub(crate) fn decode_version(bytes: &[u8]) -> Result<u32, String> {
-    let arr: [u8; 4] = bytes.try_into().map_err(|_| format!("schema version has {} bytes, not 4", bytes.len()))?;
+    let arr: [u8; 4] = bytes
+        .try_into()
+        .map_err(|_| format!("schema version has {} bytes, not 4", bytes.len()))?;
     Ok(u32::from_le_bytes(arr))
 }
 
@@ -200,22 +202,37 @@ fn migrate_v0_to_v1(txn: &WriteTransaction) -> Result<(), String> {
     let mut meta = txn.open_table(META).map_err(|x| e(x.into()))?;
     let seq = match meta.get("head_seq").map_err(|x| e(x.into()))? {
         Some(v) => {
-            let arr: [u8; 8] = v.value().try_into().map_err(|_| "head_seq is not 8 bytes".to_string())?;
+            let arr: [u8; 8] = v
+                .value()
+                .try_into()
+                .map_err(|_| "head_seq is not 8 bytes".to_string())?;
             u64::from_le_bytes(arr)
         }
         None => return Err("head_seq missing".into()),
     };
     let hash = match meta.get("head_hash").map_err(|x| e(x.into()))? {
-        Some(v) => ChainHash(v.value().try_into().map_err(|_| "head_hash is not 32 bytes".to_string())?),
+        Some(v) => ChainHash(
+            v.value()
+                .try_into()
+                .map_err(|_| "head_hash is not 32 bytes".to_string())?,
+        ),
         None => return Err("head_hash missing".into()),
     };
     let events = txn.open_table(EVENTS).map_err(|x| e(x.into()))?;
     let hlc = match events.get(seq).map_err(|x| e(x.into()))? {
-        Some(v) => decode_record(v.value()).map_err(|x| format!("record {seq}: {x}"))?.hlc,
+        Some(v) => {
+            decode_record(v.value())
+                .map_err(|x| format!("record {seq}: {x}"))?
+                .hlc
+        }
         None => return Err(format!("record {seq} named by the head is missing")),
     };
     drop(events);
-    meta.insert(V1_KEY_HEAD, encode_head(&HeadRecord { seq, hash, hlc }).as_slice()).map_err(|x| e(x.into()))?;
+    meta.insert(
+        V1_KEY_HEAD,
+        encode_head(&HeadRecord { seq, hash, hlc }).as_slice(),
+    )
+    .map_err(|x| e(x.into()))?;
     meta.remove("head_seq").map_err(|x| e(x.into()))?;
     meta.remove("head_hash").map_err(|x| e(x.into()))?;
     drop(meta);
@@ -223,7 +240,8 @@ fn migrate_v0_to_v1(txn: &WriteTransaction) -> Result<(), String> {
     txn.open_table(V1_IDEMPOTENCY).map_err(|x| e(x.into()))?;
     for table in DerivedTable::ALL {
         let name = v1_derived_name(table);
-        txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)).map_err(|x| e(x.into()))?;
+        txn.open_table(TableDefinition::<&str, &[u8]>::new(&name))
+            .map_err(|x| e(x.into()))?;
     }
     Ok(())
 }
@@ -238,7 +256,9 @@ fn migrate_v1_to_v2(txn: &WriteTransaction) -> Result<(), String> {
             None => return Err("head missing from meta".into()),
         };
         decode_head(&head)?;
-        state.insert(HEAD_KEY, head.as_slice()).map_err(|x| e(x.into()))?;
+        state
+            .insert(HEAD_KEY, head.as_slice())
+            .map_err(|x| e(x.into()))?;
     }
     let mut key = Vec::new();
     for table in DerivedTable::ALL {
@@ -252,7 +272,9 @@ fn migrate_v1_to_v2(txn: &WriteTransaction) -> Result<(), String> {
             for entry in old.iter().map_err(|x| e(x.into()))? {
                 let (k, v) = entry.map_err(|x| e(x.into()))?;
                 derived_key_into(table, k.value(), &mut key);
-                state.insert(key.as_slice(), v.value()).map_err(|x| e(x.into()))?;
+                state
+                    .insert(key.as_slice(), v.value())
+                    .map_err(|x| e(x.into()))?;
             }
         }
         txn.delete_table(def).map_err(|x| e(x.into()))?;
@@ -261,7 +283,12 @@ fn migrate_v1_to_v2(txn: &WriteTransaction) -> Result<(), String> {
         let old = txn.open_table(V1_IDEMPOTENCY).map_err(|x| e(x.into()))?;
         for entry in old.iter().map_err(|x| e(x.into()))? {
             let (k, v) = entry.map_err(|x| e(x.into()))?;
-            state.insert(idempotency_key(&CommandId(*k.value())).as_slice(), v.value()).map_err(|x| e(x.into()))?;
+            state
+                .insert(
+                    idempotency_key(&CommandId(*k.value())).as_slice(),
+                    v.value(),
+                )
+                .map_err(|x| e(x.into()))?;
         }
     }
     txn.delete_table(V1_IDEMPOTENCY).map_err(|x| e(x.into()))?;
@@ -276,9 +303,20 @@ mod tests {
 
     #[test]
     fn head_and_version_round_trip() {
-        let head = HeadRecord { seq: 42, hash: ChainHash([7; 32]), hlc: Hlc { wall_ms: 5, counter: 1, node: 2 } };
+        let head = HeadRecord {
+            seq: 42,
+            hash: ChainHash([7; 32]),
+            hlc: Hlc {
+                wall_ms: 5,
+                counter: 1,
+                node: 2,
+            },
+        };
         assert_eq!(decode_head(&encode_head(&head)), Ok(head));
-        assert_eq!(decode_version(&SCHEMA_VERSION.to_le_bytes()), Ok(SCHEMA_VERSION));
+        assert_eq!(
+            decode_version(&SCHEMA_VERSION.to_le_bytes()),
+            Ok(SCHEMA_VERSION)
+        );
         assert!(decode_version(&[1, 2]).is_err());
         assert_eq!(v1_derived_name(DerivedTable::Stock), "derived_stock");
     }
@@ -287,12 +325,21 @@ mod tests {
     fn derived_keys_are_tagged_and_round_trip() {
         let mut tags: Vec<u8> = DerivedTable::ALL.iter().map(|t| derived_tag(*t)).collect();
         tags.sort();
-        assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7, 10, 12], "one distinct tag per table, none is the head's");
-        assert!(!derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9 || t == 11));
+        assert_eq!(
+            tags,
+            [1, 2, 3, 4, 5, 6, 7, 10, 12],
+            "one distinct tag per table, none is the head's"
+        );
+        assert!(
+            !derived_tags().any(|t| t == HEAD_KEY[0] || t == IDEMPOTENCY_TAG || t == 9 || t == 11)
+        );
         for table in DerivedTable::ALL {
             let k = derived_key(table, "sale/000000000001");
             assert_eq!(k[0], derived_tag(table));
-            assert_eq!(derived_key_str(table, &k), Ok("sale/000000000001".to_string()));
+            assert_eq!(
+                derived_key_str(table, &k),
+                Ok("sale/000000000001".to_string())
+            );
         }
         assert!(derived_key_str(DerivedTable::Stock, &[4, 0xff]).is_err());
     }

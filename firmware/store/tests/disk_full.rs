@@ -48,25 +48,49 @@ impl StorageBackend for QuotaBackend {
     fn close(&self) -> Result<(), io::Error> {
         self.inner.close()
     }
-    fn try_lock_range(&self, s: std::ops::Bound<u64>, e: std::ops::Bound<u64>) -> Result<bool, redb::BackendError> {
+    fn try_lock_range(
+        &self,
+        s: std::ops::Bound<u64>,
+        e: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
         self.inner.try_lock_range(s, e)
     }
-    fn try_lock_shared_range(&self, s: std::ops::Bound<u64>, e: std::ops::Bound<u64>) -> Result<bool, redb::BackendError> {
+    fn try_lock_shared_range(
+        &self,
+        s: std::ops::Bound<u64>,
+        e: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
         self.inner.try_lock_shared_range(s, e)
     }
-    fn unlock_range(&self, s: std::ops::Bound<u64>, e: std::ops::Bound<u64>) -> Result<(), redb::BackendError> {
+    fn unlock_range(
+        &self,
+        s: std::ops::Bound<u64>,
+        e: std::ops::Bound<u64>,
+    ) -> Result<(), redb::BackendError> {
         self.inner.unlock_range(s, e)
     }
-    fn query_lock_range(&self, s: std::ops::Bound<u64>, e: std::ops::Bound<u64>) -> Result<bool, redb::BackendError> {
+    fn query_lock_range(
+        &self,
+        s: std::ops::Bound<u64>,
+        e: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
         self.inner.query_lock_range(s, e)
     }
 }
 
 fn opener(path: PathBuf, quota: Arc<AtomicU64>) -> keel_store::BackendOpener {
     Box::new(move || {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
         let inner = FileBackend::new(file).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Box::new(QuotaBackend { inner, quota: quota.clone() }) as Box<dyn StorageBackend>)
+        Ok(Box::new(QuotaBackend {
+            inner,
+            quota: quota.clone(),
+        }) as Box<dyn StorageBackend>)
     })
 }
 
@@ -75,7 +99,13 @@ fn full_disk_loses_nothing_and_selling_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.redb");
     let quota = Arc::new(AtomicU64::new(u64::MAX));
-    let mut j = Journal::open_with_backend(opener(path.clone(), quota.clone()), "quota-journal", &identity(), hlc(1_000)).unwrap();
+    let mut j = Journal::open_with_backend(
+        opener(path.clone(), quota.clone()),
+        "quota-journal",
+        &identity(),
+        hlc(1_000),
+    )
+    .unwrap();
     let mut fold = ToyFold::default();
     let mut receipt = 0u64;
     for _ in 0..20 {
@@ -93,11 +123,19 @@ fn full_disk_loses_nothing_and_selling_resumes() {
         receipt += 1;
         let mut batch = sale_batch(&j, &mut fold, receipt, 2_000 + receipt);
         // Large derived values fill the free pages quickly.
-        batch.derived.push(DerivedWrite { table: DerivedTable::Catalog, key: format!("blob-{receipt}"), value: Some(vec![receipt as u8; 64 * 1024]) });
+        batch.derived.push(DerivedWrite {
+            table: DerivedTable::Catalog,
+            key: format!("blob-{receipt}"),
+            value: Some(vec![receipt as u8; 64 * 1024]),
+        });
         match j.commit(batch) {
             Ok(_) => continue,
             Err(e) => {
-                assert_eq!((j.last_seq(), j.head()), (seq, head), "a failed commit must not move the head");
+                assert_eq!(
+                    (j.last_seq(), j.head()),
+                    (seq, head),
+                    "a failed commit must not move the head"
+                );
                 failure = Some((e, seq, receipt));
                 break;
             }
@@ -106,7 +144,11 @@ fn full_disk_loses_nothing_and_selling_resumes() {
     let (err, seq_at_failure, failed_receipt) = failure.expect("the quota was never hit");
     eprintln!("failed at seq {seq_at_failure} (receipt {failed_receipt}, {committed} before the quota): {err}");
     assert!(matches!(err, CommitError::DiskFull { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("disk full: the sale was not saved; free space and retry"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("disk full: the sale was not saved; free space and retry"),
+        "{err}"
+    );
     assert!(seq_at_failure >= committed);
 
     // While the disk is full, further sales fail the same clear way and write nothing.
@@ -129,7 +171,10 @@ fn full_disk_loses_nothing_and_selling_resumes() {
     // The failed sale is nowhere: its command id has no reply.
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&failed_receipt.to_be_bytes());
-    assert!(j.idempotent_reply(&keel_core::ids::CommandId(id)).unwrap().is_none());
+    assert!(j
+        .idempotent_reply(&keel_core::ids::CommandId(id))
+        .unwrap()
+        .is_none());
     drop(j);
 
     // And a cold open of the file sees the same journal.

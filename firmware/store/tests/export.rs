@@ -36,8 +36,15 @@ fn export_verifies() {
     let id = identity();
     let summary = verify_export(&out, Some((&id.store, id.terminal))).unwrap();
     assert_eq!((summary.records, summary.head), (7, head));
-    assert!(matches!(verify_export(&out, Some((&id.store, TerminalId(9)))), Err(VerifyError::IdentityMismatch { .. })));
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    assert!(matches!(
+        verify_export(&out, Some((&id.store, TerminalId(9)))),
+        Err(VerifyError::IdentityMismatch { .. })
+    ));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
 }
 
@@ -57,10 +64,17 @@ fn tampered_record_bytes_are_named() {
     // Flip a byte of record 4's bytes and fix up its hash field, as a careful forger would.
     rewrite(&out, 4, |v| {
         let hex = v["record"].as_str().unwrap().to_string();
-        let mut bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let mut bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
         let n = bytes.len() - 2;
         bytes[n] ^= 1;
-        v["record"] = bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into();
+        v["record"] = bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into();
         v["hash"] = keel_core::chain::ChainHash::of(&bytes).hex().into();
     });
     let err = verify_export(&out, None).unwrap_err();
@@ -75,7 +89,10 @@ fn tampered_event_json_is_named() {
         v["event"]["body"]["SaleCompleted"]["total"]["minor"] = 1.into();
     });
     let err = verify_export(&out, None).unwrap_err();
-    assert!(matches!(err, VerifyError::ExportMismatch { seq: 5, .. }), "{err}");
+    assert!(
+        matches!(err, VerifyError::ExportMismatch { seq: 5, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -87,7 +104,13 @@ fn removed_and_truncated_lines_are_named() {
     // Drop the last line: the header's head says 7 records.
     std::fs::write(&out, lines[..7].join("\n") + "\n").unwrap();
     let err = verify_export(&out, None).unwrap_err();
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Truncated { seq: 7, head: 7 })), "{err}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Broken(ChainBreak::Truncated { seq: 7, head: 7 })
+        ),
+        "{err}"
+    );
     // Drop record 3 and renumber nothing: its line position now holds record 4.
     let mut kept: Vec<&str> = lines.clone();
     kept.remove(3);

@@ -71,7 +71,10 @@ fn flipped_byte_in_a_link_is_named() {
         t.insert(4, encode_record(&event).as_slice()).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Altered { seq: 4 })), "{err}");
+    assert!(
+        matches!(err, VerifyError::Broken(ChainBreak::Altered { seq: 4 })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -83,7 +86,10 @@ fn deleted_record_is_named() {
         t.remove(6).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Missing { seq: 6 })), "{err}");
+    assert!(
+        matches!(err, VerifyError::Broken(ChainBreak::Missing { seq: 6 })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -97,7 +103,13 @@ fn swapped_records_are_named() {
         t.insert(7, a.as_slice()).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Reordered { seq: 3, found: 7 })), "{err}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Broken(ChainBreak::Reordered { seq: 3, found: 7 })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -114,7 +126,10 @@ fn altered_last_record_is_named() {
         t.insert(9, encode_record(&event).as_slice()).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Altered { seq: 9 })), "{err}");
+    assert!(
+        matches!(err, VerifyError::Broken(ChainBreak::Altered { seq: 9 })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -127,7 +142,13 @@ fn truncated_tail_is_named() {
         t.remove(8).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::Broken(ChainBreak::Truncated { seq: 8, head: 9 })), "{err}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Broken(ChainBreak::Truncated { seq: 8, head: 9 })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -142,5 +163,8 @@ fn records_appended_beyond_the_head_are_named() {
         t.insert(10, encode_record(&event).as_slice()).unwrap();
     });
     let err = verify_err(&path);
-    assert!(matches!(err, VerifyError::BeyondHead { seq: 10, head: 9 }), "{err}");
+    assert!(
+        matches!(err, VerifyError::BeyondHead { seq: 10, head: 9 }),
+        "{err}"
+    );
 }

@@ -88,7 +88,11 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
     }
     let mut c = ConsoleArgs::default();
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError(format!("{name} needs a value")));
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| CliError(format!("{name} needs a value")))
+        };
         match a.as_str() {
             "--demo" => c.demo = true,
             "--json" => c.json = true,
@@ -97,7 +101,9 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             "--data-dir" => c.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--terminal" => {
                 let v = value("--terminal")?;
-                let n: u32 = v.parse().map_err(|_| CliError(format!("--terminal must be a number, got {v:?}")))?;
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| CliError(format!("--terminal must be a number, got {v:?}")))?;
                 if n == 0 {
                     return Err(CliError("--terminal starts at 1".into()));
                 }
@@ -107,7 +113,9 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
         }
     }
     if c.demo == c.config.is_some() {
-        return Err(CliError("give exactly one of --demo or --config FILE".into()));
+        return Err(CliError(
+            "give exactly one of --demo or --config FILE".into(),
+        ));
     }
     Ok(Cli::Console(c))
 }
@@ -124,34 +132,55 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
     let mut add = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError(format!("{name} needs a value")));
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| CliError(format!("{name} needs a value")))
+        };
         match a.as_str() {
             "--store" => store = Some(StoreId(value("--store")?)),
             "--terminals" => {
                 let v = value("--terminals")?;
-                terminals = Some(v.parse::<u32>().map_err(|_| CliError(format!("--terminals must be a number, got {v:?}")))?);
+                terminals =
+                    Some(v.parse::<u32>().map_err(|_| {
+                        CliError(format!("--terminals must be a number, got {v:?}"))
+                    })?);
             }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--host" => {
                 let v = value("--host")?;
-                host = v.parse().map_err(|_| CliError(format!("--host must be an IP address, got {v:?}")))?;
+                host = v
+                    .parse()
+                    .map_err(|_| CliError(format!("--host must be an IP address, got {v:?}")))?;
             }
             "--base-port" => {
                 let v = value("--base-port")?;
-                base_port = v.parse().map_err(|_| CliError(format!("--base-port must be a port number, got {v:?}")))?;
+                base_port = v.parse().map_err(|_| {
+                    CliError(format!("--base-port must be a port number, got {v:?}"))
+                })?;
             }
             "--mdns" => mdns = true,
             "--no-demo-catalog" => demo_catalog = false,
             "--add-terminal" => {
                 let v = value("--add-terminal")?;
-                add = Some(v.parse::<u32>().map_err(|_| CliError(format!("--add-terminal must be a number, got {v:?}")))?);
+                add = Some(v.parse::<u32>().map_err(|_| {
+                    CliError(format!("--add-terminal must be a number, got {v:?}"))
+                })?);
             }
             other => return Err(CliError(format!("unknown option {other:?}"))),
         }
     }
     if let Some(terminal) = add {
-        let out = out.ok_or_else(|| CliError("provision --add-terminal needs --out (the store's directory)".into()))?;
-        return Ok(Cli::ProvisionAdd { out, terminal, host, base_port, mdns });
+        let out = out.ok_or_else(|| {
+            CliError("provision --add-terminal needs --out (the store's directory)".into())
+        })?;
+        return Ok(Cli::ProvisionAdd {
+            out,
+            terminal,
+            host,
+            base_port,
+            mdns,
+        });
     }
     Ok(Cli::Provision(crate::provision::ProvisionPlan {
         store: store.ok_or_else(|| CliError("provision needs --store".into()))?,
@@ -174,10 +203,21 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!(parse(&args("console --demo --data-dir /tmp/x --json")).unwrap(), Cli::Console(ConsoleArgs { demo: true, data_dir: Some("/tmp/x".into()), json: true, ..Default::default() }));
+        assert_eq!(
+            parse(&args("console --demo --data-dir /tmp/x --json")).unwrap(),
+            Cli::Console(ConsoleArgs {
+                demo: true,
+                data_dir: Some("/tmp/x".into()),
+                json: true,
+                ..Default::default()
+            })
+        );
         assert!(parse(&args("console")).is_err());
         assert!(parse(&args("console --demo --config a")).is_err());
-        assert!(parse(&args("console --demo --bogus")).unwrap_err().to_string().contains("--bogus"));
+        assert!(parse(&args("console --demo --bogus"))
+            .unwrap_err()
+            .to_string()
+            .contains("--bogus"));
         assert_eq!(parse(&args("--version")).unwrap(), Cli::Version);
     }
 }

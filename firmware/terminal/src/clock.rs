@@ -19,7 +19,9 @@ pub struct SystemClock {
 impl SystemClock {
     /// A clock whose uptime starts now.
     pub fn new() -> SystemClock {
-        SystemClock { started: Instant::now() }
+        SystemClock {
+            started: Instant::now(),
+        }
     }
 }
 
@@ -31,7 +33,10 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
 
     fn uptime_ms(&self) -> u64 {

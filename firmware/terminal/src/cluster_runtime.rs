@@ -10,15 +10,18 @@ use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
 use keel_cluster::discovery::{Advertisement, Discovery, DiscoveryEvent};
 use keel_cluster::identity::TerminalIdentity;
-use keel_cluster::raft::{CommittedKind, MembershipChange, ProposalId, ProposeError, RaftNode, RaftNodeConfig, RaftStatus, RedbRaftStorage, StoreCommand};
+use keel_cluster::proof::{StoreVerifier, TerminalSigner};
 pub use keel_cluster::raft::Role;
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use keel_cluster::raft::{
+    CommittedKind, MembershipChange, ProposalId, ProposeError, RaftNode, RaftNodeConfig,
+    RaftStatus, RedbRaftStorage, StoreCommand,
+};
 use keel_cluster::transport::{Channel, Transport, TransportConfig, TransportEvent};
 use keel_core::ids::{StoreId, TerminalId};
-use keel_cluster::proof::{StoreVerifier, TerminalSigner};
 use keel_core::replication::{self, RecordSource, ReplicationMessage, Replicator};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -129,9 +132,17 @@ enum Command {
 #[derive(Serialize, Deserialize)]
 enum ControlMessage {
     /// Please propose this (sent to the leader).
-    Forward { req: u64, origin: u32, request: Consensus, deadline_ms: u64 },
+    Forward {
+        req: u64,
+        origin: u32,
+        request: Consensus,
+        deadline_ms: u64,
+    },
     /// The outcome of a forwarded request: the raft index, or why not.
-    Done { req: u64, result: Result<u64, String> },
+    Done {
+        req: u64,
+        result: Result<u64, String>,
+    },
 }
 
 const CONTROL_VERSION: u8 = 1;
@@ -142,7 +153,9 @@ fn encode_control(m: &ControlMessage) -> Vec<u8> {
 
 fn decode_control(b: &[u8]) -> Result<ControlMessage, String> {
     match b.split_first() {
-        Some((&CONTROL_VERSION, rest)) if rest.len() <= 64 * 1024 => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((&CONTROL_VERSION, rest)) if rest.len() <= 64 * 1024 => {
+            postcard::from_bytes(rest).map_err(|e| e.to_string())
+        }
         Some((v, _)) => Err(format!("control message version {v} or size not supported")),
         None => Err("empty control message".into()),
     }
@@ -175,7 +188,9 @@ impl ClusterHandle {
     /// or refused with a clear message when there is no majority.
     pub fn consensus(&self, c: Consensus) -> Result<u64, String> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.commands.try_send(Command::Consensus(c, tx)).map_err(|_| "the cluster runtime has stopped".to_string())?;
+        self.commands
+            .try_send(Command::Consensus(c, tx))
+            .map_err(|_| "the cluster runtime has stopped".to_string())?;
         // The runtime answers every request itself (decided, refused, or expired after
         // its deadline); this wait is only a backstop should the runtime stall.
         match rx.recv_timeout(CONSENSUS_TIMEOUT + Duration::from_millis(CLOCK_SKEW_MS + 1_000)) {
@@ -200,7 +215,10 @@ impl Drop for ClusterHandle {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn lock(node: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
@@ -215,10 +233,12 @@ struct NodeSource<'a>(&'a Node);
 
 impl RecordSource for NodeSource<'_> {
     fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
-        self.0.records_of(origin, from_seq, max_bytes).unwrap_or_else(|e| {
-            log::warn!("replication: reading records of {origin} from {from_seq}: {e}");
-            Vec::new()
-        })
+        self.0
+            .records_of(origin, from_seq, max_bytes)
+            .unwrap_or_else(|e| {
+                log::warn!("replication: reading records of {origin} from {from_seq}: {e}");
+                Vec::new()
+            })
     }
 
     fn proof(&self, origin: TerminalId, seq: u64) -> Option<Vec<u8>> {
@@ -229,10 +249,12 @@ impl RecordSource for NodeSource<'_> {
     }
 
     fn proven_at_or_below(&self, origin: TerminalId, max_seq: u64) -> Option<u64> {
-        self.0.proven_at_or_below(origin, max_seq).unwrap_or_else(|e| {
-            log::warn!("replication: reading the proofs of {origin}: {e}");
-            None
-        })
+        self.0
+            .proven_at_or_below(origin, max_seq)
+            .unwrap_or_else(|e| {
+                log::warn!("replication: reading the proofs of {origin}: {e}");
+                None
+            })
     }
 
     fn certificate(&self, origin: TerminalId) -> Option<Vec<u8>> {
@@ -244,27 +266,44 @@ impl RecordSource for NodeSource<'_> {
 }
 
 /// Starts the cluster runtime for `node` with `cfg`.
-pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandle, ClusterStartError> {
+pub fn start(
+    node: Arc<Mutex<Node>>,
+    cfg: &ClusterConfig,
+) -> Result<ClusterHandle, ClusterStartError> {
     let (store, me) = {
         let n = lock(&node);
         (n.profile.store.clone(), n.profile.terminal)
     };
-    let identity = TerminalIdentity::from_files(&cfg.cert, &cfg.key).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
-    let fingerprint = identity.fingerprint().map_err(|e| ClusterStartError::Identity(e.to_string()))?;
-    let ca_pem = std::fs::read_to_string(&cfg.ca_cert).map_err(|e| ClusterStartError::Identity(format!("{}: {e}", cfg.ca_cert.display())))?;
-    let signer = TerminalSigner::new(&identity).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let identity = TerminalIdentity::from_files(&cfg.cert, &cfg.key)
+        .map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let fingerprint = identity
+        .fingerprint()
+        .map_err(|e| ClusterStartError::Identity(e.to_string()))?;
+    let ca_pem = std::fs::read_to_string(&cfg.ca_cert)
+        .map_err(|e| ClusterStartError::Identity(format!("{}: {e}", cfg.ca_cert.display())))?;
+    let signer =
+        TerminalSigner::new(&identity).map_err(|e| ClusterStartError::Identity(e.to_string()))?;
     let verifier = StoreVerifier::new(&ca_pem, &store);
-    let heads = lock(&node).replication_heads().map_err(|e| ClusterStartError::Journal(e.to_string()))?;
+    let heads = lock(&node)
+        .replication_heads()
+        .map_err(|e| ClusterStartError::Journal(e.to_string()))?;
     let members = cfg.members.iter().copied().collect();
     let replicator = Replicator::new(me, store.clone(), heads, members);
     let mut tcfg = TransportConfig::new(cfg.listen, store.clone(), me, ca_pem, identity);
     tcfg.seed = u64::from(me.0) ^ now_ms();
-    let transport = smol::block_on(Transport::bind(tcfg)).map_err(|e| ClusterStartError::Transport(e.to_string()))?;
+    let transport = smol::block_on(Transport::bind(tcfg))
+        .map_err(|e| ClusterStartError::Transport(e.to_string()))?;
     for (peer, addr) in &cfg.peers {
         transport.set_peer_addr(*peer, *addr);
     }
     let discovery = if cfg.mdns {
-        let adv = Advertisement { store: store.clone(), terminal: me, port: transport.local_addr().port(), fingerprint, firmware: crate::node::FIRMWARE_VERSION.to_string() };
+        let adv = Advertisement {
+            store: store.clone(),
+            terminal: me,
+            port: transport.local_addr().port(),
+            fingerprint,
+            firmware: crate::node::FIRMWARE_VERSION.to_string(),
+        };
         match Discovery::start(adv) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -281,14 +320,32 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
     lock(&node).set_commit_listener(Box::new(move |records| {
         let _ = listener_tx.try_send(Command::Committed(records));
     }));
-    let status = Arc::new(Mutex::new(ClusterStatus { members: cfg.members.clone(), listen: Some(transport.local_addr()), mdns: discovery.is_some(), ..ClusterStatus::default() }));
+    let status = Arc::new(Mutex::new(ClusterStatus {
+        members: cfg.members.clone(),
+        listen: Some(transport.local_addr()),
+        mdns: discovery.is_some(),
+        ..ClusterStatus::default()
+    }));
     let raft_path = lock(&node).data_dir().join("raft.redb");
     let currency = lock(&node).profile.currency.code().to_string();
     // Founding terminals start the raft group with the configured members; a joining
     // terminal starts empty and is brought in by the leader (`cluster add`).
-    let voters: Vec<u64> = if cfg.join { Vec::new() } else { cfg.members.iter().map(|m| u64::from(m.0)).collect() };
-    let storage = RedbRaftStorage::open(&raft_path, &voters).map_err(|e| ClusterStartError::Journal(format!("{}: {e}", raft_path.display())))?;
-    let raft = RaftNode::new(RaftNodeConfig { id: u64::from(me.0), applied: 0, session: now_ms() }, storage).map_err(|e| ClusterStartError::Journal(format!("raft: {e}")))?;
+    let voters: Vec<u64> = if cfg.join {
+        Vec::new()
+    } else {
+        cfg.members.iter().map(|m| u64::from(m.0)).collect()
+    };
+    let storage = RedbRaftStorage::open(&raft_path, &voters)
+        .map_err(|e| ClusterStartError::Journal(format!("{}: {e}", raft_path.display())))?;
+    let raft = RaftNode::new(
+        RaftNodeConfig {
+            id: u64::from(me.0),
+            applied: 0,
+            session: now_ms(),
+        },
+        storage,
+    )
+    .map_err(|e| ClusterStartError::Journal(format!("raft: {e}")))?;
     if let Ok(mut st) = status.lock() {
         st.raft = Some(raft.status());
     }
@@ -314,7 +371,11 @@ pub fn start(node: Arc<Mutex<Node>>, cfg: &ClusterConfig) -> Result<ClusterHandl
         .name(format!("keel-cluster-{me}"))
         .spawn(move || smol::block_on(runtime.run(rx)))
         .map_err(ClusterStartError::Thread)?;
-    Ok(ClusterHandle { status, commands: tx, thread: Some(thread) })
+    Ok(ClusterHandle {
+        status,
+        commands: tx,
+        thread: Some(thread),
+    })
 }
 
 struct Runtime {
@@ -364,29 +425,35 @@ impl Runtime {
         let found = self.discovery.as_ref().map(|d| d.events().clone());
         let mut ticker = smol::Timer::interval(TICK);
         loop {
-            let wake = smol::future::or(
-                async { Wake::Event(events.recv().await.unwrap_or(TransportEvent::PeerDown(self.me, "transport closed".into()))) },
+            let wake =
                 smol::future::or(
-                    async { Wake::Command(commands.recv().await.ok()) },
+                    async {
+                        Wake::Event(events.recv().await.unwrap_or(TransportEvent::PeerDown(
+                            self.me,
+                            "transport closed".into(),
+                        )))
+                    },
                     smol::future::or(
-                        async {
-                            match &found {
-                                Some(f) => match f.recv().await {
-                                    Ok(e) => Wake::Found(e),
-                                    Err(_) => std::future::pending().await,
-                                },
-                                None => std::future::pending().await,
-                            }
-                        },
-                        async {
-                            use smol::stream::StreamExt;
-                            ticker.next().await;
-                            Wake::Tick
-                        },
+                        async { Wake::Command(commands.recv().await.ok()) },
+                        smol::future::or(
+                            async {
+                                match &found {
+                                    Some(f) => match f.recv().await {
+                                        Ok(e) => Wake::Found(e),
+                                        Err(_) => std::future::pending().await,
+                                    },
+                                    None => std::future::pending().await,
+                                }
+                            },
+                            async {
+                                use smol::stream::StreamExt;
+                                ticker.next().await;
+                                Wake::Tick
+                            },
+                        ),
                     ),
-                ),
-            )
-            .await;
+                )
+                .await;
             match wake {
                 Wake::Event(e) => self.on_event(e),
                 Wake::Command(Some(Command::Committed(records))) => {
@@ -418,7 +485,10 @@ impl Runtime {
 
     fn send_all(&self, out: Vec<replication::Outgoing>) {
         for o in out {
-            if let Err(e) = self.transport.send(o.to, Channel::Replication, replication::encode(&o.msg)) {
+            if let Err(e) =
+                self.transport
+                    .send(o.to, Channel::Replication, replication::encode(&o.msg))
+            {
                 log::debug!("replication: cannot send to {}: {e}", o.to);
             }
         }
@@ -467,7 +537,11 @@ impl Runtime {
                 let _ = tx.send(result);
             }
             Waiter::Forwarded { from, req } => {
-                let _ = self.transport.send(from, Channel::Control, encode_control(&ControlMessage::Done { req, result }));
+                let _ = self.transport.send(
+                    from,
+                    Channel::Control,
+                    encode_control(&ControlMessage::Done { req, result }),
+                );
             }
         }
     }
@@ -476,7 +550,12 @@ impl Runtime {
         if self.raft.is_leader() {
             self.propose(c, self.me, Waiter::Console(reply));
         } else if let Some(leader) = self.raft.leader() {
-            self.forward(TerminalId(leader as u32), c, self.me, Waiter::Console(reply));
+            self.forward(
+                TerminalId(leader as u32),
+                c,
+                self.me,
+                Waiter::Console(reply),
+            );
         } else {
             let _ = reply.send(Err(no_quorum(self.replicator.members().len())));
         }
@@ -489,31 +568,62 @@ impl Runtime {
     /// Proposes `c`; a transient refusal (raft busy applying a previous membership
     /// change, or dropping proposals during a leader transfer) is retried every
     /// 100 ms until `deadline_ms`.
-    fn propose_until(&mut self, c: Consensus, origin: TerminalId, waiter: Waiter, deadline_ms: u64) {
+    fn propose_until(
+        &mut self,
+        c: Consensus,
+        origin: TerminalId,
+        waiter: Waiter,
+        deadline_ms: u64,
+    ) {
         if c == Consensus::RemoveTerminal(self.me.0) && self.raft.is_leader() {
             // Leadership moves first; the request follows the new leader.
-            let next = self.raft.status().voters.into_iter().find(|v| *v != u64::from(self.me.0));
+            let next = self
+                .raft
+                .status()
+                .voters
+                .into_iter()
+                .find(|v| *v != u64::from(self.me.0));
             match next {
                 Some(v) => {
-                    log::info!("raft: {} hands leadership to T{v:02} before leaving the cluster", self.me);
+                    log::info!(
+                        "raft: {} hands leadership to T{v:02} before leaving the cluster",
+                        self.me
+                    );
                     self.raft.transfer_leader(v);
                     self.advance_raft();
                     self.retries.push((c, origin, waiter, deadline_ms));
                 }
-                None => self.reply(waiter, Err("this terminal is the last voter and cannot leave".into())),
+                None => self.reply(
+                    waiter,
+                    Err("this terminal is the last voter and cannot leave".into()),
+                ),
             }
             return;
         }
         let currency = self.currency.clone();
         let retry_copy = c.clone();
         let result = match c {
-            Consensus::Price { sku, price_minor } => {
-                self.raft.propose(StoreCommand::SetPrice { sku, price_minor, currency, origin: u64::from(origin.0), hlc: now_ms() })
-            }
-            Consensus::DayClose { day } => self.raft.propose(StoreCommand::DayClose { day, by: u64::from(origin.0) }),
-            Consensus::Setting { key, value } => self.raft.propose(StoreCommand::SetSetting { key, value: value.into_bytes() }),
-            Consensus::AddTerminal(t) => self.raft.propose_conf_change(MembershipChange::AddNode(u64::from(t))),
-            Consensus::RemoveTerminal(t) => self.raft.propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
+            Consensus::Price { sku, price_minor } => self.raft.propose(StoreCommand::SetPrice {
+                sku,
+                price_minor,
+                currency,
+                origin: u64::from(origin.0),
+                hlc: now_ms(),
+            }),
+            Consensus::DayClose { day } => self.raft.propose(StoreCommand::DayClose {
+                day,
+                by: u64::from(origin.0),
+            }),
+            Consensus::Setting { key, value } => self.raft.propose(StoreCommand::SetSetting {
+                key,
+                value: value.into_bytes(),
+            }),
+            Consensus::AddTerminal(t) => self
+                .raft
+                .propose_conf_change(MembershipChange::AddNode(u64::from(t))),
+            Consensus::RemoveTerminal(t) => self
+                .raft
+                .propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
         };
         match result {
             Ok(id) => {
@@ -550,7 +660,12 @@ impl Runtime {
     /// Forwarded requests past their deadline are answered (and forgotten).
     fn expire_forwards(&mut self) {
         let now = now_ms();
-        let expired: Vec<u64> = self.pending_forward.iter().filter(|(_, (_, d))| now > d + CLOCK_SKEW_MS).map(|(r, _)| *r).collect();
+        let expired: Vec<u64> = self
+            .pending_forward
+            .iter()
+            .filter(|(_, (_, d))| now > d + CLOCK_SKEW_MS)
+            .map(|(r, _)| *r)
+            .collect();
         for r in expired {
             if let Some((w, _)) = self.pending_forward.remove(&r) {
                 self.reply(w, Err(no_quorum(self.replicator.members().len())));
@@ -564,34 +679,60 @@ impl Runtime {
         self.next_req += 1;
         // Only to a leader heard from recently: a request queued for an unreachable
         // leader could otherwise be decided long after this terminal answered "no quorum".
-        let fresh = self.transport.peers().iter().any(|p| p.id == leader && p.connected && p.last_seen_ms.is_some_and(|ms| ms < LEADER_FRESH_MS));
+        let fresh = self.transport.peers().iter().any(|p| {
+            p.id == leader && p.connected && p.last_seen_ms.is_some_and(|ms| ms < LEADER_FRESH_MS)
+        });
         if !fresh {
             self.reply(waiter, Err(no_quorum(self.replicator.members().len())));
             return;
         }
         let deadline_ms = now_ms() + CONSENSUS_TIMEOUT.as_millis() as u64;
-        let msg = ControlMessage::Forward { req, origin: origin.0, request: c, deadline_ms };
-        match self.transport.send(leader, Channel::Control, encode_control(&msg)) {
+        let msg = ControlMessage::Forward {
+            req,
+            origin: origin.0,
+            request: c,
+            deadline_ms,
+        };
+        match self
+            .transport
+            .send(leader, Channel::Control, encode_control(&msg))
+        {
             Ok(()) => {
                 self.pending_forward.insert(req, (waiter, deadline_ms));
             }
-            Err(e) => self.reply(waiter, Err(format!("cannot reach the leader {leader}: {e}"))),
+            Err(e) => self.reply(
+                waiter,
+                Err(format!("cannot reach the leader {leader}: {e}")),
+            ),
         }
     }
 
     fn on_control(&mut self, from: TerminalId, payload: &[u8]) {
         match decode_control(payload) {
-            Ok(ControlMessage::Forward { req, origin, request, deadline_ms }) => {
+            Ok(ControlMessage::Forward {
+                req,
+                origin,
+                request,
+                deadline_ms,
+            }) => {
                 if now_ms() > deadline_ms.saturating_add(CLOCK_SKEW_MS) {
                     // The asker has long given up (answered "no quorum"): deciding now would
                     // contradict what its console said.
-                    log::warn!("consensus request {req} from {from} arrived after its deadline; refused");
-                    self.reply(Waiter::Forwarded { from, req }, Err("the request arrived after its deadline; nothing was decided".into()));
+                    log::warn!(
+                        "consensus request {req} from {from} arrived after its deadline; refused"
+                    );
+                    self.reply(
+                        Waiter::Forwarded { from, req },
+                        Err("the request arrived after its deadline; nothing was decided".into()),
+                    );
                 } else if self.raft.is_leader() {
                     self.propose(request, TerminalId(origin), Waiter::Forwarded { from, req });
                 } else {
                     let why = match self.raft.leader() {
-                        Some(l) => format!("T{:02} is no longer the leader (the leader is T{l:02}); retry", self.me.0),
+                        Some(l) => format!(
+                            "T{:02} is no longer the leader (the leader is T{l:02}); retry",
+                            self.me.0
+                        ),
                         None => no_quorum(self.replicator.members().len()),
                     };
                     self.reply(Waiter::Forwarded { from, req }, Err(why));
@@ -616,22 +757,37 @@ impl Runtime {
             }
         };
         for (to, bytes) in out.messages {
-            if let Err(e) = self.transport.send(TerminalId(to as u32), Channel::Raft, bytes) {
+            if let Err(e) = self
+                .transport
+                .send(TerminalId(to as u32), Channel::Raft, bytes)
+            {
                 log::debug!("raft: cannot send to T{to:02}: {e}");
             }
         }
         if let Some(ss) = out.soft_state {
-            log::info!("raft: {} now {:?}, leader {:?}", self.me, ss.role, ss.leader.map(|l| format!("T{l:02}")));
+            log::info!(
+                "raft: {} now {:?}, leader {:?}",
+                self.me,
+                ss.role,
+                ss.leader.map(|l| format!("T{l:02}"))
+            );
         }
         for c in out.committed {
-            let result = if c.local { self.apply_committed(c.index, &c.kind) } else { Ok(c.index) };
+            let result = if c.local {
+                self.apply_committed(c.index, &c.kind)
+            } else {
+                Ok(c.index)
+            };
             if let Some(w) = c.proposal.and_then(|p| self.pending_local.remove(&p)) {
                 self.reply(w, result);
             }
         }
         for p in out.abandoned {
             if let Some(w) = self.pending_local.remove(&p) {
-                self.reply(w, Err("the proposal was dropped because leadership changed; retry".into()));
+                self.reply(
+                    w,
+                    Err("the proposal was dropped because leadership changed; retry".into()),
+                );
             }
         }
     }
@@ -641,30 +797,54 @@ impl Runtime {
     fn apply_committed(&mut self, index: u64, kind: &CommittedKind) -> Result<u64, String> {
         let mut node = lock(&self.node);
         let events = match kind {
-            CommittedKind::Command(StoreCommand::SetPrice { sku, price_minor, .. }) => {
-                let Some(item) = node.state.catalog.get(&keel_core::ids::Sku(sku.clone())).cloned() else {
+            CommittedKind::Command(StoreCommand::SetPrice {
+                sku, price_minor, ..
+            }) => {
+                let Some(item) = node
+                    .state
+                    .catalog
+                    .get(&keel_core::ids::Sku(sku.clone()))
+                    .cloned()
+                else {
                     return Err(format!("unknown SKU {sku}"));
                 };
                 let price = keel_core::money::Money::new(*price_minor, node.profile.currency);
-                vec![keel_core::event::EventBody::CatalogUpserted(keel_core::catalog::CatalogItem { price, ..item })]
+                vec![keel_core::event::EventBody::CatalogUpserted(
+                    keel_core::catalog::CatalogItem { price, ..item },
+                )]
             }
             CommittedKind::Command(StoreCommand::SetSetting { key, value }) => {
-                vec![keel_core::event::EventBody::SettingChanged { key: key.clone(), value: String::from_utf8_lossy(value).into_owned() }]
+                vec![keel_core::event::EventBody::SettingChanged {
+                    key: key.clone(),
+                    value: String::from_utf8_lossy(value).into_owned(),
+                }]
             }
             CommittedKind::Command(StoreCommand::DayClose { day, by }) => {
-                vec![keel_core::event::EventBody::DayClosed { day: day.clone(), raft_index: index, requested_on: TerminalId(*by as u32) }]
+                vec![keel_core::event::EventBody::DayClosed {
+                    day: day.clone(),
+                    raft_index: index,
+                    requested_on: TerminalId(*by as u32),
+                }]
             }
             _ => Vec::new(),
         };
         if events.is_empty() {
             return Ok(index);
         }
-        node.commit(events, None).map(|_| index).map_err(|e| e.to_string())
+        node.commit(events, None)
+            .map(|_| index)
+            .map_err(|e| e.to_string())
     }
 
     /// Keeps replication's member set equal to raft's voters.
     fn sync_members(&mut self) {
-        let voters: Vec<TerminalId> = self.raft.status().voters.iter().map(|v| TerminalId(*v as u32)).collect();
+        let voters: Vec<TerminalId> = self
+            .raft
+            .status()
+            .voters
+            .iter()
+            .map(|v| TerminalId(*v as u32))
+            .collect();
         if voters.is_empty() {
             return;
         }
@@ -674,7 +854,13 @@ impl Runtime {
                 self.replicator.add_member(*v);
             }
         }
-        let gone: Vec<TerminalId> = self.replicator.members().iter().filter(|m| !voters.contains(m)).copied().collect();
+        let gone: Vec<TerminalId> = self
+            .replicator
+            .members()
+            .iter()
+            .filter(|m| !voters.contains(m))
+            .copied()
+            .collect();
         for g in gone {
             log::info!("cluster: {g} left the store");
             self.replicator.remove_member(g);
@@ -684,9 +870,17 @@ impl Runtime {
 
     fn on_discovery(&mut self, event: DiscoveryEvent) {
         match event {
-            DiscoveryEvent::Found { terminal, addr, fingerprint, firmware } => {
+            DiscoveryEvent::Found {
+                terminal,
+                addr,
+                fingerprint,
+                firmware,
+            } => {
                 // The fingerprint is unauthenticated here; the TLS handshake checks the certificate.
-                log::info!("mDNS: found {terminal} at {addr} (firmware {firmware}, certificate {}..)", fingerprint.get(..12).unwrap_or(""));
+                log::info!(
+                    "mDNS: found {terminal} at {addr} (firmware {firmware}, certificate {}..)",
+                    fingerprint.get(..12).unwrap_or("")
+                );
                 if self.replicator.members().contains(&terminal) {
                     self.transport.set_peer_addr(terminal, addr);
                 } else {
@@ -716,7 +910,14 @@ impl Runtime {
         let node = self.node.clone();
         let step = {
             let guard = lock(&node);
-            self.replicator.receive(from, msg, &NodeSource(&guard), &self.signer, &self.verifier, now_ms())
+            self.replicator.receive(
+                from,
+                msg,
+                &NodeSource(&guard),
+                &self.signer,
+                &self.verifier,
+                now_ms(),
+            )
         };
         let step = match step {
             Ok(s) => s,
@@ -729,9 +930,13 @@ impl Runtime {
             let mut guard = lock(&node);
             if let Err(e) = guard.apply_remote(acc) {
                 log::warn!("replicated records of {} not applied: {e}", acc.origin);
-                let held = guard.replication_heads().ok().and_then(|h| h.get(&acc.origin).copied());
+                let held = guard
+                    .replication_heads()
+                    .ok()
+                    .and_then(|h| h.get(&acc.origin).copied());
                 drop(guard);
-                self.replicator.rollback(acc.origin, held.unwrap_or(self.replicator.head(acc.origin)));
+                self.replicator
+                    .rollback(acc.origin, held.unwrap_or(self.replicator.head(acc.origin)));
             }
         }
         self.send_all(step.outgoing);

@@ -202,37 +202,60 @@ struct Locator<'t> {
 
 impl Locator<'_> {
     fn line(&self, offset: usize) -> usize {
-        self.text.get(..offset.min(self.text.len())).map(|s| s.matches('\n').count() + 1).unwrap_or(1)
+        self.text
+            .get(..offset.min(self.text.len()))
+            .map(|s| s.matches('\n').count() + 1)
+            .unwrap_or(1)
     }
     fn bad<T>(&self, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> ConfigError {
-        ConfigError::Value { file: self.file.clone(), line: self.line(spanned.span().start), key: key.to_string(), message: message.into() }
+        ConfigError::Value {
+            file: self.file.clone(),
+            line: self.line(spanned.span().start),
+            key: key.to_string(),
+            message: message.into(),
+        }
     }
 }
 
-fn rounding_mode(loc: &Locator<'_>, key: &str, v: &Spanned<String>) -> Result<RoundingMode, ConfigError> {
+fn rounding_mode(
+    loc: &Locator<'_>,
+    key: &str,
+    v: &Spanned<String>,
+) -> Result<RoundingMode, ConfigError> {
     match v.get_ref().as_str() {
         "half-up" => Ok(RoundingMode::HalfUp),
         "half-even" => Ok(RoundingMode::HalfEven),
-        other => Err(loc.bad(key, v, format!("expected \"half-up\" or \"half-even\", got {other:?}"))),
+        other => Err(loc.bad(
+            key,
+            v,
+            format!("expected \"half-up\" or \"half-even\", got {other:?}"),
+        )),
     }
 }
 
 /// Reads and checks `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: file.clone(),
+        source,
+    })?;
     parse(&file, &text, path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Parses config `text` (from `file`, for messages); relative paths resolve against `base`.
 pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError> {
-    let loc = Locator { file: file.to_string(), text };
+    let loc = Locator {
+        file: file.to_string(),
+        text,
+    };
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
         file: file.to_string(),
         line: e.span().map(|s| loc.line(s.start)).unwrap_or(1),
         message: e.message().to_string(),
     })?;
-    let currency = Currency::from_code(raw.store.currency.get_ref()).map_err(|e| loc.bad("store.currency", &raw.store.currency, e.to_string()))?;
+    let currency = Currency::from_code(raw.store.currency.get_ref())
+        .map_err(|e| loc.bad("store.currency", &raw.store.currency, e.to_string()))?;
     if raw.store.id.get_ref().trim().is_empty() {
         return Err(loc.bad("store.id", &raw.store.id, "must not be empty"));
     }
@@ -242,51 +265,89 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
     let mode = match raw.tax.mode.get_ref().as_str() {
         "inclusive" => TaxMode::Inclusive,
         "exclusive" => TaxMode::Exclusive,
-        other => return Err(loc.bad("tax.mode", &raw.tax.mode, format!("expected \"inclusive\" or \"exclusive\", got {other:?}"))),
+        other => {
+            return Err(loc.bad(
+                "tax.mode",
+                &raw.tax.mode,
+                format!("expected \"inclusive\" or \"exclusive\", got {other:?}"),
+            ))
+        }
     };
     let scope = match raw.tax.scope.get_ref().as_str() {
         "per-line" => TaxRoundingScope::PerLine,
         "per-receipt" => TaxRoundingScope::PerReceipt,
-        other => return Err(loc.bad("tax.scope", &raw.tax.scope, format!("expected \"per-line\" or \"per-receipt\", got {other:?}"))),
+        other => {
+            return Err(loc.bad(
+                "tax.scope",
+                &raw.tax.scope,
+                format!("expected \"per-line\" or \"per-receipt\", got {other:?}"),
+            ))
+        }
     };
     let rounding = rounding_mode(&loc, "tax.rounding", &raw.tax.rounding)?;
     let mut rates = Vec::new();
     for r in &raw.tax.rates {
-        let bp = parse_minor(r.percent.get_ref(), 2).map_err(|e| loc.bad("tax.rates.percent", &r.percent, e.to_string()))?;
+        let bp = parse_minor(r.percent.get_ref(), 2)
+            .map_err(|e| loc.bad("tax.rates.percent", &r.percent, e.to_string()))?;
         if !(0..=10_000).contains(&bp) {
             return Err(loc.bad("tax.rates.percent", &r.percent, "must be 0 to 100"));
         }
-        rates.push(TaxRate { class: r.class.clone(), rate_bp: bp as u32, label: r.label.clone() });
+        rates.push(TaxRate {
+            class: r.class.clone(),
+            rate_bp: bp as u32,
+            label: r.label.clone(),
+        });
     }
-    let money = |key: &str, v: &Spanned<String>| Money::parse_non_negative(v.get_ref(), currency).map_err(|e| loc.bad(key, v, e.to_string()));
+    let money = |key: &str, v: &Spanned<String>| {
+        Money::parse_non_negative(v.get_ref(), currency).map_err(|e| loc.bad(key, v, e.to_string()))
+    };
     let cash_rounding = match &raw.cash.rounding_step {
         None => CashRounding::default(),
         Some(step) => {
             let m = money("cash.rounding_step", step)?;
             if m.minor < 1 {
-                return Err(loc.bad("cash.rounding_step", step, "must be at least one minor unit"));
+                return Err(loc.bad(
+                    "cash.rounding_step",
+                    step,
+                    "must be at least one minor unit",
+                ));
             }
             let mode = match &raw.cash.rounding_mode {
                 Some(v) => rounding_mode(&loc, "cash.rounding_mode", v)?,
                 None => RoundingMode::HalfUp,
             };
-            CashRounding { increment: m.minor, mode }
+            CashRounding {
+                increment: m.minor,
+                mode,
+            }
         }
     };
     let card_limits = CardLimits {
-        per_transaction: money("cards.offline_per_transaction", &raw.cards.offline_per_transaction)?,
+        per_transaction: money(
+            "cards.offline_per_transaction",
+            &raw.cards.offline_per_transaction,
+        )?,
         total_offline: money("cards.offline_total", &raw.cards.offline_total)?,
     };
     let mut users = Vec::new();
     for u in &raw.users {
-        let role = Role::parse(u.role.get_ref()).ok_or_else(|| loc.bad("users.role", &u.role, "expected cashier, manager or technician"))?;
+        let role = Role::parse(u.role.get_ref()).ok_or_else(|| {
+            loc.bad(
+                "users.role",
+                &u.role,
+                "expected cashier, manager or technician",
+            )
+        })?;
         let pin = match (&u.pin, &u.pin_hash) {
             (Some(p), None) => {
                 let pin = p.get_ref();
                 if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(loc.bad("users.pin", p, "a PIN is 4 to 8 digits"));
                 }
-                if users.iter().any(|x: &User| keel_core::auth::pin_matches(&x.pin, pin)) {
+                if users
+                    .iter()
+                    .any(|x: &User| keel_core::auth::pin_matches(&x.pin, pin))
+                {
                     return Err(loc.bad("users.pin", p, "two users share this PIN"));
                 }
                 pin.clone()
@@ -297,27 +358,66 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
                 }
                 h.get_ref().clone()
             }
-            (Some(p), Some(_)) => return Err(loc.bad("users.pin", p, "give either pin or pin_hash, not both")),
-            (None, None) => return Err(loc.bad("users.role", &u.role, format!("user {} needs pin_hash (or pin)", u.id))),
+            (Some(p), Some(_)) => {
+                return Err(loc.bad("users.pin", p, "give either pin or pin_hash, not both"))
+            }
+            (None, None) => {
+                return Err(loc.bad(
+                    "users.role",
+                    &u.role,
+                    format!("user {} needs pin_hash (or pin)", u.id),
+                ))
+            }
         };
-        users.push(User { id: UserId(u.id.clone()), name: u.name.clone(), role, pin });
+        users.push(User {
+            id: UserId(u.id.clone()),
+            name: u.name.clone(),
+            role,
+            pin,
+        });
     }
-    let baud = raw.console.baud.as_ref().map(|b| *b.get_ref()).unwrap_or(115_200);
+    let baud = raw
+        .console
+        .baud
+        .as_ref()
+        .map(|b| *b.get_ref())
+        .unwrap_or(115_200);
     if let Some(b) = &raw.console.baud {
         if !matches!(*b.get_ref(), 9600 | 19200 | 38400 | 57600 | 115200 | 230400) {
-            return Err(loc.bad("console.baud", b, "use 9600, 19200, 38400, 57600, 115200 or 230400"));
+            return Err(loc.bad(
+                "console.baud",
+                b,
+                "use 9600, 19200, 38400, 57600, 115200 or 230400",
+            ));
         }
     }
-    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base.join(p) };
+    let resolve = |p: &PathBuf| {
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            base.join(p)
+        }
+    };
     let data_dir = resolve(&raw.terminal.data_dir);
     let me = *raw.terminal.id.get_ref();
     let cluster = match &raw.cluster {
         None => None,
         Some(c) => {
-            let listen: SocketAddr = c.listen.get_ref().parse().map_err(|e| loc.bad("cluster.listen", &c.listen, format!("not an address like 127.0.0.1:7101: {e}")))?;
-            let members: Vec<TerminalId> = c.members.get_ref().iter().map(|m| TerminalId(*m)).collect();
+            let listen: SocketAddr = c.listen.get_ref().parse().map_err(|e| {
+                loc.bad(
+                    "cluster.listen",
+                    &c.listen,
+                    format!("not an address like 127.0.0.1:7101: {e}"),
+                )
+            })?;
+            let members: Vec<TerminalId> =
+                c.members.get_ref().iter().map(|m| TerminalId(*m)).collect();
             if !members.contains(&TerminalId(me)) {
-                return Err(loc.bad("cluster.members", &c.members, format!("must include this terminal ({me})")));
+                return Err(loc.bad(
+                    "cluster.members",
+                    &c.members,
+                    format!("must include this terminal ({me})"),
+                ));
             }
             if members.contains(&TerminalId(0)) {
                 return Err(loc.bad("cluster.members", &c.members, "terminal ids start at 1"));
@@ -326,12 +426,31 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
             for p in &c.peers {
                 let id = *p.id.get_ref();
                 if id == me || !members.contains(&TerminalId(id)) {
-                    return Err(loc.bad("cluster.peers.id", &p.id, format!("peer {id} must be another member of the store")));
+                    return Err(loc.bad(
+                        "cluster.peers.id",
+                        &p.id,
+                        format!("peer {id} must be another member of the store"),
+                    ));
                 }
-                let addr: SocketAddr = p.addr.get_ref().parse().map_err(|e| loc.bad("cluster.peers.addr", &p.addr, format!("not an address like 127.0.0.1:7102: {e}")))?;
+                let addr: SocketAddr = p.addr.get_ref().parse().map_err(|e| {
+                    loc.bad(
+                        "cluster.peers.addr",
+                        &p.addr,
+                        format!("not an address like 127.0.0.1:7102: {e}"),
+                    )
+                })?;
                 peers.push((TerminalId(id), addr));
             }
-            Some(ClusterConfig { listen, ca_cert: resolve(&c.ca_cert), cert: resolve(&c.cert), key: resolve(&c.key), mdns: c.mdns, members, peers, join: c.join })
+            Some(ClusterConfig {
+                listen,
+                ca_cert: resolve(&c.ca_cert),
+                cert: resolve(&c.cert),
+                key: resolve(&c.key),
+                mdns: c.mdns,
+                members,
+                peers,
+                join: c.join,
+            })
         }
     };
     Ok(Config {
@@ -342,7 +461,12 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
             address: raw.store.address,
             tax_id: raw.store.tax_id,
             currency,
-            tax: TaxConfig { mode, rates, rounding, scope },
+            tax: TaxConfig {
+                mode,
+                rates,
+                rounding,
+                scope,
+            },
             cash_rounding,
             card_limits,
             users,
@@ -403,24 +527,42 @@ pin = "1234"
     #[test]
     fn errors_name_file_line_and_key() {
         let bad = GOOD.replace("currency = \"IDR\"", "currency = \"XYZ\"");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml:5: key `store.currency`"), "{e}");
         let bad = GOOD.replace("role = \"cashier\"", "role = \"boss\"");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.toml:27: key `users.role`"), "{e}");
         let bad = GOOD.replace("[cards]", "[cards]\ncolour = 1");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml:21:") && e.contains("colour"), "{e}");
         let bad = GOOD.replace("pin = \"1234\"", "pin = \"1234\"\npin_hash = \"x\"");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("either pin or pin_hash"), "{e}");
         let bad = GOOD.replace("pin = \"1234\"", "pin_hash = \"sha1$abc\"");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("key `users.pin_hash`"), "{e}");
-        let hashed = GOOD.replace("pin = \"1234\"", &format!("pin_hash = \"{}\"", keel_core::auth::hash_pin("1234", b"0123456789abcdef", 1000)));
+        let hashed = GOOD.replace(
+            "pin = \"1234\"",
+            &format!(
+                "pin_hash = \"{}\"",
+                keel_core::auth::hash_pin("1234", b"0123456789abcdef", 1000)
+            ),
+        );
         assert!(parse("t.toml", &hashed, Path::new(".")).is_ok());
         let bad = GOOD.replace("id = 2", "id = \"two\"");
-        let e = parse("t.toml", &bad, Path::new(".")).unwrap_err().to_string();
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml:8:"), "{e}");
     }
 }

@@ -6,13 +6,15 @@ use keel_terminal::clock::SystemClock;
 use keel_terminal::console;
 use keel_terminal::node::{Node, FIRMWARE_VERSION};
 use keel_terminal::{cluster_runtime, config, demo};
-use std::sync::{Arc, Mutex};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).target(env_logger::Target::Stderr).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .target(env_logger::Target::Stderr)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match cli::parse(&args) {
         Ok(Cli::Help) => {
@@ -25,7 +27,11 @@ fn main() -> ExitCode {
         }
         Ok(Cli::Provision(plan)) => match keel_terminal::provision::provision(&plan) {
             Ok(configs) => {
-                println!("store {} provisioned in {}:", plan.store, plan.out.display());
+                println!(
+                    "store {} provisioned in {}:",
+                    plan.store,
+                    plan.out.display()
+                );
                 for c in configs {
                     println!("  keel console --config {}", c.display());
                 }
@@ -36,17 +42,28 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Ok(Cli::ProvisionAdd { out, terminal, host, base_port, mdns }) => match keel_terminal::provision::provision_add(&out, terminal, host, base_port, mdns) {
-            Ok(config) => {
-                println!("terminal {terminal} provisioned; start it with: keel console --config {}", config.display());
-                println!("then admit it from any terminal's console: login 9999, cluster add {terminal}");
-                ExitCode::SUCCESS
+        Ok(Cli::ProvisionAdd {
+            out,
+            terminal,
+            host,
+            base_port,
+            mdns,
+        }) => {
+            match keel_terminal::provision::provision_add(&out, terminal, host, base_port, mdns) {
+                Ok(config) => {
+                    println!(
+                        "terminal {terminal} provisioned; start it with: keel console --config {}",
+                        config.display()
+                    );
+                    println!("then admit it from any terminal's console: login 9999, cluster add {terminal}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("keel: provision: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("keel: provision: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Ok(Cli::HashPin) => {
             let mut pin = String::new();
             let _ = std::io::stdin().read_line(&mut pin);
@@ -83,20 +100,51 @@ fn main() -> ExitCode {
 fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
     let (profile, data_dir, device, baud, seed, cluster) = if c.demo {
         let terminal = c.terminal.unwrap_or(1);
-        let dir = c.data_dir.clone().unwrap_or_else(|| PathBuf::from("keel-data"));
-        (demo::profile(terminal), dir, None, 115_200, demo::seed_events(), None)
+        let dir = c
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("keel-data"));
+        (
+            demo::profile(terminal),
+            dir,
+            None,
+            115_200,
+            demo::seed_events(),
+            None,
+        )
     } else {
         let path = c.config.clone().ok_or("no config")?;
         let cfg = config::load(&path).map_err(|e| e.to_string())?;
         let dir = c.data_dir.clone().unwrap_or(cfg.data_dir);
         if cfg.demo_catalog && cfg.profile.currency != keel_core::money::Currency::EUR {
-            return Err(format!("{}: demo_catalog is priced in EUR but the store sells in {}", path.display(), cfg.profile.currency));
+            return Err(format!(
+                "{}: demo_catalog is priced in EUR but the store sells in {}",
+                path.display(),
+                cfg.profile.currency
+            ));
         }
-        let seed = if cfg.demo_catalog { demo::seed_events() } else { Vec::new() };
-        (cfg.profile, dir, cfg.console_device, cfg.console_baud, seed, cfg.cluster)
+        let seed = if cfg.demo_catalog {
+            demo::seed_events()
+        } else {
+            Vec::new()
+        };
+        (
+            cfg.profile,
+            dir,
+            cfg.console_device,
+            cfg.console_baud,
+            seed,
+            cfg.cluster,
+        )
     };
-    let node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed).map_err(|e| e.to_string())?;
-    log::info!("terminal {} of {} ready, journal at seq {}", node.profile.terminal, node.profile.store, node.journal().last_seq());
+    let node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed)
+        .map_err(|e| e.to_string())?;
+    log::info!(
+        "terminal {} of {} ready, journal at seq {}",
+        node.profile.terminal,
+        node.profile.store,
+        node.journal().last_seq()
+    );
     let node = Arc::new(Mutex::new(node));
     let cluster = match &cluster {
         Some(cfg) => Some(cluster_runtime::start(node.clone(), cfg).map_err(|e| e.to_string())?),
@@ -106,14 +154,22 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
         Some(dev) => {
             let port = console::serial::open(&dev, baud).map_err(|e| e.to_string())?;
             let reader = BufReader::new(port.try_clone().map_err(|e| e.to_string())?);
-            console::serve(&node, cluster.as_ref(), c.json, false, reader, port).map_err(|e| format!("console on {}: {e}", dev.display()))
+            console::serve(&node, cluster.as_ref(), c.json, false, reader, port)
+                .map_err(|e| format!("console on {}: {e}", dev.display()))
         }
         None => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
             // SAFETY: isatty only inspects file descriptor 0.
             let interactive = unsafe { libc::isatty(0) } == 1;
-            let r = console::serve(&node, cluster.as_ref(), c.json, interactive, stdin.lock(), stdout.lock());
+            let r = console::serve(
+                &node,
+                cluster.as_ref(),
+                c.json,
+                interactive,
+                stdin.lock(),
+                stdout.lock(),
+            );
             let _ = std::io::stdout().flush();
             r.map_err(|e| format!("console: {e}"))
         }

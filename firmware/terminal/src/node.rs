@@ -84,13 +84,18 @@ pub struct Node {
 
 fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState, StartError> {
     let mut failure = None;
-    let state = TerminalState::load(profile.store.clone(), profile.terminal, profile.currency, &mut |t| match journal.derived_scan(t) {
-        Ok(rows) => rows,
-        Err(e) => {
-            failure = Some(e);
-            Vec::new()
-        }
-    })?;
+    let state = TerminalState::load(
+        profile.store.clone(),
+        profile.terminal,
+        profile.currency,
+        &mut |t| match journal.derived_scan(t) {
+            Ok(rows) => rows,
+            Err(e) => {
+                failure = Some(e);
+                Vec::new()
+            }
+        },
+    )?;
     if let Some(e) = failure {
         return Err(e.into());
     }
@@ -100,8 +105,14 @@ fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState
 impl Node {
     /// Opens (or creates) the terminal's journal under `data_dir`. On a new journal the
     /// `seed` events (e.g. the demo catalog) are committed right after the first record.
-    pub fn open(profile: StoreProfile, data_dir: &Path, clock: Box<dyn Clock>, seed: Vec<EventBody>) -> Result<Node, StartError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StartError::DataDir(data_dir.to_path_buf(), e))?;
+    pub fn open(
+        profile: StoreProfile,
+        data_dir: &Path,
+        clock: Box<dyn Clock>,
+        seed: Vec<EventBody>,
+    ) -> Result<Node, StartError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StartError::DataDir(data_dir.to_path_buf(), e))?;
         let path = data_dir.join("journal.redb");
         let identity = JournalIdentity {
             store: profile.store.clone(),
@@ -110,7 +121,8 @@ impl Node {
             firmware: FIRMWARE_VERSION.to_string(),
         };
         let start_hlc = keel_core::hlc::Hlc::default().tick(clock.now_ms(), profile.terminal);
-        let mut journal = Journal::open(&path, &identity, start_hlc).map_err(|e| StartError::Journal(path.clone(), Box::new(e)))?;
+        let mut journal = Journal::open(&path, &identity, start_hlc)
+            .map_err(|e| StartError::Journal(path.clone(), Box::new(e)))?;
         let loaded = match load_state(&journal, &profile) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -119,19 +131,35 @@ impl Node {
                 None
             }
         };
-        let mut state = loaded.clone().unwrap_or_else(|| TerminalState::new(profile.store.clone(), profile.terminal, profile.currency));
+        let mut state = loaded.clone().unwrap_or_else(|| {
+            TerminalState::new(profile.store.clone(), profile.terminal, profile.currency)
+        });
         if loaded.is_none() || state.counters.last_seq != journal.last_seq() {
             // Derived state is behind the journal (first start, or a migration): rebuild it by replaying.
-            log::info!("rebuilding derived state: derived at seq {}, journal at {}", state.counters.last_seq, journal.last_seq());
-            let mut fresh = TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
+            log::info!(
+                "rebuilding derived state: derived at seq {}, journal at {}",
+                state.counters.last_seq,
+                journal.last_seq()
+            );
+            let mut fresh =
+                TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
             journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
             state = load_state(&journal, &profile)?;
             if state != fresh {
-                log::error!("derived state reloaded after rebuild differs from the fold; using the fold");
+                log::error!(
+                    "derived state reloaded after rebuild differs from the fold; using the fold"
+                );
                 state = fresh;
             }
         }
-        let mut node = Node { profile, state, journal, clock, data_dir: data_dir.to_path_buf(), on_commit: None };
+        let mut node = Node {
+            profile,
+            state,
+            journal,
+            clock,
+            data_dir: data_dir.to_path_buf(),
+            on_commit: None,
+        };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
         }
@@ -141,8 +169,14 @@ impl Node {
     /// Rebuilds every derived table by replaying the whole journal, then reloads the
     /// state from them. Returns the number of records replayed.
     pub fn rebuild(&mut self) -> Result<u64, StartError> {
-        let mut fresh = TerminalState::new(self.profile.store.clone(), self.profile.terminal, self.profile.currency);
-        let n = self.journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
+        let mut fresh = TerminalState::new(
+            self.profile.store.clone(),
+            self.profile.terminal,
+            self.profile.currency,
+        );
+        let n = self
+            .journal
+            .rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
         self.state = load_state(&self.journal, &self.profile)?;
         Ok(n)
     }
@@ -169,7 +203,11 @@ impl Node {
 
     /// Commits `events` durably (with an idempotent reply if given) and folds them into state.
     /// Returns the stored records. On error nothing is written and state is unchanged.
-    pub fn commit(&mut self, events: Vec<EventBody>, idempotency: Option<(CommandId, Vec<u8>)>) -> Result<Vec<StoredEvent>, CommitError> {
+    pub fn commit(
+        &mut self,
+        events: Vec<EventBody>,
+        idempotency: Option<(CommandId, Vec<u8>)>,
+    ) -> Result<Vec<StoredEvent>, CommitError> {
         if events.is_empty() && idempotency.is_none() {
             return Ok(Vec::new());
         }
@@ -181,15 +219,34 @@ impl Node {
         for (body, dot) in events.into_iter().zip(dots) {
             hlc = hlc.tick(now, self.profile.terminal);
             // prev is filled in by the store; the fold does not read it.
-            let provisional = Event { dot, hlc, prev: ChainHash::default(), body };
+            let provisional = Event {
+                dot,
+                hlc,
+                prev: ChainHash::default(),
+                body,
+            };
             derived.extend(self.state.apply(&provisional));
             stamped.push((hlc, provisional.body));
         }
-        match self.journal.commit(Batch { events: stamped, derived, idempotency }) {
+        match self.journal.commit(Batch {
+            events: stamped,
+            derived,
+            idempotency,
+        }) {
             Ok(c) => {
                 if let Some(listener) = self.on_commit.as_mut() {
                     // Record encoding is deterministic: these are the bytes on disk.
-                    let records = c.events.iter().map(|e| (e.event.dot.seq, keel_core::chain::encode_record(&e.event), e.hash)).collect();
+                    let records = c
+                        .events
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.event.dot.seq,
+                                keel_core::chain::encode_record(&e.event),
+                                e.hash,
+                            )
+                        })
+                        .collect();
                     listener(records);
                 }
                 Ok(c.events)
@@ -211,43 +268,83 @@ impl Node {
     }
 
     /// The newest record held of every origin, this terminal's own included.
-    pub fn replication_heads(&self) -> Result<std::collections::BTreeMap<keel_core::ids::TerminalId, keel_core::replication::OriginHead>, ReadError> {
+    pub fn replication_heads(
+        &self,
+    ) -> Result<
+        std::collections::BTreeMap<keel_core::ids::TerminalId, keel_core::replication::OriginHead>,
+        ReadError,
+    > {
         use keel_core::replication::OriginHead;
-        let mut heads: std::collections::BTreeMap<_, _> =
-            self.journal.origin_heads()?.into_iter().map(|(t, (seq, hash))| (t, OriginHead { seq, hash })).collect();
-        heads.insert(self.profile.terminal, OriginHead { seq: self.journal.last_seq(), hash: self.journal.head() });
+        let mut heads: std::collections::BTreeMap<_, _> = self
+            .journal
+            .origin_heads()?
+            .into_iter()
+            .map(|(t, (seq, hash))| (t, OriginHead { seq, hash }))
+            .collect();
+        heads.insert(
+            self.profile.terminal,
+            OriginHead {
+                seq: self.journal.last_seq(),
+                hash: self.journal.head(),
+            },
+        );
         Ok(heads)
     }
 
     /// Records of `origin` held here, from `from_seq`, up to about `max_bytes`.
-    pub fn records_of(&self, origin: keel_core::ids::TerminalId, from_seq: u64, max_bytes: usize) -> Result<Vec<Vec<u8>>, ReadError> {
+    pub fn records_of(
+        &self,
+        origin: keel_core::ids::TerminalId,
+        from_seq: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, ReadError> {
         self.journal.read_origin(origin, from_seq, max_bytes)
     }
 
     /// The proof held for record `seq` of another origin.
-    pub fn proof_of(&self, origin: keel_core::ids::TerminalId, seq: u64) -> Result<Option<Vec<u8>>, ReadError> {
+    pub fn proof_of(
+        &self,
+        origin: keel_core::ids::TerminalId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
         self.journal.origin_proof(origin, seq)
     }
 
     /// The largest seq of `origin` at or below `max_seq` whose proof is held.
-    pub fn proven_at_or_below(&self, origin: keel_core::ids::TerminalId, max_seq: u64) -> Result<Option<u64>, ReadError> {
+    pub fn proven_at_or_below(
+        &self,
+        origin: keel_core::ids::TerminalId,
+        max_seq: u64,
+    ) -> Result<Option<u64>, ReadError> {
         self.journal.proven_at_or_below(origin, max_seq)
     }
 
     /// The certificate (DER) held for another origin.
-    pub fn certificate_of(&self, origin: keel_core::ids::TerminalId) -> Result<Option<Vec<u8>>, ReadError> {
+    pub fn certificate_of(
+        &self,
+        origin: keel_core::ids::TerminalId,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
         self.journal.origin_certificate(origin)
     }
 
     /// Commits checked records replicated from another terminal and folds them into
     /// state (catalog, stock, kitchen: the store-wide CRDT part). On error nothing is
     /// written and state is reloaded from disk.
-    pub fn apply_remote(&mut self, accepted: &keel_core::replication::Accepted) -> Result<(), CommitError> {
+    pub fn apply_remote(
+        &mut self,
+        accepted: &keel_core::replication::Accepted,
+    ) -> Result<(), CommitError> {
         let mut derived = Vec::new();
         for (event, _, _) in &accepted.records {
             derived.extend(self.state.apply(event));
         }
-        match self.journal.commit_remote(accepted.origin, &accepted.records, &accepted.proof, &accepted.certificate, &derived) {
+        match self.journal.commit_remote(
+            accepted.origin,
+            &accepted.records,
+            &accepted.proof,
+            &accepted.certificate,
+            &derived,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => {
                 match load_state(&self.journal, &self.profile) {
@@ -265,35 +362,63 @@ impl Node {
     }
 
     fn seq_of(&self, key: &str) -> Result<Option<u64>, ReadError> {
-        Ok(self.journal.derived_get(DerivedTable::Receipts, key)?.and_then(|b| TerminalState::decode_seq(&b)))
+        Ok(self
+            .journal
+            .derived_get(DerivedTable::Receipts, key)?
+            .and_then(|b| TerminalState::decode_seq(&b)))
     }
 
     /// Reads a sale by receipt number, with its void and refunds.
     pub fn sale(&self, no: ReceiptNo) -> Result<Option<SaleRecord>, LookupError> {
-        let Some(seq) = self.seq_of(&receipt_keys::sale(self.profile.terminal, no))? else { return Ok(None) };
-        let Some(stored) = self.journal.read(seq)? else { return Err(LookupError::WrongRecord(no, seq)) };
-        let EventBody::SaleCompleted(sale) = stored.event.body else { return Err(LookupError::WrongRecord(no, seq)) };
-        let voided = self.seq_of(&receipt_keys::void(self.profile.terminal, no))?.is_some();
+        let Some(seq) = self.seq_of(&receipt_keys::sale(self.profile.terminal, no))? else {
+            return Ok(None);
+        };
+        let Some(stored) = self.journal.read(seq)? else {
+            return Err(LookupError::WrongRecord(no, seq));
+        };
+        let EventBody::SaleCompleted(sale) = stored.event.body else {
+            return Err(LookupError::WrongRecord(no, seq));
+        };
+        let voided = self
+            .seq_of(&receipt_keys::void(self.profile.terminal, no))?
+            .is_some();
         let mut refunds = Vec::new();
-        for (_, v) in self.journal.derived_scan_prefix(DerivedTable::Receipts, &receipt_keys::refund_prefix(self.profile.terminal, no))? {
-            let Some(rseq) = TerminalState::decode_seq(&v) else { continue };
+        for (_, v) in self.journal.derived_scan_prefix(
+            DerivedTable::Receipts,
+            &receipt_keys::refund_prefix(self.profile.terminal, no),
+        )? {
+            let Some(rseq) = TerminalState::decode_seq(&v) else {
+                continue;
+            };
             if let Some(r) = self.journal.read(rseq)? {
                 if let EventBody::RefundIssued(rec) = r.event.body {
                     refunds.push(rec);
                 }
             }
         }
-        Ok(Some(SaleRecord { sale, seq, hash: stored.hash, time_ms: stored.event.hlc.wall_ms, voided, refunds }))
+        Ok(Some(SaleRecord {
+            sale,
+            seq,
+            hash: stored.hash,
+            time_ms: stored.event.hlc.wall_ms,
+            voided,
+            refunds,
+        }))
     }
 
     /// Reads the Z report with number `z` (or the last one).
-    pub fn z_report(&self, z: Option<u64>) -> Result<Option<keel_core::shift::ShiftReport>, ReadError> {
+    pub fn z_report(
+        &self,
+        z: Option<u64>,
+    ) -> Result<Option<keel_core::shift::ShiftReport>, ReadError> {
         let z = match z {
             Some(z) => z,
             None if self.state.counters.last_z == 0 => return Ok(None),
             None => self.state.counters.last_z,
         };
-        let Some(seq) = self.seq_of(&receipt_keys::z_report(self.profile.terminal, z))? else { return Ok(None) };
+        let Some(seq) = self.seq_of(&receipt_keys::z_report(self.profile.terminal, z))? else {
+            return Ok(None);
+        };
         Ok(self.journal.read(seq)?.and_then(|s| match s.event.body {
             EventBody::ShiftClosed(r) => Some(r),
             _ => None,

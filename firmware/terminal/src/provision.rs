@@ -45,19 +45,23 @@ pub enum ProvisionError {
     #[error("cannot write {0}: {1}")]
     Write(PathBuf, std::io::Error),
     /// The output directory already holds a store.
-    #[error("{0} already holds a provisioned store (store-ca.pem); choose another --out or remove it")]
+    #[error(
+        "{0} already holds a provisioned store (store-ca.pem); choose another --out or remove it"
+    )]
     Exists(PathBuf),
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ProvisionError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ProvisionError::Write(parent.to_path_buf(), e))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ProvisionError::Write(parent.to_path_buf(), e))?;
     }
     std::fs::write(path, text).map_err(|e| ProvisionError::Write(path.to_path_buf(), e))?;
     #[cfg(unix)]
     if path.extension().is_some_and(|e| e == "pem") && path.to_string_lossy().contains("key") {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| ProvisionError::Write(path.to_path_buf(), e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| ProvisionError::Write(path.to_path_buf(), e))?;
     }
     Ok(())
 }
@@ -70,10 +74,15 @@ pub fn listen_addr(plan: &ProvisionPlan, n: u32) -> SocketAddr {
 /// Writes the store. Returns the config paths, terminal 1 first.
 pub fn provision(plan: &ProvisionPlan) -> Result<Vec<PathBuf>, ProvisionError> {
     if !(1..=64).contains(&plan.terminals) {
-        return Err(ProvisionError::Invalid(format!("--terminals must be 1 to 64, got {}", plan.terminals)));
+        return Err(ProvisionError::Invalid(format!(
+            "--terminals must be 1 to 64, got {}",
+            plan.terminals
+        )));
     }
     if u32::from(plan.base_port) + plan.terminals > 65_535 || plan.base_port == 0 {
-        return Err(ProvisionError::Invalid("--base-port leaves no room for every terminal".into()));
+        return Err(ProvisionError::Invalid(
+            "--base-port leaves no room for every terminal".into(),
+        ));
     }
     if plan.out.join("store-ca.pem").exists() {
         return Err(ProvisionError::Exists(plan.out.clone()));
@@ -100,17 +109,39 @@ pub fn provision(plan: &ProvisionPlan) -> Result<Vec<PathBuf>, ProvisionError> {
 /// the store CA found there and writes `t<n>/terminal.toml` with `join = true`
 /// (it waits for `cluster add <n>` on any terminal) and terminals 1..n-1 as
 /// static peers. Returns the config path.
-pub fn provision_add(out: &Path, n: u32, host: IpAddr, base_port: u16, mdns: bool) -> Result<PathBuf, ProvisionError> {
-    let read = |name: &str| std::fs::read_to_string(out.join(name)).map_err(|e| ProvisionError::Write(out.join(name), e));
+pub fn provision_add(
+    out: &Path,
+    n: u32,
+    host: IpAddr,
+    base_port: u16,
+    mdns: bool,
+) -> Result<PathBuf, ProvisionError> {
+    let read = |name: &str| {
+        std::fs::read_to_string(out.join(name))
+            .map_err(|e| ProvisionError::Write(out.join(name), e))
+    };
     let ca = StoreCa::from_pem(&read("store-ca.pem")?, &read("store-ca-key.pem")?)?;
     if n < 2 || n > 64 {
-        return Err(ProvisionError::Invalid(format!("--add-terminal must be 2 to 64, got {n}")));
+        return Err(ProvisionError::Invalid(format!(
+            "--add-terminal must be 2 to 64, got {n}"
+        )));
     }
     let dir = out.join(format!("t{n}"));
     if dir.join("terminal.toml").exists() {
-        return Err(ProvisionError::Invalid(format!("{} already exists", dir.join("terminal.toml").display())));
+        return Err(ProvisionError::Invalid(format!(
+            "{} already exists",
+            dir.join("terminal.toml").display()
+        )));
     }
-    let plan = ProvisionPlan { store: ca.store().clone(), terminals: n, out: out.to_path_buf(), host, base_port, mdns, demo_catalog: false };
+    let plan = ProvisionPlan {
+        store: ca.store().clone(),
+        terminals: n,
+        out: out.to_path_buf(),
+        host,
+        base_port,
+        mdns,
+        demo_catalog: false,
+    };
     let id = ca.issue_terminal(TerminalId(n))?;
     write(&dir.join("terminal.pem"), &id.cert_pem)?;
     write(&dir.join("terminal-key.pem"), &id.key_pem)?;
@@ -126,14 +157,24 @@ pub fn provision_add(out: &Path, n: u32, host: IpAddr, base_port: u16, mdns: boo
 pub fn hash_pin(pin: &str) -> Result<String, ProvisionError> {
     use ring::rand::SecureRandom;
     let mut salt = [0u8; 16];
-    ring::rand::SystemRandom::new().fill(&mut salt).map_err(|_| ProvisionError::Invalid("no system randomness for a PIN salt".into()))?;
-    Ok(keel_core::auth::hash_pin(pin, &salt, keel_core::auth::PIN_HASH_ITERATIONS))
+    ring::rand::SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| ProvisionError::Invalid("no system randomness for a PIN salt".into()))?;
+    Ok(keel_core::auth::hash_pin(
+        pin,
+        &salt,
+        keel_core::auth::PIN_HASH_ITERATIONS,
+    ))
 }
 
 /// The `[[users]]` of a provisioned store: the demo PINs, stored hashed.
 fn users_block() -> Result<String, ProvisionError> {
     let mut out = String::new();
-    for (id, name, role, pin) in [("cashier", "Cashier", "cashier", "1111"), ("manager", "Manager", "manager", "9999"), ("technician", "Technician", "technician", "0000")] {
+    for (id, name, role, pin) in [
+        ("cashier", "Cashier", "cashier", "1111"),
+        ("manager", "Manager", "manager", "9999"),
+        ("technician", "Technician", "technician", "0000"),
+    ] {
         out.push_str(&format!("[[users]]\nid = \"{id}\"\nname = \"{name}\"\nrole = \"{role}\"\npin_hash = \"{}\"  # demo PIN {pin}\n\n", hash_pin(pin)?));
     }
     Ok(out)
@@ -146,7 +187,10 @@ pub fn render_config(plan: &ProvisionPlan, n: u32, users: &str) -> String {
     let members: Vec<String> = (1..=plan.terminals).map(|m| m.to_string()).collect();
     let mut peers = String::new();
     for m in (1..=plan.terminals).filter(|m| *m != n) {
-        peers.push_str(&format!("\n[[cluster.peers]]\nid = {m}\naddr = \"{}\"\n", listen_addr(plan, m)));
+        peers.push_str(&format!(
+            "\n[[cluster.peers]]\nid = {m}\naddr = \"{}\"\n",
+            listen_addr(plan, m)
+        ));
     }
     format!(
         r#"# Terminal {n} of store {store}, written by `keel provision`.
@@ -187,7 +231,11 @@ mdns = {mdns}
 members = [{members}]
 {peers}"#,
         store = plan.store.0,
-        this = plan.out.join(format!("t{n}")).join("terminal.toml").display(),
+        this = plan
+            .out
+            .join(format!("t{n}"))
+            .join("terminal.toml")
+            .display(),
         demo = plan.demo_catalog && n == 1,
         listen = listen_addr(plan, n),
         mdns = plan.mdns,
@@ -221,11 +269,19 @@ mod tests {
             assert_eq!(cl.peers.len(), 2);
             assert_eq!(cl.listen.port(), 17101 + i as u16);
             assert_eq!(c.demo_catalog, i == 0);
-            let id = keel_cluster::identity::TerminalIdentity::from_files(&cl.cert, &cl.key).unwrap();
-            assert_eq!(id.names().unwrap(), (StoreId("corner-shop".into()), TerminalId(i as u32 + 1)));
+            let id =
+                keel_cluster::identity::TerminalIdentity::from_files(&cl.cert, &cl.key).unwrap();
+            assert_eq!(
+                id.names().unwrap(),
+                (StoreId("corner-shop".into()), TerminalId(i as u32 + 1))
+            );
         }
         assert!(matches!(provision(&plan), Err(ProvisionError::Exists(_))));
-        let bad = ProvisionPlan { store: StoreId("Corner Shop".into()), out: dir.path().join("x"), ..plan };
+        let bad = ProvisionPlan {
+            store: StoreId("Corner Shop".into()),
+            out: dir.path().join("x"),
+            ..plan
+        };
         assert!(provision(&bad).is_err());
     }
 }

@@ -6,7 +6,8 @@ mod common;
 
 use common::Keel;
 
-const GOOD_CSV: &str = "sku,barcodes,name,category,price,tax_class,sold_by,active,kitchen_station\n\
+const GOOD_CSV: &str =
+    "sku,barcodes,name,category,price,tax_class,sold_by,active,kitchen_station\n\
 TEA-GREEN,4006381333948,\"Green Tea, 20 bags\",Drinks,2.95,reduced,unit,true,\n\
 NUTS,,Mixed Nuts (per kg),Produce,12.80,reduced,weight,yes,\n";
 
@@ -40,14 +41,27 @@ fn bad_rows_import_nothing_good_files_import_everything() {
     let e = k.err(&format!("catalog import {}", bad.display()));
     assert!(e.contains("row 3") && e.contains("price"), "{e}");
     assert!(e.contains("row 4") && e.contains("sku"), "{e}");
-    assert_eq!(k.ok("catalog list")["items"].as_array().unwrap().len(), before);
+    assert_eq!(
+        k.ok("catalog list")["items"].as_array().unwrap().len(),
+        before
+    );
     // The unknown tax class is caught against the store's tax table.
     let only_tax = dir.path().join("tax.csv");
-    std::fs::write(&only_tax, "sku,name,price,tax_class\nOK-1,Fine,1.00,standard\nBAD-TAX,Luxury,5.00,luxury\n").unwrap();
+    std::fs::write(
+        &only_tax,
+        "sku,name,price,tax_class\nOK-1,Fine,1.00,standard\nBAD-TAX,Luxury,5.00,luxury\n",
+    )
+    .unwrap();
     let e = k.err(&format!("catalog import {}", only_tax.display()));
     assert!(e.contains("unknown tax class \"luxury\""), "{e}");
-    assert!(k.ok("catalog list OK-1")["items"].as_array().unwrap().is_empty());
-    let e = k.err(&format!("catalog import {}", dir.path().join("missing.csv").display()));
+    assert!(k.ok("catalog list OK-1")["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let e = k.err(&format!(
+        "catalog import {}",
+        dir.path().join("missing.csv").display()
+    ));
     assert!(e.contains("cannot read"), "{e}");
 
     let r = k.ok(&format!("catalog import {}", good.display()));

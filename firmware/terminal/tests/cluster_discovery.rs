@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn terminals_find_each_other_through_avahi_alone() {
-    let harness = AvahiHarness::start().expect("avahi harness (run `cargo xtask setup`; needs root)");
+    let harness =
+        AvahiHarness::start().expect("avahi harness (run `cargo xtask setup`; needs root)");
     let dir = tempfile::tempdir().unwrap();
     let configs = provision(&ProvisionPlan {
         store: StoreId("mdns-store".into()),
@@ -32,13 +33,19 @@ fn terminals_find_each_other_through_avahi_alone() {
         let text = std::fs::read_to_string(c).unwrap();
         let cut = text.find("[[cluster.peers]]").unwrap_or(text.len());
         std::fs::write(c, &text[..cut]).unwrap();
-        assert!(!std::fs::read_to_string(c).unwrap().contains("cluster.peers"));
+        assert!(!std::fs::read_to_string(c)
+            .unwrap()
+            .contains("cluster.peers"));
     }
     let mut ks: Vec<Keel> = configs
         .iter()
         .map(|c| {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
-            cmd.arg("console").arg("--config").arg(c).arg("--json").env("RUST_LOG", "info");
+            cmd.arg("console")
+                .arg("--config")
+                .arg(c)
+                .arg("--json")
+                .env("RUST_LOG", "info");
             harness.run_in_env(&mut cmd);
             Keel::spawn(cmd, c.parent().unwrap())
         })
@@ -48,12 +55,23 @@ fn terminals_find_each_other_through_avahi_alone() {
     loop {
         let connected: Vec<usize> = ks
             .iter_mut()
-            .map(|k| k.ok("peers")["peers"].as_array().unwrap().iter().filter(|p| p["connected"] == true).count())
+            .map(|k| {
+                k.ok("peers")["peers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["connected"] == true)
+                    .count()
+            })
             .collect();
         if connected.iter().all(|c| *c == 2) {
             break;
         }
-        assert!(Instant::now() < deadline, "not all connected through mDNS: {connected:?}; avahi log:\n{}", harness.avahi_log());
+        assert!(
+            Instant::now() < deadline,
+            "not all connected through mDNS: {connected:?}; avahi log:\n{}",
+            harness.avahi_log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let peers = ks[0].ok("peers");
@@ -77,12 +95,18 @@ fn terminals_find_each_other_through_avahi_alone() {
         if stock == Some(119) {
             break;
         }
-        assert!(Instant::now() < deadline, "sale did not replicate: {stock:?}");
+        assert!(
+            Instant::now() < deadline,
+            "sale did not replicate: {stock:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // avahi-browse, in the same namespace, lists the three terminals.
     let records = harness.avahi_browse("_keel._udp").unwrap();
-    let mut terminals: Vec<String> = records.iter().filter_map(|r| r.txt_value("terminal").map(str::to_string)).collect();
+    let mut terminals: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.txt_value("terminal").map(str::to_string))
+        .collect();
     terminals.sort();
     terminals.dedup();
     assert_eq!(terminals, ["1", "2", "3"], "{records:?}");

@@ -26,7 +26,12 @@ fn free_ports(n: u16) -> u16 {
     // QUIC clients' ephemeral sockets never take a terminal's port (a killed
     // terminal's port must still be free when it restarts); a different range from
     // cluster_replication's, in case both binaries run at once.
-    let _ = NEXT.compare_exchange(0, 26_000 + (std::process::id() % 500) * 11, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT.compare_exchange(
+        0,
+        26_000 + (std::process::id() % 500) * 11,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
         let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
         let base = (26_000 + (base - 26_000) % 6_000) as u16;
@@ -83,7 +88,9 @@ fn sell(k: &mut Keel, items: &[&str]) -> Result<u64, String> {
         step(&format!("sale add {i}"))?;
     }
     step("sale tender cash 50.00")?;
-    step("sale complete")?["receipt"].as_u64().ok_or_else(|| "sale complete without a receipt number".to_string())
+    step("sale complete")?["receipt"]
+        .as_u64()
+        .ok_or_else(|| "sale complete without a receipt number".to_string())
 }
 
 /// Waits until every terminal holds every origin's records up to that origin's
@@ -91,20 +98,38 @@ fn sell(k: &mut Keel, items: &[&str]) -> Result<u64, String> {
 fn wait_converged(ks: &mut [&mut Keel], timeout: Duration) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let own: Vec<u64> = ks.iter_mut().map(|k| k.ok("status")["last_seq"].as_u64().unwrap()).collect();
-        let all: Vec<Value> = ks.iter_mut().map(|k| k.ok("status")["origins"].clone()).collect();
-        let complete = all.iter().all(|o| (0..own.len()).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])));
+        let own: Vec<u64> = ks
+            .iter_mut()
+            .map(|k| k.ok("status")["last_seq"].as_u64().unwrap())
+            .collect();
+        let all: Vec<Value> = ks
+            .iter_mut()
+            .map(|k| k.ok("status")["origins"].clone())
+            .collect();
+        let complete = all
+            .iter()
+            .all(|o| (0..own.len()).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])));
         if complete {
             return all[0].clone();
         }
-        assert!(Instant::now() < deadline, "no convergence within {timeout:?}: own seqs {own:?}, held {all:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no convergence within {timeout:?}: own seqs {own:?}, held {all:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn stock_of(k: &mut Keel, sku: &str) -> i64 {
     let s = k.ok(&format!("stock {sku}"));
-    s["stock"].as_array().unwrap().iter().find(|r| r["sku"] == sku).unwrap_or_else(|| panic!("no {sku} in {s}"))["on_hand"].as_i64().unwrap()
+    s["stock"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sku"] == sku)
+        .unwrap_or_else(|| panic!("no {sku} in {s}"))["on_hand"]
+        .as_i64()
+        .unwrap()
 }
 
 fn verify_journal(k: &mut Keel) {
@@ -184,11 +209,21 @@ fn leader_killed_20_times_nothing_lost() {
         // The current leader, as the leader itself claims.
         let deadline = Instant::now() + Duration::from_secs(10);
         let leader = loop {
-            let claims: Vec<u32> = (1..=N).filter(|&t| with(&slots, t, |k| k.ok("leader")["is_leader"] == Value::Bool(true)).unwrap_or(false)).collect();
+            let claims: Vec<u32> = (1..=N)
+                .filter(|&t| {
+                    with(&slots, t, |k| {
+                        k.ok("leader")["is_leader"] == Value::Bool(true)
+                    })
+                    .unwrap_or(false)
+                })
+                .collect();
             if let [l] = claims[..] {
                 break l;
             }
-            assert!(Instant::now() < deadline, "round {round}: no single leader: {claims:?}");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no single leader: {claims:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         avoid.store(leader, Ordering::SeqCst);
@@ -197,11 +232,18 @@ fn leader_killed_20_times_nothing_lost() {
         victim.kill();
         // Until another terminal names a different leader.
         let new_leader = loop {
-            let seen = (1..=N).filter(|&t| t != leader).find_map(|t| with(&slots, t, leader_of).flatten().filter(|&l| l != leader));
+            let seen = (1..=N).filter(|&t| t != leader).find_map(|t| {
+                with(&slots, t, leader_of)
+                    .flatten()
+                    .filter(|&l| l != leader)
+            });
             if let Some(l) = seen {
                 break l;
             }
-            assert!(t0.elapsed() < Duration::from_secs(10), "round {round}: no new leader 10 s after killing T{leader}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "round {round}: no new leader 10 s after killing T{leader}"
+            );
             std::thread::sleep(Duration::from_millis(5));
         };
         let took = t0.elapsed();
@@ -215,7 +257,11 @@ fn leader_killed_20_times_nothing_lost() {
             if l.is_some() && l != Some(leader) {
                 break;
             }
-            assert!(t1.elapsed() < Duration::from_secs(15), "round {round}: restarted T{leader} sees no leader after 15 s: {}", k.stderr());
+            assert!(
+                t1.elapsed() < Duration::from_secs(15),
+                "round {round}: restarted T{leader} sees no leader after 15 s: {}",
+                k.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         rejoins.push(t1.elapsed());
@@ -225,20 +271,40 @@ fn leader_killed_20_times_nothing_lost() {
     }
     stop.store(true, Ordering::SeqCst);
     let (acked, failures) = seller.join().unwrap();
-    assert!(failures.is_empty(), "sales failed during failovers: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "sales failed during failovers: {failures:?}"
+    );
 
-    let mut ks: Vec<Keel> = slots.iter().map(|s| s.lock().unwrap().take().unwrap()).collect();
+    let mut ks: Vec<Keel> = slots
+        .iter()
+        .map(|s| s.lock().unwrap().take().unwrap())
+        .collect();
     let mut refs: Vec<&mut Keel> = ks.iter_mut().collect();
     let held = wait_converged(&mut refs, Duration::from_secs(30));
     // Every acknowledged sale is on its terminal, and every terminal counts them all.
     for &(t, receipt) in &acked {
         let r = ks[t as usize - 1].send(&format!("receipt show {receipt}"));
-        assert_eq!(r["ok"], Value::Bool(true), "acknowledged receipt {receipt} of T{t} is lost: {r}");
+        assert_eq!(
+            r["ok"],
+            Value::Bool(true),
+            "acknowledged receipt {receipt} of T{t} is lost: {r}"
+        );
     }
     for (i, k) in ks.iter_mut().enumerate() {
         let own = acked.iter().filter(|(t, _)| *t as usize == i + 1).count() as u64;
-        assert_eq!(k.ok("status")["last_receipt"].as_u64(), Some(own), "T{}: receipts", i + 1);
-        assert_eq!(stock_of(k, "CHOC-100"), 120 - acked.len() as i64, "T{}: every sale counted in stock; held {held}", i + 1);
+        assert_eq!(
+            k.ok("status")["last_receipt"].as_u64(),
+            Some(own),
+            "T{}: receipts",
+            i + 1
+        );
+        assert_eq!(
+            stock_of(k, "CHOC-100"),
+            120 - acked.len() as i64,
+            "T{}: every sale counted in stock; held {held}",
+            i + 1
+        );
     }
     for k in ks.iter_mut() {
         verify_journal(k);
@@ -255,7 +321,10 @@ fn leader_killed_20_times_nothing_lost() {
         started.elapsed()
     );
     for (round, d) in failovers.iter().enumerate() {
-        assert!(*d < Duration::from_secs(3), "round {round}: failover took {d:?} (all: {failovers:?})");
+        assert!(
+            *d < Duration::from_secs(3),
+            "round {round}: failover took {d:?} (all: {failovers:?})"
+        );
     }
     for k in ks {
         k.quit();
@@ -311,7 +380,10 @@ fn partition_2_3(side: LeaderSide) {
     let others: Vec<u32> = (1..=N).filter(|&t| t != leader_before).collect();
     let (minority, majority): (Vec<u32>, Vec<u32>) = match side {
         LeaderSide::Minority => (vec![leader_before, others[0]], others[1..].to_vec()),
-        LeaderSide::Majority => (others[..2].to_vec(), [&[leader_before][..], &others[2..]].concat()),
+        LeaderSide::Majority => (
+            others[..2].to_vec(),
+            [&[leader_before][..], &others[2..]].concat(),
+        ),
     };
     eprintln!("partition 2|3 ({side:?}): {minority:?} | {majority:?}");
     mesh.partition(&minority, &majority);
@@ -330,18 +402,29 @@ fn partition_2_3(side: LeaderSide) {
         let t0 = Instant::now();
         let e = k.err("price set CHOC-100 9.99");
         assert!(e.contains("no quorum"), "T{t}: {e}");
-        assert!(t0.elapsed() < Duration::from_secs(8), "T{t}: the refusal took {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_secs(8),
+            "T{t}: the refusal took {:?}",
+            t0.elapsed()
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let leaders: Vec<Option<u32>> = minority.iter().map(|&t| leader_of(&mut ks[t as usize - 1])).collect();
+        let leaders: Vec<Option<u32>> = minority
+            .iter()
+            .map(|&t| leader_of(&mut ks[t as usize - 1]))
+            .collect();
         // No leader, or a stale one that still cannot decide.
         if leaders.iter().all(Option::is_none) {
             break;
         }
         let k = &mut ks[minority[0] as usize - 1];
         let e = k.err("price set CHOC-100 9.98");
-        assert!(e.contains("no quorum"), "T{}: {e} (leaders {leaders:?})", minority[0]);
+        assert!(
+            e.contains("no quorum"),
+            "T{}: {e} (leaders {leaders:?})",
+            minority[0]
+        );
         if Instant::now() > deadline {
             eprintln!("the minority still names leaders {leaders:?} but refuses consensus");
             break;
@@ -357,7 +440,10 @@ fn partition_2_3(side: LeaderSide) {
         if v["ok"] == Value::Bool(true) {
             break v["raft_index"].as_u64().unwrap();
         }
-        assert!(Instant::now() < deadline, "the majority cannot set a price: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "the majority cannot set a price: {v}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(index > 0);
@@ -371,7 +457,11 @@ fn partition_2_3(side: LeaderSide) {
     }
     // The minority has not seen it.
     for &t in &minority {
-        assert_ne!(ks[t as usize - 1].ok("catalog list CHOC")["items"][0]["price"], "1.99", "T{t} saw a price across the partition");
+        assert_ne!(
+            ks[t as usize - 1].ok("catalog list CHOC")["items"][0]["price"],
+            "1.99",
+            "T{t} saw a price across the partition"
+        );
     }
 
     // Heal: everything converges, the minority takes the majority's price and can decide again.
@@ -382,7 +472,12 @@ fn partition_2_3(side: LeaderSide) {
     let converge = healed.elapsed();
     let reference = ks[0].ok("stock")["stock"].clone();
     for (i, k) in ks.iter_mut().enumerate() {
-        assert_eq!(k.ok("stock")["stock"], reference, "T{}: stock after healing; held {held}", i + 1);
+        assert_eq!(
+            k.ok("stock")["stock"],
+            reference,
+            "T{}: stock after healing; held {held}",
+            i + 1
+        );
         assert_eq!(stock_of(k, "CHOC-100"), choc_before - sold);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -393,7 +488,11 @@ fn partition_2_3(side: LeaderSide) {
             }
             // A consensus operation the minority refused must never take effect.
             assert!(price != "9.99" && price != "9.98", "T{}: a price set refused with \"no quorum\" on the minority took effect after healing (leader before the cut T{leader_before}): {c}", i + 1);
-            assert!(Instant::now() < deadline, "T{}: the majority's price did not arrive: {c}", i + 1);
+            assert!(
+                Instant::now() < deadline,
+                "T{}: the majority's price did not arrive: {c}",
+                i + 1
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -404,13 +503,19 @@ fn partition_2_3(side: LeaderSide) {
         if v["ok"] == Value::Bool(true) {
             break;
         }
-        assert!(Instant::now() < deadline, "T1 cannot decide after healing: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "T1 cannot decide after healing: {v}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     for k in ks.iter_mut() {
         verify_journal(k);
     }
-    eprintln!("partition 2|3: converged {converge:?} after healing; test took {:?}", started.elapsed());
+    eprintln!(
+        "partition 2|3: converged {converge:?} after healing; test took {:?}",
+        started.elapsed()
+    );
     for k in ks {
         k.quit();
     }
@@ -431,7 +536,12 @@ fn rank(status: &str) -> u8 {
 /// The ticket's rank on one terminal: `None` if it never showed it and does not now.
 fn ticket_rank(k: &mut Keel, ticket: &str, seen: bool) -> Option<u8> {
     let kl = k.ok("kitchen list");
-    match kl["tickets"].as_array().unwrap().iter().find(|t| t["ticket"] == ticket) {
+    match kl["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["ticket"] == ticket)
+    {
         Some(t) => Some(rank(t["status"].as_str().unwrap())),
         None if seen => Some(3),
         None => None,
@@ -451,7 +561,13 @@ fn kitchen_tickets_converge_forward_only_across_terminals() {
     let receipt = sell(&mut ks[1], &["ESPRESSO"]).unwrap();
     let ticket = {
         let kl = ks[1].ok("kitchen list");
-        let t = kl["tickets"].as_array().unwrap().iter().find(|t| t["receipt"] == receipt && t["station"] == "bar").unwrap_or_else(|| panic!("{kl}")).clone();
+        let t = kl["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["receipt"] == receipt && t["station"] == "bar")
+            .unwrap_or_else(|| panic!("{kl}"))
+            .clone();
         t["ticket"].as_str().unwrap().to_string()
     };
     // It reaches terminals 1 and 3.
@@ -464,7 +580,11 @@ fn kitchen_tickets_converge_forward_only_across_terminals() {
                 highest[i] = Some(r);
                 break;
             }
-            assert!(Instant::now() < deadline, "T{}: ticket {ticket} of T2 never appeared", i + 1);
+            assert!(
+                Instant::now() < deadline,
+                "T{}: ticket {ticket} of T2 never appeared",
+                i + 1
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -475,7 +595,10 @@ fn kitchen_tickets_converge_forward_only_across_terminals() {
         let a = ks[i].ok(&format!("kitchen advance {ticket}"));
         decided = decided.max(rank(a["status"].as_str().unwrap()));
     }
-    assert!(decided >= 2, "two advances in a row on T3 reach ready at least");
+    assert!(
+        decided >= 2,
+        "two advances in a row on T3 reach ready at least"
+    );
     // All converge to the most advanced state, never moving backwards on any terminal.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -483,20 +606,32 @@ fn kitchen_tickets_converge_forward_only_across_terminals() {
         for i in 0..3 {
             let r = ticket_rank(&mut ks[i], &ticket, highest[i].is_some()).unwrap();
             let prev = highest[i].unwrap();
-            assert!(r >= prev, "T{}: ticket {ticket} moved backwards from {prev} to {r}", i + 1);
+            assert!(
+                r >= prev,
+                "T{}: ticket {ticket} moved backwards from {prev} to {r}",
+                i + 1
+            );
             highest[i] = Some(r);
             all &= r == decided;
         }
         if all {
             break;
         }
-        assert!(Instant::now() < deadline, "no convergence to {decided}: {highest:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no convergence to {decided}: {highest:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // And it stays there.
     std::thread::sleep(Duration::from_millis(1500));
     for i in 0..3 {
-        assert_eq!(ticket_rank(&mut ks[i], &ticket, true), Some(decided), "T{}", i + 1);
+        assert_eq!(
+            ticket_rank(&mut ks[i], &ticket, true),
+            Some(decided),
+            "T{}",
+            i + 1
+        );
     }
     for k in ks {
         k.quit();

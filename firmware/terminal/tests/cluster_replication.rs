@@ -18,7 +18,12 @@ fn free_ports(n: u16) -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     // 20000..26000: below the kernel's ephemeral range (32768..), so no ephemeral
     // socket takes a terminal's port between the check and its bind.
-    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 500) * 11, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 500) * 11,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
         let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
         let base = 20_000 + (base - 20_000) % 6_000;
@@ -48,7 +53,11 @@ fn shared_state(k: &mut Keel) -> Vec<Value> {
     for t in kitchen["tickets"].as_array_mut().unwrap() {
         t.as_object_mut().unwrap().remove("age_s");
     }
-    vec![k.ok("stock")["stock"].clone(), kitchen["tickets"].clone(), k.ok("catalog list")["items"].clone()]
+    vec![
+        k.ok("stock")["stock"].clone(),
+        kitchen["tickets"].clone(),
+        k.ok("catalog list")["items"].clone(),
+    ]
 }
 
 fn origins(k: &mut Keel) -> Value {
@@ -60,13 +69,21 @@ fn origins(k: &mut Keel) -> Value {
 fn wait_converged(ks: &mut [Keel], timeout: Duration) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
-        let own: Vec<u64> = ks.iter_mut().map(|k| k.ok("status")["last_seq"].as_u64().unwrap()).collect();
+        let own: Vec<u64> = ks
+            .iter_mut()
+            .map(|k| k.ok("status")["last_seq"].as_u64().unwrap())
+            .collect();
         let all: Vec<Value> = ks.iter_mut().map(origins).collect();
-        let complete = all.iter().all(|o| (0..own.len()).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])));
+        let complete = all
+            .iter()
+            .all(|o| (0..own.len()).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])));
         if complete {
             return all[0].clone();
         }
-        assert!(Instant::now() < deadline, "no convergence: own seqs {own:?}, held {all:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no convergence: own seqs {own:?}, held {all:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -103,7 +120,11 @@ fn run_store(n: u32, sales_each: usize) {
         .map(|(i, mut k)| {
             std::thread::spawn(move || {
                 for s in 0..sales_each {
-                    let items: &[&str] = if (i + s) % 2 == 0 { &["4006381333931", "ESPRESSO"] } else { &["MILK-1L 2", "SANDWICH"] };
+                    let items: &[&str] = if (i + s) % 2 == 0 {
+                        &["4006381333931", "ESPRESSO"]
+                    } else {
+                        &["MILK-1L 2", "SANDWICH"]
+                    };
                     sell(&mut k, items);
                 }
                 k
@@ -118,11 +139,23 @@ fn run_store(n: u32, sales_each: usize) {
     }
     // Stock reflects every terminal's sales: 120 chocolates, half the sales took one.
     let stock = &reference[0];
-    let choc = stock.as_array().unwrap().iter().find(|s| s["sku"] == "CHOC-100").unwrap()["on_hand"].as_i64().unwrap();
-    let choc_sales: usize = (0..n as usize).map(|i| (0..sales_each).filter(|s| (i + s) % 2 == 0).count()).sum();
+    let choc = stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sku"] == "CHOC-100")
+        .unwrap()["on_hand"]
+        .as_i64()
+        .unwrap();
+    let choc_sales: usize = (0..n as usize)
+        .map(|i| (0..sales_each).filter(|s| (i + s) % 2 == 0).count())
+        .sum();
     assert_eq!(choc, 120 - choc_sales as i64, "held {held}");
     // One kitchen ticket per sale (each sale has one kitchen item).
-    assert_eq!(reference[1].as_array().unwrap().len(), n as usize * sales_each);
+    assert_eq!(
+        reference[1].as_array().unwrap().len(),
+        n as usize * sales_each
+    );
     for k in ks.iter_mut() {
         k.ok("login 0000");
         k.ok("journal verify");
@@ -177,10 +210,18 @@ fn a_terminal_of_another_store_is_refused() {
     let theirs = store(dir.path(), "rival", 1);
     // Point the rival's terminal at our terminal 1 as if it were its peer.
     let ours_text = std::fs::read_to_string(&ours[0]).unwrap();
-    let our_addr = ours_text.lines().find(|l| l.starts_with("listen = ")).unwrap().trim_start_matches("listen = ").trim_matches('"').to_string();
+    let our_addr = ours_text
+        .lines()
+        .find(|l| l.starts_with("listen = "))
+        .unwrap()
+        .trim_start_matches("listen = ")
+        .trim_matches('"')
+        .to_string();
     let mut text = std::fs::read_to_string(&theirs[0]).unwrap();
     text = text.replace("members = [1]", "members = [1, 2]");
-    text.push_str(&format!("\n[[cluster.peers]]\nid = 2\naddr = \"{our_addr}\"\n"));
+    text.push_str(&format!(
+        "\n[[cluster.peers]]\nid = 2\naddr = \"{our_addr}\"\n"
+    ));
     std::fs::write(&theirs[0], text).unwrap();
     let mut a1 = Keel::start_config(&ours[0]);
     let mut a2 = Keel::start_config(&ours[1]);
@@ -190,14 +231,29 @@ fn a_terminal_of_another_store_is_refused() {
     loop {
         let peers = a1.ok("peers");
         let refusals = peers["refusals"].as_array().unwrap().clone();
-        let a2_up = peers["peers"].as_array().unwrap().iter().any(|p| p["id"] == 2 && p["connected"] == true);
+        let a2_up = peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == 2 && p["connected"] == true);
         let b_refusals = b1.ok("peers")["refusals"].as_array().unwrap().clone();
         if a2_up && (!refusals.is_empty() || !b_refusals.is_empty()) {
-            let all: Vec<String> = refusals.iter().chain(b_refusals.iter()).map(|r| r.as_str().unwrap().to_string()).collect();
-            assert!(all.iter().any(|r| r.contains("certificate") || r.contains("store") || r.contains("CA")), "{all:?}");
+            let all: Vec<String> = refusals
+                .iter()
+                .chain(b_refusals.iter())
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            assert!(
+                all.iter()
+                    .any(|r| r.contains("certificate") || r.contains("store") || r.contains("CA")),
+                "{all:?}"
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "expected a refusal; ours {peers}");
+        assert!(
+            Instant::now() < deadline,
+            "expected a refusal; ours {peers}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = b1.ok("status");
@@ -211,7 +267,10 @@ fn a_terminal_of_another_store_is_refused() {
 fn wait_leader(ks: &mut [Keel]) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let leaders: Vec<Option<u64>> = ks.iter_mut().map(|k| k.ok("leader")["leader"].as_u64()).collect();
+        let leaders: Vec<Option<u64>> = ks
+            .iter_mut()
+            .map(|k| k.ok("leader")["leader"].as_u64())
+            .collect();
         if let Some(Some(l)) = leaders.first() {
             if leaders.iter().all(|x| *x == Some(*l)) {
                 return *l;
@@ -230,15 +289,23 @@ fn consensus_operations_from_any_terminal() {
     let leader = wait_leader(&mut ks);
     let follower = (1..=3u64).find(|t| *t != leader).unwrap() as usize - 1;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while ks[follower].ok("catalog list CHOC")["items"].as_array().unwrap().is_empty() {
+    while ks[follower].ok("catalog list CHOC")["items"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "catalog did not replicate");
         std::thread::sleep(Duration::from_millis(50));
     }
     // A cashier may not; a manager on a follower may: forwarded to the leader.
     ks[follower].ok("login 1111");
-    assert!(ks[follower].err("price set CHOC-100 1.99").contains("manager role needed"));
+    assert!(ks[follower]
+        .err("price set CHOC-100 1.99")
+        .contains("manager role needed"));
     ks[follower].ok("login 9999");
-    assert!(ks[follower].err("price set NOPE 1.99").contains("unknown SKU"));
+    assert!(ks[follower]
+        .err("price set NOPE 1.99")
+        .contains("unknown SKU"));
     let r = ks[follower].ok("price set CHOC-100 1.99");
     assert!(r["raft_index"].as_u64().unwrap() > 0);
     let r = ks[follower].ok("setting set receipt.footer Thanks, see you soon");
@@ -253,7 +320,10 @@ fn consensus_operations_from_any_terminal() {
             if price == "1.99" && footer == "Thanks, see you soon" {
                 break;
             }
-            assert!(Instant::now() < deadline, "decisions did not reach every terminal: {price} {footer}");
+            assert!(
+                Instant::now() < deadline,
+                "decisions did not reach every terminal: {price} {footer}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -261,9 +331,20 @@ fn consensus_operations_from_any_terminal() {
     let l = leader as usize - 1;
     ks[l].ok("login 0000");
     let tail = ks[l].ok("journal tail 20");
-    assert!(tail["events"].as_array().unwrap().iter().any(|e| e["kind"] == "day-closed"), "{tail}");
+    assert!(
+        tail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "day-closed"),
+        "{tail}"
+    );
     // Membership: remove terminal 3 by consensus, then add it back.
-    let m = if follower == 2 { leader as usize - 1 } else { follower };
+    let m = if follower == 2 {
+        leader as usize - 1
+    } else {
+        follower
+    };
     ks[m].ok("login 9999");
     ks[m].ok("cluster remove 3");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -277,7 +358,13 @@ fn consensus_operations_from_any_terminal() {
         assert!(Instant::now() < deadline, "terminal 3 not back");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(ks[m].err("cluster add 3").to_lowercase().contains("already"), "adding a voter twice is refused");
+    assert!(
+        ks[m]
+            .err("cluster add 3")
+            .to_lowercase()
+            .contains("already"),
+        "adding a voter twice is refused"
+    );
     // The leader itself leaves: leadership moves first, then it is removed; then it rejoins.
     let l = wait_leader(&mut ks);
     ks[m].ok(&format!("cluster remove {l}"));
@@ -287,7 +374,10 @@ fn consensus_operations_from_any_terminal() {
         if !v.as_array().unwrap().iter().any(|x| x.as_u64() == Some(l)) {
             break;
         }
-        assert!(Instant::now() < deadline, "the leader T{l} is still a voter: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "the leader T{l} is still a voter: {v}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     ks[m].ok(&format!("cluster add {l}"));
@@ -305,7 +395,10 @@ fn a_terminal_without_a_cluster_decides_alone() {
     k.ok("price set CHOC-100 1.29");
     assert_eq!(k.ok("catalog list CHOC-100")["items"][0]["price"], "1.29");
     k.ok("setting set store.motto Fresh every day");
-    assert_eq!(k.ok("settings")["settings"]["store.motto"], "Fresh every day");
+    assert_eq!(
+        k.ok("settings")["settings"]["store.motto"],
+        "Fresh every day"
+    );
     assert!(k.err("setting set Bad-Key x").contains("bad setting"));
     k.ok("day close");
     k.quit();
@@ -331,9 +424,22 @@ fn a_new_terminal_joins_and_receives_the_whole_store() {
     }
     // Provision terminal 4 into the same store (same CA) and start it: it joins.
     let text = std::fs::read_to_string(&configs[0]).unwrap();
-    let listen = text.lines().find(|l| l.starts_with("listen = ")).unwrap().trim_start_matches("listen = ").trim_matches('"').to_string();
+    let listen = text
+        .lines()
+        .find(|l| l.starts_with("listen = "))
+        .unwrap()
+        .trim_start_matches("listen = ")
+        .trim_matches('"')
+        .to_string();
     let base: std::net::SocketAddr = listen.parse().unwrap();
-    let t4 = keel_terminal::provision::provision_add(&dir.path().join("corner"), 4, base.ip(), base.port(), false).unwrap();
+    let t4 = keel_terminal::provision::provision_add(
+        &dir.path().join("corner"),
+        4,
+        base.ip(),
+        base.port(),
+        false,
+    )
+    .unwrap();
     let mut k4 = Keel::start_config(&t4);
     ks[0].ok("login 9999");
     ks[0].ok("cluster add 4");
@@ -355,7 +461,10 @@ fn a_new_terminal_joins_and_receives_the_whole_store() {
         if r["voters"] == serde_json::json!([1, 2, 3, 4]) && r["leader"].as_u64().is_some() {
             break;
         }
-        assert!(Instant::now() < deadline, "terminal 4 never joined raft: {r}");
+        assert!(
+            Instant::now() < deadline,
+            "terminal 4 never joined raft: {r}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     for k in ks {
@@ -371,7 +480,9 @@ fn customers_are_a_last_writer_wins_map_across_terminals() {
     for k in ks.iter_mut() {
         k.ok("login 1111");
     }
-    assert!(ks[0].err("customer set C-1 12ab Ani").contains("bad customer"));
+    assert!(ks[0]
+        .err("customer set C-1 12ab Ani")
+        .contains("bad customer"));
     ks[0].ok("customer set C-1 +628123456789 Ani Wijaya");
     std::thread::sleep(Duration::from_millis(5));
     ks[1].ok("customer set C-1 - Ani W.");

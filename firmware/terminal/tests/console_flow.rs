@@ -6,7 +6,12 @@ use common::*;
 use serde_json::Value;
 
 fn line<'v>(cart: &'v Value, no: u64) -> &'v Value {
-    cart["lines"].as_array().expect("lines array").iter().find(|l| l["line"] == no).unwrap_or_else(|| panic!("no line {no} in {cart}"))
+    cart["lines"]
+        .as_array()
+        .expect("lines array")
+        .iter()
+        .find(|l| l["line"] == no)
+        .unwrap_or_else(|| panic!("no line {no} in {cart}"))
 }
 
 #[test]
@@ -30,7 +35,11 @@ fn a_whole_day_through_the_console() {
     let c = k.ok("sale add BANANA 0.750");
     assert_eq!(line(&c, 3)["sku"], "BANANA", "{c}");
     assert_eq!(line(&c, 3)["qty"], 750, "weight is kept in grams: {c}");
-    assert_eq!(line(&c, 3)["amount"], "1.27", "0.750 kg x 1.69 = 1.2675, half-up: {c}");
+    assert_eq!(
+        line(&c, 3)["amount"],
+        "1.27",
+        "0.750 kg x 1.69 = 1.2675, half-up: {c}"
+    );
     let c = k.ok("sale add ESPRESSO");
     assert_eq!(line(&c, 4)["amount"], "2.20", "{c}");
     assert_eq!(c["total"], "7.34", "{c}");
@@ -49,7 +58,13 @@ fn a_whole_day_through_the_console() {
     // 10% of 7.84 = 0.784 -> 0.78 spread over the lines; total discount 0.10 + 0.78.
     assert_eq!(c["discount"], "0.88", "{c}");
     assert_eq!(c["total"], "7.06", "{c}");
-    let live: i64 = c["lines"].as_array().unwrap().iter().filter(|l| l["voided"] == false).map(|l| minor(l["amount"].as_str().unwrap())).sum();
+    let live: i64 = c["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["voided"] == false)
+        .map(|l| minor(l["amount"].as_str().unwrap()))
+        .sum();
     assert_eq!(text(live), "7.06", "line amounts add up to the total: {c}");
 
     // Split tender: card first, then cash over the remainder gives change.
@@ -69,14 +84,34 @@ fn a_whole_day_through_the_console() {
     assert_eq!(r1["change"], "17.94", "{r1}");
     assert!(r1["seq"].as_u64().is_some_and(|s| s > 1), "{r1}");
     let code = r1["verification"].as_str().unwrap_or("");
-    assert!(!code.is_empty(), "receipt carries a verification code: {r1}");
+    assert!(
+        !code.is_empty(),
+        "receipt carries a verification code: {r1}"
+    );
     let lines = r1["lines"].as_array().unwrap();
-    assert_eq!(lines.len(), 3, "the voided line is not on the receipt: {r1}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "the voided line is not on the receipt: {r1}"
+    );
     let tenders = r1["tenders"].as_array().unwrap();
     assert_eq!(tenders.len(), 2, "{r1}");
-    assert!(tenders.iter().any(|t| t["kind"] == "card" && t["amount"] == "5.00" && t["detail"].as_str().unwrap_or("").contains("4242")), "{r1}");
-    assert!(!r1.to_string().contains("tok_4f9a2c"), "the card token is not printed on the receipt: {r1}");
-    assert!(tenders.iter().any(|t| t["kind"] == "cash" && t["amount"] == "20.00"), "{r1}");
+    assert!(
+        tenders.iter().any(|t| t["kind"] == "card"
+            && t["amount"] == "5.00"
+            && t["detail"].as_str().unwrap_or("").contains("4242")),
+        "{r1}"
+    );
+    assert!(
+        !r1.to_string().contains("tok_4f9a2c"),
+        "the card token is not printed on the receipt: {r1}"
+    );
+    assert!(
+        tenders
+            .iter()
+            .any(|t| t["kind"] == "cash" && t["amount"] == "20.00"),
+        "{r1}"
+    );
     // No open cart after completion.
     let st = k.ok("status");
     assert_eq!(st["last_receipt"], 1, "{st}");
@@ -84,8 +119,26 @@ fn a_whole_day_through_the_console() {
 
     // receipt show 1 is the same receipt.
     let shown = k.ok("receipt show 1");
-    for f in ["receipt", "total", "change", "verification", "seq", "lines", "tenders", "taxes", "subtotal", "discount", "tax", "cashier", "terminal", "store"] {
-        assert_eq!(shown[f], r1[f], "receipt show 1 differs in {f}: {shown} vs {r1}");
+    for f in [
+        "receipt",
+        "total",
+        "change",
+        "verification",
+        "seq",
+        "lines",
+        "tenders",
+        "taxes",
+        "subtotal",
+        "discount",
+        "tax",
+        "cashier",
+        "terminal",
+        "store",
+    ] {
+        assert_eq!(
+            shown[f], r1[f],
+            "receipt show 1 differs in {f}: {shown} vs {r1}"
+        );
     }
     assert_eq!(shown["voided"], false, "{shown}");
 
@@ -99,11 +152,17 @@ fn a_whole_day_through_the_console() {
     assert_eq!(r2["receipt"], 2, "{r2}");
     assert_eq!(r2["total"], "9.19", "{r2}");
     assert_eq!(r2["change"], "0.81", "{r2}");
-    assert!(r2["seq"].as_u64().unwrap() > r1["seq"].as_u64().unwrap(), "{r2}");
+    assert!(
+        r2["seq"].as_u64().unwrap() > r1["seq"].as_u64().unwrap(),
+        "{r2}"
+    );
 
     // --- Void: a cashier is refused with the role named; a manager may.
     let e = k.err("void 2");
-    assert!(e.to_lowercase().contains("manager"), "the error names the manager role: {e}");
+    assert!(
+        e.to_lowercase().contains("manager"),
+        "the error names the manager role: {e}"
+    );
     assert_eq!(k.ok("receipt show 2")["voided"], false);
     let who = k.ok(&format!("login {MANAGER}"));
     assert_eq!(who["role"], "manager", "{who}");
@@ -118,7 +177,10 @@ fn a_whole_day_through_the_console() {
     let rf = k.ok("refund 1 1:1");
     assert_eq!(rf["refunded"], 1, "{rf}");
     let refund = minor(&amt(&rf, "amount"));
-    assert!(refund > 0 && refund <= 403, "one of three chocolates (line amount 4.03): {rf}");
+    assert!(
+        refund > 0 && refund <= 403,
+        "one of three chocolates (line amount 4.03): {rf}"
+    );
     let rl = rf["lines"].as_array().unwrap();
     assert_eq!(rl.len(), 1, "{rf}");
     assert_eq!(rl[0]["line"], 1, "{rf}");
@@ -126,7 +188,11 @@ fn a_whole_day_through_the_console() {
     assert!(!e.is_empty());
     let shown = k.ok("receipt show 1");
     let refunds = shown["refunds"].as_array().unwrap();
-    assert_eq!(refunds.len(), 1, "only the accepted refund is recorded: {shown}");
+    assert_eq!(
+        refunds.len(),
+        1,
+        "only the accepted refund is recorded: {shown}"
+    );
     assert_eq!(refunds[0]["amount"], rf["amount"], "{shown}");
     // The remaining two may still be refunded... but not now: the day's totals below count one refund.
 
@@ -141,7 +207,14 @@ fn a_whole_day_through_the_console() {
         .find(|t| t["receipt"] == 1 && t["station"] == "bar")
         .unwrap_or_else(|| panic!("no bar ticket for receipt 1: {kl}"));
     assert_eq!(esp["status"], "pending", "{kl}");
-    assert!(esp["items"].as_array().unwrap().iter().any(|i| i["name"] == "Espresso" && i["qty"] == 1), "{kl}");
+    assert!(
+        esp["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "Espresso" && i["qty"] == 1),
+        "{kl}"
+    );
     let ticket = esp["ticket"].as_str().unwrap().to_string();
     for want in ["preparing", "ready", "served"] {
         let a = k.ok(&format!("kitchen advance {ticket}"));
@@ -151,7 +224,14 @@ fn a_whole_day_through_the_console() {
     let e = k.err(&format!("kitchen advance {ticket}"));
     assert!(!e.is_empty());
     let kl = k.ok("kitchen list");
-    assert!(!kl["tickets"].as_array().unwrap().iter().any(|t| t["ticket"] == ticket.as_str()), "a served ticket is no longer open: {kl}");
+    assert!(
+        !kl["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["ticket"] == ticket.as_str()),
+        "a served ticket is no longer open: {kl}"
+    );
 
     // --- X report: the shift so far.
     // Cash: float 100.00 + sale 1 (20.00 - 17.94 change) + sale 2 (10.00 - 0.81) - void of sale 2 - refund.
@@ -165,9 +245,17 @@ fn a_whole_day_through_the_console() {
     assert_eq!(x["voids_total"], "9.19", "{x}");
     assert_eq!(x["refunds"], 1, "{x}");
     assert_eq!(x["refunds_total"], text(refund).as_str(), "{x}");
-    assert_eq!(x["net_sales"], text(7_06 + 9_19 - 9_19 - refund).as_str(), "{x}");
+    assert_eq!(
+        x["net_sales"],
+        text(7_06 + 9_19 - 9_19 - refund).as_str(),
+        "{x}"
+    );
     assert_eq!(x["tenders"]["card"], "5.00", "{x}");
-    assert_eq!(x["tenders"]["cash"], text((20_00 - 17_94) + (10_00 - 81)).as_str(), "cash is net of change: {x}");
+    assert_eq!(
+        x["tenders"]["cash"],
+        text((20_00 - 17_94) + (10_00 - 81)).as_str(),
+        "cash is net of change: {x}"
+    );
     assert_eq!(x["discounts_total"], "0.88", "{x}");
     assert_eq!(x["no_sales"], 1, "{x}");
     assert_eq!(x["float"], "100.00", "{x}");
@@ -175,8 +263,17 @@ fn a_whole_day_through_the_console() {
     assert_eq!(x["first_receipt"], 1, "{x}");
     assert_eq!(x["last_receipt"], 2, "{x}");
     assert_eq!(x["counted_cash"], Value::Null, "{x}");
-    let tax_sum: i64 = x["taxes"].as_object().unwrap().values().map(|t| minor(t["net"].as_str().unwrap()) + minor(t["tax"].as_str().unwrap())).sum();
-    assert_eq!(tax_sum, 7_06 + 9_19, "tax nets plus taxes are the gross sales: {x}");
+    let tax_sum: i64 = x["taxes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| minor(t["net"].as_str().unwrap()) + minor(t["tax"].as_str().unwrap()))
+        .sum();
+    assert_eq!(
+        tax_sum,
+        7_06 + 9_19,
+        "tax nets plus taxes are the gross sales: {x}"
+    );
 
     // --- Close the shift 0.50 short: Z report 1.
     let counted = expected_cash - 50;
@@ -190,10 +287,25 @@ fn a_whole_day_through_the_console() {
     assert_eq!(z["refunds_total"], x["refunds_total"], "{z}");
     assert_eq!(z["tenders"], x["tenders"], "{z}");
     let e = k.err("sale new");
-    assert!(e.to_lowercase().contains("shift"), "no sale without an open shift: {e}");
+    assert!(
+        e.to_lowercase().contains("shift"),
+        "no sale without an open shift: {e}"
+    );
 
     let rz = k.ok("report z");
-    for f in ["z", "shift", "counted_cash", "expected_cash", "over_short", "sales_count", "sales_total", "tenders", "taxes", "voids_total", "refunds_total"] {
+    for f in [
+        "z",
+        "shift",
+        "counted_cash",
+        "expected_cash",
+        "over_short",
+        "sales_count",
+        "sales_total",
+        "tenders",
+        "taxes",
+        "voids_total",
+        "refunds_total",
+    ] {
         assert_eq!(rz[f], z[f], "report z differs in {f}: {rz} vs {z}");
     }
     assert_eq!(k.ok("report z 1")["z"], 1);
@@ -218,9 +330,21 @@ fn unknown_commands_and_bad_arguments_reply_with_usage_and_the_session_goes_on()
     let dir = tempfile::tempdir().unwrap();
     let mut k = Keel::start(dir.path());
     k.ok(&format!("login {CASHIER}"));
-    for bad in ["sale qty x 2", "sale qty 1", "refund 3 1-2", "shift open", "receipt show abc", "sale fly", "json maybe", "login"] {
+    for bad in [
+        "sale qty x 2",
+        "sale qty 1",
+        "refund 3 1-2",
+        "shift open",
+        "receipt show abc",
+        "sale fly",
+        "json maybe",
+        "login",
+    ] {
         let e = k.err(bad);
-        assert!(e.contains("usage"), "{bad:?}: error should carry the usage: {e}");
+        assert!(
+            e.contains("usage"),
+            "{bad:?}: error should carry the usage: {e}"
+        );
         assert!(!e.contains('\n'), "{bad:?}: one-line error: {e:?}");
     }
     let e = k.err("sale complete not-a-uuid");
@@ -237,7 +361,10 @@ fn unknown_command_replies_with_usage() {
     let mut k = Keel::start(dir.path());
     let e = k.err("frobnicate now");
     assert!(!e.contains('\n'), "{e:?}");
-    assert!(e.contains("usage"), "an unknown command's error should carry the usage: {e}");
+    assert!(
+        e.contains("usage"),
+        "an unknown command's error should carry the usage: {e}"
+    );
     assert_eq!(k.ok("status")["ok"], true);
     k.quit();
 }
@@ -253,7 +380,10 @@ fn five_wrong_pins_lock_login() {
     let e = k.err("login 1234");
     assert!(e.contains("locked"), "the fifth wrong PIN locks: {e}");
     let e = k.err(&format!("login {MANAGER}"));
-    assert!(e.contains("locked"), "the right PIN is refused while locked: {e}");
+    assert!(
+        e.contains("locked"),
+        "the right PIN is refused while locked: {e}"
+    );
     assert_eq!(k.ok("status")["user"], Value::Null, "nobody is logged in");
     k.quit();
 }
@@ -267,7 +397,10 @@ fn a_card_number_is_refused_as_a_token() {
     k.ok("sale new");
     k.ok("sale add COFFEE-500");
     for pan in ["4111111111111111", "5555555555554444", "378282246310005"] {
-        let e = k.err(&format!("sale tender card 8.99 {pan} {}", &pan[pan.len() - 4..]));
+        let e = k.err(&format!(
+            "sale tender card 8.99 {pan} {}",
+            &pan[pan.len() - 4..]
+        ));
         assert!(e.contains("card number"), "{pan}: {e}");
     }
     let c = k.ok("sale show");
@@ -291,7 +424,10 @@ fn over_the_offline_per_transaction_card_limit_is_refused() {
     assert_eq!(c["total"], "269.70", "{c}");
     let e = k.err("sale tender card 250.01 tok_big 4242");
     assert!(e.contains("250.00"), "the error names the limit: {e}");
-    assert!(e.contains("per-transaction"), "the error says which limit: {e}");
+    assert!(
+        e.contains("per-transaction"),
+        "the error says which limit: {e}"
+    );
     let c = k.ok("sale show");
     assert_eq!(c["card_paid"], "0.00", "{c}");
     // At the limit is fine; the rest in cash.
@@ -309,12 +445,16 @@ fn json_off_and_on() {
     // The reply to `json off` is already text, and so is every reply after it.
     assert_eq!(k.send_text("json off"), "json off");
     let t = k.send_text(&format!("login {CASHIER}"));
-    assert!(t.starts_with("logged in as") && t.contains("cashier"), "{t:?}");
+    assert!(
+        t.starts_with("logged in as") && t.contains("cashier"),
+        "{t:?}"
+    );
     assert!(serde_json::from_str::<Value>(&t).is_err(), "{t:?}");
     let t = k.send_text("sale add MILK-1L");
     assert!(t.starts_with("error: "), "{t:?}");
     let t = k.send_text("json on");
-    let v: Value = serde_json::from_str(&t).unwrap_or_else(|e| panic!("json on replies in JSON ({e}): {t:?}"));
+    let v: Value =
+        serde_json::from_str(&t).unwrap_or_else(|e| panic!("json on replies in JSON ({e}): {t:?}"));
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(k.ok("status")["role"], "cashier");
 

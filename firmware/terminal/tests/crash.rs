@@ -108,11 +108,21 @@ impl Model {
         match cmd {
             Cmd::New => {
                 assert!(self.cart.is_none());
-                self.cart = Some(Cart { lines: 0, target: 1 + rng.below(3), tendered: false, total: "0.00".into() });
+                self.cart = Some(Cart {
+                    lines: 0,
+                    target: 1 + rng.below(3),
+                    tendered: false,
+                    total: "0.00".into(),
+                });
             }
             Cmd::Add(_) | Cmd::Tender => {
                 let cart = self.cart.as_mut().expect("an open cart");
-                let live = reply["lines"].as_array().unwrap().iter().filter(|l| l["voided"] == false).count() as u64;
+                let live = reply["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["voided"] == false)
+                    .count() as u64;
                 match cmd {
                     Cmd::Add(_) => cart.lines += 1,
                     _ => {
@@ -132,13 +142,33 @@ impl Model {
     }
 
     fn record_completion(&mut self, id: &str, total: &str, reply: &Value) {
-        let receipt = reply["receipt"].as_u64().unwrap_or_else(|| panic!("no receipt number: {reply}"));
-        assert_eq!(receipt, self.receipts + 1, "receipt numbers are gapless and one per sale: {reply}");
-        assert_eq!(reply["total"], total, "the receipt has the cart's total: {reply}");
+        let receipt = reply["receipt"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no receipt number: {reply}"));
+        assert_eq!(
+            receipt,
+            self.receipts + 1,
+            "receipt numbers are gapless and one per sale: {reply}"
+        );
+        assert_eq!(
+            reply["total"], total,
+            "the receipt has the cart's total: {reply}"
+        );
         let seq = reply["seq"].as_u64().unwrap();
         let verification = reply["verification"].as_str().unwrap().to_string();
-        assert!(self.acked.values().all(|a| a.id != id), "command id {id} used twice");
-        self.acked.insert(receipt, Ack { id: id.to_string(), total: total.to_string(), seq, verification });
+        assert!(
+            self.acked.values().all(|a| a.id != id),
+            "command id {id} used twice"
+        );
+        self.acked.insert(
+            receipt,
+            Ack {
+                id: id.to_string(),
+                total: total.to_string(),
+                seq,
+                verification,
+            },
+        );
         self.receipts = receipt;
     }
 
@@ -164,20 +194,37 @@ impl Model {
 fn compare_receipt(k: &mut Keel, no: u64, ack: &Ack) {
     let r = k.ok(&format!("receipt show {no}"));
     assert_eq!(r["receipt"], no, "{r}");
-    assert_eq!(r["total"], ack.total.as_str(), "receipt {no} total as acknowledged: {r}");
+    assert_eq!(
+        r["total"],
+        ack.total.as_str(),
+        "receipt {no} total as acknowledged: {r}"
+    );
     assert_eq!(r["seq"], ack.seq, "receipt {no} seq as acknowledged: {r}");
-    assert_eq!(r["verification"], ack.verification.as_str(), "receipt {no} verification code as acknowledged: {r}");
+    assert_eq!(
+        r["verification"],
+        ack.verification.as_str(),
+        "receipt {no} verification code as acknowledged: {r}"
+    );
     assert_eq!(r["voided"], false, "{r}");
 }
 
 /// After a restart: reconciles the in-flight command, then checks everything.
-fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mut Stats, full: bool) {
+fn recover_and_check(
+    k: &mut Keel,
+    m: &mut Model,
+    rng: &mut XorShift,
+    stats: &mut Stats,
+    full: bool,
+) {
     k.ok(&format!("login {MANAGER}"));
     let st = k.ok("status");
     let last = st["last_receipt"].as_u64().unwrap();
     let open_lines = st["sale_open_lines"].as_u64();
     let max_acked = m.acked.keys().next_back().copied().unwrap_or(0);
-    assert!(last >= max_acked, "last_receipt {last} is below an acknowledged receipt {max_acked}: {st}");
+    assert!(
+        last >= max_acked,
+        "last_receipt {last} is below an acknowledged receipt {max_acked}: {st}"
+    );
     if m.shift_open {
         assert_eq!(st["shift"], 1, "the shift stays open across kills: {st}");
     }
@@ -185,17 +232,30 @@ fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mu
     match m.in_flight.take() {
         None => {
             assert_eq!(last, m.receipts, "{st}");
-            assert_eq!(open_lines, acked_lines, "the open cart is as acknowledged: {st}");
+            assert_eq!(
+                open_lines, acked_lines,
+                "the open cart is as acknowledged: {st}"
+            );
         }
         Some(Cmd::New) => {
             assert_eq!(last, m.receipts, "{st}");
-            assert!(open_lines.is_none() || open_lines == Some(0), "an unacknowledged `sale new` is all or nothing: {st}");
-            m.cart = open_lines.map(|_| Cart { lines: 0, target: 1 + rng.below(3), tendered: false, total: "0.00".into() });
+            assert!(
+                open_lines.is_none() || open_lines == Some(0),
+                "an unacknowledged `sale new` is all or nothing: {st}"
+            );
+            m.cart = open_lines.map(|_| Cart {
+                lines: 0,
+                target: 1 + rng.below(3),
+                tendered: false,
+                total: "0.00".into(),
+            });
         }
         Some(Cmd::Add(what)) => {
             assert_eq!(last, m.receipts, "{st}");
             let n = acked_lines.expect("an add has a cart");
-            let got = open_lines.unwrap_or_else(|| panic!("the cart vanished after an interrupted `sale add {what}`: {st}"));
+            let got = open_lines.unwrap_or_else(|| {
+                panic!("the cart vanished after an interrupted `sale add {what}`: {st}")
+            });
             assert!(got == n || got == n + 1, "an unacknowledged add is all or nothing: {n} acknowledged lines, {got} found: {st}");
             let c = k.ok("sale show");
             let cart = m.cart.as_mut().unwrap();
@@ -207,7 +267,10 @@ fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mu
             assert_eq!(open_lines, acked_lines, "{st}");
             let c = k.ok("sale show");
             let paid = amt(&c, "cash_paid");
-            assert!(paid == "0.00" || paid == "50.00", "an unacknowledged tender is all or nothing: {c}");
+            assert!(
+                paid == "0.00" || paid == "50.00",
+                "an unacknowledged tender is all or nothing: {c}"
+            );
             assert_eq!(c["total"], m.cart.as_ref().unwrap().total.as_str(), "{c}");
             m.cart.as_mut().unwrap().tendered = paid == "50.00";
         }
@@ -220,7 +283,11 @@ fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mu
             } else {
                 stats.complete_not_committed += 1;
                 assert_eq!(last, m.receipts, "at most one sale per complete: {st}");
-                assert_eq!(open_lines, Some(cart.lines), "an uncommitted complete leaves the cart as it was: {st}");
+                assert_eq!(
+                    open_lines,
+                    Some(cart.lines),
+                    "an uncommitted complete leaves the cart as it was: {st}"
+                );
                 let c = k.ok("sale show");
                 assert_eq!(c["total"], cart.total.as_str(), "{c}");
                 assert_eq!(c["covered"], true, "{c}");
@@ -238,13 +305,18 @@ fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mu
     let v = k.send("journal verify");
     assert_eq!(v["ok"], true, "journal verify after a kill: {v}");
     let st = k.ok("status");
-    assert_eq!(st["last_receipt"], m.receipts, "no sale beyond those the driver made: {st}");
+    assert_eq!(
+        st["last_receipt"], m.receipts,
+        "no sale beyond those the driver made: {st}"
+    );
     assert_eq!(v["records"], st["last_seq"], "{v} {st}");
 
     // Gapless, and every receipt is one acknowledged command id's sale.
     let from = if full { 1 } else { m.checked + 1 };
     for no in from..=m.receipts {
-        let ack = m.acked.get(&no).unwrap_or_else(|| panic!("receipt {no} exists but no command id the driver sent made it"));
+        let ack = m.acked.get(&no).unwrap_or_else(|| {
+            panic!("receipt {no} exists but no command id the driver sent made it")
+        });
         compare_receipt(k, no, &ack.clone());
     }
     m.checked = m.receipts;
@@ -271,7 +343,11 @@ fn recover_and_check(k: &mut Keel, m: &mut Model, rng: &mut XorShift, stats: &mu
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
-    Some(v.trim().parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")))
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
+    )
 }
 
 /// A delay to wait before the kill, up to 30 ms; often very short, so that kills
@@ -304,7 +380,14 @@ fn acknowledged_sales_survive_sigkill_at_random_moments() {
     let mut rng = XorShift::new(seed);
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let mut m = Model { acked: BTreeMap::new(), receipts: 0, checked: 0, cart: None, in_flight: None, shift_open: false };
+    let mut m = Model {
+        acked: BTreeMap::new(),
+        receipts: 0,
+        checked: 0,
+        cart: None,
+        in_flight: None,
+        shift_open: false,
+    };
     let mut stats = Stats::default();
 
     while stats.kills < iterations {
@@ -314,7 +397,10 @@ fn acknowledged_sales_survive_sigkill_at_random_moments() {
             // Killed while starting up (opening the journal, loading or rebuilding state).
             pause(kill_delay(&mut rng));
             let extra = k.kill_collect();
-            assert!(extra.is_empty(), "nothing was asked, nothing may be answered: {extra:?}");
+            assert!(
+                extra.is_empty(),
+                "nothing was asked, nothing may be answered: {extra:?}"
+            );
             stats.kills += 1;
             stats.kills_at_startup += 1;
             continue;
@@ -369,7 +455,8 @@ fn acknowledged_sales_survive_sigkill_at_random_moments() {
                     [] => m.in_flight = Some(cmd),
                     [line] => {
                         // The reply was written before the kill: the cashier saw it, so it counts.
-                        let reply: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+                        let reply: Value =
+                            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
                         m.apply(&cmd, &reply, &mut rng, &mut stats);
                         if completing {
                             stats.complete_reply_after_kill += 1;

@@ -23,13 +23,19 @@ struct Limited {
 impl Limited {
     fn start(dir: &Path, max_file_bytes: u64) -> Limited {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
-        cmd.args(["console", "--demo", "--json", "--data-dir"]).arg(dir);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.args(["console", "--demo", "--json", "--data-dir"])
+            .arg(dir);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         // SAFETY: only async-signal-safe libc calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
                 libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let lim = libc::rlimit { rlim_cur: max_file_bytes, rlim_max: max_file_bytes };
+                let lim = libc::rlimit {
+                    rlim_cur: max_file_bytes,
+                    rlim_max: max_file_bytes,
+                };
                 if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -39,7 +45,11 @@ impl Limited {
         let mut child = cmd.spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Limited { child, stdin, stdout }
+        Limited {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn send(&mut self, line: &str) -> Value {
@@ -69,7 +79,13 @@ fn a_full_disk_refuses_the_sale_and_damages_nothing() {
     let mut refusal = None;
     for _ in 0..20_000 {
         let mut failed = None;
-        for cmd in ["sale new", "sale add 4006381333931 3", "sale add BREAD-RYE", "sale tender cash 50.00", "sale complete"] {
+        for cmd in [
+            "sale new",
+            "sale add 4006381333931 3",
+            "sale add BREAD-RYE",
+            "sale tender cash 50.00",
+            "sale complete",
+        ] {
             let r = t.send(cmd);
             if r["ok"] != true {
                 failed = Some((cmd, r));
@@ -88,7 +104,10 @@ fn a_full_disk_refuses_the_sale_and_damages_nothing() {
     }
     let refusal = refusal.expect("the journal never hit the size limit");
     eprintln!("disk full after {} acknowledged sales", acknowledged.len());
-    assert!(acknowledged.len() > 10, "the limit should leave room for some sales first");
+    assert!(
+        acknowledged.len() > 10,
+        "the limit should leave room for some sales first"
+    );
     assert!(refusal.contains("free space"), "{refusal}");
     // The terminal still answers, and reading works.
     assert_eq!(t.send("status")["ok"], true);
@@ -101,7 +120,11 @@ fn a_full_disk_refuses_the_sale_and_damages_nothing() {
     k.ok("journal verify");
     let status = k.ok("status");
     let last = status["last_receipt"].as_u64().unwrap();
-    assert_eq!(last, acknowledged.last().copied().unwrap_or(0), "no sale beyond the acknowledged ones");
+    assert_eq!(
+        last,
+        acknowledged.last().copied().unwrap_or(0),
+        "no sale beyond the acknowledged ones"
+    );
     for (i, no) in acknowledged.iter().enumerate() {
         assert_eq!(*no, i as u64 + 1, "gapless receipts");
         let r = k.ok(&format!("receipt show {no}"));

@@ -17,8 +17,20 @@ fn one_sale(k: &mut Keel, id: &str) -> Value {
 }
 
 fn same_receipt(a: &Value, b: &Value) {
-    for f in ["receipt", "seq", "total", "change", "verification", "lines", "tenders", "time_ms"] {
-        assert_eq!(a[f], b[f], "the repeated command returns the first result ({f}): {a} vs {b}");
+    for f in [
+        "receipt",
+        "seq",
+        "total",
+        "change",
+        "verification",
+        "lines",
+        "tenders",
+        "time_ms",
+    ] {
+        assert_eq!(
+            a[f], b[f],
+            "the repeated command returns the first result ({f}): {a} vs {b}"
+        );
     }
 }
 
@@ -37,7 +49,10 @@ fn the_same_command_id_twice_makes_one_sale() {
     same_receipt(&first, &again);
     let st = k.ok("status");
     assert_eq!(st["last_receipt"], 1, "one sale only: {st}");
-    assert_eq!(st["last_seq"], seq_after, "the repeat appended nothing: {st}");
+    assert_eq!(
+        st["last_seq"], seq_after,
+        "the repeat appended nothing: {st}"
+    );
 
     // Upper-case spelling of the same UUID is the same command.
     let upper = k.ok(&format!("sale complete {}", ID.to_uppercase()));

@@ -70,9 +70,14 @@ fn damaged_derived_tables_are_rebuilt_at_start() {
     let db = redb::Database::open(dir.path().join("journal.redb")).unwrap();
     let txn = db.begin_write().unwrap();
     {
-        let mut t = txn.open_table(redb::TableDefinition::<&[u8], &[u8]>::new("state")).unwrap();
+        let mut t = txn
+            .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("state"))
+            .unwrap();
         let key = b"\x01counters";
-        assert!(t.get(&key[..]).unwrap().is_some(), "the counters entry is where the test expects it");
+        assert!(
+            t.get(&key[..]).unwrap().is_some(),
+            "the counters entry is where the test expects it"
+        );
         t.insert(&key[..], &[0xff_u8, 0xff, 0xff][..]).unwrap();
     }
     txn.commit().unwrap();

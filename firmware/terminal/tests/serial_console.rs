@@ -18,7 +18,9 @@ fn open_pty() -> (File, String) {
         assert!(fd >= 0, "posix_openpt failed");
         assert_eq!(libc::grantpt(fd), 0);
         assert_eq!(libc::unlockpt(fd), 0);
-        let name = CStr::from_ptr(libc::ptsname(fd)).to_string_lossy().into_owned();
+        let name = CStr::from_ptr(libc::ptsname(fd))
+            .to_string_lossy()
+            .into_owned();
         (File::from_raw_fd(fd), name)
     }
 }
@@ -100,7 +102,9 @@ fn console_runs_on_a_serial_line() {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("no reply to {cmd:?} on the serial line"));
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no reply to {cmd:?} on the serial line"));
             if line.starts_with('{') {
                 return serde_json::from_str(&line).unwrap();
             }
@@ -117,9 +121,15 @@ fn console_runs_on_a_serial_line() {
     assert_eq!(r["ok"], true, "{r}");
     let r = ask("sale new");
     assert_eq!(r["ok"], false);
-    assert!(r["error"].as_str().unwrap().contains("cashier role needed"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("cashier role needed"),
+        "{r}"
+    );
     let r = ask("shift open 15000");
-    assert!(r["error"].as_str().unwrap().contains("cashier role needed"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("cashier role needed"),
+        "{r}"
+    );
     let r = ask("login 1111");
     assert_eq!(r["ok"], true);
     let r = ask("shift open 150000");
@@ -141,11 +151,19 @@ fn console_runs_on_a_serial_line() {
 fn config_errors_name_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("terminal.toml");
-    let text = config("/dev/null", &dir.path().join("data")).replace("currency = \"IDR\"", "currency = \"RUPIAH\"");
+    let text = config("/dev/null", &dir.path().join("data"))
+        .replace("currency = \"IDR\"", "currency = \"RUPIAH\"");
     std::fs::write(&cfg, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_keel")).args(["console", "--config", cfg.to_str().unwrap()]).stdin(Stdio::null()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["console", "--config", cfg.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("{}:5: key `store.currency`", cfg.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:5: key `store.currency`", cfg.display())),
+        "{err}"
+    );
     assert!(err.contains("unknown currency code"), "{err}");
 }

@@ -22,7 +22,10 @@ fn day_with_sales() -> (tempfile::TempDir, Vec<u64>) {
     k.ok(&format!("login {CASHIER}"));
     k.ok("shift open 100.00");
     let mut seqs = Vec::new();
-    for (i, item) in ["4006381333931", "MILK-1L", "BREAD-RYE", "ESPRESSO"].iter().enumerate() {
+    for (i, item) in ["4006381333931", "MILK-1L", "BREAD-RYE", "ESPRESSO"]
+        .iter()
+        .enumerate()
+    {
         k.ok("sale new");
         k.ok(&format!("sale add {item} {}", i + 1));
         k.ok("sale tender cash 50.00");
@@ -46,7 +49,10 @@ fn copy_of(src: &Path) -> (tempfile::TempDir, PathBuf) {
         std::fs::copy(entry.path(), dst.path().join(entry.file_name())).unwrap();
     }
     let journal = dst.path().join("journal.redb");
-    assert!(journal.exists(), "keel keeps its journal at DIR/journal.redb");
+    assert!(
+        journal.exists(),
+        "keel keeps its journal at DIR/journal.redb"
+    );
     (dst, journal)
 }
 
@@ -61,7 +67,11 @@ fn attack(journal: &Path, edit: impl FnOnce(&mut redb::Table<u64, &[u8]>)) {
 }
 
 fn record(t: &redb::Table<u64, &[u8]>, seq: u64) -> Vec<u8> {
-    t.get(seq).unwrap().unwrap_or_else(|| panic!("no record {seq}")).value().to_vec()
+    t.get(seq)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no record {seq}"))
+        .value()
+        .to_vec()
 }
 
 /// Restarts keel on `dir`, runs `journal verify` as the technician and returns its error.
@@ -84,7 +94,10 @@ fn assert_names(err: &str, seq: u64) {
         .find_map(|(i, m)| {
             let rest = &err[i + m.len()..];
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            rest[digits.len()..].starts_with(':').then(|| digits.parse::<u64>().ok()).flatten()
+            rest[digits.len()..]
+                .starts_with(':')
+                .then(|| digits.parse::<u64>().ok())
+                .flatten()
         })
         .unwrap_or_else(|| panic!("the error names no record (\"record N:\"): {err:?}"));
     assert_eq!(named, seq, "the error names the wrong record: {err:?}");
@@ -146,7 +159,10 @@ fn swapped_records_are_named() {
     });
     let e = verify_fails(dir.path());
     assert_names(&e, a);
-    assert!(e.contains(&format!("record {b}")), "the error says which record sits there: {e}");
+    assert!(
+        e.contains(&format!("record {b}")),
+        "the error says which record sits there: {e}"
+    );
 }
 
 #[test]
@@ -180,15 +196,19 @@ fn journal_export_verifies_with_the_store() {
     assert!(path.exists(), "export wrote {}", path.display());
     assert_eq!(x["records"], v["records"], "{x} {v}");
     assert_eq!(x["path"], Value::String(path.display().to_string()), "{x}");
-    let summary = keel_store::verify_export(&path, Some((&StoreId("demo-store".into()), TerminalId(1))))
-        .unwrap_or_else(|e| panic!("the store rejects keel's export: {e}"));
+    let summary =
+        keel_store::verify_export(&path, Some((&StoreId("demo-store".into()), TerminalId(1))))
+            .unwrap_or_else(|e| panic!("the store rejects keel's export: {e}"));
     assert_eq!(Some(summary.records), v["records"].as_u64());
     assert_eq!(summary.head.hex(), v["head"].as_str().unwrap());
     assert_eq!(summary.head.hex(), st["head"].as_str().unwrap());
     assert!(summary.records > *seqs.last().unwrap());
 
     // The export is for this store and terminal only.
-    assert!(keel_store::verify_export(&path, Some((&StoreId("demo-store".into()), TerminalId(2)))).is_err());
+    assert!(
+        keel_store::verify_export(&path, Some((&StoreId("demo-store".into()), TerminalId(2))))
+            .is_err()
+    );
 
     // An export edited afterwards is caught too.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -198,5 +218,8 @@ fn journal_export_verifies_with_the_store() {
     edited.swap(2, n - 2);
     let bad = out.path().join("edited.jsonl");
     std::fs::write(&bad, edited.join("\n") + "\n").unwrap();
-    assert!(keel_store::verify_export(&bad, None).is_err(), "a reordered export verified");
+    assert!(
+        keel_store::verify_export(&bad, None).is_err(),
+        "a reordered export verified"
+    );
 }

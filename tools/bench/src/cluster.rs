@@ -69,10 +69,20 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(2);
-    let mut out = Args { samples: 200, kills: 20, heals: 3, cut: Duration::from_millis(5000), poll: Duration::from_micros(1000), keel: None };
+    let mut out = Args {
+        samples: 200,
+        kills: 20,
+        heals: 3,
+        cut: Duration::from_millis(5000),
+        poll: Duration::from_micros(1000),
+        keel: None,
+    };
     let number = |flag: &str, v: Option<String>| -> Result<u64, String> {
         let v = v.ok_or(format!("{flag} needs a number"))?;
-        v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(format!("{flag}: {v:?} is not a positive number"))
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(format!("{flag}: {v:?} is not a positive number"))
     };
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -121,13 +131,28 @@ impl Console {
                 }
             }
         });
-        Ok(Console { child, stdin, lines, name })
+        Ok(Console {
+            child,
+            stdin,
+            lines,
+            name,
+        })
     }
 
     fn send(&mut self, line: &str) -> Result<Value, String> {
-        writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush()).map_err(|e| format!("{}: writing {line:?}: {e}", self.name))?;
-        let reply = self.lines.recv_timeout(REPLY_TIMEOUT).map_err(|e| format!("{}: no reply to {line:?}: {e}", self.name))?;
-        serde_json::from_str(&reply).map_err(|e| format!("{}: reply to {line:?} is not JSON ({e}): {reply}", self.name))
+        writeln!(self.stdin, "{line}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("{}: writing {line:?}: {e}", self.name))?;
+        let reply = self
+            .lines
+            .recv_timeout(REPLY_TIMEOUT)
+            .map_err(|e| format!("{}: no reply to {line:?}: {e}", self.name))?;
+        serde_json::from_str(&reply).map_err(|e| {
+            format!(
+                "{}: reply to {line:?} is not JSON ({e}): {reply}",
+                self.name
+            )
+        })
     }
 
     fn ok(&mut self, line: &str) -> Result<Value, String> {
@@ -152,7 +177,9 @@ impl Console {
         self.ok("sale new")?;
         self.ok("sale add 4006381333931")?;
         self.ok("sale tender cash 50.00")?;
-        self.ok("sale complete")?["receipt"].as_u64().ok_or_else(|| format!("{}: sale complete without a receipt", self.name))
+        self.ok("sale complete")?["receipt"]
+            .as_u64()
+            .ok_or_else(|| format!("{}: sale complete without a receipt", self.name))
     }
 }
 
@@ -164,8 +191,16 @@ impl Drop for Console {
 }
 
 fn keel_binary(args: &Args) -> Result<PathBuf, String> {
-    if let Some(p) = args.keel.clone().or_else(|| std::env::var_os("KEEL_BIN").map(PathBuf::from)) {
-        return if p.is_file() { Ok(p) } else { Err(format!("{} is not a file", p.display())) };
+    if let Some(p) = args
+        .keel
+        .clone()
+        .or_else(|| std::env::var_os("KEEL_BIN").map(PathBuf::from))
+    {
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{} is not a file", p.display()))
+        };
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let bin = exe.with_file_name("keel");
@@ -176,12 +211,17 @@ fn keel_binary(args: &Args) -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("cannot run cargo ({e}); build it with `cargo build --release -p keel-terminal` and pass --keel target/release/keel"))?;
     if !status.success() {
-        return Err(format!("cargo build --release -p keel-terminal failed ({status})"));
+        return Err(format!(
+            "cargo build --release -p keel-terminal failed ({status})"
+        ));
     }
     if bin.is_file() {
         Ok(bin)
     } else {
-        Err(format!("{} is missing after the build; pass --keel PATH", bin.display()))
+        Err(format!(
+            "{} is missing after the build; pass --keel PATH",
+            bin.display()
+        ))
     }
 }
 
@@ -207,7 +247,11 @@ fn stats(samples: &[Duration]) -> Stats {
     let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let at = |p: f64| ms[(((p / 100.0) * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-    Stats { p50: at(50.0), p99: at(99.0), max: *ms.last().unwrap_or(&0.0) }
+    Stats {
+        p50: at(50.0),
+        p99: at(99.0),
+        max: *ms.last().unwrap_or(&0.0),
+    }
 }
 
 struct Store {
@@ -228,7 +272,9 @@ impl Store {
     }
 
     fn get(&mut self, t: u32) -> &mut Console {
-        self.consoles[t as usize - 1].as_mut().expect("terminal running")
+        self.consoles[t as usize - 1]
+            .as_mut()
+            .expect("terminal running")
     }
 
     /// Milliseconds-precise wait until every terminal holds every origin up to its own last seq.
@@ -242,11 +288,16 @@ impl Store {
                 own.push(s["last_seq"].as_u64().unwrap_or(0));
                 held.push(s["origins"].clone());
             }
-            if held.iter().all(|o| (0..N as usize).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i]))) {
+            if held
+                .iter()
+                .all(|o| (0..N as usize).all(|i| o[(i + 1).to_string()].as_u64() == Some(own[i])))
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("no convergence within {timeout:?}: own {own:?}, held {held:?}"));
+                return Err(format!(
+                    "no convergence within {timeout:?}: own {own:?}, held {held:?}"
+                ));
             }
             std::thread::sleep(poll);
         }
@@ -283,10 +334,14 @@ fn replication(store: &mut Store, samples: usize, poll: Duration) -> Result<Vec<
         let (a, b) = PAIRS[s % PAIRS.len()];
         store.get(a).sell()?;
         let committed = Instant::now();
-        let seq = store.get(a).ok("status")?["last_seq"].as_u64().ok_or("status without last_seq")?;
+        let seq = store.get(a).ok("status")?["last_seq"]
+            .as_u64()
+            .ok_or("status without last_seq")?;
         let key = a.to_string();
         loop {
-            let held = store.get(b).ok("status")?["origins"][&key].as_u64().unwrap_or(0);
+            let held = store.get(b).ok("status")?["origins"][&key]
+                .as_u64()
+                .unwrap_or(0);
             if held >= seq {
                 out.push(committed.elapsed());
                 break;
@@ -305,7 +360,9 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
     let mut rejoins = Vec::with_capacity(kills);
     for round in 0..kills {
         let leader = store.leader(Duration::from_secs(20))?;
-        let victim = store.consoles[leader as usize - 1].take().expect("leader running");
+        let victim = store.consoles[leader as usize - 1]
+            .take()
+            .expect("leader running");
         let t0 = Instant::now();
         victim.kill();
         'wait: loop {
@@ -318,7 +375,9 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
                 }
             }
             if t0.elapsed() > Duration::from_secs(30) {
-                return Err(format!("round {round}: no new leader 30 s after killing T{leader}"));
+                return Err(format!(
+                    "round {round}: no new leader 30 s after killing T{leader}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -329,7 +388,9 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
                 break;
             }
             if t1.elapsed() > Duration::from_secs(30) {
-                return Err(format!("round {round}: restarted T{leader} names no leader after 30 s"));
+                return Err(format!(
+                    "round {round}: restarted T{leader} names no leader after 30 s"
+                ));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -340,13 +401,16 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
         'links: loop {
             let mut all = true;
             for t in 1..=N {
-                all &= store.get(t).ok("status")?["peers_connected"].as_u64() == Some(u64::from(N - 1));
+                all &= store.get(t).ok("status")?["peers_connected"].as_u64()
+                    == Some(u64::from(N - 1));
             }
             if all {
                 break 'links;
             }
             if t1.elapsed() > Duration::from_secs(30) {
-                return Err(format!("round {round}: restarted T{leader} not connected to every peer after 30 s"));
+                return Err(format!(
+                    "round {round}: restarted T{leader} not connected to every peer after 30 s"
+                ));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -361,7 +425,13 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
     Ok((times, rejoins))
 }
 
-fn heal(store: &mut Store, mesh: &relay::Mesh, rounds: usize, cut: Duration, poll: Duration) -> Result<Vec<Duration>, String> {
+fn heal(
+    store: &mut Store,
+    mesh: &relay::Mesh,
+    rounds: usize,
+    cut: Duration,
+    poll: Duration,
+) -> Result<Vec<Duration>, String> {
     let mut out = Vec::new();
     for round in 0..rounds {
         mesh.partition(&[1, 2], &[3]);
@@ -388,7 +458,10 @@ fn heal(store: &mut Store, mesh: &relay::Mesh, rounds: usize, cut: Duration, pol
 
 fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
     let keel = keel_binary(args)?;
-    let temp = tempfile::Builder::new().prefix("keel-bench-cluster-").tempdir().map_err(|e| e.to_string())?;
+    let temp = tempfile::Builder::new()
+        .prefix("keel-bench-cluster-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
     let configs = provision(&ProvisionPlan {
         store: StoreId("bench".into()),
         terminals: N,
@@ -399,17 +472,32 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
         demo_catalog: true,
     })
     .map_err(|e| e.to_string())?;
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     let mesh = relay::Mesh::for_configs(&configs, seed).map_err(|e| format!("relays: {e}"))?;
-    println!("cluster bench: {N} terminals of {} on 127.0.0.1, every link through a UDP relay, in {}", keel.display(), temp.path().display());
-    let mut store = Store { keel, configs, consoles: (0..N).map(|_| None).collect() };
+    println!(
+        "cluster bench: {N} terminals of {} on 127.0.0.1, every link through a UDP relay, in {}",
+        keel.display(),
+        temp.path().display()
+    );
+    let mut store = Store {
+        keel,
+        configs,
+        consoles: (0..N).map(|_| None).collect(),
+    };
     for t in 1..=N {
         store.start(t)?;
     }
     // The demo catalog (seeded by terminal 1) everywhere, and a leader, before measuring.
     let deadline = Instant::now() + Duration::from_secs(30);
     for t in 1..=N {
-        while store.get(t).ok("catalog list")?["items"].as_array().map_or(0, Vec::len) < 17 {
+        while store.get(t).ok("catalog list")?["items"]
+            .as_array()
+            .map_or(0, Vec::len)
+            < 17
+        {
             if Instant::now() > deadline {
                 return Err(format!("T{t}: the demo catalog did not replicate"));
             }
@@ -425,18 +513,34 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
     }
     store.wait_converged(Duration::from_secs(30), args.poll)?;
 
-    println!("replication latency: {} samples (sale complete on A -> A's seq held by B)", args.samples);
+    println!(
+        "replication latency: {} samples (sale complete on A -> A's seq held by B)",
+        args.samples
+    );
     let repl = stats(&replication(&mut store, args.samples, args.poll)?);
-    println!("  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (target p99 < 250 ms)", repl.p50, repl.p99, repl.max);
+    println!(
+        "  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (target p99 < 250 ms)",
+        repl.p50, repl.p99, repl.max
+    );
 
-    println!("failover: {} leader kills (SIGKILL -> another terminal names a new leader)", args.kills);
+    println!(
+        "failover: {} leader kills (SIGKILL -> another terminal names a new leader)",
+        args.kills
+    );
     let (times, rejoins) = failover(&mut store, args.kills)?;
     let fo = stats(&times);
     let rj = stats(&rejoins);
-    println!("  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  (target p99 < 1500 ms)", fo.p50, fo.p99, fo.max);
+    println!(
+        "  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  (target p99 < 1500 ms)",
+        fo.p50, fo.p99, fo.max
+    );
     println!("  restarted terminal connected to every peer again: p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms", rj.p50, rj.p99, rj.max);
 
-    println!("partition heal: {} rounds of a {:.1} s cut with sales on both sides", args.heals, args.cut.as_secs_f64());
+    println!(
+        "partition heal: {} rounds of a {:.1} s cut with sales on both sides",
+        args.heals,
+        args.cut.as_secs_f64()
+    );
     let heals = heal(&mut store, &mesh, args.heals, args.cut, args.poll)?;
     for t in 1..=N {
         let c = store.get(t);
@@ -460,14 +564,24 @@ pub fn main() -> ExitCode {
                 eprintln!("keel-bench cluster: {msg}");
             }
             eprintln!("{USAGE}");
-            return if msg.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     match run(&args) {
         Ok((repl, fo, heals)) => {
             let h = stats(&heals);
-            println!("  heal convergence: p50 {:.1} ms  max {:.1} ms", h.p50, h.max);
-            println!("BENCH cluster repl_p99_ms={:.3} failover_p99_ms={:.3} heal_converge_ms={:.3}", repl.p99, fo.p99, h.p50);
+            println!(
+                "  heal convergence: p50 {:.1} ms  max {:.1} ms",
+                h.p50, h.max
+            );
+            println!(
+                "BENCH cluster repl_p99_ms={:.3} failover_p99_ms={:.3} heal_converge_ms={:.3}",
+                repl.p99, fo.p99, h.p50
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

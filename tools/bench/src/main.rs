@@ -46,8 +46,9 @@
 //! hit every engine alike. Percentiles use the nearest-rank method over all
 //! samples of an engine; sales/s is samples / total timed commit time.
 
-use keel_core::catalog::SoldBy;
 use keel_core::cart::CartEdit;
+use keel_core::catalog::SoldBy;
+use keel_core::chain::ChainHash;
 use keel_core::derived::{DerivedTable, DerivedWrite};
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
@@ -57,7 +58,6 @@ use keel_core::sale::{Sale, SaleLine};
 use keel_core::state::TerminalState;
 use keel_core::tax::{TaxLine, TaxMode};
 use keel_core::tender::Tender;
-use keel_core::chain::ChainHash;
 use keel_store::{Batch, Journal, JournalIdentity};
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
@@ -87,7 +87,11 @@ fn parse_args() -> Result<Args, String> {
         Some(other) => return Err(format!("unknown benchmark {other:?}")),
         None => return Err("missing benchmark name".into()),
     }
-    let mut out = Args { sales: 5000, blocks: 10, dir: None };
+    let mut out = Args {
+        sales: 5000,
+        blocks: 10,
+        dir: None,
+    };
     let number = |flag: &str, v: Option<String>| -> Result<usize, String> {
         let v = v.ok_or(format!("{flag} needs a number"))?;
         match v.parse::<usize>() {
@@ -126,7 +130,10 @@ fn sale(receipt: u64) -> Sale {
             let price = 199 + 100 * i as i64;
             SaleLine {
                 line_no: i as u32 + 1,
-                sku: Sku(format!("SKU-{:04}", (receipt as usize * 7 + i * 101) % SKUS)),
+                sku: Sku(format!(
+                    "SKU-{:04}",
+                    (receipt as usize * 7 + i * 101) % SKUS
+                )),
                 name: format!("Product number {i}"),
                 qty,
                 sold_by: SoldBy::Unit,
@@ -152,11 +159,20 @@ fn sale(receipt: u64) -> Sale {
         subtotal: eur(total),
         discount_total: eur(0),
         tax_mode: TaxMode::Inclusive,
-        taxes: vec![TaxLine { class: "standard".into(), label: "A".into(), rate_bp: 1900, net: eur(net), tax: eur(total - net), gross: eur(total) }],
+        taxes: vec![TaxLine {
+            class: "standard".into(),
+            label: "A".into(),
+            rate_bp: 1900,
+            net: eur(net),
+            tax: eur(total - net),
+            gross: eur(total),
+        }],
         tax_total: eur(total - net),
         total: eur(total),
         rounding: eur(0),
-        tenders: vec![Tender::Cash { amount: eur(total + 500) }],
+        tenders: vec![Tender::Cash {
+            amount: eur(total + 500),
+        }],
         change: eur(500),
         tickets: vec![],
     }
@@ -190,14 +206,29 @@ struct Fold {
 
 impl Fold {
     fn new() -> Fold {
-        Fold { state: TerminalState::new(StoreId("bench-store".into()), TERMINAL, Currency::EUR), hlc: Hlc::default(), now_ms: 1_700_000_000_000 }
+        Fold {
+            state: TerminalState::new(StoreId("bench-store".into()), TERMINAL, Currency::EUR),
+            hlc: Hlc::default(),
+            now_ms: 1_700_000_000_000,
+        }
     }
 
     /// Stamps `body` as record `seq` and folds it: the (hlc, body) to commit and its derived writes.
     fn apply(&mut self, seq: u64, body: EventBody) -> ((Hlc, EventBody), Vec<DerivedWrite>) {
         self.now_ms += 1;
-        self.hlc = self.hlc.max(self.state.counters.last_hlc).tick(self.now_ms, TERMINAL);
-        let provisional = Event { dot: keel_core::ids::Dot { terminal: TERMINAL, seq }, hlc: self.hlc, prev: ChainHash::default(), body };
+        self.hlc = self
+            .hlc
+            .max(self.state.counters.last_hlc)
+            .tick(self.now_ms, TERMINAL);
+        let provisional = Event {
+            dot: keel_core::ids::Dot {
+                terminal: TERMINAL,
+                seq,
+            },
+            hlc: self.hlc,
+            prev: ChainHash::default(),
+            body,
+        };
         let derived = self.state.apply(&provisional);
         ((self.hlc, provisional.body), derived)
     }
@@ -223,11 +254,37 @@ struct KeelEngine {
 
 impl KeelEngine {
     fn open(path: &Path, full: bool) -> Result<KeelEngine, String> {
-        let identity = JournalIdentity { store: StoreId("bench-store".into()), terminal: TERMINAL, currency: Currency::EUR, firmware: "bench".into() };
-        let journal = Journal::open(path, &identity, Hlc { wall_ms: 1, counter: 0, node: 1 }).map_err(|e| e.to_string())?;
-        let mut engine = KeelEngine { journal, fold: Fold::new(), full, first_seq: 0 };
+        let identity = JournalIdentity {
+            store: StoreId("bench-store".into()),
+            terminal: TERMINAL,
+            currency: Currency::EUR,
+            firmware: "bench".into(),
+        };
+        let journal = Journal::open(
+            path,
+            &identity,
+            Hlc {
+                wall_ms: 1,
+                counter: 0,
+                node: 1,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let mut engine = KeelEngine {
+            journal,
+            fold: Fold::new(),
+            full,
+            first_seq: 0,
+        };
         if full {
-            engine.command(EventBody::ShiftOpened { shift_no: 1, by: cashier(), float: eur(10_000) }, None)?;
+            engine.command(
+                EventBody::ShiftOpened {
+                    shift_no: 1,
+                    by: cashier(),
+                    float: eur(10_000),
+                },
+                None,
+            )?;
         }
         engine.first_seq = engine.journal.last_seq();
         Ok(engine)
@@ -237,12 +294,23 @@ impl KeelEngine {
     fn batch(&mut self, body: EventBody, idempotency: Option<(CommandId, Vec<u8>)>) -> Batch {
         let seq = self.journal.last_seq() + 1;
         let (event, derived) = self.fold.apply(seq, body);
-        Batch { events: vec![event], derived, idempotency }
+        Batch {
+            events: vec![event],
+            derived,
+            idempotency,
+        }
     }
 
-    fn command(&mut self, body: EventBody, idempotency: Option<(CommandId, Vec<u8>)>) -> Result<(), String> {
+    fn command(
+        &mut self,
+        body: EventBody,
+        idempotency: Option<(CommandId, Vec<u8>)>,
+    ) -> Result<(), String> {
         let batch = self.batch(body, idempotency);
-        self.journal.commit(batch).map(|_| ()).map_err(|e| e.to_string())
+        self.journal
+            .commit(batch)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -257,7 +325,13 @@ impl Engine for KeelEngine {
 
     fn before_sale(&mut self, _receipt: u64) -> Result<(), String> {
         if self.full {
-            self.command(EventBody::CartEdited { by: cashier(), edit: CartEdit::Open }, None)?;
+            self.command(
+                EventBody::CartEdited {
+                    by: cashier(),
+                    edit: CartEdit::Open,
+                },
+                None,
+            )?;
         }
         Ok(())
     }
@@ -269,7 +343,11 @@ impl Engine for KeelEngine {
         } else {
             let seq = self.journal.last_seq() + 1;
             let ((hlc, body), _) = self.fold.apply(seq, body);
-            Batch { events: vec![(hlc, body)], derived: Vec::new(), idempotency: None }
+            Batch {
+                events: vec![(hlc, body)],
+                derived: Vec::new(),
+                idempotency: None,
+            }
         };
         let start = Instant::now();
         self.journal.commit(batch).map_err(|e| e.to_string())?;
@@ -281,16 +359,34 @@ impl Engine for KeelEngine {
         let per_sale = if self.full { 2 } else { 1 };
         let expected = self.first_seq + sales * per_sale;
         if summary.records != expected {
-            return Err(format!("{}: journal has {} records, expected {expected}", self.name(), summary.records));
+            return Err(format!(
+                "{}: journal has {} records, expected {expected}",
+                self.name(),
+                summary.records
+            ));
         }
         if self.full {
-            let receipts = self.journal.derived_scan(DerivedTable::Receipts).map_err(|e| e.to_string())?;
-            let last = receipts.iter().filter_map(|(_, v)| TerminalState::decode_seq(v)).max();
+            let receipts = self
+                .journal
+                .derived_scan(DerivedTable::Receipts)
+                .map_err(|e| e.to_string())?;
+            let last = receipts
+                .iter()
+                .filter_map(|(_, v)| TerminalState::decode_seq(v))
+                .max();
             if receipts.len() as u64 != sales || last != Some(expected) {
                 return Err(format!("{}: {} receipts indexed, the last at seq {last:?}; expected {sales}, the last at {expected}", self.name(), receipts.len()));
             }
-            if self.journal.idempotent_reply(&command_id(sales)).map_err(|e| e.to_string())? != Some(reply(sales)) {
-                return Err(format!("{}: idempotent reply of receipt {sales} missing", self.name()));
+            if self
+                .journal
+                .idempotent_reply(&command_id(sales))
+                .map_err(|e| e.to_string())?
+                != Some(reply(sales))
+            {
+                return Err(format!(
+                    "{}: idempotent reply of receipt {sales} missing",
+                    self.name()
+                ));
             }
         }
         Ok(())
@@ -319,15 +415,28 @@ impl SqliteEngine {
     fn open(path: &Path, full: bool) -> Result<SqliteEngine, String> {
         let e = |e: rusqlite::Error| e.to_string();
         let conn = Connection::open(path).map_err(e)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(e)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(e)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(format!("SQLite refused WAL (journal_mode={mode})"));
         }
         conn.execute_batch("PRAGMA synchronous=FULL;").map_err(e)?;
         conn.execute_batch(SQLITE_SCHEMA).map_err(e)?;
-        let mut engine = SqliteEngine { conn, fold: Fold::new(), full };
+        let mut engine = SqliteEngine {
+            conn,
+            fold: Fold::new(),
+            full,
+        };
         if full {
-            let (_, derived) = engine.fold.apply(1, EventBody::ShiftOpened { shift_no: 1, by: cashier(), float: eur(10_000) });
+            let (_, derived) = engine.fold.apply(
+                1,
+                EventBody::ShiftOpened {
+                    shift_no: 1,
+                    by: cashier(),
+                    float: eur(10_000),
+                },
+            );
             let tx = engine.conn.transaction().map_err(e)?;
             apply_sqlite(&tx, &derived, 0).map_err(e)?;
             tx.commit().map_err(e)?;
@@ -337,7 +446,11 @@ impl SqliteEngine {
 }
 
 /// Writes keel's derived writes into the equivalent SQLite tables.
-fn apply_sqlite(tx: &rusqlite::Transaction<'_>, writes: &[DerivedWrite], sale_id: i64) -> rusqlite::Result<()> {
+fn apply_sqlite(
+    tx: &rusqlite::Transaction<'_>,
+    writes: &[DerivedWrite],
+    sale_id: i64,
+) -> rusqlite::Result<()> {
     for w in writes {
         match (w.table, &w.value) {
             (DerivedTable::Stock, Some(v)) => {
@@ -346,20 +459,24 @@ fn apply_sqlite(tx: &rusqlite::Transaction<'_>, writes: &[DerivedWrite], sale_id
                     .execute(params![w.key, qty])?;
             }
             (DerivedTable::Stock, None) => {
-                tx.prepare_cached("DELETE FROM stock WHERE sku = ?1")?.execute(params![w.key])?;
+                tx.prepare_cached("DELETE FROM stock WHERE sku = ?1")?
+                    .execute(params![w.key])?;
             }
             (DerivedTable::Receipts, Some(_)) => {
-                tx.prepare_cached("INSERT INTO receipts (key, sale_id) VALUES (?1, ?2)")?.execute(params![w.key, sale_id])?;
+                tx.prepare_cached("INSERT INTO receipts (key, sale_id) VALUES (?1, ?2)")?
+                    .execute(params![w.key, sale_id])?;
             }
             (DerivedTable::Receipts, None) => {
-                tx.prepare_cached("DELETE FROM receipts WHERE key = ?1")?.execute(params![w.key])?;
+                tx.prepare_cached("DELETE FROM receipts WHERE key = ?1")?
+                    .execute(params![w.key])?;
             }
             (table, Some(v)) => {
                 tx.prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
                     .execute(params![format!("{}/{}", table.name(), w.key), v])?;
             }
             (table, None) => {
-                tx.prepare_cached("DELETE FROM state WHERE key = ?1")?.execute(params![format!("{}/{}", table.name(), w.key)])?;
+                tx.prepare_cached("DELETE FROM state WHERE key = ?1")?
+                    .execute(params![format!("{}/{}", table.name(), w.key)])?;
             }
         }
     }
@@ -378,7 +495,13 @@ impl Engine for SqliteEngine {
     fn before_sale(&mut self, _receipt: u64) -> Result<(), String> {
         if self.full {
             let e = |e: rusqlite::Error| e.to_string();
-            let (_, derived) = self.fold.apply(0, EventBody::CartEdited { by: cashier(), edit: CartEdit::Open });
+            let (_, derived) = self.fold.apply(
+                0,
+                EventBody::CartEdited {
+                    by: cashier(),
+                    edit: CartEdit::Open,
+                },
+            );
             let tx = self.conn.transaction().map_err(e)?;
             apply_sqlite(&tx, &derived, 0).map_err(e)?;
             tx.commit().map_err(e)?;
@@ -418,11 +541,25 @@ impl Engine for SqliteEngine {
                 .prepare_cached("INSERT INTO sale_lines (sale_id, line_no, sku, name, qty, unit_price, amount, tax_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
                 .map_err(e)?;
             for l in &s.lines {
-                ins_line.execute(params![sale_id, l.line_no, l.sku.0, l.name, l.qty, l.unit_price.minor, l.amount.minor, l.tax_class]).map_err(e)?;
+                ins_line
+                    .execute(params![
+                        sale_id,
+                        l.line_no,
+                        l.sku.0,
+                        l.name,
+                        l.qty,
+                        l.unit_price.minor,
+                        l.amount.minor,
+                        l.tax_class
+                    ])
+                    .map_err(e)?;
             }
             if self.full {
                 apply_sqlite(&tx, &derived, sale_id).map_err(e)?;
-                tx.prepare_cached("INSERT INTO idempotency (id, reply) VALUES (?1, ?2)").map_err(e)?.execute(params![&id.0[..], reply(receipt)]).map_err(e)?;
+                tx.prepare_cached("INSERT INTO idempotency (id, reply) VALUES (?1, ?2)")
+                    .map_err(e)?
+                    .execute(params![&id.0[..], reply(receipt)])
+                    .map_err(e)?;
             }
         }
         tx.commit().map_err(e)?;
@@ -431,13 +568,21 @@ impl Engine for SqliteEngine {
 
     fn check(&mut self, sales: u64) -> Result<(), String> {
         let e = |e: rusqlite::Error| e.to_string();
-        let count = |sql: &str| -> Result<i64, String> { self.conn.query_row(sql, [], |r| r.get(0)).map_err(e) };
+        let count = |sql: &str| -> Result<i64, String> {
+            self.conn.query_row(sql, [], |r| r.get(0)).map_err(e)
+        };
         let lines = count("SELECT count(*) FROM sale_lines")?;
         if lines != (sales as usize * LINES) as i64 {
-            return Err(format!("{}: {lines} sale lines after {sales} sales", self.name()));
+            return Err(format!(
+                "{}: {lines} sale lines after {sales} sales",
+                self.name()
+            ));
         }
         if self.full {
-            let (receipts, ids) = (count("SELECT count(*) FROM receipts")?, count("SELECT count(*) FROM idempotency")?);
+            let (receipts, ids) = (
+                count("SELECT count(*) FROM receipts")?,
+                count("SELECT count(*) FROM idempotency")?,
+            );
             let cart = count("SELECT count(*) FROM state WHERE key = 'cart/open'")?;
             if receipts != sales as i64 || ids != sales as i64 || cart != 0 {
                 return Err(format!("{}: {receipts} receipts, {ids} idempotency rows, {cart} carts after {sales} sales", self.name()));
@@ -464,14 +609,23 @@ fn stats(samples: &[Duration]) -> Stats {
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
         sorted[rank - 1].as_secs_f64() * 1_000.0
     };
-    Stats { n, p50_ms: at(0.50), p99_ms: at(0.99), p999_ms: at(0.999), per_s: n as f64 / total.as_secs_f64() }
+    Stats {
+        n,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        p999_ms: at(0.999),
+        per_s: n as f64 / total.as_secs_f64(),
+    }
 }
 
 fn default_dir() -> Result<tempfile::TempDir, String> {
     // Next to the binary (target/<profile>/): the same filesystem as target/, never tmpfs.
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let base = exe.parent().ok_or("binary has no directory")?;
-    tempfile::Builder::new().prefix("keel-bench-").tempdir_in(base).map_err(|e| format!("cannot create a temp dir in {}: {e}", base.display()))
+    tempfile::Builder::new()
+        .prefix("keel-bench-")
+        .tempdir_in(base)
+        .map_err(|e| format!("cannot create a temp dir in {}: {e}", base.display()))
 }
 
 /// Warm-up, then `blocks` rounds in which every engine commits its share of the
@@ -480,7 +634,12 @@ fn default_dir() -> Result<tempfile::TempDir, String> {
 /// Per engine: every sample, and the p50 (ms) of each block.
 type Runs = (Vec<Vec<Duration>>, Vec<Vec<f64>>);
 
-fn run(engines: &mut [Box<dyn Engine>], warmup: usize, sales: usize, blocks: usize) -> Result<Runs, String> {
+fn run(
+    engines: &mut [Box<dyn Engine>],
+    warmup: usize,
+    sales: usize,
+    blocks: usize,
+) -> Result<Runs, String> {
     let mut receipt = vec![0u64; engines.len()];
     let sale = |engine: &mut Box<dyn Engine>, receipt: &mut u64| -> Result<Duration, String> {
         *receipt += 1;
@@ -492,7 +651,8 @@ fn run(engines: &mut [Box<dyn Engine>], warmup: usize, sales: usize, blocks: usi
             sale(engine, &mut receipt[i])?;
         }
     }
-    let mut samples: Vec<Vec<Duration>> = engines.iter().map(|_| Vec::with_capacity(sales)).collect();
+    let mut samples: Vec<Vec<Duration>> =
+        engines.iter().map(|_| Vec::with_capacity(sales)).collect();
     let mut block_p50: Vec<Vec<f64>> = engines.iter().map(|_| Vec::with_capacity(blocks)).collect();
     for b in 0..blocks {
         let size = sales / blocks + usize::from(b < sales % blocks);
@@ -525,13 +685,22 @@ fn main() -> ExitCode {
                 eprintln!("keel-bench: {msg}");
             }
             eprintln!("{USAGE}");
-            return if msg.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     let temp = match &args.dir {
-        Some(d) => match std::fs::create_dir_all(d).map_err(|e| e.to_string()).and_then(|()| {
-            tempfile::Builder::new().prefix("keel-bench-").tempdir_in(d).map_err(|e| format!("cannot create a temp dir in {}: {e}", d.display()))
-        }) {
+        Some(d) => match std::fs::create_dir_all(d)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix("keel-bench-")
+                    .tempdir_in(d)
+                    .map_err(|e| format!("cannot create a temp dir in {}: {e}", d.display()))
+            }) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("keel-bench: {e}");
@@ -608,6 +777,11 @@ fn main() -> ExitCode {
     };
     ratios("full ", &s[0], &s[1], &block_p50[0], &block_p50[1]);
     ratios("event", &s[2], &s[3], &block_p50[2], &block_p50[3]);
-    println!("BENCH journal keel_p99_ms={:.3} sqlite_p99_ms={:.3} ratio_p99={:.3}", s[0].p99_ms, s[1].p99_ms, s[0].p99_ms / s[1].p99_ms);
+    println!(
+        "BENCH journal keel_p99_ms={:.3} sqlite_p99_ms={:.3} ratio_p99={:.3}",
+        s[0].p99_ms,
+        s[1].p99_ms,
+        s[0].p99_ms / s[1].p99_ms
+    );
     ExitCode::SUCCESS
 }

@@ -54,18 +54,28 @@ pub fn parse(args: &[String]) -> Result<RunOptions> {
             "--skip-setup" => opts.skip_setup = true,
             "--no-tmux" => opts.no_tmux = true,
             "--terminals" => {
-                let n = it.next().ok_or_else(|| Error::usage("--terminals needs a number"))?;
-                let n: u32 = n.parse().map_err(|_| Error::usage(format!("--terminals must be a number, got `{n}`")))?;
+                let n = it
+                    .next()
+                    .ok_or_else(|| Error::usage("--terminals needs a number"))?;
+                let n: u32 = n.parse().map_err(|_| {
+                    Error::usage(format!("--terminals must be a number, got `{n}`"))
+                })?;
                 if !(1..=9).contains(&n) {
                     return Err(Error::usage("--terminals must be 1 to 9"));
                 }
                 opts.terminals = Some(n);
             }
             "--data-dir" => {
-                let dir = it.next().ok_or_else(|| Error::usage("--data-dir needs a directory"))?;
+                let dir = it
+                    .next()
+                    .ok_or_else(|| Error::usage("--data-dir needs a directory"))?;
                 opts.data_dir = Some(PathBuf::from(dir));
             }
-            other => return Err(Error::usage(format!("unknown run argument `{other}` ({USAGE})"))),
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown run argument `{other}` ({USAGE})"
+                )))
+            }
         }
     }
     Ok(opts)
@@ -93,7 +103,13 @@ impl DemoStore {
     /// The demo store of `n` terminals under `root` (provisioned in `root/store`).
     pub fn plan(root: PathBuf, n: u32) -> DemoStore {
         let terminals = (1..=n)
-            .map(|i| DemoTerminal { name: format!("t{i}"), config: root.join("store").join(format!("t{i}")).join("terminal.toml") })
+            .map(|i| DemoTerminal {
+                name: format!("t{i}"),
+                config: root
+                    .join("store")
+                    .join(format!("t{i}"))
+                    .join("terminal.toml"),
+            })
             .collect();
         DemoStore { root, terminals }
     }
@@ -102,7 +118,8 @@ impl DemoStore {
     pub fn wipe(&self) -> Result<()> {
         let dir = self.root.join("store");
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("removing demo store {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("removing demo store {}", dir.display()))?;
             println!("xtask run: removed {}", dir.display());
         }
         Ok(())
@@ -116,11 +133,19 @@ impl DemoStore {
         }
         if store.exists() {
             // A store with another number of terminals: start it over.
-            std::fs::remove_dir_all(&store).with_context(|| format!("removing {}", store.display()))?;
+            std::fs::remove_dir_all(&store)
+                .with_context(|| format!("removing {}", store.display()))?;
         }
         let mut c = Command::new(keel);
         c.arg("provision")
-            .args(["--store", STORE, "--terminals", &self.terminals.len().to_string(), "--base-port", &BASE_PORT.to_string()])
+            .args([
+                "--store",
+                STORE,
+                "--terminals",
+                &self.terminals.len().to_string(),
+                "--base-port",
+                &BASE_PORT.to_string(),
+            ])
             .arg("--out")
             .arg(&store);
         println!("xtask run: {}", cmd::display(&c));
@@ -141,13 +166,22 @@ impl DemoStore {
             let how = match (tmux, i) {
                 (true, _) => "tmux pane".to_string(),
                 (false, 0) => "console on this terminal".to_string(),
-                (false, _) => format!("background, output in {}", self.root.join(format!("{}.log", t.name)).display()),
+                (false, _) => format!(
+                    "background, output in {}",
+                    self.root.join(format!("{}.log", t.name)).display()
+                ),
             };
-            s.push_str(&format!("  terminal {}: {how}; config {}\n", t.name, t.config.display()));
+            s.push_str(&format!(
+                "  terminal {}: {how}; config {}\n",
+                t.name,
+                t.config.display()
+            ));
         }
         s.push_str("  demo PINs: cashier 1111, manager 9999, technician 0000\n");
         s.push_str("  try: login 1111, shift open 100.00, sale new, sale add 4006381333931, sale tender cash 5.00, sale complete;\n");
-        s.push_str("       then `status`, `peers`, `stock CHOC-100` in another terminal's console\n");
+        s.push_str(
+            "       then `status`, `peers`, `stock CHOC-100` in another terminal's console\n",
+        );
         if tmux {
             s.push_str("  tmux: Ctrl-b then an arrow key moves between panes; Ctrl-b d detaches; `tmux kill-session -t keel-demo` stops the store\n");
         } else {
@@ -160,20 +194,40 @@ impl DemoStore {
     /// Runs every terminal in its own tmux pane and attaches; returns tmux's exit code.
     pub fn start_tmux(&self, keel: &Path) -> Result<i32> {
         let session = "keel-demo";
-        let _ = Command::new("tmux").args(["kill-session", "-t", session]).stderr(Stdio::null()).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", session])
+            .stderr(Stdio::null())
+            .status();
         for (i, t) in self.terminals.iter().enumerate() {
             let line = cmd::display(&self.console(keel, t));
             let mut c = Command::new("tmux");
             if i == 0 {
-                c.args(["new-session", "-d", "-s", session, "-x", "200", "-y", "50", &line]);
+                c.args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    session,
+                    "-x",
+                    "200",
+                    "-y",
+                    "50",
+                    &line,
+                ]);
             } else {
                 c.args(["split-window", "-t", session, &line]);
             }
             cmd::run(&mut c).with_context(|| format!("tmux pane for {}", t.name))?;
             cmd::run(Command::new("tmux").args(["select-layout", "-t", session, "even-vertical"]))?;
         }
-        cmd::run(Command::new("tmux").args(["set-option", "-t", session, "remain-on-exit", "off"]))?;
-        cmd::status(Command::new("tmux").args(["attach-session", "-t", session])).map(cmd::exit_code)
+        cmd::run(Command::new("tmux").args([
+            "set-option",
+            "-t",
+            session,
+            "remain-on-exit",
+            "off",
+        ]))?;
+        cmd::status(Command::new("tmux").args(["attach-session", "-t", session]))
+            .map(cmd::exit_code)
     }
 
     /// Starts terminals 2.. in the background (consoles held open, output to logs)
@@ -183,9 +237,17 @@ impl DemoStore {
         let mut background: Vec<(String, Child)> = Vec::new();
         for t in self.terminals.iter().skip(1) {
             let log = self.root.join(format!("{}.log", t.name));
-            let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-            let err = out.try_clone().with_context(|| format!("opening {}", log.display()))?;
-            let child = self.console(keel, t).stdin(Stdio::piped()).stdout(out).stderr(err).spawn();
+            let out = std::fs::File::create(&log)
+                .with_context(|| format!("creating {}", log.display()))?;
+            let err = out
+                .try_clone()
+                .with_context(|| format!("opening {}", log.display()))?;
+            let child = self
+                .console(keel, t)
+                .stdin(Stdio::piped())
+                .stdout(out)
+                .stderr(err)
+                .spawn();
             match child.with_context(|| format!("starting {}", t.name)) {
                 Ok(c) => background.push((t.name.clone(), c)),
                 Err(e) => {
@@ -195,7 +257,9 @@ impl DemoStore {
             }
         }
         let result = match self.terminals.first() {
-            Some(t) => cmd::status(self.console(keel, t).args(console_args)).with_context(|| format!("running terminal {}", t.name)).map(cmd::exit_code),
+            Some(t) => cmd::status(self.console(keel, t).args(console_args))
+                .with_context(|| format!("running terminal {}", t.name))
+                .map(cmd::exit_code),
             None => Err(Error::msg("the demo store has no terminals")),
         };
         stop(&mut background);
@@ -231,7 +295,10 @@ pub fn build_keel() -> Result<PathBuf> {
     cmd::run(&mut cargo).context("building keel")?;
     let keel = target_dir().join("release").join("keel");
     if !keel.is_file() {
-        return Err(Error::msg(format!("the build succeeded but {} is missing", keel.display())));
+        return Err(Error::msg(format!(
+            "the build succeeded but {} is missing",
+            keel.display()
+        )));
     }
     Ok(keel)
 }
@@ -247,7 +314,9 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         setup::setup(&setup::SetupOptions::default()).context("setup")?;
     }
     let root = match &opts.data_dir {
-        Some(dir) => std::env::current_dir().context("current directory")?.join(dir),
+        Some(dir) => std::env::current_dir()
+            .context("current directory")?
+            .join(dir),
         None => cmd::repo_root().join("target").join("keel-demo"),
     };
     let store = DemoStore::plan(root.clone(), opts.terminals.unwrap_or(DEFAULT_TERMINALS));
@@ -257,7 +326,11 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let keel = build_keel()?;
     store.provision(&keel)?;
-    let tmux = !opts.no_tmux && opts.console_args.is_empty() && stdio_is_terminal() && cmd::on_path("tmux") && std::env::var_os("TMUX").is_none();
+    let tmux = !opts.no_tmux
+        && opts.console_args.is_empty()
+        && stdio_is_terminal()
+        && cmd::on_path("tmux")
+        && std::env::var_os("TMUX").is_none();
     println!("{}", store.banner(tmux));
     if tmux {
         store.start_tmux(&keel)
@@ -282,9 +355,19 @@ mod tests {
     fn plan_names_a_config_per_terminal() {
         let s = DemoStore::plan(PathBuf::from("/x/demo"), 3);
         assert_eq!(s.terminals.len(), 3);
-        assert_eq!(s.terminals[2].config, PathBuf::from("/x/demo/store/t3/terminal.toml"));
-        let args: Vec<_> = s.console(Path::new("/bin/keel"), &s.terminals[0]).get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(args, ["console", "--config", "/x/demo/store/t1/terminal.toml"]);
+        assert_eq!(
+            s.terminals[2].config,
+            PathBuf::from("/x/demo/store/t3/terminal.toml")
+        );
+        let args: Vec<_> = s
+            .console(Path::new("/bin/keel"), &s.terminals[0])
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            ["console", "--config", "/x/demo/store/t1/terminal.toml"]
+        );
     }
 
     #[test]
@@ -292,15 +375,36 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-demo-test-{}", std::process::id()));
         std::fs::create_dir_all(&root).expect("root");
         let store = DemoStore::plan(root.clone(), 2);
-        assert_eq!(store.start_plain(Path::new("/bin/true"), &[]).expect("starts"), 0);
-        assert_eq!(store.start_plain(Path::new("/bin/false"), &[]).expect("starts"), 1);
+        assert_eq!(
+            store
+                .start_plain(Path::new("/bin/true"), &[])
+                .expect("starts"),
+            0
+        );
+        assert_eq!(
+            store
+                .start_plain(Path::new("/bin/false"), &[])
+                .expect("starts"),
+            1
+        );
         assert!(root.join("t2.log").is_file());
         std::fs::remove_dir_all(&root).expect("cleans up");
     }
 
     #[test]
     fn parse_run_options() {
-        let args: Vec<String> = ["--fresh", "--terminals", "5", "--data-dir", "d", "--", "--json"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = [
+            "--fresh",
+            "--terminals",
+            "5",
+            "--data-dir",
+            "d",
+            "--",
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let o = parse(&args).expect("parses");
         assert!(o.fresh);
         assert_eq!(o.terminals, Some(5));

@@ -221,7 +221,9 @@ fn as_root(script: &str) -> Result<Command> {
         c.arg("sh");
         c
     } else {
-        return Err(Error::msg("not root and sudo is not installed: run `cargo xtask setup` as root"));
+        return Err(Error::msg(
+            "not root and sudo is not installed: run `cargo xtask setup` as root",
+        ));
     };
     c.args(["-c", script]);
     Ok(c)

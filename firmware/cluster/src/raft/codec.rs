@@ -20,7 +20,8 @@
 //! crate either.
 
 use raft::eraftpb::{
-    ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot,
+    ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, MessageType,
+    Snapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +48,9 @@ pub enum DecodeMessageError {
         max: usize,
     },
     /// The version tag is not one this firmware reads.
-    #[error("raft message version {found} is not supported (this firmware reads version {supported})")]
+    #[error(
+        "raft message version {found} is not supported (this firmware reads version {supported})"
+    )]
     UnsupportedVersion {
         /// Tag found in the input.
         found: u8,
@@ -187,7 +190,12 @@ fn entry_from_wire(w: WireEntry) -> Option<Entry> {
 
 fn snapshot_to_wire(s: &Snapshot) -> WireSnapshot {
     let m = s.get_metadata();
-    WireSnapshot { data: s.data.to_vec(), index: m.index, term: m.term, conf_state: conf_to_wire(m.get_conf_state()) }
+    WireSnapshot {
+        data: s.data.to_vec(),
+        index: m.index,
+        term: m.term,
+        conf_state: conf_to_wire(m.get_conf_state()),
+    }
 }
 
 fn snapshot_from_wire(w: WireSnapshot) -> Snapshot {
@@ -228,7 +236,11 @@ fn message_type_from(v: u8) -> Option<MessageType> {
 
 /// Encodes a raft message for the wire: [`MESSAGE_VERSION`] then the postcard body.
 pub fn encode_message(m: &Message) -> Vec<u8> {
-    let snapshot = if m.has_snapshot() { Some(snapshot_to_wire(m.get_snapshot())) } else { None };
+    let snapshot = if m.has_snapshot() {
+        Some(snapshot_to_wire(m.get_snapshot()))
+    } else {
+        None
+    };
     let wire = WireMessage {
         msg_type: m.get_msg_type() as u8,
         to: m.to,
@@ -261,19 +273,28 @@ pub fn encode_message(m: &Message) -> Vec<u8> {
 pub fn decode_message(bytes: &[u8]) -> Result<Message, DecodeMessageError> {
     let (&version, body) = bytes.split_first().ok_or(DecodeMessageError::Empty)?;
     if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(DecodeMessageError::TooLarge { len: bytes.len(), max: MAX_MESSAGE_BYTES });
+        return Err(DecodeMessageError::TooLarge {
+            len: bytes.len(),
+            max: MAX_MESSAGE_BYTES,
+        });
     }
     if version != MESSAGE_VERSION {
-        return Err(DecodeMessageError::UnsupportedVersion { found: version, supported: MESSAGE_VERSION });
+        return Err(DecodeMessageError::UnsupportedVersion {
+            found: version,
+            supported: MESSAGE_VERSION,
+        });
     }
-    let (w, rest): (WireMessage, &[u8]) =
-        postcard::take_from_bytes(body).map_err(|e| DecodeMessageError::Malformed(e.to_string()))?;
+    let (w, rest): (WireMessage, &[u8]) = postcard::take_from_bytes(body)
+        .map_err(|e| DecodeMessageError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(DecodeMessageError::TrailingBytes(rest.len()));
     }
     let mut m = Message::default();
     m.set_msg_type(
-        message_type_from(w.msg_type).ok_or(DecodeMessageError::UnknownEnum { field: "message type", value: w.msg_type })?,
+        message_type_from(w.msg_type).ok_or(DecodeMessageError::UnknownEnum {
+            field: "message type",
+            value: w.msg_type,
+        })?,
     );
     m.to = w.to;
     m.from = w.from;
@@ -283,7 +304,10 @@ pub fn decode_message(bytes: &[u8]) -> Result<Message, DecodeMessageError> {
     let mut entries = Vec::with_capacity(w.entries.len());
     for e in w.entries {
         let t = e.entry_type;
-        entries.push(entry_from_wire(e).ok_or(DecodeMessageError::UnknownEnum { field: "entry type", value: t })?);
+        entries.push(entry_from_wire(e).ok_or(DecodeMessageError::UnknownEnum {
+            field: "entry type",
+            value: t,
+        })?);
     }
     m.set_entries(entries.into());
     m.commit = w.commit;
@@ -311,8 +335,14 @@ fn postcard_vec<T: Serialize>(v: &T) -> Vec<u8> {
     }
 }
 
-fn postcard_read<'a, T: Deserialize<'a>>(what: &'static str, b: &'a [u8]) -> Result<T, DecodeRecordError> {
-    postcard::from_bytes(b).map_err(|e| DecodeRecordError::Malformed { what, reason: e.to_string() })
+fn postcard_read<'a, T: Deserialize<'a>>(
+    what: &'static str,
+    b: &'a [u8],
+) -> Result<T, DecodeRecordError> {
+    postcard::from_bytes(b).map_err(|e| DecodeRecordError::Malformed {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 /// Encodes a log entry for the `entries` table.
@@ -324,7 +354,10 @@ pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
 pub(crate) fn decode_entry(b: &[u8]) -> Result<Entry, DecodeRecordError> {
     let w: WireEntry = postcard_read("entry", b)?;
     let t = w.entry_type;
-    entry_from_wire(w).ok_or(DecodeRecordError::UnknownEntryType { what: "entry", value: t })
+    entry_from_wire(w).ok_or(DecodeRecordError::UnknownEntryType {
+        what: "entry",
+        value: t,
+    })
 }
 
 /// Reads only the term of a stored entry (the first fields of its encoding).
@@ -335,7 +368,10 @@ pub(crate) fn decode_entry_term(b: &[u8]) -> Result<u64, DecodeRecordError> {
         term: u64,
     }
     let (h, _): (Head, _) =
-        postcard::take_from_bytes(b).map_err(|e| DecodeRecordError::Malformed { what: "entry", reason: e.to_string() })?;
+        postcard::take_from_bytes(b).map_err(|e| DecodeRecordError::Malformed {
+            what: "entry",
+            reason: e.to_string(),
+        })?;
     Ok(h.term)
 }
 
@@ -348,7 +384,11 @@ struct StoredHardState {
 
 /// Encodes the hard state.
 pub(crate) fn encode_hard_state(h: &HardState) -> Vec<u8> {
-    postcard_vec(&StoredHardState { term: h.term, vote: h.vote, commit: h.commit })
+    postcard_vec(&StoredHardState {
+        term: h.term,
+        vote: h.vote,
+        commit: h.commit,
+    })
 }
 
 /// Decodes the hard state.
@@ -370,7 +410,10 @@ struct StoredConfState {
 
 /// Encodes a conf state with the index of the conf change it reflects.
 pub(crate) fn encode_conf_state(c: &ConfState, index: u64) -> Vec<u8> {
-    postcard_vec(&StoredConfState { conf: conf_to_wire(c), index })
+    postcard_vec(&StoredConfState {
+        conf: conf_to_wire(c),
+        index,
+    })
 }
 
 /// Decodes a conf state and the index of the conf change it reflects.
@@ -477,15 +520,33 @@ pub fn decode_conf_change_v1(b: &[u8]) -> Result<ConfChange, DecodeConfChangeErr
             2 => {
                 let len = read_varint(b, &mut pos)?;
                 let len = usize::try_from(len).map_err(|_| DecodeConfChangeError::Truncated)?;
-                let end = pos.checked_add(len).filter(|e| *e <= b.len()).ok_or(DecodeConfChangeError::Truncated)?;
+                let end = pos
+                    .checked_add(len)
+                    .filter(|e| *e <= b.len())
+                    .ok_or(DecodeConfChangeError::Truncated)?;
                 if field == 4 {
                     cc.context = b[pos..end].to_vec().into();
                 }
                 pos = end;
             }
-            1 => pos = pos.checked_add(8).filter(|e| *e <= b.len()).ok_or(DecodeConfChangeError::Truncated)?,
-            5 => pos = pos.checked_add(4).filter(|e| *e <= b.len()).ok_or(DecodeConfChangeError::Truncated)?,
-            wt => return Err(DecodeConfChangeError::WireType { field, wire_type: wt }),
+            1 => {
+                pos = pos
+                    .checked_add(8)
+                    .filter(|e| *e <= b.len())
+                    .ok_or(DecodeConfChangeError::Truncated)?
+            }
+            5 => {
+                pos = pos
+                    .checked_add(4)
+                    .filter(|e| *e <= b.len())
+                    .ok_or(DecodeConfChangeError::Truncated)?
+            }
+            wt => {
+                return Err(DecodeConfChangeError::WireType {
+                    field,
+                    wire_type: wt,
+                })
+            }
         }
     }
     Ok(cc)
@@ -530,12 +591,21 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        assert!(matches!(decode_message(&[]), Err(DecodeMessageError::Empty)));
-        assert!(matches!(decode_message(&[9, 1, 2]), Err(DecodeMessageError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            decode_message(&[]),
+            Err(DecodeMessageError::Empty)
+        ));
+        assert!(matches!(
+            decode_message(&[9, 1, 2]),
+            Err(DecodeMessageError::UnsupportedVersion { .. })
+        ));
         assert!(decode_message(&[1, 0xff, 0xff, 0xff]).is_err());
         let mut ok = encode_message(&Message::default());
         ok.push(0);
-        assert!(matches!(decode_message(&ok), Err(DecodeMessageError::TrailingBytes(1))));
+        assert!(matches!(
+            decode_message(&ok),
+            Err(DecodeMessageError::TrailingBytes(1))
+        ));
         // Every prefix of a valid message is refused without panicking.
         let mut m = Message::default();
         m.set_msg_type(MessageType::MsgHeartbeat);
@@ -557,7 +627,10 @@ mod tests {
         assert_eq!(&cc.context[..], b"ab");
         assert!(decode_conf_change_v1(&[0x18]).is_err());
         let add = decode_conf_change_v1(&encode_add_node_v1(300)).unwrap();
-        assert_eq!((add.get_change_type(), add.node_id), (ConfChangeType::AddNode, 300));
+        assert_eq!(
+            (add.get_change_type(), add.node_id),
+            (ConfChangeType::AddNode, 300)
+        );
         assert!(decode_conf_change_v1(&[0x22, 0x05, 1]).is_err());
     }
 }

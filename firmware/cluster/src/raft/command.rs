@@ -132,9 +132,13 @@ fn encode_tagged<T: Serialize>(v: &T) -> Vec<u8> {
 fn decode_tagged<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeCommandError> {
     let (&version, body) = bytes.split_first().ok_or(DecodeCommandError::Empty)?;
     if version != PROPOSAL_VERSION {
-        return Err(DecodeCommandError::UnsupportedVersion { found: version, supported: PROPOSAL_VERSION });
+        return Err(DecodeCommandError::UnsupportedVersion {
+            found: version,
+            supported: PROPOSAL_VERSION,
+        });
     }
-    let (v, rest) = postcard::take_from_bytes(body).map_err(|e| DecodeCommandError::Malformed(e.to_string()))?;
+    let (v, rest) = postcard::take_from_bytes(body)
+        .map_err(|e| DecodeCommandError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(DecodeCommandError::TrailingBytes(rest.len()));
     }
@@ -179,7 +183,11 @@ mod tests {
     #[test]
     fn round_trip_and_garbage() {
         let env = CommandEnvelope {
-            id: ProposalId { origin: 3, session: 9, seq: 1 },
+            id: ProposalId {
+                origin: 3,
+                session: 9,
+                seq: 1,
+            },
             command: StoreCommand::SetPrice {
                 sku: "A1".into(),
                 price_minor: 1250,
@@ -191,13 +199,22 @@ mod tests {
         let b = env.encode();
         assert_eq!(b[0], PROPOSAL_VERSION);
         assert_eq!(CommandEnvelope::decode(&b).unwrap(), env);
-        assert!(matches!(CommandEnvelope::decode(&[]), Err(DecodeCommandError::Empty)));
-        assert!(matches!(CommandEnvelope::decode(&[2, 0]), Err(DecodeCommandError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            CommandEnvelope::decode(&[]),
+            Err(DecodeCommandError::Empty)
+        ));
+        assert!(matches!(
+            CommandEnvelope::decode(&[2, 0]),
+            Err(DecodeCommandError::UnsupportedVersion { .. })
+        ));
         for n in 1..b.len() {
             assert!(CommandEnvelope::decode(&b[..n]).is_err());
         }
         let mut long = b.clone();
         long.push(1);
-        assert!(matches!(CommandEnvelope::decode(&long), Err(DecodeCommandError::TrailingBytes(1))));
+        assert!(matches!(
+            CommandEnvelope::decode(&long),
+            Err(DecodeCommandError::TrailingBytes(1))
+        ));
     }
 }

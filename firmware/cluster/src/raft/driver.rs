@@ -26,13 +26,16 @@
 //! driver can override the value from a seeded RNG after each role/term
 //! change. Not done yet.
 
-use raft::eraftpb::{ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot};
+use raft::eraftpb::{
+    ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot,
+};
 use raft::{Config, RawNode, StateRole};
 use slog::Drain;
 
 use super::codec::{self, DecodeMessageError};
 use super::command::{
-    CommandEnvelope, ConfChangeContext, MembershipChange, ProposalId, StoreCommand, MAX_PROPOSAL_BYTES,
+    CommandEnvelope, ConfChangeContext, MembershipChange, ProposalId, StoreCommand,
+    MAX_PROPOSAL_BYTES,
 };
 use super::storage::{PersistBatch, RedbRaftStorage, WriteError};
 
@@ -78,7 +81,11 @@ pub struct RaftNodeConfig {
 impl RaftNodeConfig {
     /// A config with `applied = 0` and `session = 0`.
     pub fn new(id: u64) -> Self {
-        RaftNodeConfig { id, applied: 0, session: 0 }
+        RaftNodeConfig {
+            id,
+            applied: 0,
+            session: 0,
+        }
     }
 }
 
@@ -367,7 +374,9 @@ pub struct RaftNode {
 
 impl std::fmt::Debug for RaftNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RaftNode").field("status", &self.status()).finish()
+        f.debug_struct("RaftNode")
+            .field("status", &self.status())
+            .finish()
     }
 }
 
@@ -437,15 +446,26 @@ impl RaftNode {
         if let Some(f) = &self.failed {
             return Err(StepError::Failed(f.clone()));
         }
-        let m = codec::decode_message(bytes).map_err(|source| StepError::Decode { from, source })?;
+        let m =
+            codec::decode_message(bytes).map_err(|source| StepError::Decode { from, source })?;
         if m.from != from {
-            return Err(StepError::SenderMismatch { from, claimed: m.from });
+            return Err(StepError::SenderMismatch {
+                from,
+                claimed: m.from,
+            });
         }
         if m.to != self.id {
-            return Err(StepError::WrongRecipient { from, to: m.to, me: self.id });
+            return Err(StepError::WrongRecipient {
+                from,
+                to: m.to,
+                me: self.id,
+            });
         }
         if raft::raw_node::is_local_msg(m.get_msg_type()) {
-            return Err(StepError::LocalType { from, kind: m.get_msg_type() });
+            return Err(StepError::LocalType {
+                from,
+                kind: m.get_msg_type(),
+            });
         }
         self.check_plausible(&m)?;
         // raft-rs asserts invariants a correct peer never breaks; a message
@@ -484,20 +504,32 @@ impl RaftNode {
         match m.get_msg_type() {
             // This driver never forwards proposals (it names the leader instead).
             MessageType::MsgPropose | MessageType::MsgReadIndex | MessageType::MsgReadIndexResp => {
-                return bad(format!("{:?} is not used between Keel terminals", m.get_msg_type()));
+                return bad(format!(
+                    "{:?} is not used between Keel terminals",
+                    m.get_msg_type()
+                ));
             }
             MessageType::MsgAppend => {
                 for (i, e) in m.get_entries().iter().enumerate() {
                     if Some(e.index) != m.index.checked_add(1 + i as u64) || e.term > m.term {
-                        return bad(format!("append entry {i} has index {} term {}", e.index, e.term));
+                        return bad(format!(
+                            "append entry {i} has index {} term {}",
+                            e.index, e.term
+                        ));
                     }
                 }
             }
             MessageType::MsgHeartbeat if m.commit > last => {
-                return bad(format!("heartbeat commit {} beyond our last index {last}", m.commit));
+                return bad(format!(
+                    "heartbeat commit {} beyond our last index {last}",
+                    m.commit
+                ));
             }
             MessageType::MsgAppendResponse if !m.reject && m.index > last => {
-                return bad(format!("append response for index {} beyond our last index {last}", m.index));
+                return bad(format!(
+                    "append response for index {} beyond our last index {last}",
+                    m.index
+                ));
             }
             _ => {}
         }
@@ -510,13 +542,19 @@ impl RaftNode {
         }
         if self.raw.raft.state != StateRole::Leader {
             let l = self.raw.raft.leader_id;
-            return Some(ProposeError::NotLeader { leader: (l != 0).then_some(l) });
+            return Some(ProposeError::NotLeader {
+                leader: (l != 0).then_some(l),
+            });
         }
         None
     }
 
     fn next_id(&mut self) -> ProposalId {
-        let id = ProposalId { origin: self.id, session: self.session, seq: self.next_seq };
+        let id = ProposalId {
+            origin: self.id,
+            session: self.session,
+            seq: self.next_seq,
+        };
         self.next_seq += 1;
         id
     }
@@ -529,10 +567,17 @@ impl RaftNode {
         if let Some(e) = self.not_leader() {
             return Err(e);
         }
-        let id = ProposalId { origin: self.id, session: self.session, seq: self.next_seq };
+        let id = ProposalId {
+            origin: self.id,
+            session: self.session,
+            seq: self.next_seq,
+        };
         let data = CommandEnvelope { id, command }.encode();
         if data.len() > MAX_PROPOSAL_BYTES {
-            return Err(ProposeError::TooLarge { len: data.len(), max: MAX_PROPOSAL_BYTES });
+            return Err(ProposeError::TooLarge {
+                len: data.len(),
+                max: MAX_PROPOSAL_BYTES,
+            });
         }
         let before = self.raw.raft.raft_log.last_index();
         match self.raw.propose(Vec::new(), data) {
@@ -566,7 +611,10 @@ impl RaftNode {
     /// (raft-rs would silently turn a second concurrent change into a no-op;
     /// this refuses it instead). Removing the leader itself is allowed by raft
     /// but better done after moving leadership elsewhere.
-    pub fn propose_conf_change(&mut self, change: MembershipChange) -> Result<ProposalId, ProposeError> {
+    pub fn propose_conf_change(
+        &mut self,
+        change: MembershipChange,
+    ) -> Result<ProposalId, ProposeError> {
         if let Some(e) = self.not_leader() {
             return Err(e);
         }
@@ -600,7 +648,10 @@ impl RaftNode {
         cc.set_change_type(cc_type);
         cc.node_id = node;
         let before = self.raw.raft.raft_log.last_index();
-        match self.raw.propose_conf_change(ConfChangeContext { id }.encode(), cc) {
+        match self
+            .raw
+            .propose_conf_change(ConfChangeContext { id }.encode(), cc)
+        {
             Ok(()) => {}
             Err(raft::Error::ProposalDropped) => return Err(ProposeError::Dropped),
             Err(e) => {
@@ -673,7 +724,10 @@ impl RaftNode {
     }
 
     fn fail(&mut self, e: &WriteError) {
-        log::error!("raft {}: storage write failed, node stopped until reopened: {e}", self.id);
+        log::error!(
+            "raft {}: storage write failed, node stopped until reopened: {e}",
+            self.id
+        );
         self.failed = Some(e.to_string());
     }
 
@@ -696,7 +750,10 @@ impl RaftNode {
             let mut rd = self.raw.ready();
             if let Some(ss) = rd.ss() {
                 let l = ss.leader_id;
-                out.soft_state = Some(SoftStateChange { leader: (l != 0).then_some(l), role: ss.raft_state.into() });
+                out.soft_state = Some(SoftStateChange {
+                    leader: (l != 0).then_some(l),
+                    role: ss.raft_state.into(),
+                });
             }
             // Leader's messages (sendable before its own persistence, raft
             // thesis 10.2.1); we hand them out after persisting anyway.
@@ -737,7 +794,12 @@ impl RaftNode {
 
     fn snapshot_installed(&mut self, s: &Snapshot, out: &mut RaftOutput) {
         let m = s.get_metadata();
-        log::info!("raft {}: installed snapshot at index {} term {}", self.id, m.index, m.term);
+        log::info!(
+            "raft {}: installed snapshot at index {} term {}",
+            self.id,
+            m.index,
+            m.term
+        );
         out.committed.retain(|c| c.index > m.index);
         let covered: Vec<u64> = self.pending.range(..=m.index).map(|(i, _)| *i).collect();
         for i in covered {
@@ -745,10 +807,19 @@ impl RaftNode {
                 out.abandoned.push(p);
             }
         }
-        out.snapshot = Some(InstalledSnapshot { index: m.index, term: m.term, data: s.data.to_vec() });
+        out.snapshot = Some(InstalledSnapshot {
+            index: m.index,
+            term: m.term,
+            data: s.data.to_vec(),
+        });
     }
 
-    fn settle_pending(&mut self, index: u64, proposal: Option<ProposalId>, out: &mut RaftOutput) -> bool {
+    fn settle_pending(
+        &mut self,
+        index: u64,
+        proposal: Option<ProposalId>,
+        out: &mut RaftOutput,
+    ) -> bool {
         // Anything pending below this index was skipped (cannot normally happen).
         let below: Vec<u64> = self.pending.range(..index).map(|(i, _)| *i).collect();
         for i in below {
@@ -766,7 +837,11 @@ impl RaftNode {
         }
     }
 
-    fn handle_committed(&mut self, entries: Vec<Entry>, out: &mut RaftOutput) -> Result<(), AdvanceError> {
+    fn handle_committed(
+        &mut self,
+        entries: Vec<Entry>,
+        out: &mut RaftOutput,
+    ) -> Result<(), AdvanceError> {
         for e in entries {
             match e.get_entry_type() {
                 EntryType::EntryNormal => {
@@ -788,13 +863,19 @@ impl RaftNode {
                         }
                         Err(err) => {
                             self.settle_pending(e.index, None, out);
-                            log::error!("raft {}: committed entry {} is unreadable: {err}", self.id, e.index);
+                            log::error!(
+                                "raft {}: committed entry {} is unreadable: {err}",
+                                self.id,
+                                e.index
+                            );
                             out.committed.push(Committed {
                                 index: e.index,
                                 term: e.term,
                                 proposal: None,
                                 local: false,
-                                kind: CommittedKind::Undecodable { reason: err.to_string() },
+                                kind: CommittedKind::Undecodable {
+                                    reason: err.to_string(),
+                                },
                             });
                         }
                     }
@@ -806,22 +887,31 @@ impl RaftNode {
                         // Leaving a joint configuration (never entered by this driver).
                         match self.raw.apply_conf_change(&ConfChangeV2::default()) {
                             Ok(cs) => {
-                                if let Err(err) = self.raw.mut_store().set_conf_state(&cs, e.index) {
+                                if let Err(err) = self.raw.mut_store().set_conf_state(&cs, e.index)
+                                {
                                     self.fail(&err);
                                     return Err(err.into());
                                 }
                             }
-                            Err(err) => log::error!("raft {}: leaving joint config failed: {err}", self.id),
+                            Err(err) => {
+                                log::error!("raft {}: leaving joint config failed: {err}", self.id)
+                            }
                         }
                         continue;
                     }
-                    log::error!("raft {}: committed ConfChangeV2 at {} is not supported", self.id, e.index);
+                    log::error!(
+                        "raft {}: committed ConfChangeV2 at {} is not supported",
+                        self.id,
+                        e.index
+                    );
                     out.committed.push(Committed {
                         index: e.index,
                         term: e.term,
                         proposal: None,
                         local: false,
-                        kind: CommittedKind::Undecodable { reason: "ConfChangeV2 entries are not supported".into() },
+                        kind: CommittedKind::Undecodable {
+                            reason: "ConfChangeV2 entries are not supported".into(),
+                        },
                     });
                 }
             }
@@ -835,13 +925,19 @@ impl RaftNode {
         let cc = match codec::decode_conf_change_v1(&e.data) {
             Ok(cc) => cc,
             Err(err) => {
-                log::error!("raft {}: committed conf change {} is unreadable: {err}", self.id, e.index);
+                log::error!(
+                    "raft {}: committed conf change {} is unreadable: {err}",
+                    self.id,
+                    e.index
+                );
                 out.committed.push(Committed {
                     index: e.index,
                     term: e.term,
                     proposal,
                     local,
-                    kind: CommittedKind::Undecodable { reason: err.to_string() },
+                    kind: CommittedKind::Undecodable {
+                        reason: err.to_string(),
+                    },
                 });
                 return Ok(());
             }
@@ -863,7 +959,9 @@ impl RaftNode {
                     term: e.term,
                     proposal,
                     local,
-                    kind: CommittedKind::Undecodable { reason: format!("learner change for {}", cc.node_id) },
+                    kind: CommittedKind::Undecodable {
+                        reason: format!("learner change for {}", cc.node_id),
+                    },
                 });
                 return Ok(());
             }
@@ -888,15 +986,32 @@ impl RaftNode {
                 }
                 let mut voters = cs.voters.clone();
                 voters.sort_unstable();
-                log::info!("raft {}: membership {change:?} applied at {}; voters {voters:?}", self.id, e.index);
+                log::info!(
+                    "raft {}: membership {change:?} applied at {}; voters {voters:?}",
+                    self.id,
+                    e.index
+                );
                 CommittedKind::Membership { change }
             }
             Err(err) => {
-                log::error!("raft {}: membership {change:?} at {} refused: {err}", self.id, e.index);
-                CommittedKind::MembershipRejected { change, reason: err.to_string() }
+                log::error!(
+                    "raft {}: membership {change:?} at {} refused: {err}",
+                    self.id,
+                    e.index
+                );
+                CommittedKind::MembershipRejected {
+                    change,
+                    reason: err.to_string(),
+                }
             }
         };
-        out.committed.push(Committed { index: e.index, term: e.term, proposal, local, kind });
+        out.committed.push(Committed {
+            index: e.index,
+            term: e.term,
+            proposal,
+            local,
+            kind,
+        });
         Ok(())
     }
 }
@@ -925,7 +1040,11 @@ impl Drain for LogDrain {
     type Ok = ();
     type Err = slog::Never;
 
-    fn log(&self, record: &slog::Record<'_>, values: &slog::OwnedKVList) -> Result<(), slog::Never> {
+    fn log(
+        &self,
+        record: &slog::Record<'_>,
+        values: &slog::OwnedKVList,
+    ) -> Result<(), slog::Never> {
         let level = match record.level() {
             slog::Level::Critical | slog::Level::Error => log::Level::Error,
             slog::Level::Warning => log::Level::Warn,

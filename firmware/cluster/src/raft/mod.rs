@@ -28,6 +28,8 @@ pub mod command;
 pub mod driver;
 pub mod storage;
 
-pub use command::{CommandEnvelope, DecodeCommandError, MembershipChange, ProposalId, StoreCommand};
+pub use command::{
+    CommandEnvelope, DecodeCommandError, MembershipChange, ProposalId, StoreCommand,
+};
 pub use driver::*;
 pub use storage::{OpenError, PersistBatch, RedbRaftStorage, WriteError, RAFT_SCHEMA_VERSION};

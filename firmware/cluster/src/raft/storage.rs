@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
-    WriteTransaction,
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    TableError, WriteTransaction,
 };
 
 use super::codec::{self, DecodeRecordError};
@@ -53,7 +53,9 @@ pub enum OpenError {
         source: redb::Error,
     },
     /// The file was written by newer firmware.
-    #[error("raft storage {path} has schema version {found}; this firmware supports up to {supported}")]
+    #[error(
+        "raft storage {path} has schema version {found}; this firmware supports up to {supported}"
+    )]
     NewerSchema {
         /// The file.
         path: String,
@@ -197,8 +199,14 @@ impl RedbRaftStorage {
         if initial_voters.contains(&0) {
             return Err(OpenError::ZeroVoter);
         }
-        let dberr = |e: redb::Error| OpenError::Database { path: shown.clone(), source: e };
-        let damaged = |reason: String| OpenError::Damaged { path: shown.clone(), reason };
+        let dberr = |e: redb::Error| OpenError::Database {
+            path: shown.clone(),
+            source: e,
+        };
+        let damaged = |reason: String| OpenError::Damaged {
+            path: shown.clone(),
+            reason,
+        };
         let db = Database::create(&path).map_err(|e| dberr(e.into()))?;
 
         // Inspect.
@@ -208,8 +216,10 @@ impl RedbRaftStorage {
                 Ok(meta) => {
                     let version = match meta.get(KEY_SCHEMA).map_err(|e| dberr(e.into()))? {
                         Some(v) => {
-                            let b: [u8; 4] =
-                                v.value().try_into().map_err(|_| damaged("schema version is not 4 bytes".into()))?;
+                            let b: [u8; 4] = v
+                                .value()
+                                .try_into()
+                                .map_err(|_| damaged("schema version is not 4 bytes".into()))?;
                             u32::from_le_bytes(b)
                         }
                         None => return Err(damaged("schema version missing".into())),
@@ -263,20 +273,32 @@ impl RedbRaftStorage {
             }
             let conf_index = hard_state.commit;
             let mut txn = db.begin_write().map_err(|e| dberr(e.into()))?;
-            txn.set_durability(Durability::Immediate).map_err(|e| dberr(e.into()))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(|e| dberr(e.into()))?;
             {
                 let mut meta = txn.open_table(META).map_err(|e| dberr(e.into()))?;
                 meta.insert(KEY_SCHEMA, RAFT_SCHEMA_VERSION.to_le_bytes().as_slice())
                     .map_err(|e| dberr(e.into()))?;
-                meta.insert(KEY_HARD_STATE, codec::encode_hard_state(&hard_state).as_slice())
-                    .map_err(|e| dberr(e.into()))?;
-                meta.insert(KEY_CONF_STATE, codec::encode_conf_state(&cs, conf_index).as_slice())
-                    .map_err(|e| dberr(e.into()))?;
-                meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(&Snapshot::default()).as_slice())
-                    .map_err(|e| dberr(e.into()))?;
+                meta.insert(
+                    KEY_HARD_STATE,
+                    codec::encode_hard_state(&hard_state).as_slice(),
+                )
+                .map_err(|e| dberr(e.into()))?;
+                meta.insert(
+                    KEY_CONF_STATE,
+                    codec::encode_conf_state(&cs, conf_index).as_slice(),
+                )
+                .map_err(|e| dberr(e.into()))?;
+                meta.insert(
+                    KEY_SNAPSHOT,
+                    codec::encode_snapshot(&Snapshot::default()).as_slice(),
+                )
+                .map_err(|e| dberr(e.into()))?;
                 let mut entries = txn.open_table(ENTRIES).map_err(|e| dberr(e.into()))?;
                 for e in &bootstrap {
-                    entries.insert(e.index, codec::encode_entry(e).as_slice()).map_err(|e| dberr(e.into()))?;
+                    entries
+                        .insert(e.index, codec::encode_entry(e).as_slice())
+                        .map_err(|e| dberr(e.into()))?;
                 }
             }
             txn.commit().map_err(|e| dberr(e.into()))?;
@@ -292,18 +314,28 @@ impl RedbRaftStorage {
                 .map(|v| v.value().to_vec())
                 .ok_or_else(|| damaged(format!("{key} missing")))
         };
-        let hard_state = codec::decode_hard_state(&get(KEY_HARD_STATE)?).map_err(|e| damaged(e.to_string()))?;
+        let hard_state =
+            codec::decode_hard_state(&get(KEY_HARD_STATE)?).map_err(|e| damaged(e.to_string()))?;
         let (conf_state, conf_index) =
             codec::decode_conf_state(&get(KEY_CONF_STATE)?).map_err(|e| damaged(e.to_string()))?;
-        let snapshot = codec::decode_snapshot(&get(KEY_SNAPSHOT)?).map_err(|e| damaged(e.to_string()))?;
+        let snapshot =
+            codec::decode_snapshot(&get(KEY_SNAPSHOT)?).map_err(|e| damaged(e.to_string()))?;
         let entries = txn.open_table(ENTRIES).map_err(|e| dberr(e.into()))?;
         let snap_index = snapshot.get_metadata().index;
-        let first = entries.first().map_err(|e| dberr(e.into()))?.map(|(k, _)| k.value());
-        let last = entries.last().map_err(|e| dberr(e.into()))?.map(|(k, _)| k.value());
+        let first = entries
+            .first()
+            .map_err(|e| dberr(e.into()))?
+            .map(|(k, _)| k.value());
+        let last = entries
+            .last()
+            .map_err(|e| dberr(e.into()))?
+            .map(|(k, _)| k.value());
         let (first_index, last_index) = match (first, last) {
             (Some(f), Some(l)) => {
                 if f != snap_index + 1 {
-                    return Err(damaged(format!("log starts at {f} but the snapshot is at {snap_index}")));
+                    return Err(damaged(format!(
+                        "log starts at {f} but the snapshot is at {snap_index}"
+                    )));
                 }
                 let count = entries.len().map_err(|e| dberr(e.into()))?;
                 if count != l - f + 1 {
@@ -325,7 +357,16 @@ impl RedbRaftStorage {
                 conf_state.voters
             );
         }
-        Ok(RedbRaftStorage { db, path, hard_state, conf_state, conf_index, snapshot, first_index, last_index })
+        Ok(RedbRaftStorage {
+            db,
+            path,
+            hard_state,
+            conf_state,
+            conf_index,
+            snapshot,
+            first_index,
+            last_index,
+        })
     }
 
     /// The file this storage lives in.
@@ -359,17 +400,26 @@ impl RedbRaftStorage {
     }
 
     fn dberr(&self, e: impl Into<redb::Error>) -> WriteError {
-        WriteError::Database { path: self.shown(), source: e.into() }
+        WriteError::Database {
+            path: self.shown(),
+            source: e.into(),
+        }
     }
 
     /// Appends entries, truncating any stored suffix from the first new index.
     pub fn append(&mut self, entries: &[Entry]) -> Result<(), WriteError> {
-        self.persist(PersistBatch { entries, ..Default::default() })
+        self.persist(PersistBatch {
+            entries,
+            ..Default::default()
+        })
     }
 
     /// Stores the hard state.
     pub fn set_hard_state(&mut self, hs: &HardState) -> Result<(), WriteError> {
-        self.persist(PersistBatch { hard_state: Some(hs), ..Default::default() })
+        self.persist(PersistBatch {
+            hard_state: Some(hs),
+            ..Default::default()
+        })
     }
 
     /// Stores the commit index (keeping term and vote).
@@ -381,20 +431,29 @@ impl RedbRaftStorage {
 
     /// Stores the conf state produced by applying the conf change at `index`.
     pub fn set_conf_state(&mut self, cs: &ConfState, index: u64) -> Result<(), WriteError> {
-        self.persist(PersistBatch { conf_state: Some((cs, index)), ..Default::default() })
+        self.persist(PersistBatch {
+            conf_state: Some((cs, index)),
+            ..Default::default()
+        })
     }
 
     /// Installs a snapshot received from the leader: the log is discarded, the
     /// conf state becomes the snapshot's, commit moves to the snapshot index.
     pub fn apply_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), WriteError> {
-        self.persist(PersistBatch { snapshot: Some(snapshot), ..Default::default() })
+        self.persist(PersistBatch {
+            snapshot: Some(snapshot),
+            ..Default::default()
+        })
     }
 
     /// Writes a batch in one durable transaction: snapshot, entries, hard state,
     /// conf state, in that order. On error nothing is written and the cached
     /// state is unchanged.
     pub fn persist(&mut self, batch: PersistBatch<'_>) -> Result<(), WriteError> {
-        if batch.snapshot.is_none() && batch.entries.is_empty() && batch.hard_state.is_none() && batch.conf_state.is_none()
+        if batch.snapshot.is_none()
+            && batch.entries.is_empty()
+            && batch.hard_state.is_none()
+            && batch.conf_state.is_none()
         {
             return Ok(());
         }
@@ -404,17 +463,24 @@ impl RedbRaftStorage {
         let (mut first_index, mut last_index) = (self.first_index, self.last_index);
 
         let mut txn = self.db.begin_write().map_err(|e| self.dberr(e))?;
-        txn.set_durability(Durability::Immediate).map_err(|e| self.dberr(e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| self.dberr(e))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.dberr(e))?;
             let mut table = txn.open_table(ENTRIES).map_err(|e| self.dberr(e))?;
             if let Some(s) = batch.snapshot {
                 let m = s.get_metadata();
                 if m.index < first_index {
-                    return Err(WriteError::SnapshotOutOfDate { index: m.index, first_kept: first_index });
+                    return Err(WriteError::SnapshotOutOfDate {
+                        index: m.index,
+                        first_kept: first_index,
+                    });
                 }
-                table.retain_in(0u64.., |_, _| false).map_err(|e| self.dberr(e))?;
-                meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(s).as_slice()).map_err(|e| self.dberr(e))?;
+                table
+                    .retain_in(0u64.., |_, _| false)
+                    .map_err(|e| self.dberr(e))?;
+                meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(s).as_slice())
+                    .map_err(|e| self.dberr(e))?;
                 hard_state.term = hard_state.term.max(m.term);
                 hard_state.commit = m.index;
                 conf = (m.get_conf_state().clone(), m.index);
@@ -424,10 +490,16 @@ impl RedbRaftStorage {
             }
             if let Some(first) = batch.entries.first().map(|e| e.index) {
                 if first < first_index {
-                    return Err(WriteError::OverwritesCompacted { first, first_kept: first_index });
+                    return Err(WriteError::OverwritesCompacted {
+                        first,
+                        first_kept: first_index,
+                    });
                 }
                 if first > last_index + 1 {
-                    return Err(WriteError::Gap { first, last: last_index });
+                    return Err(WriteError::Gap {
+                        first,
+                        last: last_index,
+                    });
                 }
                 for (i, e) in batch.entries.iter().enumerate() {
                     if e.index != first + i as u64 {
@@ -436,10 +508,14 @@ impl RedbRaftStorage {
                 }
                 let new_last = first + batch.entries.len() as u64 - 1;
                 if new_last < last_index {
-                    table.retain_in(new_last + 1.., |_, _| false).map_err(|e| self.dberr(e))?;
+                    table
+                        .retain_in(new_last + 1.., |_, _| false)
+                        .map_err(|e| self.dberr(e))?;
                 }
                 for e in batch.entries {
-                    table.insert(e.index, codec::encode_entry(e).as_slice()).map_err(|e| self.dberr(e))?;
+                    table
+                        .insert(e.index, codec::encode_entry(e).as_slice())
+                        .map_err(|e| self.dberr(e))?;
                 }
                 last_index = new_last;
             }
@@ -450,12 +526,18 @@ impl RedbRaftStorage {
                 conf = (cs.clone(), index);
             }
             if hard_state != self.hard_state {
-                meta.insert(KEY_HARD_STATE, codec::encode_hard_state(&hard_state).as_slice())
-                    .map_err(|e| self.dberr(e))?;
+                meta.insert(
+                    KEY_HARD_STATE,
+                    codec::encode_hard_state(&hard_state).as_slice(),
+                )
+                .map_err(|e| self.dberr(e))?;
             }
             if conf.0 != self.conf_state || conf.1 != self.conf_index {
-                meta.insert(KEY_CONF_STATE, codec::encode_conf_state(&conf.0, conf.1).as_slice())
-                    .map_err(|e| self.dberr(e))?;
+                meta.insert(
+                    KEY_CONF_STATE,
+                    codec::encode_conf_state(&conf.0, conf.1).as_slice(),
+                )
+                .map_err(|e| self.dberr(e))?;
             }
         }
         self.commit(txn)?;
@@ -494,7 +576,10 @@ impl RedbRaftStorage {
         }
         let term = self.read_term(index).map_err(|e| match e {
             TermReadError::Db(e) => self.dberr(e),
-            TermReadError::Decode(source) => WriteError::Damaged { path: self.shown(), source },
+            TermReadError::Decode(source) => WriteError::Damaged {
+                path: self.shown(),
+                source,
+            },
             TermReadError::Missing => WriteError::CompactOutOfRange {
                 index,
                 commit: self.hard_state.commit,
@@ -511,12 +596,16 @@ impl RedbRaftStorage {
             m.set_conf_state(self.conf_state.clone());
         }
         let mut txn = self.db.begin_write().map_err(|e| self.dberr(e))?;
-        txn.set_durability(Durability::Immediate).map_err(|e| self.dberr(e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| self.dberr(e))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.dberr(e))?;
             let mut table = txn.open_table(ENTRIES).map_err(|e| self.dberr(e))?;
-            table.retain_in(..=index, |_, _| false).map_err(|e| self.dberr(e))?;
-            meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(&snap).as_slice()).map_err(|e| self.dberr(e))?;
+            table
+                .retain_in(..=index, |_, _| false)
+                .map_err(|e| self.dberr(e))?;
+            meta.insert(KEY_SNAPSHOT, codec::encode_snapshot(&snap).as_slice())
+                .map_err(|e| self.dberr(e))?;
         }
         self.commit(txn)?;
         self.snapshot = snap;
@@ -525,9 +614,17 @@ impl RedbRaftStorage {
     }
 
     fn read_term(&self, idx: u64) -> Result<u64, TermReadError> {
-        let txn = self.db.begin_read().map_err(|e| TermReadError::Db(e.into()))?;
-        let table = txn.open_table(ENTRIES).map_err(|e| TermReadError::Db(e.into()))?;
-        let v = table.get(idx).map_err(|e| TermReadError::Db(e.into()))?.ok_or(TermReadError::Missing)?;
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| TermReadError::Db(e.into()))?;
+        let table = txn
+            .open_table(ENTRIES)
+            .map_err(|e| TermReadError::Db(e.into()))?;
+        let v = table
+            .get(idx)
+            .map_err(|e| TermReadError::Db(e.into()))?
+            .ok_or(TermReadError::Missing)?;
         codec::decode_entry_term(v.value()).map_err(TermReadError::Decode)
     }
 }
@@ -545,7 +642,10 @@ struct MissingEntry(u64);
 
 impl Storage for RedbRaftStorage {
     fn initial_state(&self) -> raft::Result<RaftState> {
-        Ok(RaftState::new(self.hard_state.clone(), self.conf_state.clone()))
+        Ok(RaftState::new(
+            self.hard_state.clone(),
+            self.conf_state.clone(),
+        ))
     }
 
     fn entries(
@@ -560,16 +660,27 @@ impl Storage for RedbRaftStorage {
         }
         if high > self.last_index + 1 || low > high {
             // raft-rs's MemStorage panics here; we report instead.
-            log::error!("raft storage: entries {low}..{high} asked, log ends at {}", self.last_index);
+            log::error!(
+                "raft storage: entries {low}..{high} asked, log ends at {}",
+                self.last_index
+            );
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
         let max_size = max_size.into();
-        let txn = self.db.begin_read().map_err(|e| other(redb::Error::from(e)))?;
-        let table = txn.open_table(ENTRIES).map_err(|e| other(redb::Error::from(e)))?;
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| other(redb::Error::from(e)))?;
+        let table = txn
+            .open_table(ENTRIES)
+            .map_err(|e| other(redb::Error::from(e)))?;
         let mut out = Vec::with_capacity((high - low).min(1024) as usize);
         let mut size: u64 = 0;
         let mut stopped_early = false;
-        for row in table.range(low..high).map_err(|e| other(redb::Error::from(e)))? {
+        for row in table
+            .range(low..high)
+            .map_err(|e| other(redb::Error::from(e)))?
+        {
             let (_, v) = row.map_err(|e| other(redb::Error::from(e)))?;
             let bytes = v.value();
             // Stop early once well past the limit; limit_size trims exactly below.
@@ -620,7 +731,9 @@ impl Storage for RedbRaftStorage {
         let index = self.snapshot.get_metadata().index;
         if index == 0 || index < request_index {
             log::warn!("raft storage: snapshot for {to} asked (request index {request_index}), stored snapshot is at {index}");
-            return Err(raft::Error::Store(StorageError::SnapshotTemporarilyUnavailable));
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
         }
         Ok(self.snapshot.clone())
     }

@@ -40,7 +40,11 @@ pub enum CatalogError {
 impl<'a> Engine<'a> {
     /// `catalog import`: checks parsed items against the store (currency, tax
     /// classes, barcodes owned by other SKUs) and yields one upsert per item.
-    pub fn import_catalog(&self, user: Option<&'a User>, items: Vec<CatalogItem>) -> Result<Vec<EventBody>, CatalogError> {
+    pub fn import_catalog(
+        &self,
+        user: Option<&'a User>,
+        items: Vec<CatalogItem>,
+    ) -> Result<Vec<EventBody>, CatalogError> {
         require(user, Permission::Catalog)?;
         if items.is_empty() {
             return Err(CatalogError::Empty);
@@ -49,16 +53,27 @@ impl<'a> Engine<'a> {
         for (i, item) in items.iter().enumerate() {
             let row = i + 1;
             if item.price.currency != self.profile.currency {
-                problems.push(format!("item {row} ({}): price in {} but the store sells in {}", item.sku, item.price.currency, self.profile.currency));
+                problems.push(format!(
+                    "item {row} ({}): price in {} but the store sells in {}",
+                    item.sku, item.price.currency, self.profile.currency
+                ));
             }
             if self.profile.tax.rate(&item.tax_class).is_err() {
-                problems.push(format!("item {row} ({}): unknown tax class {:?}", item.sku, item.tax_class));
+                problems.push(format!(
+                    "item {row} ({}): unknown tax class {:?}",
+                    item.sku, item.tax_class
+                ));
             }
             for code in &item.barcodes {
                 if let Some(owner) = self.state.catalog.by_barcode(code) {
-                    let moved_away = items.iter().any(|o| o.sku == owner.sku && !o.barcodes.contains(code));
+                    let moved_away = items
+                        .iter()
+                        .any(|o| o.sku == owner.sku && !o.barcodes.contains(code));
                     if owner.sku != item.sku && !moved_away {
-                        problems.push(format!("item {row} ({}): barcode {code} already belongs to {}", item.sku, owner.sku));
+                        problems.push(format!(
+                            "item {row} ({}): barcode {code} already belongs to {}",
+                            item.sku, owner.sku
+                        ));
                     }
                 }
             }
@@ -72,43 +87,90 @@ impl<'a> Engine<'a> {
     /// `price set <sku> <price>` (manager): checks the change and returns the item
     /// with its new price. In a cluster the change goes through consensus first;
     /// the caller journals `CatalogUpserted` of the result once decided.
-    pub fn price_change(&self, user: Option<&'a User>, sku: &str, price: &str) -> Result<CatalogItem, CatalogError> {
+    pub fn price_change(
+        &self,
+        user: Option<&'a User>,
+        sku: &str,
+        price: &str,
+    ) -> Result<CatalogItem, CatalogError> {
         require(user, Permission::Catalog)?;
-        let item = self.state.catalog.get(&Sku(sku.to_string())).ok_or_else(|| CatalogError::UnknownSku(sku.to_string()))?;
-        let price = crate::money::Money::parse_non_negative(price, self.profile.currency).map_err(|e| CatalogError::BadPrice(e.to_string()))?;
-        Ok(CatalogItem { price, ..item.clone() })
+        let item = self
+            .state
+            .catalog
+            .get(&Sku(sku.to_string()))
+            .ok_or_else(|| CatalogError::UnknownSku(sku.to_string()))?;
+        let price = crate::money::Money::parse_non_negative(price, self.profile.currency)
+            .map_err(|e| CatalogError::BadPrice(e.to_string()))?;
+        Ok(CatalogItem {
+            price,
+            ..item.clone()
+        })
     }
 
     /// `setting set <key> <value>` (manager): checks a store setting change.
-    pub fn setting_change(&self, user: Option<&'a User>, key: &str, value: &str) -> Result<EventBody, CatalogError> {
+    pub fn setting_change(
+        &self,
+        user: Option<&'a User>,
+        key: &str,
+        value: &str,
+    ) -> Result<EventBody, CatalogError> {
         require(user, Permission::Catalog)?;
-        let key_ok = (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        let key_ok = (1..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if !key_ok {
-            return Err(CatalogError::Setting(format!("key {key:?}: 1 to 64 of a-z, 0-9, '.', '_', '-'")));
+            return Err(CatalogError::Setting(format!(
+                "key {key:?}: 1 to 64 of a-z, 0-9, '.', '_', '-'"
+            )));
         }
         if value.chars().count() > 256 || value.chars().any(char::is_control) {
-            return Err(CatalogError::Setting("value: at most 256 printable characters".into()));
+            return Err(CatalogError::Setting(
+                "value: at most 256 printable characters".into(),
+            ));
         }
-        Ok(EventBody::SettingChanged { key: key.to_string(), value: value.to_string() })
+        Ok(EventBody::SettingChanged {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
     }
 
     /// `customer set <id> <phone|-> <name>`: registers or changes a customer (anyone who sells).
-    pub fn customer_upsert(&self, user: Option<&'a User>, id: &str, phone: Option<&str>, name: &str) -> Result<EventBody, CatalogError> {
+    pub fn customer_upsert(
+        &self,
+        user: Option<&'a User>,
+        id: &str,
+        phone: Option<&str>,
+        name: &str,
+    ) -> Result<EventBody, CatalogError> {
         require(user, Permission::Sell)?;
-        let c = crate::customer::Customer::new(id, name, phone).map_err(|e| CatalogError::Customer(e.to_string()))?;
+        let c = crate::customer::Customer::new(id, name, phone)
+            .map_err(|e| CatalogError::Customer(e.to_string()))?;
         Ok(EventBody::CustomerUpserted(c))
     }
 
     /// `stock adjust <sku> <delta> <reason>` (manager).
-    pub fn adjust_stock(&self, user: Option<&'a User>, sku: &str, delta: i64, reason: &str) -> Result<Vec<EventBody>, CatalogError> {
+    pub fn adjust_stock(
+        &self,
+        user: Option<&'a User>,
+        sku: &str,
+        delta: i64,
+        reason: &str,
+    ) -> Result<Vec<EventBody>, CatalogError> {
         require(user, Permission::Catalog)?;
         let sku = Sku(sku.to_string());
         if self.state.catalog.get(&sku).is_none() {
             return Err(CatalogError::Stock(format!("unknown SKU {sku}")));
         }
         if delta == 0 || reason.trim().is_empty() {
-            return Err(CatalogError::Stock("a non-zero amount and a reason are needed".into()));
+            return Err(CatalogError::Stock(
+                "a non-zero amount and a reason are needed".into(),
+            ));
         }
-        Ok(vec![EventBody::StockAdjusted { sku, delta, reason: reason.trim().to_string() }])
+        Ok(vec![EventBody::StockAdjusted {
+            sku,
+            delta,
+            reason: reason.trim().to_string(),
+        }])
     }
 }

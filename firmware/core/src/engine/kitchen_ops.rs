@@ -31,14 +31,27 @@ impl<'a> Engine<'a> {
         let t = text.trim();
         let not_found = || KitchenError::NoTicket(t.to_string());
         let (terminal, number) = match t.split_once('-') {
-            Some((a, b)) => (a.parse().map_err(|_| not_found())?, b.parse().map_err(|_| not_found())?),
+            Some((a, b)) => (
+                a.parse().map_err(|_| not_found())?,
+                b.parse().map_err(|_| not_found())?,
+            ),
             None => (self.state.terminal.0, t.parse().map_err(|_| not_found())?),
         };
-        self.state.kitchen.get(&TicketId { terminal: crate::ids::TerminalId(terminal), number }).ok_or_else(not_found)
+        self.state
+            .kitchen
+            .get(&TicketId {
+                terminal: crate::ids::TerminalId(terminal),
+                number,
+            })
+            .ok_or_else(not_found)
     }
 
     /// `kitchen advance <ticket>`.
-    pub fn kitchen_advance(&self, user: Option<&'a User>, ticket: &str) -> Result<(Vec<EventBody>, TicketStatus), KitchenError> {
+    pub fn kitchen_advance(
+        &self,
+        user: Option<&'a User>,
+        ticket: &str,
+    ) -> Result<(Vec<EventBody>, TicketStatus), KitchenError> {
         let u = require(user, Permission::Kitchen)?;
         let t = self.find_ticket(ticket)?;
         let (to, dismissed) = match t.status.next() {
@@ -46,16 +59,32 @@ impl<'a> Engine<'a> {
             None if t.recalls > t.dismissed_recalls => (TicketStatus::Served, t.recalls),
             None => return Err(KitchenError::Served(t.id)),
         };
-        Ok((vec![EventBody::KitchenAdvanced { ticket: t.id, to, dismissed_recalls: dismissed, by: u.id.clone() }], to))
+        Ok((
+            vec![EventBody::KitchenAdvanced {
+                ticket: t.id,
+                to,
+                dismissed_recalls: dismissed,
+                by: u.id.clone(),
+            }],
+            to,
+        ))
     }
 
     /// `kitchen recall <ticket>`.
-    pub fn kitchen_recall(&self, user: Option<&'a User>, ticket: &str) -> Result<Vec<EventBody>, KitchenError> {
+    pub fn kitchen_recall(
+        &self,
+        user: Option<&'a User>,
+        ticket: &str,
+    ) -> Result<Vec<EventBody>, KitchenError> {
         let u = require(user, Permission::Kitchen)?;
         let t = self.find_ticket(ticket)?;
         if t.is_open() {
             return Err(KitchenError::StillOpen(t.id));
         }
-        Ok(vec![EventBody::KitchenRecalled { ticket: t.id, recalls: t.recalls + 1, by: u.id.clone() }])
+        Ok(vec![EventBody::KitchenRecalled {
+            ticket: t.id,
+            recalls: t.recalls + 1,
+            by: u.id.clone(),
+        }])
     }
 }

@@ -13,7 +13,7 @@ mod shift_ops;
 
 pub use catalog_ops::CatalogError;
 pub use kitchen_ops::KitchenError;
-pub use returns::{ReturnError, RefundRequest};
+pub use returns::{RefundRequest, ReturnError};
 pub use sale_ops::{AddRequest, SaleError};
 pub use shift_ops::ShiftError;
 
@@ -29,7 +29,9 @@ pub enum Denied {
     #[error("not logged in: use `login <pin>` first")]
     NotLoggedIn,
     /// The logged-in user's role lacks the permission.
-    #[error("{needed} role needed for {what} (logged in as {have}): `login <pin>` as a {needed} first")]
+    #[error(
+        "{needed} role needed for {what} (logged in as {have}): `login <pin>` as a {needed} first"
+    )]
     Role {
         /// Role that has the permission.
         needed: &'static str,
@@ -50,7 +52,11 @@ pub fn require(user: Option<&User>, permission: Permission) -> Result<&User, Den
             Role::Technician => "technician or manager",
             r => r.as_str(),
         };
-        Err(Denied::Role { needed, what: permission.describe(), have: u.role.as_str() })
+        Err(Denied::Role {
+            needed,
+            what: permission.describe(),
+            have: u.role.as_str(),
+        })
     }
 }
 

@@ -76,7 +76,13 @@ pub struct RefundRequest<'r> {
 
 impl<'a> Engine<'a> {
     /// `void <receipt>` (manager): voids a sale of the open shift.
-    pub fn void_sale(&self, user: Option<&'a User>, sale: &Sale, already_voided: bool, refunds: &[RefundRecord]) -> Result<Vec<EventBody>, ReturnError> {
+    pub fn void_sale(
+        &self,
+        user: Option<&'a User>,
+        sale: &Sale,
+        already_voided: bool,
+        refunds: &[RefundRecord],
+    ) -> Result<Vec<EventBody>, ReturnError> {
         let u = require(user, Permission::Void)?;
         let shift = self.state.shift.as_ref().ok_or(ReturnError::NoShift)?;
         let no = sale.receipt_no;
@@ -89,7 +95,12 @@ impl<'a> Engine<'a> {
         if sale.shift_no != shift.shift_no {
             return Err(ReturnError::EarlierShift(no));
         }
-        let cash_in: i64 = sale.tenders.iter().filter(|t| matches!(t, Tender::Cash { .. })).map(|t| t.amount().minor).sum();
+        let cash_in: i64 = sale
+            .tenders
+            .iter()
+            .filter(|t| matches!(t, Tender::Cash { .. }))
+            .map(|t| t.amount().minor)
+            .sum();
         let cash_returned = Money::new((cash_in - sale.change.minor).max(0), sale.total.currency);
         let mut restock: Vec<(crate::ids::Sku, i64)> = Vec::new();
         for l in &sale.lines {
@@ -107,13 +118,23 @@ impl<'a> Engine<'a> {
             shift_no: shift.shift_no,
         })];
         if cash_returned.minor > 0 {
-            events.push(EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::PayBack(no) });
+            events.push(EventBody::DrawerOpened {
+                by: u.id.clone(),
+                reason: DrawerReason::PayBack(no),
+            });
         }
         Ok(events)
     }
 
     /// `refund <receipt> <line>:<qty>...` (manager): refunds part or all of a sale in cash.
-    pub fn refund(&self, user: Option<&'a User>, sale: &Sale, voided: bool, earlier: &[RefundRecord], request: &[RefundRequest<'_>]) -> Result<(Vec<EventBody>, RefundRecord), ReturnError> {
+    pub fn refund(
+        &self,
+        user: Option<&'a User>,
+        sale: &Sale,
+        voided: bool,
+        earlier: &[RefundRecord],
+        request: &[RefundRequest<'_>],
+    ) -> Result<(Vec<EventBody>, RefundRecord), ReturnError> {
         let u = require(user, Permission::Refund)?;
         let shift = self.state.shift.as_ref().ok_or(ReturnError::NoShift)?;
         let no = sale.receipt_no;
@@ -138,27 +159,62 @@ impl<'a> Engine<'a> {
                 return Err(ReturnError::DuplicateLine(req.line_no));
             }
             seen.push(req.line_no);
-            let line = sale.lines.iter().find(|l| l.line_no == req.line_no).ok_or(ReturnError::NoLine { receipt: no, line: req.line_no })?;
-            let qty = Engine::parse_qty(req.qty, line.sold_by).map_err(|e| ReturnError::Quantity(req.qty.to_string(), e.to_string()))?;
+            let line = sale.lines.iter().find(|l| l.line_no == req.line_no).ok_or(
+                ReturnError::NoLine {
+                    receipt: no,
+                    line: req.line_no,
+                },
+            )?;
+            let qty = Engine::parse_qty(req.qty, line.sold_by)
+                .map_err(|e| ReturnError::Quantity(req.qty.to_string(), e.to_string()))?;
             let (qty_done, amount_done) = done.get(&req.line_no).copied().unwrap_or((0, 0));
             let left = line.qty - qty_done;
             if qty > left {
-                return Err(ReturnError::TooMuch { line: req.line_no, asked: req.qty.to_string(), left: left.to_string(), sold: line.qty.to_string() });
+                return Err(ReturnError::TooMuch {
+                    line: req.line_no,
+                    asked: req.qty.to_string(),
+                    left: left.to_string(),
+                    sold: line.qty.to_string(),
+                });
             }
             // The last part refunded takes whatever amount is left, so a full refund returns exactly what was paid.
             let amount = if qty == left {
                 line.amount.minor - amount_done
             } else {
-                let share = div_round(i128::from(line.amount.minor) * i128::from(qty), i128::from(line.qty.max(1)), RoundingMode::HalfUp);
-                i64::try_from(share).unwrap_or(0).min(line.amount.minor - amount_done)
+                let share = div_round(
+                    i128::from(line.amount.minor) * i128::from(qty),
+                    i128::from(line.qty.max(1)),
+                    RoundingMode::HalfUp,
+                );
+                i64::try_from(share)
+                    .unwrap_or(0)
+                    .min(line.amount.minor - amount_done)
             };
-            lines.push(RefundLine { line_no: line.line_no, sku: line.sku.clone(), qty, amount: Money::new(amount, sale.total.currency), tax_class: line.tax_class.clone() });
+            lines.push(RefundLine {
+                line_no: line.line_no,
+                sku: line.sku.clone(),
+                qty,
+                amount: Money::new(amount, sale.total.currency),
+                tax_class: line.tax_class.clone(),
+            });
         }
-        let total = Money::new(lines.iter().map(|l| l.amount.minor).sum(), sale.total.currency);
-        let record = RefundRecord { original: no, lines, total, by: u.id.clone(), shift_no: shift.shift_no };
+        let total = Money::new(
+            lines.iter().map(|l| l.amount.minor).sum(),
+            sale.total.currency,
+        );
+        let record = RefundRecord {
+            original: no,
+            lines,
+            total,
+            by: u.id.clone(),
+            shift_no: shift.shift_no,
+        };
         let mut events = vec![EventBody::RefundIssued(record.clone())];
         if total.minor > 0 {
-            events.push(EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::PayBack(no) });
+            events.push(EventBody::DrawerOpened {
+                by: u.id.clone(),
+                reason: DrawerReason::PayBack(no),
+            });
         }
         Ok((events, record))
     }

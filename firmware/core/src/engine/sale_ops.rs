@@ -101,7 +101,9 @@ pub enum SaleError {
         limit: String,
     },
     /// Over the total offline card limit.
-    #[error("card refused: over the total offline card limit of {limit} ({held} already held offline)")]
+    #[error(
+        "card refused: over the total offline card limit of {limit} ({held} already held offline)"
+    )]
     OverOfflineLimit {
         /// Limit.
         limit: String,
@@ -156,7 +158,10 @@ impl<'a> Engine<'a> {
     }
 
     fn edit(u: &User, edit: CartEdit) -> Vec<EventBody> {
-        vec![EventBody::CartEdited { by: u.id.clone(), edit }]
+        vec![EventBody::CartEdited {
+            by: u.id.clone(),
+            edit,
+        }]
     }
 
     /// `sale new`: opens a cart. An empty open cart is reused (no event).
@@ -180,10 +185,19 @@ impl<'a> Engine<'a> {
     pub fn resolve(&self, key: &str) -> Result<(CatalogItem, Option<Barcode>), SaleError> {
         let key = key.trim();
         let catalog = &self.state.catalog;
-        if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && matches!(key.len(), 8 | 12 | 13) {
+        if !key.is_empty()
+            && key.bytes().all(|b| b.is_ascii_digit())
+            && matches!(key.len(), 8 | 12 | 13)
+        {
             let code = barcode::classify(key).map_err(|e| SaleError::Barcode(e.to_string()))?;
-            let found = code.lookup_keys().iter().find_map(|k| catalog.by_barcode(k)).cloned();
-            return found.map(|i| (i, Some(code))).ok_or_else(|| SaleError::NotFound(key.to_string()));
+            let found = code
+                .lookup_keys()
+                .iter()
+                .find_map(|k| catalog.by_barcode(k))
+                .cloned();
+            return found
+                .map(|i| (i, Some(code)))
+                .ok_or_else(|| SaleError::NotFound(key.to_string()));
         }
         if let Some(i) = catalog.get(&crate::ids::Sku(key.to_string())) {
             return Ok((i.clone(), None));
@@ -191,14 +205,23 @@ impl<'a> Engine<'a> {
         if let Some(i) = catalog.items().find(|i| i.sku.0.eq_ignore_ascii_case(key)) {
             return Ok((i.clone(), None));
         }
-        let hits: Vec<&CatalogItem> = catalog.search(key).into_iter().filter(|i| i.active).collect();
+        let hits: Vec<&CatalogItem> = catalog
+            .search(key)
+            .into_iter()
+            .filter(|i| i.active)
+            .collect();
         match hits.len() {
             0 => Err(SaleError::NotFound(key.to_string())),
             1 => Ok((hits[0].clone(), None)),
             n => Err(SaleError::Ambiguous {
                 query: key.to_string(),
                 count: n,
-                examples: hits.iter().take(5).map(|i| i.sku.0.as_str()).collect::<Vec<_>>().join(", "),
+                examples: hits
+                    .iter()
+                    .take(5)
+                    .map(|i| i.sku.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -208,16 +231,23 @@ impl<'a> Engine<'a> {
         let t = text.trim();
         match sold_by {
             SoldBy::Unit => {
-                let q: i64 = t.parse().map_err(|_| SaleError::Quantity(t.to_string(), "whole units expected"))?;
+                let q: i64 = t
+                    .parse()
+                    .map_err(|_| SaleError::Quantity(t.to_string(), "whole units expected"))?;
                 if !(1..=MAX_UNITS).contains(&q) {
                     return Err(SaleError::Quantity(t.to_string(), "must be 1 to 9999"));
                 }
                 Ok(q)
             }
             SoldBy::Weight => {
-                let g = parse_minor(t, 3).map_err(|_| SaleError::Quantity(t.to_string(), "kilograms with at most 3 decimals expected"))?;
+                let g = parse_minor(t, 3).map_err(|_| {
+                    SaleError::Quantity(t.to_string(), "kilograms with at most 3 decimals expected")
+                })?;
                 if !(1..=MAX_GRAMS).contains(&g) {
-                    return Err(SaleError::Quantity(t.to_string(), "must be 0.001 to 100 kg"));
+                    return Err(SaleError::Quantity(
+                        t.to_string(),
+                        "must be 0.001 to 100 kg",
+                    ));
                 }
                 Ok(g)
             }
@@ -225,7 +255,11 @@ impl<'a> Engine<'a> {
     }
 
     /// `sale add`: adds a line.
-    pub fn add_item(&self, user: Option<&'a User>, req: AddRequest<'_>) -> Result<Vec<EventBody>, SaleError> {
+    pub fn add_item(
+        &self,
+        user: Option<&'a User>,
+        req: AddRequest<'_>,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let u = self.seller(user)?;
         let cart = self.editable_cart()?;
         if cart.lines.len() >= MAX_LINES {
@@ -250,14 +284,20 @@ impl<'a> Engine<'a> {
             }
             Some(Barcode::WeightEmbedded { grams, .. }) => {
                 if *grams <= 0 || *grams > MAX_GRAMS {
-                    return Err(SaleError::Quantity(grams.to_string(), "embedded weight out of range"));
+                    return Err(SaleError::Quantity(
+                        grams.to_string(),
+                        "embedded weight out of range",
+                    ));
                 }
                 qty = *grams;
             }
             _ => {}
         }
         if qty == 0 {
-            return Err(SaleError::Quantity(String::new(), "a weighed item needs its weight in kg, e.g. `sale add SKU 0.350`"));
+            return Err(SaleError::Quantity(
+                String::new(),
+                "a weighed item needs its weight in kg, e.g. `sale add SKU 0.350`",
+            ));
         }
         let line_no = cart.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1;
         let line = CartLine {
@@ -265,7 +305,11 @@ impl<'a> Engine<'a> {
             sku: item.sku.clone(),
             name: item.name.clone(),
             qty,
-            sold_by: if embedded_price.is_some() { SoldBy::Unit } else { item.sold_by },
+            sold_by: if embedded_price.is_some() {
+                SoldBy::Unit
+            } else {
+                item.sold_by
+            },
             unit_price: item.price,
             embedded_price,
             price_override: None,
@@ -279,23 +323,38 @@ impl<'a> Engine<'a> {
     }
 
     fn line(&self, cart: &'a Cart, line_no: u32) -> Result<&'a CartLine, SaleError> {
-        cart.lines.iter().find(|l| l.line_no == line_no && !l.voided).ok_or(SaleError::NoLine(line_no))
+        cart.lines
+            .iter()
+            .find(|l| l.line_no == line_no && !l.voided)
+            .ok_or(SaleError::NoLine(line_no))
     }
 
     /// `sale qty`: changes a line's quantity.
-    pub fn set_qty(&self, user: Option<&'a User>, line_no: u32, qty: &str) -> Result<Vec<EventBody>, SaleError> {
+    pub fn set_qty(
+        &self,
+        user: Option<&'a User>,
+        line_no: u32,
+        qty: &str,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let u = self.seller(user)?;
         let cart = self.editable_cart()?;
         let line = self.line(cart, line_no)?;
         if line.embedded_price.is_some() {
-            return Err(SaleError::Quantity(qty.to_string(), "a price-embedded line is always 1"));
+            return Err(SaleError::Quantity(
+                qty.to_string(),
+                "a price-embedded line is always 1",
+            ));
         }
         let q = Self::parse_qty(qty, line.sold_by)?;
         Ok(Self::edit(u, CartEdit::SetQty { line_no, qty: q }))
     }
 
     /// `sale void-line`: voids a line.
-    pub fn void_line(&self, user: Option<&'a User>, line_no: u32) -> Result<Vec<EventBody>, SaleError> {
+    pub fn void_line(
+        &self,
+        user: Option<&'a User>,
+        line_no: u32,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let u = self.seller(user)?;
         let cart = self.editable_cart()?;
         self.line(cart, line_no)?;
@@ -306,9 +365,14 @@ impl<'a> Engine<'a> {
     pub fn parse_discount(&self, text: &str) -> Result<Discount, SaleError> {
         let t = text.trim();
         if let Some(p) = t.strip_suffix('%') {
-            let bp = parse_minor(p, 2).map_err(|_| SaleError::Discount(t.to_string(), "percent expected like 10% or 12.5%"))?;
+            let bp = parse_minor(p, 2).map_err(|_| {
+                SaleError::Discount(t.to_string(), "percent expected like 10% or 12.5%")
+            })?;
             if !(1..=10_000).contains(&bp) {
-                return Err(SaleError::Discount(t.to_string(), "percent must be above 0 and at most 100"));
+                return Err(SaleError::Discount(
+                    t.to_string(),
+                    "percent must be above 0 and at most 100",
+                ));
             }
             return Ok(Discount::Percent(bp as u32));
         }
@@ -320,7 +384,12 @@ impl<'a> Engine<'a> {
     }
 
     /// `sale discount <line|all> <amount|N%>`.
-    pub fn discount(&self, user: Option<&'a User>, line_no: Option<u32>, text: &str) -> Result<Vec<EventBody>, SaleError> {
+    pub fn discount(
+        &self,
+        user: Option<&'a User>,
+        line_no: Option<u32>,
+        text: &str,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let u = self.seller(user)?;
         let cart = self.editable_cart()?;
         let discount = self.parse_discount(text)?;
@@ -329,7 +398,10 @@ impl<'a> Engine<'a> {
             if let Discount::Amount(m) = discount {
                 let gross = crate::pricing::line_gross(line)?;
                 if m.minor > gross.minor {
-                    return Err(SaleError::Discount(text.to_string(), "larger than the line"));
+                    return Err(SaleError::Discount(
+                        text.to_string(),
+                        "larger than the line",
+                    ));
                 }
             }
         } else if cart.lines.iter().all(|l| l.voided) {
@@ -339,7 +411,13 @@ impl<'a> Engine<'a> {
     }
 
     /// `sale override <line> <price> <reason>` (manager).
-    pub fn override_price(&self, user: Option<&'a User>, line_no: u32, price: &str, reason: &str) -> Result<Vec<EventBody>, SaleError> {
+    pub fn override_price(
+        &self,
+        user: Option<&'a User>,
+        line_no: u32,
+        price: &str,
+        reason: &str,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let u = require(user, Permission::PriceOverride)?;
         if self.state.shift.is_none() {
             return Err(SaleError::NoShift);
@@ -351,7 +429,17 @@ impl<'a> Engine<'a> {
         if reason.is_empty() {
             return Err(SaleError::NoReason);
         }
-        Ok(Self::edit(u, CartEdit::Override { line_no, price_override: PriceOverride { price, reason: reason.to_string(), by: u.id.clone() } }))
+        Ok(Self::edit(
+            u,
+            CartEdit::Override {
+                line_no,
+                price_override: PriceOverride {
+                    price,
+                    reason: reason.to_string(),
+                    by: u.id.clone(),
+                },
+            },
+        ))
     }
 
     /// Prices the open cart.
@@ -360,7 +448,11 @@ impl<'a> Engine<'a> {
     }
 
     /// What every tender checks first: a seller, a sale with lines not yet paid, an amount above zero.
-    fn tender_preamble(&self, user: Option<&'a User>, amount: &str) -> Result<(&'a User, PricedCart, Money), SaleError> {
+    fn tender_preamble(
+        &self,
+        user: Option<&'a User>,
+        amount: &str,
+    ) -> Result<(&'a User, PricedCart, Money), SaleError> {
         let u = self.seller(user)?;
         let priced = self.priced()?;
         if priced.lines.is_empty() {
@@ -377,13 +469,24 @@ impl<'a> Engine<'a> {
     }
 
     /// `sale tender cash <amount>`.
-    pub fn tender_cash(&self, user: Option<&'a User>, amount: &str) -> Result<Vec<EventBody>, SaleError> {
+    pub fn tender_cash(
+        &self,
+        user: Option<&'a User>,
+        amount: &str,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let (u, _, amount) = self.tender_preamble(user, amount)?;
         Ok(Self::edit(u, CartEdit::Tender(Tender::Cash { amount })))
     }
 
     /// `sale tender card <amount> <token> <last4> [brand]`: an offline store-and-forward card record.
-    pub fn tender_card(&self, user: Option<&'a User>, amount: &str, token: &str, last4: &str, brand: Option<&str>) -> Result<Vec<EventBody>, SaleError> {
+    pub fn tender_card(
+        &self,
+        user: Option<&'a User>,
+        amount: &str,
+        token: &str,
+        last4: &str,
+        brand: Option<&str>,
+    ) -> Result<Vec<EventBody>, SaleError> {
         let (u, priced, amount) = self.tender_preamble(user, amount)?;
         validate_token(token)?;
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
@@ -391,10 +494,16 @@ impl<'a> Engine<'a> {
         }
         let limits = self.profile.card_limits;
         if amount.minor > priced.remaining.minor {
-            return Err(SaleError::CardExceedsDue { amount: amount.amount_text(), remaining: priced.remaining.amount_text() });
+            return Err(SaleError::CardExceedsDue {
+                amount: amount.amount_text(),
+                remaining: priced.remaining.amount_text(),
+            });
         }
         if amount.minor > limits.per_transaction.minor {
-            return Err(SaleError::OverTransactionLimit { amount: amount.amount_text(), limit: limits.per_transaction.amount_text() });
+            return Err(SaleError::OverTransactionLimit {
+                amount: amount.amount_text(),
+                limit: limits.per_transaction.amount_text(),
+            });
         }
         let held = self.state.counters.card_offline_minor + priced.card_paid.minor;
         if held + amount.minor > limits.total_offline.minor {
@@ -403,11 +512,22 @@ impl<'a> Engine<'a> {
                 held: Money::new(held, self.profile.currency).amount_text(),
             });
         }
-        let brand = brand.map(|b| b.trim().to_ascii_uppercase()).filter(|b| !b.is_empty()).unwrap_or_else(|| "CARD".to_string());
+        let brand = brand
+            .map(|b| b.trim().to_ascii_uppercase())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| "CARD".to_string());
         if brand.len() > 16 || !brand.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(SaleError::Card("brand must be up to 16 letters or digits"));
         }
-        Ok(Self::edit(u, CartEdit::Tender(Tender::Card(CardRecord { amount, token: token.to_string(), brand, last4: last4.to_string() }))))
+        Ok(Self::edit(
+            u,
+            CartEdit::Tender(Tender::Card(CardRecord {
+                amount,
+                token: token.to_string(),
+                brand,
+                last4: last4.to_string(),
+            })),
+        ))
     }
 
     /// `sale complete`: the sale and (for cash) the drawer open. The receipt number is the next gapless one.
@@ -419,7 +539,9 @@ impl<'a> Engine<'a> {
             return Err(SaleError::Empty);
         }
         if !priced.is_covered() {
-            return Err(SaleError::NotCovered { remaining: priced.remaining.amount_text() });
+            return Err(SaleError::NotCovered {
+                remaining: priced.remaining.amount_text(),
+            });
         }
         let shift_no = self.state.shift.as_ref().map(|s| s.shift_no).unwrap_or(0);
         let mut stations: Vec<&str> = Vec::new();
@@ -431,7 +553,10 @@ impl<'a> Engine<'a> {
             }
         }
         let tickets = (0..stations.len() as u64)
-            .map(|i| TicketId { terminal: self.state.terminal, number: self.state.counters.last_ticket + 1 + i })
+            .map(|i| TicketId {
+                terminal: self.state.terminal,
+                number: self.state.counters.last_ticket + 1 + i,
+            })
             .collect();
         let rounding = priced.rounding();
         let sale = Sale {
@@ -453,7 +578,10 @@ impl<'a> Engine<'a> {
         };
         let mut events = vec![EventBody::SaleCompleted(sale.clone())];
         if priced.cash_paid.minor > 0 {
-            events.push(EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::Sale(sale.receipt_no) });
+            events.push(EventBody::DrawerOpened {
+                by: u.id.clone(),
+                reason: DrawerReason::Sale(sale.receipt_no),
+            });
         }
         Ok((events, sale))
     }
@@ -466,12 +594,19 @@ fn validate_token(token: &str) -> Result<(), SaleError> {
     if token.is_empty() || token.len() > 64 {
         return Err(SaleError::Card("token must be 1 to 64 characters"));
     }
-    if !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(SaleError::Card("token may hold letters, digits, '_' and '-' only"));
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(SaleError::Card(
+            "token may hold letters, digits, '_' and '-' only",
+        ));
     }
     let digits: Vec<u32> = token.chars().filter_map(|c| c.to_digit(10)).collect();
     if digits.len() == token.len() && (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
-        return Err(SaleError::Card("that looks like a card number; only reader tokens are accepted"));
+        return Err(SaleError::Card(
+            "that looks like a card number; only reader tokens are accepted",
+        ));
     }
     Ok(())
 }
@@ -481,7 +616,18 @@ fn luhn_valid(digits: &[u32]) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, d)| if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { *d })
+        .map(|(i, d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                *d
+            }
+        })
         .sum();
     sum.is_multiple_of(10)
 }

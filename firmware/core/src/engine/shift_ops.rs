@@ -33,20 +33,37 @@ pub enum ShiftError {
 
 impl<'a> Engine<'a> {
     /// `shift open <float>`.
-    pub fn open_shift(&self, user: Option<&'a User>, float: &str) -> Result<Vec<EventBody>, ShiftError> {
+    pub fn open_shift(
+        &self,
+        user: Option<&'a User>,
+        float: &str,
+    ) -> Result<Vec<EventBody>, ShiftError> {
         let u = require(user, Permission::Shift)?;
         if let Some(s) = &self.state.shift {
             return Err(ShiftError::AlreadyOpen(s.shift_no));
         }
         let float = Money::parse_non_negative(float, self.profile.currency)?;
         Ok(vec![
-            EventBody::ShiftOpened { shift_no: self.state.counters.last_shift + 1, by: u.id.clone(), float },
-            EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::CashMovement },
+            EventBody::ShiftOpened {
+                shift_no: self.state.counters.last_shift + 1,
+                by: u.id.clone(),
+                float,
+            },
+            EventBody::DrawerOpened {
+                by: u.id.clone(),
+                reason: DrawerReason::CashMovement,
+            },
         ])
     }
 
     /// `cash in|out <amount> <reason>` (manager).
-    pub fn cash_move(&self, user: Option<&'a User>, inward: bool, amount: &str, reason: &str) -> Result<Vec<EventBody>, ShiftError> {
+    pub fn cash_move(
+        &self,
+        user: Option<&'a User>,
+        inward: bool,
+        amount: &str,
+        reason: &str,
+    ) -> Result<Vec<EventBody>, ShiftError> {
         let u = require(user, Permission::CashMove)?;
         let shift = self.state.shift.as_ref().ok_or(ShiftError::NoShift)?;
         let m = Money::parse_non_negative(amount, self.profile.currency)?;
@@ -56,8 +73,16 @@ impl<'a> Engine<'a> {
         }
         let signed = if inward { m } else { m.checked_neg()? };
         Ok(vec![
-            EventBody::CashMoved { shift_no: shift.shift_no, by: u.id.clone(), amount: signed, reason: reason.trim().to_string() },
-            EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::CashMovement },
+            EventBody::CashMoved {
+                shift_no: shift.shift_no,
+                by: u.id.clone(),
+                amount: signed,
+                reason: reason.trim().to_string(),
+            },
+            EventBody::DrawerOpened {
+                by: u.id.clone(),
+                reason: DrawerReason::CashMovement,
+            },
         ])
     }
 
@@ -67,7 +92,10 @@ impl<'a> Engine<'a> {
         if self.state.shift.is_none() {
             return Err(ShiftError::NoShift);
         }
-        Ok(vec![EventBody::DrawerOpened { by: u.id.clone(), reason: DrawerReason::NoSale }])
+        Ok(vec![EventBody::DrawerOpened {
+            by: u.id.clone(),
+            reason: DrawerReason::NoSale,
+        }])
     }
 
     /// `report x`: the open shift's report; writes nothing.
@@ -78,10 +106,20 @@ impl<'a> Engine<'a> {
     }
 
     /// `shift close <counted>`: closes the shift with the next Z number.
-    pub fn close_shift(&self, user: Option<&'a User>, counted: &str, now_ms: u64) -> Result<(Vec<EventBody>, ShiftReport), ShiftError> {
+    pub fn close_shift(
+        &self,
+        user: Option<&'a User>,
+        counted: &str,
+        now_ms: u64,
+    ) -> Result<(Vec<EventBody>, ShiftReport), ShiftError> {
         let u = require(user, Permission::Shift)?;
         let s = self.state.shift.as_ref().ok_or(ShiftError::NoShift)?;
-        if self.state.cart.as_ref().is_some_and(|c| !c.lines.is_empty() || !c.tenders.is_empty()) {
+        if self
+            .state
+            .cart
+            .as_ref()
+            .is_some_and(|c| !c.lines.is_empty() || !c.tenders.is_empty())
+        {
             return Err(ShiftError::SaleOpen);
         }
         let counted = Money::parse_non_negative(counted, self.profile.currency)?;
@@ -91,7 +129,10 @@ impl<'a> Engine<'a> {
         report.counted_cash = Some(counted);
         let mut events = Vec::new();
         if self.state.cart.is_some() {
-            events.push(EventBody::CartEdited { by: u.id.clone(), edit: crate::cart::CartEdit::Cancel });
+            events.push(EventBody::CartEdited {
+                by: u.id.clone(),
+                edit: crate::cart::CartEdit::Cancel,
+            });
         }
         events.push(EventBody::ShiftClosed(report.clone()));
         Ok((events, report))

@@ -22,7 +22,9 @@ mod vv;
 mod wire;
 
 pub use vv::VersionVector;
-pub use wire::{decode, encode, OriginProof, ReplicationMessage, WireError, MAX_MESSAGE_BYTES, WIRE_VERSION};
+pub use wire::{
+    decode, encode, OriginProof, ReplicationMessage, WireError, MAX_MESSAGE_BYTES, WIRE_VERSION,
+};
 
 use crate::chain::{decode_record, genesis_hash, ChainHash};
 use crate::event::Event;
@@ -78,7 +80,13 @@ pub trait OriginSigner {
 pub trait OriginVerifier {
     /// `Ok` when `certificate_der` is a valid certificate of this store naming exactly
     /// `origin`, and `signature` is its key's signature over `message`; otherwise why not.
-    fn verify(&self, origin: TerminalId, certificate_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), String>;
+    fn verify(
+        &self,
+        origin: TerminalId,
+        certificate_der: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String>;
 }
 
 /// The newest record held for one origin.
@@ -190,8 +198,19 @@ pub struct Replicator {
 impl Replicator {
     /// A replicator for terminal `me` of `store`, holding `heads` (this terminal's own
     /// head included) and accepting records of `members` (and of itself).
-    pub fn new(me: TerminalId, store: StoreId, heads: BTreeMap<TerminalId, OriginHead>, members: BTreeSet<TerminalId>) -> Replicator {
-        Replicator { me, store, heads, members, peers: BTreeMap::new() }
+    pub fn new(
+        me: TerminalId,
+        store: StoreId,
+        heads: BTreeMap<TerminalId, OriginHead>,
+        members: BTreeSet<TerminalId>,
+    ) -> Replicator {
+        Replicator {
+            me,
+            store,
+            heads,
+            members,
+            peers: BTreeMap::new(),
+        }
     }
 
     /// This terminal's version vector.
@@ -201,7 +220,10 @@ impl Replicator {
 
     /// The newest record held of `origin`.
     pub fn head(&self, origin: TerminalId) -> OriginHead {
-        self.heads.get(&origin).copied().unwrap_or(OriginHead { seq: 0, hash: genesis_hash(&self.store, origin) })
+        self.heads.get(&origin).copied().unwrap_or(OriginHead {
+            seq: 0,
+            hash: genesis_hash(&self.store, origin),
+        })
     }
 
     /// Adds a store member (records of members are accepted).
@@ -236,12 +258,23 @@ impl Replicator {
     }
 
     fn summary(&self, to: TerminalId) -> Outgoing {
-        Outgoing { to, msg: ReplicationMessage::Summary { vv: self.version_vector() } }
+        Outgoing {
+            to,
+            msg: ReplicationMessage::Summary {
+                vv: self.version_vector(),
+            },
+        }
     }
 
     /// A peer connected: exchange summaries.
     pub fn peer_up(&mut self, peer: TerminalId, now_ms: u64) -> Vec<Outgoing> {
-        self.peers.insert(peer, PeerView { known: None, last_summary_ms: now_ms });
+        self.peers.insert(
+            peer,
+            PeerView {
+                known: None,
+                last_summary_ms: now_ms,
+            },
+        );
         vec![self.summary(peer)]
     }
 
@@ -252,14 +285,29 @@ impl Replicator {
 
     /// This terminal's proof for its own record `seq` with hash `hash`.
     fn own_proof(&self, seq: u64, hash: &ChainHash, signer: &dyn OriginSigner) -> OriginProof {
-        OriginProof { seq, signature: signer.sign(&proof_message(&self.store, self.me, seq, hash)) }
+        OriginProof {
+            seq,
+            signature: signer.sign(&proof_message(&self.store, self.me, seq, hash)),
+        }
     }
 
     /// This terminal committed its own records `(seq, bytes, hash)`: push them, signed,
     /// to every connected peer (a peer that lacks earlier ones asks for them by summary).
-    pub fn local_committed(&mut self, records: &[(u64, Vec<u8>, ChainHash)], signer: &dyn OriginSigner) -> Vec<Outgoing> {
-        let (Some(first), Some(last)) = (records.first(), records.last()) else { return Vec::new() };
-        self.heads.insert(self.me, OriginHead { seq: last.0, hash: last.2 });
+    pub fn local_committed(
+        &mut self,
+        records: &[(u64, Vec<u8>, ChainHash)],
+        signer: &dyn OriginSigner,
+    ) -> Vec<Outgoing> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Vec::new();
+        };
+        self.heads.insert(
+            self.me,
+            OriginHead {
+                seq: last.0,
+                hash: last.2,
+            },
+        );
         if self.peers.is_empty() {
             return Vec::new();
         }
@@ -289,7 +337,12 @@ impl Replicator {
 
     /// Time passed: summaries to peers not asked for a while (pull for repair).
     pub fn tick(&mut self, now_ms: u64) -> Vec<Outgoing> {
-        let due: Vec<TerminalId> = self.peers.iter().filter(|(_, v)| now_ms.saturating_sub(v.last_summary_ms) >= SUMMARY_INTERVAL_MS).map(|(p, _)| *p).collect();
+        let due: Vec<TerminalId> = self
+            .peers
+            .iter()
+            .filter(|(_, v)| now_ms.saturating_sub(v.last_summary_ms) >= SUMMARY_INTERVAL_MS)
+            .map(|(p, _)| *p)
+            .collect();
         due.into_iter()
             .map(|p| {
                 if let Some(v) = self.peers.get_mut(&p) {
@@ -311,27 +364,56 @@ impl Replicator {
         verifier: &dyn OriginVerifier,
         now_ms: u64,
     ) -> Result<Step, ReplicationError> {
-        self.peers.entry(from).or_insert_with(|| PeerView { known: None, last_summary_ms: now_ms });
+        self.peers.entry(from).or_insert_with(|| PeerView {
+            known: None,
+            last_summary_ms: now_ms,
+        });
         match msg {
-            ReplicationMessage::Summary { vv } => Ok(Step { outgoing: self.answer_summary(from, vv, source, signer), accepted: Vec::new() }),
-            ReplicationMessage::Records { origin, first_seq, records, proof, certificate } => {
-                self.receive_records(from, origin, first_seq, records, proof, certificate, verifier, now_ms)
-            }
+            ReplicationMessage::Summary { vv } => Ok(Step {
+                outgoing: self.answer_summary(from, vv, source, signer),
+                accepted: Vec::new(),
+            }),
+            ReplicationMessage::Records {
+                origin,
+                first_seq,
+                records,
+                proof,
+                certificate,
+            } => self.receive_records(
+                from,
+                origin,
+                first_seq,
+                records,
+                proof,
+                certificate,
+                verifier,
+                now_ms,
+            ),
         }
     }
 
     /// One message of `origin`'s records from `next`, within `max_bytes`, ending at a
     /// record with a proof: signed now for our own records; for another origin's, cut
     /// at the largest seq whose proof we hold (`None` if there is none in range).
-    fn proven_batch(&self, origin: TerminalId, next: u64, max_bytes: usize, source: &dyn RecordSource, signer: &dyn OriginSigner) -> Option<ReplicationMessage> {
+    fn proven_batch(
+        &self,
+        origin: TerminalId,
+        next: u64,
+        max_bytes: usize,
+        source: &dyn RecordSource,
+        signer: &dyn OriginSigner,
+    ) -> Option<ReplicationMessage> {
         let mut records = source.records(origin, next, max_bytes);
         let last = next + (records.len() as u64).checked_sub(1)?;
         let (proof, certificate) = if origin == self.me {
             let hash = ChainHash::of(records.last()?);
             (self.own_proof(last, &hash, signer), signer.certificate())
         } else {
-            let proven = source.proven_at_or_below(origin, last).filter(|p| *p >= next);
-            let held = proven.and_then(|p| Some((p, source.proof(origin, p)?, source.certificate(origin)?)));
+            let proven = source
+                .proven_at_or_below(origin, last)
+                .filter(|p| *p >= next);
+            let held = proven
+                .and_then(|p| Some((p, source.proof(origin, p)?, source.certificate(origin)?)));
             let Some((p, signature, certificate)) = held else {
                 log::debug!("records of {origin} from {next} to {last}: no proof held in that range; not relayed (the origin or another peer will send them)");
                 return None;
@@ -339,18 +421,36 @@ impl Replicator {
             records.truncate((p - next + 1) as usize);
             (OriginProof { seq: p, signature }, certificate)
         };
-        Some(ReplicationMessage::Records { origin, first_seq: next, records, proof, certificate })
+        Some(ReplicationMessage::Records {
+            origin,
+            first_seq: next,
+            records,
+            proof,
+            certificate,
+        })
     }
 
-    fn answer_summary(&mut self, from: TerminalId, theirs: VersionVector, source: &dyn RecordSource, signer: &dyn OriginSigner) -> Vec<Outgoing> {
+    fn answer_summary(
+        &mut self,
+        from: TerminalId,
+        theirs: VersionVector,
+        source: &dyn RecordSource,
+        signer: &dyn OriginSigner,
+    ) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let mut budget = ROUND_BYTES;
         let mut known = theirs.clone();
         for (origin, head) in &self.heads {
             let mut next = theirs.get(*origin) + 1;
             while next <= head.seq && budget > 0 {
-                let Some(msg) = self.proven_batch(*origin, next, BATCH_BYTES.min(budget), source, signer) else { break };
-                let ReplicationMessage::Records { records, .. } = &msg else { break };
+                let Some(msg) =
+                    self.proven_batch(*origin, next, BATCH_BYTES.min(budget), source, signer)
+                else {
+                    break;
+                };
+                let ReplicationMessage::Records { records, .. } = &msg else {
+                    break;
+                };
                 let n = records.len() as u64;
                 budget = budget.saturating_sub(records.iter().map(Vec::len).sum());
                 out.push(Outgoing { to: from, msg });
@@ -384,9 +484,21 @@ impl Replicator {
             // We are the source of truth for our own journal; echoes are ignored.
             return Ok(step);
         }
-        let Some(last_seq) = (first_seq + records.len() as u64).checked_sub(1).filter(|_| !records.is_empty()) else { return Ok(step) };
+        let Some(last_seq) = (first_seq + records.len() as u64)
+            .checked_sub(1)
+            .filter(|_| !records.is_empty())
+        else {
+            return Ok(step);
+        };
         if proof.seq != last_seq {
-            return Err(ReplicationError::BadProof { origin, seq: proof.seq, reason: format!("the proof is for seq {} but the message ends at {last_seq}", proof.seq) });
+            return Err(ReplicationError::BadProof {
+                origin,
+                seq: proof.seq,
+                reason: format!(
+                    "the proof is for seq {} but the message ends at {last_seq}",
+                    proof.seq
+                ),
+            });
         }
         let head = self.head(origin);
         let mut expected = head.seq + 1;
@@ -409,9 +521,17 @@ impl Replicator {
             if seq < expected {
                 continue; // already held: applying twice is a no-op
             }
-            let event = decode_record(&bytes).map_err(|e| ReplicationError::Undecodable { origin, seq, reason: e.to_string() })?;
+            let event = decode_record(&bytes).map_err(|e| ReplicationError::Undecodable {
+                origin,
+                seq,
+                reason: e.to_string(),
+            })?;
             if event.dot.terminal != origin || event.dot.seq != seq {
-                return Err(ReplicationError::WrongDot { origin, seq, found: event.dot });
+                return Err(ReplicationError::WrongDot {
+                    origin,
+                    seq,
+                    found: event.dot,
+                });
             }
             if event.prev != prev {
                 return Err(ReplicationError::BrokenChain { origin, seq });
@@ -424,12 +544,23 @@ impl Replicator {
         if let Some((last, _, hash)) = accepted.last().map(|(e, b, h)| (e.dot.seq, b, *h)) {
             // The last record is the one at `proof.seq` (checked above): its hash is what the origin signed.
             let message = proof_message(&self.store, origin, last, &hash);
-            verifier.verify(origin, &certificate, &message, &proof.signature).map_err(|reason| ReplicationError::BadProof { origin, seq: last, reason })?;
+            verifier
+                .verify(origin, &certificate, &message, &proof.signature)
+                .map_err(|reason| ReplicationError::BadProof {
+                    origin,
+                    seq: last,
+                    reason,
+                })?;
             self.heads.insert(origin, OriginHead { seq: last, hash });
             if let Some(k) = self.peers.get_mut(&from).and_then(|v| v.known.as_mut()) {
                 k.raise(origin, last);
             }
-            step.accepted.push(Accepted { origin, records: accepted, proof, certificate });
+            step.accepted.push(Accepted {
+                origin,
+                records: accepted,
+                proof,
+                certificate,
+            });
         }
         Ok(step)
     }

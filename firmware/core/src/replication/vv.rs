@@ -33,7 +33,10 @@ impl VersionVector {
 
     /// Number of records `self` lacks compared with `other`.
     pub fn missing_from(&self, other: &VersionVector) -> u64 {
-        other.iter().map(|(t, s)| s.saturating_sub(self.get(t))).sum()
+        other
+            .iter()
+            .map(|(t, s)| s.saturating_sub(self.get(t)))
+            .sum()
     }
 }
 

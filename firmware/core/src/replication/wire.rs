@@ -77,9 +77,13 @@ pub fn decode(bytes: &[u8]) -> Result<ReplicationMessage, WireError> {
     if v != WIRE_VERSION {
         return Err(WireError::Version(v));
     }
-    let (msg, rest) = postcard::take_from_bytes(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let (msg, rest) =
+        postcard::take_from_bytes(payload).map_err(|e| WireError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
+        return Err(WireError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        )));
     }
     Ok(msg)
 }

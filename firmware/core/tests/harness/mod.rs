@@ -35,7 +35,12 @@ pub struct Harness {
     pub derived: BTreeMap<(DerivedTable, String), Vec<u8>>,
 }
 
-pub fn profile(mode: TaxMode, scope: TaxRoundingScope, rounding: RoundingMode, cash_step: i64) -> StoreProfile {
+pub fn profile(
+    mode: TaxMode,
+    scope: TaxRoundingScope,
+    rounding: RoundingMode,
+    cash_step: i64,
+) -> StoreProfile {
     StoreProfile {
         store: StoreId("s".into()),
         terminal: TerminalId(1),
@@ -46,17 +51,41 @@ pub fn profile(mode: TaxMode, scope: TaxRoundingScope, rounding: RoundingMode, c
         tax: TaxConfig {
             mode,
             rates: vec![
-                TaxRate { class: "standard".into(), rate_bp: 1900, label: "A".into() },
-                TaxRate { class: "reduced".into(), rate_bp: 700, label: "B".into() },
+                TaxRate {
+                    class: "standard".into(),
+                    rate_bp: 1900,
+                    label: "A".into(),
+                },
+                TaxRate {
+                    class: "reduced".into(),
+                    rate_bp: 700,
+                    label: "B".into(),
+                },
             ],
             rounding,
             scope,
         },
-        cash_rounding: CashRounding { increment: cash_step, mode: RoundingMode::HalfUp },
-        card_limits: CardLimits { per_transaction: Money::new(250_00, Currency::EUR), total_offline: Money::new(1_000_00, Currency::EUR) },
+        cash_rounding: CashRounding {
+            increment: cash_step,
+            mode: RoundingMode::HalfUp,
+        },
+        card_limits: CardLimits {
+            per_transaction: Money::new(250_00, Currency::EUR),
+            total_offline: Money::new(1_000_00, Currency::EUR),
+        },
         users: vec![
-            User { id: UserId("c".into()), name: "C".into(), role: Role::Cashier, pin: "1111".into() },
-            User { id: UserId("m".into()), name: "M".into(), role: Role::Manager, pin: "9999".into() },
+            User {
+                id: UserId("c".into()),
+                name: "C".into(),
+                role: Role::Cashier,
+                pin: "1111".into(),
+            },
+            User {
+                id: UserId("m".into()),
+                name: "M".into(),
+                role: Role::Manager,
+                pin: "9999".into(),
+            },
         ],
         receipt_footer: None,
     }
@@ -81,7 +110,19 @@ impl Harness {
         let state = TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
         let cashier = profile.users[0].clone();
         let manager = profile.users[1].clone();
-        let mut h = Harness { profile, state, seq: 0, now: 1_700_000_000_000, sales: BTreeMap::new(), refunds: BTreeMap::new(), voided: vec![], cashier, manager, journal: vec![], derived: BTreeMap::new() };
+        let mut h = Harness {
+            profile,
+            state,
+            seq: 0,
+            now: 1_700_000_000_000,
+            sales: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            voided: vec![],
+            cashier,
+            manager,
+            journal: vec![],
+            derived: BTreeMap::new(),
+        };
         h.apply(items.into_iter().map(EventBody::CatalogUpserted).collect());
         h
     }
@@ -98,12 +139,27 @@ impl Harness {
                 self.sales.insert(s.receipt_no.0, s.clone());
             }
             if let EventBody::RefundIssued(r) = &body {
-                self.refunds.entry(r.original.0).or_default().push(r.clone());
+                self.refunds
+                    .entry(r.original.0)
+                    .or_default()
+                    .push(r.clone());
             }
             if let EventBody::SaleVoided(v) = &body {
                 self.voided.push(v.receipt_no.0);
             }
-            let e = Event { dot: Dot { terminal: self.profile.terminal, seq: self.seq }, hlc: Hlc { wall_ms: self.now, counter: 0, node: 1 }, prev: ChainHash::default(), body };
+            let e = Event {
+                dot: Dot {
+                    terminal: self.profile.terminal,
+                    seq: self.seq,
+                },
+                hlc: Hlc {
+                    wall_ms: self.now,
+                    counter: 0,
+                    node: 1,
+                },
+                prev: ChainHash::default(),
+                body,
+            };
             for w in self.state.apply(&e) {
                 match w.value {
                     Some(v) => {
@@ -120,7 +176,11 @@ impl Harness {
 
     /// The state rebuilt by replaying the whole journal into a fresh state.
     pub fn replayed(&self) -> TerminalState {
-        let mut s = TerminalState::new(self.profile.store.clone(), self.profile.terminal, self.profile.currency);
+        let mut s = TerminalState::new(
+            self.profile.store.clone(),
+            self.profile.terminal,
+            self.profile.currency,
+        );
         for e in &self.journal {
             s.apply(e);
         }
@@ -129,9 +189,18 @@ impl Harness {
 
     /// The state loaded back from the derived tables.
     pub fn loaded(&self) -> TerminalState {
-        TerminalState::load(self.profile.store.clone(), self.profile.terminal, self.profile.currency, &mut |t| {
-            self.derived.iter().filter(|((tt, _), _)| *tt == t).map(|((_, k), v)| (k.clone(), v.clone())).collect()
-        })
+        TerminalState::load(
+            self.profile.store.clone(),
+            self.profile.terminal,
+            self.profile.currency,
+            &mut |t| {
+                self.derived
+                    .iter()
+                    .filter(|((tt, _), _)| *tt == t)
+                    .map(|((_, k), v)| (k.clone(), v.clone()))
+                    .collect()
+            },
+        )
         .expect("derived tables decode")
     }
 }

@@ -1,13 +1,13 @@
 //! Shared test helpers: identities, sales, batches and a toy fold.
 #![allow(dead_code)]
 
+use keel_core::catalog::SoldBy;
 use keel_core::chain::ChainBreak;
 use keel_core::derived::{DerivedTable, DerivedWrite};
 use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{ReceiptNo, Sku, StoreId, TerminalId, UserId};
 use keel_core::money::{Currency, Money};
-use keel_core::catalog::SoldBy;
 use keel_core::sale::{Sale, SaleLine};
 use keel_core::tax::{TaxLine, TaxMode};
 use keel_core::tender::Tender;
@@ -16,11 +16,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn identity() -> JournalIdentity {
-    JournalIdentity { store: StoreId("demo-store".into()), terminal: TerminalId(1), currency: Currency::EUR, firmware: "0.1.0".into() }
+    JournalIdentity {
+        store: StoreId("demo-store".into()),
+        terminal: TerminalId(1),
+        currency: Currency::EUR,
+        firmware: "0.1.0".into(),
+    }
 }
 
 pub fn hlc(ms: u64) -> Hlc {
-    Hlc { wall_ms: ms, counter: 0, node: 1 }
+    Hlc {
+        wall_ms: ms,
+        counter: 0,
+        node: 1,
+    }
 }
 
 pub fn open(path: &Path) -> Journal {
@@ -60,7 +69,14 @@ pub fn sale(receipt: u64, lines: usize) -> Sale {
         subtotal: eur(total),
         discount_total: eur(0),
         tax_mode: TaxMode::Inclusive,
-        taxes: vec![TaxLine { class: "standard".into(), label: "A".into(), rate_bp: 1900, net: eur(total * 100 / 119), tax: eur(total - total * 100 / 119), gross: eur(total) }],
+        taxes: vec![TaxLine {
+            class: "standard".into(),
+            label: "A".into(),
+            rate_bp: 1900,
+            net: eur(total * 100 / 119),
+            tax: eur(total - total * 100 / 119),
+            gross: eur(total),
+        }],
         tax_total: eur(total - total * 100 / 119),
         total: eur(total),
         rounding: eur(0),
@@ -82,13 +98,25 @@ impl ToyFold {
         let mut out = Vec::new();
         if let EventBody::SaleCompleted(sale) = &event.body {
             self.sales += 1;
-            out.push(DerivedWrite { table: DerivedTable::Receipts, key: sale.receipt_no.0.to_string(), value: Some(event.dot.seq.to_le_bytes().to_vec()) });
+            out.push(DerivedWrite {
+                table: DerivedTable::Receipts,
+                key: sale.receipt_no.0.to_string(),
+                value: Some(event.dot.seq.to_le_bytes().to_vec()),
+            });
             for line in &sale.lines {
                 let s = self.stock.entry(line.sku.0.clone()).or_insert(100);
                 *s -= line.qty;
-                out.push(DerivedWrite { table: DerivedTable::Stock, key: line.sku.0.clone(), value: Some(s.to_le_bytes().to_vec()) });
+                out.push(DerivedWrite {
+                    table: DerivedTable::Stock,
+                    key: line.sku.0.clone(),
+                    value: Some(s.to_le_bytes().to_vec()),
+                });
             }
-            out.push(DerivedWrite { table: DerivedTable::Counters, key: "sales".into(), value: Some(self.sales.to_le_bytes().to_vec()) });
+            out.push(DerivedWrite {
+                table: DerivedTable::Counters,
+                key: "sales".into(),
+                value: Some(self.sales.to_le_bytes().to_vec()),
+            });
         }
         out
     }
@@ -99,11 +127,23 @@ impl ToyFold {
 pub fn sale_batch(journal: &Journal, fold: &mut ToyFold, receipt: u64, ms: u64) -> Batch {
     let body = EventBody::SaleCompleted(sale(receipt, 5));
     let dot = journal.next_dots(1)[0];
-    let event = Event { dot, hlc: hlc(ms), prev: journal.head(), body: body.clone() };
+    let event = Event {
+        dot,
+        hlc: hlc(ms),
+        prev: journal.head(),
+        body: body.clone(),
+    };
     let derived = fold.apply(&event);
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&receipt.to_be_bytes());
-    Batch { events: vec![(hlc(ms), body)], derived, idempotency: Some((keel_core::ids::CommandId(id), format!("receipt {receipt}").into_bytes())) }
+    Batch {
+        events: vec![(hlc(ms), body)],
+        derived,
+        idempotency: Some((
+            keel_core::ids::CommandId(id),
+            format!("receipt {receipt}").into_bytes(),
+        )),
+    }
 }
 
 /// The record a verification error names.

@@ -25,7 +25,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("sale discount", "sale discount <line|all> <amount|N%>"),
     ("sale override", "sale override <line> <price> <reason>"),
     ("sale tender cash", "sale tender cash <amount>"),
-    ("sale tender card", "sale tender card <amount> <token> <last4> [brand]"),
+    (
+        "sale tender card",
+        "sale tender card <amount> <token> <last4> [brand]",
+    ),
     ("sale show", "sale show"),
     ("sale complete", "sale complete [command-id]"),
     ("sale cancel", "sale cancel"),
@@ -63,53 +66,136 @@ pub const USAGE: &[(&str, &str)] = &[
 #[allow(missing_docs)]
 pub enum Command {
     Help,
-    Login { pin: String },
+    Login {
+        pin: String,
+    },
     Logout,
     Status,
-    Json { on: bool },
-    CatalogList { query: String },
-    CatalogImport { path: String },
-    Stock { sku: Option<String> },
-    StockAdjust { sku: String, delta: i64, reason: String },
-    ShiftOpen { float: String },
-    ShiftClose { counted: String },
-    Cash { inward: bool, amount: String, reason: String },
+    Json {
+        on: bool,
+    },
+    CatalogList {
+        query: String,
+    },
+    CatalogImport {
+        path: String,
+    },
+    Stock {
+        sku: Option<String>,
+    },
+    StockAdjust {
+        sku: String,
+        delta: i64,
+        reason: String,
+    },
+    ShiftOpen {
+        float: String,
+    },
+    ShiftClose {
+        counted: String,
+    },
+    Cash {
+        inward: bool,
+        amount: String,
+        reason: String,
+    },
     SaleNew,
-    SaleAdd { key: String, qty: Option<String> },
-    SaleQty { line: u32, qty: String },
-    SaleVoidLine { line: u32 },
-    SaleDiscount { line: Option<u32>, value: String },
-    SaleOverride { line: u32, price: String, reason: String },
-    TenderCash { amount: String },
-    TenderCard { amount: String, token: String, last4: String, brand: Option<String> },
+    SaleAdd {
+        key: String,
+        qty: Option<String>,
+    },
+    SaleQty {
+        line: u32,
+        qty: String,
+    },
+    SaleVoidLine {
+        line: u32,
+    },
+    SaleDiscount {
+        line: Option<u32>,
+        value: String,
+    },
+    SaleOverride {
+        line: u32,
+        price: String,
+        reason: String,
+    },
+    TenderCash {
+        amount: String,
+    },
+    TenderCard {
+        amount: String,
+        token: String,
+        last4: String,
+        brand: Option<String>,
+    },
     SaleShow,
-    SaleComplete { command_id: Option<String> },
+    SaleComplete {
+        command_id: Option<String>,
+    },
     SaleCancel,
-    ReceiptShow { number: u64 },
-    Void { receipt: u64 },
-    Refund { receipt: u64, lines: Vec<(u32, String)> },
+    ReceiptShow {
+        number: u64,
+    },
+    Void {
+        receipt: u64,
+    },
+    Refund {
+        receipt: u64,
+        lines: Vec<(u32, String)>,
+    },
     DrawerOpen,
     ReportX,
-    ReportZ { number: Option<u64> },
-    JournalTail { n: u64 },
+    ReportZ {
+        number: Option<u64>,
+    },
+    JournalTail {
+        n: u64,
+    },
     JournalVerify,
-    JournalExport { path: String },
+    JournalExport {
+        path: String,
+    },
     JournalRebuild,
     Peers,
     Leader,
     RaftStatus,
-    ClusterAdd { terminal: u32 },
-    ClusterRemove { terminal: u32 },
-    PriceSet { sku: String, price: String },
-    DayClose { day: Option<String> },
-    SettingSet { key: String, value: String },
+    ClusterAdd {
+        terminal: u32,
+    },
+    ClusterRemove {
+        terminal: u32,
+    },
+    PriceSet {
+        sku: String,
+        price: String,
+    },
+    DayClose {
+        day: Option<String>,
+    },
+    SettingSet {
+        key: String,
+        value: String,
+    },
     Settings,
-    CustomerSet { id: String, phone: Option<String>, name: String },
-    CustomerShow { id: String },
-    Customers { query: String },
+    CustomerSet {
+        id: String,
+        phone: Option<String>,
+        name: String,
+    },
+    CustomerShow {
+        id: String,
+    },
+    Customers {
+        query: String,
+    },
     KitchenList,
-    KitchenAdvance { ticket: String },
-    KitchenRecall { ticket: String },
+    KitchenAdvance {
+        ticket: String,
+    },
+    KitchenRecall {
+        ticket: String,
+    },
     Quit,
 }
 
@@ -148,7 +234,11 @@ fn command_words() -> String {
 pub const MAX_LINE: usize = 4096;
 
 fn usage_of(name: &str) -> &'static str {
-    USAGE.iter().find(|(n, _)| *n == name).map(|(_, u)| *u).unwrap_or("help")
+    USAGE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, u)| *u)
+        .unwrap_or("help")
 }
 
 struct Args<'l> {
@@ -159,7 +249,10 @@ struct Args<'l> {
 
 impl<'l> Args<'l> {
     fn bad(&self, problem: impl Into<String>) -> ParseError {
-        ParseError::Usage { problem: problem.into(), usage: usage_of(self.name).to_string() }
+        ParseError::Usage {
+            problem: problem.into(),
+            usage: usage_of(self.name).to_string(),
+        }
     }
     fn count(&self, min: usize, max: usize) -> Result<(), ParseError> {
         if self.words.len() < min {
@@ -175,7 +268,8 @@ impl<'l> Args<'l> {
     }
     fn number<T: std::str::FromStr>(&self, i: usize, what: &str) -> Result<T, ParseError> {
         let w = self.words.get(i).copied().unwrap_or("");
-        w.parse().map_err(|_| self.bad(format!("{what} must be a number, got {w:?}")))
+        w.parse()
+            .map_err(|_| self.bad(format!("{what} must be a number, got {w:?}")))
     }
     /// Everything after the first `skip` words, trimmed (for free-text reasons).
     fn tail(&self, skip: usize) -> String {
@@ -200,19 +294,46 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
     }
     let words: Vec<&str> = line.split_whitespace().collect();
     let first = words[0].to_ascii_lowercase();
-    let second = words.get(1).map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let second = words
+        .get(1)
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
     // Longest match: three words ("sale tender cash"), then two, then one.
-    let third = words.get(2).map(|w| w.to_ascii_lowercase()).unwrap_or_default();
-    let candidates = [format!("{first} {second} {third}"), format!("{first} {second}"), first.clone()];
+    let third = words
+        .get(2)
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
+    let candidates = [
+        format!("{first} {second} {third}"),
+        format!("{first} {second}"),
+        first.clone(),
+    ];
     let (name, used) = candidates
         .iter()
         .zip([3usize, 2, 1])
-        .find_map(|(c, n)| USAGE.iter().find(|(u, _)| *u == c.as_str()).map(|(u, _)| (*u, n)))
+        .find_map(|(c, n)| {
+            USAGE
+                .iter()
+                .find(|(u, _)| *u == c.as_str())
+                .map(|(u, _)| (*u, n))
+        })
         .ok_or_else(|| {
-            let group = USAGE.iter().any(|(u, _)| u.starts_with(&format!("{first} ")));
+            let group = USAGE
+                .iter()
+                .any(|(u, _)| u.starts_with(&format!("{first} ")));
             if group {
-                let subs: Vec<&str> = USAGE.iter().filter(|(u, _)| u.starts_with(&format!("{first} "))).map(|(_, u)| *u).collect();
-                ParseError::Usage { problem: format!("unknown {first} command {:?}", words.get(1).copied().unwrap_or("")), usage: subs.join(" | ") }
+                let subs: Vec<&str> = USAGE
+                    .iter()
+                    .filter(|(u, _)| u.starts_with(&format!("{first} ")))
+                    .map(|(_, u)| *u)
+                    .collect();
+                ParseError::Usage {
+                    problem: format!(
+                        "unknown {first} command {:?}",
+                        words.get(1).copied().unwrap_or("")
+                    ),
+                    usage: subs.join(" | "),
+                }
             } else {
                 ParseError::Unknown(words[0].to_string())
             }
@@ -223,7 +344,11 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         rest = &rest[end..];
     }
-    let a = Args { name, words: words[used..].to_vec(), rest };
+    let a = Args {
+        name,
+        words: words[used..].to_vec(),
+        rest,
+    };
     let cmd = match name {
         "help" => Command::Help,
         "login" => {
@@ -250,13 +375,19 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         }
         "stock" => {
             a.count(0, 1)?;
-            Command::Stock { sku: a.words.first().map(|s| s.to_string()) }
+            Command::Stock {
+                sku: a.words.first().map(|s| s.to_string()),
+            }
         }
         "stock adjust" => {
             if a.words.len() < 3 {
                 return Err(a.bad("missing argument"));
             }
-            Command::StockAdjust { sku: a.word(0), delta: a.number(1, "delta")?, reason: a.tail(2) }
+            Command::StockAdjust {
+                sku: a.word(0),
+                delta: a.number(1, "delta")?,
+                reason: a.tail(2),
+            }
         }
         "shift open" => {
             a.count(1, 1)?;
@@ -270,7 +401,11 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             if a.words.len() < 2 {
                 return Err(a.bad("missing argument"));
             }
-            Command::Cash { inward: name == "cash in", amount: a.word(0), reason: a.tail(1) }
+            Command::Cash {
+                inward: name == "cash in",
+                amount: a.word(0),
+                reason: a.tail(1),
+            }
         }
         "sale new" => {
             a.count(0, 0)?;
@@ -278,26 +413,45 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         }
         "sale add" => {
             a.count(1, 2)?;
-            Command::SaleAdd { key: a.word(0), qty: a.words.get(1).map(|s| s.to_string()) }
+            Command::SaleAdd {
+                key: a.word(0),
+                qty: a.words.get(1).map(|s| s.to_string()),
+            }
         }
         "sale qty" => {
             a.count(2, 2)?;
-            Command::SaleQty { line: a.number(0, "line")?, qty: a.word(1) }
+            Command::SaleQty {
+                line: a.number(0, "line")?,
+                qty: a.word(1),
+            }
         }
         "sale void-line" => {
             a.count(1, 1)?;
-            Command::SaleVoidLine { line: a.number(0, "line")? }
+            Command::SaleVoidLine {
+                line: a.number(0, "line")?,
+            }
         }
         "sale discount" => {
             a.count(2, 2)?;
-            let line = if a.word(0).eq_ignore_ascii_case("all") { None } else { Some(a.number(0, "line")?) };
-            Command::SaleDiscount { line, value: a.word(1) }
+            let line = if a.word(0).eq_ignore_ascii_case("all") {
+                None
+            } else {
+                Some(a.number(0, "line")?)
+            };
+            Command::SaleDiscount {
+                line,
+                value: a.word(1),
+            }
         }
         "sale override" => {
             if a.words.len() < 3 {
                 return Err(a.bad("missing argument (a reason is required)"));
             }
-            Command::SaleOverride { line: a.number(0, "line")?, price: a.word(1), reason: a.tail(2) }
+            Command::SaleOverride {
+                line: a.number(0, "line")?,
+                price: a.word(1),
+                reason: a.tail(2),
+            }
         }
         "sale tender cash" => {
             a.count(1, 1)?;
@@ -305,21 +459,32 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         }
         "sale tender card" => {
             a.count(3, 4)?;
-            Command::TenderCard { amount: a.word(0), token: a.word(1), last4: a.word(2), brand: a.words.get(3).map(|s| s.to_string()) }
+            Command::TenderCard {
+                amount: a.word(0),
+                token: a.word(1),
+                last4: a.word(2),
+                brand: a.words.get(3).map(|s| s.to_string()),
+            }
         }
         "sale show" => Command::SaleShow,
         "sale complete" => {
             a.count(0, 1)?;
-            Command::SaleComplete { command_id: a.words.first().map(|s| s.to_string()) }
+            Command::SaleComplete {
+                command_id: a.words.first().map(|s| s.to_string()),
+            }
         }
         "sale cancel" => Command::SaleCancel,
         "receipt show" => {
             a.count(1, 1)?;
-            Command::ReceiptShow { number: a.number(0, "receipt")? }
+            Command::ReceiptShow {
+                number: a.number(0, "receipt")?,
+            }
         }
         "void" => {
             a.count(1, 1)?;
-            Command::Void { receipt: a.number(0, "receipt")? }
+            Command::Void {
+                receipt: a.number(0, "receipt")?,
+            }
         }
         "refund" => {
             if a.words.len() < 2 {
@@ -328,8 +493,12 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             let receipt = a.number(0, "receipt")?;
             let mut lines = Vec::new();
             for w in &a.words[1..] {
-                let (l, q) = w.split_once(':').ok_or_else(|| a.bad(format!("expected <line>:<qty>, got {w:?}")))?;
-                let line = l.parse().map_err(|_| a.bad(format!("line must be a number, got {l:?}")))?;
+                let (l, q) = w
+                    .split_once(':')
+                    .ok_or_else(|| a.bad(format!("expected <line>:<qty>, got {w:?}")))?;
+                let line = l
+                    .parse()
+                    .map_err(|_| a.bad(format!("line must be a number, got {l:?}")))?;
                 if q.is_empty() {
                     return Err(a.bad(format!("missing quantity in {w:?}")));
                 }
@@ -341,11 +510,23 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "report x" => Command::ReportX,
         "report z" => {
             a.count(0, 1)?;
-            Command::ReportZ { number: if a.words.is_empty() { None } else { Some(a.number(0, "number")?) } }
+            Command::ReportZ {
+                number: if a.words.is_empty() {
+                    None
+                } else {
+                    Some(a.number(0, "number")?)
+                },
+            }
         }
         "journal tail" => {
             a.count(0, 1)?;
-            Command::JournalTail { n: if a.words.is_empty() { 10 } else { a.number(0, "n")? } }
+            Command::JournalTail {
+                n: if a.words.is_empty() {
+                    10
+                } else {
+                    a.number(0, "n")?
+                },
+            }
         }
         "journal verify" => Command::JournalVerify,
         "journal export" => {
@@ -370,13 +551,19 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         }
         "price set" => {
             a.count(2, 2)?;
-            Command::PriceSet { sku: a.word(0), price: a.word(1) }
+            Command::PriceSet {
+                sku: a.word(0),
+                price: a.word(1),
+            }
         }
         "setting set" => {
             if a.words.len() < 2 {
                 return Err(a.bad("missing argument"));
             }
-            Command::SettingSet { key: a.word(0), value: a.tail(1) }
+            Command::SettingSet {
+                key: a.word(0),
+                value: a.tail(1),
+            }
         }
         "settings" => Command::Settings,
         "customer set" => {
@@ -384,7 +571,11 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
                 return Err(a.bad("missing argument"));
             }
             let phone = a.word(1);
-            Command::CustomerSet { id: a.word(0), phone: if phone == "-" { None } else { Some(phone) }, name: a.tail(2) }
+            Command::CustomerSet {
+                id: a.word(0),
+                phone: if phone == "-" { None } else { Some(phone) },
+                name: a.tail(2),
+            }
         }
         "customer show" => {
             a.count(1, 1)?;
@@ -395,7 +586,14 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             a.count(0, 1)?;
             let day = a.words.first().map(|d| d.to_string());
             if let Some(d) = &day {
-                let ok = d.len() == 10 && d.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+                let ok = d.len() == 10
+                    && d.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
                 if !ok {
                     return Err(a.bad(format!("the day is YYYY-MM-DD, got {d:?}")));
                 }
@@ -423,14 +621,41 @@ mod tests {
 
     #[test]
     fn parses_the_contract() {
-        assert_eq!(parse("sale add 4006381333931 2").unwrap(), Some(Command::SaleAdd { key: "4006381333931".into(), qty: Some("2".into()) }));
-        assert_eq!(parse("  sale tender cash 20.00 ").unwrap(), Some(Command::TenderCash { amount: "20.00".into() }));
+        assert_eq!(
+            parse("sale add 4006381333931 2").unwrap(),
+            Some(Command::SaleAdd {
+                key: "4006381333931".into(),
+                qty: Some("2".into())
+            })
+        );
+        assert_eq!(
+            parse("  sale tender cash 20.00 ").unwrap(),
+            Some(Command::TenderCash {
+                amount: "20.00".into()
+            })
+        );
         assert_eq!(
             parse("sale override 2 1.00 damaged box, customer ok").unwrap(),
-            Some(Command::SaleOverride { line: 2, price: "1.00".into(), reason: "damaged box, customer ok".into() })
+            Some(Command::SaleOverride {
+                line: 2,
+                price: "1.00".into(),
+                reason: "damaged box, customer ok".into()
+            })
         );
-        assert_eq!(parse("refund 12 1:2 3:0.250").unwrap(), Some(Command::Refund { receipt: 12, lines: vec![(1, "2".into()), (3, "0.250".into())] }));
-        assert_eq!(parse("sale discount all 10%").unwrap(), Some(Command::SaleDiscount { line: None, value: "10%".into() }));
+        assert_eq!(
+            parse("refund 12 1:2 3:0.250").unwrap(),
+            Some(Command::Refund {
+                receipt: 12,
+                lines: vec![(1, "2".into()), (3, "0.250".into())]
+            })
+        );
+        assert_eq!(
+            parse("sale discount all 10%").unwrap(),
+            Some(Command::SaleDiscount {
+                line: None,
+                value: "10%".into()
+            })
+        );
         assert_eq!(parse("# comment").unwrap(), None);
         assert_eq!(parse("").unwrap(), None);
     }
@@ -445,7 +670,10 @@ mod tests {
         assert!(e.contains("usage:") && e.contains("sale new"), "{e}");
         let e = parse("refund 3 1-2").unwrap_err().to_string();
         assert!(e.contains("<line>:<qty>"), "{e}");
-        assert!(matches!(parse(&"x".repeat(5000)), Err(ParseError::TooLong(_))));
+        assert!(matches!(
+            parse(&"x".repeat(5000)),
+            Err(ParseError::TooLong(_))
+        ));
     }
 
     proptest::proptest! {

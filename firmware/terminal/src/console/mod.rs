@@ -13,13 +13,20 @@ pub mod session;
 use crate::cluster_runtime::ClusterHandle;
 use crate::node::Node;
 use session::{Session, SessionState};
-use std::sync::Mutex;
 use std::io::{BufRead, Write};
+use std::sync::Mutex;
 
 /// Serves the console on `input`/`output` until end of input or `quit`.
 /// Each reply is written and flushed before the next line is read. With `prompt`,
 /// a prompt is written before each line (for a person at a terminal; never in JSON mode).
-pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterHandle>, json: bool, prompt: bool, mut input: R, mut output: W) -> std::io::Result<()> {
+pub fn serve<R: BufRead, W: Write>(
+    node: &Mutex<Node>,
+    cluster: Option<&ClusterHandle>,
+    json: bool,
+    prompt: bool,
+    mut input: R,
+    mut output: W,
+) -> std::io::Result<()> {
     let mut state = SessionState::new(json);
     let mut buf = Vec::new();
     loop {
@@ -35,7 +42,10 @@ pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterH
         }
         // Serial lines and terminals add noise (NUL, escape sequences' control bytes):
         // control characters other than tab are dropped before parsing.
-        let line: String = String::from_utf8_lossy(&buf).chars().filter(|c| !c.is_control() || *c == '\t').collect();
+        let line: String = String::from_utf8_lossy(&buf)
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\t')
+            .collect();
         let line = line.as_str();
         let reply = {
             // The node is shared with the cluster runtime: hold it for one command.
@@ -49,7 +59,9 @@ pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterH
         // applies the decision to the node before answering.
         let reply = match (state.pending.take(), cluster) {
             (Some(p), Some(c)) => Some((p.render)(c.consensus(p.request))),
-            (Some(p), None) => Some((p.render)(Err("this terminal has no cluster configured".into()))),
+            (Some(p), None) => Some((p.render)(Err(
+                "this terminal has no cluster configured".into()
+            ))),
             (None, _) => reply,
         };
         if let Some(reply) = reply {
@@ -66,7 +78,11 @@ pub fn serve<R: BufRead, W: Write>(node: &Mutex<Node>, cluster: Option<&ClusterH
 
 /// Reads up to and including `\n`, keeping at most `limit` bytes (the rest of an
 /// overlong line is discarded). Returns bytes consumed (0 at end of input).
-fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
+fn read_bounded_line<R: BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
     let mut consumed = 0;
     loop {
         let available = match input.fill_buf() {
@@ -99,12 +115,29 @@ mod tests {
     #[test]
     fn control_characters_are_dropped_before_parsing() {
         let dir = tempfile::tempdir().unwrap();
-        let node = crate::node::Node::open(crate::demo::profile(1), dir.path(), Box::new(crate::clock::SystemClock::new()), Vec::new()).unwrap();
+        let node = crate::node::Node::open(
+            crate::demo::profile(1),
+            dir.path(),
+            Box::new(crate::clock::SystemClock::new()),
+            Vec::new(),
+        )
+        .unwrap();
         let node = std::sync::Mutex::new(node);
         let mut out = Vec::new();
-        super::serve(&node, None, true, false, &b"\0status\r\n\x1b\x07help\n"[..], &mut out).unwrap();
+        super::serve(
+            &node,
+            None,
+            true,
+            false,
+            &b"\0status\r\n\x1b\x07help\n"[..],
+            &mut out,
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
-        let replies: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let replies: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(replies.len(), 2, "{text}");
         assert!(replies.iter().all(|r| r["ok"] == true), "{text}");
     }

@@ -2,8 +2,8 @@
 //! replies (text lines plus JSON fields). Reads only; never changes state.
 
 use super::reply::Reply;
-use crate::fields;
 use crate::cluster_runtime::ClusterStatus;
+use crate::fields;
 use crate::node::{Node, FIRMWARE_VERSION};
 use keel_core::auth::User;
 use keel_core::catalog::SoldBy;
@@ -49,7 +49,10 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
     let free = disk_free(node.data_dir());
     let journal = node.journal();
     let shift = s.shift.as_ref().map(|x| x.shift_no);
-    let cart_lines = s.cart.as_ref().map(|c| c.lines.iter().filter(|l| !l.voided).count());
+    let cart_lines = s
+        .cart
+        .as_ref()
+        .map(|c| c.lines.iter().filter(|l| !l.voided).count());
     let uptime = node.uptime_ms() / 1000;
     let fields = fields! {
         "store" => s.store.0,
@@ -69,14 +72,33 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
         "catalog_items" => s.catalog.len(),
     };
     let text = vec![
-        format!("store {} terminal {} keel {}", s.store, s.terminal, FIRMWARE_VERSION),
-        format!("uptime {uptime} s, journal {} records (last seq {})", journal.last_seq(), journal.last_seq()),
-        format!("disk free {}", free.map(|f| format!("{} MB", f / 1_000_000)).unwrap_or_else(|| "unknown".into())),
-        format!("user {}", user.map(|u| format!("{} ({})", u.id, u.role.as_str())).unwrap_or_else(|| "none".into())),
+        format!(
+            "store {} terminal {} keel {}",
+            s.store, s.terminal, FIRMWARE_VERSION
+        ),
+        format!(
+            "uptime {uptime} s, journal {} records (last seq {})",
+            journal.last_seq(),
+            journal.last_seq()
+        ),
+        format!(
+            "disk free {}",
+            free.map(|f| format!("{} MB", f / 1_000_000))
+                .unwrap_or_else(|| "unknown".into())
+        ),
+        format!(
+            "user {}",
+            user.map(|u| format!("{} ({})", u.id, u.role.as_str()))
+                .unwrap_or_else(|| "none".into())
+        ),
         format!(
             "shift {}, sale {}, last receipt {}",
-            shift.map(|n| n.to_string()).unwrap_or_else(|| "closed".into()),
-            cart_lines.map(|n| format!("open ({n} lines)")).unwrap_or_else(|| "none".into()),
+            shift
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "closed".into()),
+            cart_lines
+                .map(|n| format!("open ({n} lines)"))
+                .unwrap_or_else(|| "none".into()),
             s.counters.last_receipt
         ),
         format!("offline card payments held {}", amount(s.card_offline())),
@@ -85,38 +107,89 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
     let mut text = text;
     if let Some(c) = cluster {
         let up = c.peers.iter().filter(|p| p.connected).count();
-        fields.insert("peers".into(), json!(c.peers.iter().map(|p| json!({"id": p.id.0, "connected": p.connected})).collect::<Vec<_>>()));
+        fields.insert(
+            "peers".into(),
+            json!(c
+                .peers
+                .iter()
+                .map(|p| json!({"id": p.id.0, "connected": p.connected}))
+                .collect::<Vec<_>>()),
+        );
         fields.insert("peers_connected".into(), json!(up));
         // Held per origin, read from the journal now (not the runtime's last snapshot).
-        let origins: std::collections::BTreeMap<keel_core::ids::TerminalId, u64> = match node.replication_heads() {
-            Ok(h) => h.into_iter().map(|(t, head)| (t, head.seq)).collect(),
-            Err(_) => c.origins.clone(),
-        };
-        fields.insert("origins".into(), json!(origins.iter().map(|(t, s)| (t.0.to_string(), json!(s))).collect::<serde_json::Map<_, _>>()));
-        text.push(format!("peers {up} of {} connected; held per origin: {}", c.peers.len(), origins.iter().map(|(t, s)| format!("{t}:{s}")).collect::<Vec<_>>().join(" ")));
+        let origins: std::collections::BTreeMap<keel_core::ids::TerminalId, u64> =
+            match node.replication_heads() {
+                Ok(h) => h.into_iter().map(|(t, head)| (t, head.seq)).collect(),
+                Err(_) => c.origins.clone(),
+            };
+        fields.insert(
+            "origins".into(),
+            json!(origins
+                .iter()
+                .map(|(t, s)| (t.0.to_string(), json!(s)))
+                .collect::<serde_json::Map<_, _>>()),
+        );
+        text.push(format!(
+            "peers {up} of {} connected; held per origin: {}",
+            c.peers.len(),
+            origins
+                .iter()
+                .map(|(t, s)| format!("{t}:{s}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
         let leader = c.raft.as_ref().and_then(|r| r.leader);
         fields.insert("leader".into(), json!(leader));
-        text.push(format!("leader {}", leader.map(|l| format!("T{l:02}")).unwrap_or_else(|| "none known".into())));
+        text.push(format!(
+            "leader {}",
+            leader
+                .map(|l| format!("T{l:02}"))
+                .unwrap_or_else(|| "none known".into())
+        ));
     }
     Reply::ok(fields, text)
 }
 
 /// `peers`.
 pub fn peers(c: &ClusterStatus) -> Reply {
-    let mut text = vec![format!("listening on {}", c.listen.map(|a| a.to_string()).unwrap_or_else(|| "-".into()))];
+    let mut text = vec![format!(
+        "listening on {}",
+        c.listen
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into())
+    )];
     for p in &c.peers {
         text.push(format!(
             "{:<4} {:<22} {:<12} last seen {:>7}  lag {}",
             p.id.to_string(),
-            p.addr.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into()),
-            if p.connected { "connected" } else { "disconnected" },
-            p.last_seen_ms.map(|m| format!("{m} ms")).unwrap_or_else(|| "never".into()),
+            p.addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            if p.connected {
+                "connected"
+            } else {
+                "disconnected"
+            },
+            p.last_seen_ms
+                .map(|m| format!("{m} ms"))
+                .unwrap_or_else(|| "never".into()),
             p.lag.map(|l| l.to_string()).unwrap_or_else(|| "?".into())
         ));
     }
     if c.mdns {
-        let seen: Vec<String> = c.discovered.iter().map(|(t, (a, fw))| format!("{t} at {a} (firmware {fw})")).collect();
-        text.push(format!("mDNS: {}", if seen.is_empty() { "nothing seen yet".to_string() } else { seen.join(", ") }));
+        let seen: Vec<String> = c
+            .discovered
+            .iter()
+            .map(|(t, (a, fw))| format!("{t} at {a} (firmware {fw})"))
+            .collect();
+        text.push(format!(
+            "mDNS: {}",
+            if seen.is_empty() {
+                "nothing seen yet".to_string()
+            } else {
+                seen.join(", ")
+            }
+        ));
     }
     for r in c.refusals.iter().rev().take(5) {
         text.push(format!("refused: {r}"));
@@ -126,8 +199,15 @@ pub fn peers(c: &ClusterStatus) -> Reply {
         .iter()
         .map(|p| json!({"id": p.id.0, "addr": p.addr.map(|a| a.to_string()), "connected": p.connected, "last_seen_ms": p.last_seen_ms, "lag": p.lag}))
         .collect();
-    let discovered: Vec<Value> = c.discovered.iter().map(|(t, (a, fw))| json!({"id": t.0, "addr": a.to_string(), "firmware": fw})).collect();
-    Reply::ok(fields! { "peers" => list, "listen" => c.listen.map(|a| a.to_string()), "refusals" => c.refusals, "mdns" => c.mdns, "discovered" => discovered }, text)
+    let discovered: Vec<Value> = c
+        .discovered
+        .iter()
+        .map(|(t, (a, fw))| json!({"id": t.0, "addr": a.to_string(), "firmware": fw}))
+        .collect();
+    Reply::ok(
+        fields! { "peers" => list, "listen" => c.listen.map(|a| a.to_string()), "refusals" => c.refusals, "mdns" => c.mdns, "discovered" => discovered },
+        text,
+    )
 }
 
 /// `catalog list [query]`.
@@ -137,7 +217,11 @@ pub fn catalog(node: &Node, query: &str) -> Reply {
     let mut list = Vec::new();
     for i in &items {
         let stock = node.state.stock.get(&i.sku).copied().unwrap_or(0);
-        let per = if i.sold_by == SoldBy::Weight { "/kg" } else { "" };
+        let per = if i.sold_by == SoldBy::Weight {
+            "/kg"
+        } else {
+            ""
+        };
         text.push(format!(
             "{:<14} {:<26} {:>8}{per} {}{}",
             i.sku.0,
@@ -167,8 +251,15 @@ pub fn stock(node: &Node, sku: Option<&str>) -> Reply {
         .filter(|(k, _)| sku.is_none_or(|s| k.0.eq_ignore_ascii_case(s)))
         .map(|(k, v)| (k.0.clone(), *v))
         .collect();
-    let text = if rows.is_empty() { vec!["no stock records".into()] } else { rows.iter().map(|(k, v)| format!("{k:<16} {v}")).collect() };
-    Reply::ok(fields! { "stock" => rows.iter().map(|(k, v)| json!({"sku": k, "on_hand": v})).collect::<Vec<_>>() }, text)
+    let text = if rows.is_empty() {
+        vec!["no stock records".into()]
+    } else {
+        rows.iter().map(|(k, v)| format!("{k:<16} {v}")).collect()
+    };
+    Reply::ok(
+        fields! { "stock" => rows.iter().map(|(k, v)| json!({"sku": k, "on_hand": v})).collect::<Vec<_>>() },
+        text,
+    )
 }
 
 /// The cart after an edit (or an error if pricing fails).
@@ -187,8 +278,16 @@ pub fn cart(node: &Node, p: &PricedCart) -> Reply {
     if let Some(c) = cart {
         for l in &c.lines {
             let priced = p.lines.iter().find(|x| x.line_no == l.line_no);
-            let amt = priced.map(|x| amount(x.amount)).unwrap_or_else(|| "void".into());
-            text.push(format!("{:>3} {:<26} {:>9} {:>10}", l.line_no, l.name, qty_text(l.qty, l.sold_by), amt));
+            let amt = priced
+                .map(|x| amount(x.amount))
+                .unwrap_or_else(|| "void".into());
+            text.push(format!(
+                "{:>3} {:<26} {:>9} {:>10}",
+                l.line_no,
+                l.name,
+                qty_text(l.qty, l.sold_by),
+                amt
+            ));
             lines.push(json!({
                 "line": l.line_no, "sku": l.sku.0, "name": l.name, "qty": l.qty,
                 "unit_price": amount(priced.map(|x| x.unit_price).unwrap_or(l.unit_price)),
@@ -197,15 +296,34 @@ pub fn cart(node: &Node, p: &PricedCart) -> Reply {
             }));
         }
     }
-    text.push(format!("subtotal {}  tax {}  total {}", amount(p.subtotal), amount(p.taxes.total_tax), amount(p.total)));
+    text.push(format!(
+        "subtotal {}  tax {}  total {}",
+        amount(p.subtotal),
+        amount(p.taxes.total_tax),
+        amount(p.total)
+    ));
     if p.discount_total.minor > 0 {
         text.push(format!("discounts {}", amount(p.discount_total)));
     }
     if p.cash_remaining != p.remaining {
-        text.push(format!("due in cash {} (rounded to the cash step)", amount(p.cash_remaining)));
+        text.push(format!(
+            "due in cash {} (rounded to the cash step)",
+            amount(p.cash_remaining)
+        ));
     }
     if p.cash_paid.minor > 0 || p.card_paid.minor > 0 {
-        text.push(format!("paid {} (cash {}, card {})  due {}  remaining {}  change {}", amount(Money::new(p.cash_paid.minor + p.card_paid.minor, p.total.currency)), amount(p.cash_paid), amount(p.card_paid), amount(p.due), amount(p.remaining), amount(p.change)));
+        text.push(format!(
+            "paid {} (cash {}, card {})  due {}  remaining {}  change {}",
+            amount(Money::new(
+                p.cash_paid.minor + p.card_paid.minor,
+                p.total.currency
+            )),
+            amount(p.cash_paid),
+            amount(p.card_paid),
+            amount(p.due),
+            amount(p.remaining),
+            amount(p.change)
+        ));
     }
     Reply::ok(
         fields! {
@@ -236,7 +354,13 @@ pub fn completed(r: &Receipt) -> Reply {
     if let Value::Object(m) = receipt_json(r) {
         fields = m;
     }
-    let mut text = vec![format!("sale complete: receipt {} total {} change {} verify {}", r.receipt_no, amount(r.total), amount(r.change), r.verification_code)];
+    let mut text = vec![format!(
+        "sale complete: receipt {} total {} change {} verify {}",
+        r.receipt_no,
+        amount(r.total),
+        amount(r.change),
+        r.verification_code
+    )];
     text.extend(r.render_text(CONSOLE_WIDTH));
     Reply::ok(fields, text)
 }
@@ -253,7 +377,15 @@ pub fn receipt(r: &Receipt, refunds: &[RefundRecord]) -> Reply {
     );
     let mut text = r.render_text(CONSOLE_WIDTH);
     for x in refunds {
-        text.push(format!("refund {} ({})", amount(x.total), x.lines.iter().map(|l| format!("line {} x{}", l.line_no, l.qty)).collect::<Vec<_>>().join(", ")));
+        text.push(format!(
+            "refund {} ({})",
+            amount(x.total),
+            x.lines
+                .iter()
+                .map(|l| format!("line {} x{}", l.line_no, l.qty))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Reply::ok(fields, text)
 }
@@ -267,17 +399,49 @@ pub fn report(r: &ShiftReport) -> Reply {
     };
     let mut text = vec![
         title,
-        format!("opened {} by {}, reported {} by {}", format_utc(r.opened_ms), r.opened_by, format_utc(r.reported_ms), r.reported_by),
-        format!("sales {}  total {}  net {}", t.sales_count, amount(t.sales_total), amount(t.net_sales())),
+        format!(
+            "opened {} by {}, reported {} by {}",
+            format_utc(r.opened_ms),
+            r.opened_by,
+            format_utc(r.reported_ms),
+            r.reported_by
+        ),
+        format!(
+            "sales {}  total {}  net {}",
+            t.sales_count,
+            amount(t.sales_total),
+            amount(t.net_sales())
+        ),
     ];
     for (k, v) in &t.tenders {
         text.push(format!("  tender {k:<8} {}", amount(*v)));
     }
     for (k, v) in &t.taxes {
-        text.push(format!("  tax {k:<10} {}%  net {}  tax {}", format_minor(i64::from(v.rate_bp), 2), amount(v.net), amount(v.tax)));
+        text.push(format!(
+            "  tax {k:<10} {}%  net {}  tax {}",
+            format_minor(i64::from(v.rate_bp), 2),
+            amount(v.net),
+            amount(v.tax)
+        ));
     }
-    text.push(format!("voids {} ({})  refunds {} ({})  discounts {}  overrides {}  no-sales {}", t.voids_count, amount(t.voids_total), t.refunds_count, amount(t.refunds_total), amount(t.discounts_total), t.overrides_count, t.no_sales));
-    text.push(format!("float {}  cash in {}  cash out {}  paid back {}  expected cash {}", amount(r.float), amount(t.cash_in), amount(t.cash_out), amount(t.cash_paid_back), amount(r.expected_cash)));
+    text.push(format!(
+        "voids {} ({})  refunds {} ({})  discounts {}  overrides {}  no-sales {}",
+        t.voids_count,
+        amount(t.voids_total),
+        t.refunds_count,
+        amount(t.refunds_total),
+        amount(t.discounts_total),
+        t.overrides_count,
+        t.no_sales
+    ));
+    text.push(format!(
+        "float {}  cash in {}  cash out {}  paid back {}  expected cash {}",
+        amount(r.float),
+        amount(t.cash_in),
+        amount(t.cash_out),
+        amount(t.cash_paid_back),
+        amount(r.expected_cash)
+    ));
     if let (Some(c), Some(o)) = (r.counted_cash, r.over_short) {
         text.push(format!("counted {}  over/short {}", amount(c), amount(o)));
     }
@@ -299,7 +463,18 @@ pub fn report(r: &ShiftReport) -> Reply {
 
 /// `journal tail`.
 pub fn journal_tail(events: &[StoredEvent]) -> Reply {
-    let text = events.iter().map(|e| format!("{:>8} {} {:<18} {}", e.event.dot.seq, format_utc(e.event.hlc.wall_ms), e.event.body.kind(), &e.hash.hex()[..16])).collect();
+    let text = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{:>8} {} {:<18} {}",
+                e.event.dot.seq,
+                format_utc(e.event.hlc.wall_ms),
+                e.event.body.kind(),
+                &e.hash.hex()[..16]
+            )
+        })
+        .collect();
     let list: Vec<Value> = events
         .iter()
         .map(|e| json!({"seq": e.event.dot.seq, "time_ms": e.event.hlc.wall_ms, "kind": e.event.body.kind(), "hash": e.hash.hex(), "prev": e.event.prev.hex()}))
@@ -309,13 +484,30 @@ pub fn journal_tail(events: &[StoredEvent]) -> Reply {
 
 /// `kitchen list`.
 pub fn kitchen(node: &Node, now_ms: u64) -> Reply {
-    let open: Vec<_> = node.state.kitchen.values().filter(|t| t.is_open()).collect();
+    let open: Vec<_> = node
+        .state
+        .kitchen
+        .values()
+        .filter(|t| t.is_open())
+        .collect();
     let mut text: Vec<String> = open
         .iter()
         .map(|t| {
             let age = now_ms.saturating_sub(t.created_ms) / 1000;
-            let items = t.items.iter().map(|i| format!("{}x {}", i.qty, i.name)).collect::<Vec<_>>().join(", ");
-            format!("{:<8} {:<8} {:<9} {:>4}s  receipt {}  {items}", t.id.to_string(), t.station, t.status.as_str(), age, t.receipt_no)
+            let items = t
+                .items
+                .iter()
+                .map(|i| format!("{}x {}", i.qty, i.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "{:<8} {:<8} {:<9} {:>4}s  receipt {}  {items}",
+                t.id.to_string(),
+                t.station,
+                t.status.as_str(),
+                age,
+                t.receipt_no
+            )
         })
         .collect();
     if text.is_empty() {

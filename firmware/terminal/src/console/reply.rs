@@ -15,17 +15,26 @@ pub struct Reply {
 impl Reply {
     /// A success with `fields` and `text`.
     pub fn ok(fields: Map<String, Value>, text: Vec<String>) -> Reply {
-        Reply { result: Ok(fields), text }
+        Reply {
+            result: Ok(fields),
+            text,
+        }
     }
 
     /// A success with one text line and no fields.
     pub fn line(text: impl Into<String>) -> Reply {
-        Reply { result: Ok(Map::new()), text: vec![text.into()] }
+        Reply {
+            result: Ok(Map::new()),
+            text: vec![text.into()],
+        }
     }
 
     /// A failure.
     pub fn err(message: impl std::fmt::Display) -> Reply {
-        Reply { result: Err(message.to_string()), text: Vec::new() }
+        Reply {
+            result: Err(message.to_string()),
+            text: Vec::new(),
+        }
     }
 
     /// True on success.

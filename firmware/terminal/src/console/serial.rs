@@ -36,13 +36,20 @@ fn speed(baud: u32) -> Option<libc::speed_t> {
 pub fn open(path: &Path, baud: u32) -> Result<File, SerialError> {
     let name = path.display().to_string();
     let speed = speed(baud).ok_or(SerialError::Baud(baud))?;
-    let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| SerialError::Open(name.clone(), e))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| SerialError::Open(name.clone(), e))?;
     let fd = file.as_raw_fd();
     // SAFETY: fd is a valid open descriptor owned by `file`; `tio` is a valid out-pointer.
     unsafe {
         let mut tio: libc::termios = std::mem::zeroed();
         if libc::tcgetattr(fd, &mut tio) != 0 {
-            return Err(SerialError::Configure(name, std::io::Error::last_os_error()));
+            return Err(SerialError::Configure(
+                name,
+                std::io::Error::last_os_error(),
+            ));
         }
         libc::cfmakeraw(&mut tio);
         tio.c_cflag &= !(libc::PARENB | libc::CSTOPB | libc::CSIZE | libc::CRTSCTS);
@@ -52,7 +59,10 @@ pub fn open(path: &Path, baud: u32) -> Result<File, SerialError> {
         libc::cfsetispeed(&mut tio, speed);
         libc::cfsetospeed(&mut tio, speed);
         if libc::tcsetattr(fd, libc::TCSANOW, &tio) != 0 {
-            return Err(SerialError::Configure(name, std::io::Error::last_os_error()));
+            return Err(SerialError::Configure(
+                name,
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     Ok(file)

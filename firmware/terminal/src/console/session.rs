@@ -43,7 +43,10 @@ pub struct Pending {
 impl SessionState {
     /// A session with nobody logged in.
     pub fn new(json: bool) -> SessionState {
-        SessionState { json, ..SessionState::default() }
+        SessionState {
+            json,
+            ..SessionState::default()
+        }
     }
 }
 
@@ -57,7 +60,11 @@ pub struct Session<'n> {
 
 impl<'n> Session<'n> {
     /// A line's session on `node`.
-    pub fn new(node: &'n mut Node, st: &'n mut SessionState, cluster: Option<&'n crate::cluster_runtime::ClusterHandle>) -> Session<'n> {
+    pub fn new(
+        node: &'n mut Node,
+        st: &'n mut SessionState,
+        cluster: Option<&'n crate::cluster_runtime::ClusterHandle>,
+    ) -> Session<'n> {
         Session { node, st, cluster }
     }
 
@@ -78,18 +85,33 @@ impl<'n> Session<'n> {
     /// `cluster add|remove <id>` (manager): a membership change decided by consensus.
     fn membership(&mut self, terminal: u32, add: bool) -> Result<Reply, Reply> {
         require(self.user(), Permission::Catalog).map_err(Reply::err)?;
-        let cluster = self.cluster.ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section)"))?;
+        let cluster = self.cluster.ok_or_else(|| {
+            Reply::err("this terminal has no cluster configured (no [cluster] section)")
+        })?;
         let _ = cluster;
-        let request = if add { crate::cluster_runtime::Consensus::AddTerminal(terminal) } else { crate::cluster_runtime::Consensus::RemoveTerminal(terminal) };
+        let request = if add {
+            crate::cluster_runtime::Consensus::AddTerminal(terminal)
+        } else {
+            crate::cluster_runtime::Consensus::RemoveTerminal(terminal)
+        };
         Ok(self.defer(request, move |index| {
             let verb = if add { "added to" } else { "removed from" };
-            Reply::ok(fields! { "terminal" => terminal, "added" => add, "raft_index" => index }, vec![format!("T{terminal:02} {verb} the store's cluster (raft index {index})")])
+            Reply::ok(
+                fields! { "terminal" => terminal, "added" => add, "raft_index" => index },
+                vec![format!(
+                    "T{terminal:02} {verb} the store's cluster (raft index {index})"
+                )],
+            )
         }))
     }
 
     /// Leaves `request` for the console loop to run without the node lock; the
     /// reply is rendered by `ok` on success, or is the refusal.
-    fn defer(&mut self, request: crate::cluster_runtime::Consensus, ok: impl FnOnce(u64) -> Reply + Send + 'static) -> Reply {
+    fn defer(
+        &mut self,
+        request: crate::cluster_runtime::Consensus,
+        ok: impl FnOnce(u64) -> Reply + Send + 'static,
+    ) -> Reply {
         self.st.pending = Some(Pending {
             request,
             render: Box::new(move |r| match r {
@@ -101,7 +123,11 @@ impl<'n> Session<'n> {
     }
 
     fn cluster_status(&self) -> Result<crate::cluster_runtime::ClusterStatus, Reply> {
-        self.cluster.map(|c| c.status()).ok_or_else(|| Reply::err("this terminal has no cluster configured (no [cluster] section): it sells alone"))
+        self.cluster.map(|c| c.status()).ok_or_else(|| {
+            Reply::err(
+                "this terminal has no cluster configured (no [cluster] section): it sells alone",
+            )
+        })
     }
 
     fn user(&self) -> Option<&User> {
@@ -133,11 +159,19 @@ impl<'n> Session<'n> {
             }
             Command::Json { on } => {
                 self.st.json = on;
-                Ok(Reply::ok(fields! { "json" => on }, vec![format!("json {}", if on { "on" } else { "off" })]))
+                Ok(Reply::ok(
+                    fields! { "json" => on },
+                    vec![format!("json {}", if on { "on" } else { "off" })],
+                ))
             }
             Command::Login { pin } => {
                 let users = self.node.profile.users.clone();
-                let u = self.st.guard.login(&users, &pin, now).map_err(Reply::err)?.clone();
+                let u = self
+                    .st
+                    .guard
+                    .login(&users, &pin, now)
+                    .map_err(Reply::err)?
+                    .clone();
                 let reply = Reply::ok(
                     fields! { "user" => u.id.0, "name" => u.name, "role" => u.role.as_str() },
                     vec![format!("logged in as {} ({})", u.name, u.role.as_str())],
@@ -149,10 +183,16 @@ impl<'n> Session<'n> {
                 self.st.user = None;
                 Ok(Reply::line("logged out"))
             }
-            Command::Status => Ok(render::status(self.node, self.st.user.as_ref(), self.cluster.map(|c| c.status()).as_ref())),
+            Command::Status => Ok(render::status(
+                self.node,
+                self.st.user.as_ref(),
+                self.cluster.map(|c| c.status()).as_ref(),
+            )),
             Command::Leader => {
                 let status = self.cluster_status()?;
-                let r = status.raft.ok_or_else(|| Reply::err("raft has not started yet"))?;
+                let r = status
+                    .raft
+                    .ok_or_else(|| Reply::err("raft has not started yet"))?;
                 match r.leader {
                     Some(l) => Ok(Reply::ok(
                         fields! { "leader" => l, "term" => r.term, "me" => r.id, "is_leader" => r.leader == Some(r.id) },
@@ -166,7 +206,9 @@ impl<'n> Session<'n> {
             }
             Command::RaftStatus => {
                 let status = self.cluster_status()?;
-                let r = status.raft.ok_or_else(|| Reply::err("raft has not started yet"))?;
+                let r = status
+                    .raft
+                    .ok_or_else(|| Reply::err("raft has not started yet"))?;
                 Ok(Reply::ok(
                     fields! { "id" => r.id, "term" => r.term, "role" => format!("{:?}", r.role).to_lowercase(), "leader" => r.leader, "commit" => r.commit, "applied" => r.applied, "last_index" => r.last_index, "voters" => r.voters },
                     vec![format!(
@@ -185,11 +227,16 @@ impl<'n> Session<'n> {
             Command::ClusterAdd { terminal } => self.membership(terminal, true),
             Command::ClusterRemove { terminal } => self.membership(terminal, false),
             Command::PriceSet { sku, price } => {
-                let item = Engine::new(&self.node.profile, &self.node.state).price_change(self.user(), &sku, &price).map_err(Reply::err)?;
+                let item = Engine::new(&self.node.profile, &self.node.state)
+                    .price_change(self.user(), &sku, &price)
+                    .map_err(Reply::err)?;
                 let shown = item.price.amount_text();
                 match self.cluster {
                     Some(_) => {
-                        let request = crate::cluster_runtime::Consensus::Price { sku: sku.clone(), price_minor: item.price.minor };
+                        let request = crate::cluster_runtime::Consensus::Price {
+                            sku: sku.clone(),
+                            price_minor: item.price.minor,
+                        };
                         Ok(self.defer(request, move |index| {
                             Reply::ok(
                                 fields! { "sku" => sku, "price" => shown, "raft_index" => index },
@@ -199,19 +246,40 @@ impl<'n> Session<'n> {
                     }
                     None => {
                         self.commit(vec![EventBody::CatalogUpserted(item)])?;
-                        Ok(Reply::ok(fields! { "sku" => sku, "price" => shown }, vec![format!("price of {sku} set to {shown}")]))
+                        Ok(Reply::ok(
+                            fields! { "sku" => sku, "price" => shown },
+                            vec![format!("price of {sku} set to {shown}")],
+                        ))
                     }
                 }
             }
             Command::CustomerSet { id, phone, name } => {
-                let event = Engine::new(&self.node.profile, &self.node.state).customer_upsert(self.user(), &id, phone.as_deref(), &name).map_err(Reply::err)?;
+                let event = Engine::new(&self.node.profile, &self.node.state)
+                    .customer_upsert(self.user(), &id, phone.as_deref(), &name)
+                    .map_err(Reply::err)?;
                 self.commit(vec![event])?;
-                Ok(Reply::ok(fields! { "id" => id, "name" => name, "phone" => phone }, vec![format!("customer {id} saved")]))
+                Ok(Reply::ok(
+                    fields! { "id" => id, "name" => name, "phone" => phone },
+                    vec![format!("customer {id} saved")],
+                ))
             }
             Command::CustomerShow { id } => {
                 require(self.user(), Permission::Sell).map_err(Reply::err)?;
-                let (c, _) = self.node.state.customers.get(&id).ok_or_else(|| Reply::err(format!("no customer {id}")))?;
-                Ok(Reply::ok(fields! { "id" => c.id, "name" => c.name, "phone" => c.phone }, vec![format!("{} {} {}", c.id, c.name, c.phone.clone().unwrap_or_default())]))
+                let (c, _) = self
+                    .node
+                    .state
+                    .customers
+                    .get(&id)
+                    .ok_or_else(|| Reply::err(format!("no customer {id}")))?;
+                Ok(Reply::ok(
+                    fields! { "id" => c.id, "name" => c.name, "phone" => c.phone },
+                    vec![format!(
+                        "{} {} {}",
+                        c.id,
+                        c.name,
+                        c.phone.clone().unwrap_or_default()
+                    )],
+                ))
             }
             Command::Customers { query } => {
                 require(self.user(), Permission::Sell).map_err(Reply::err)?;
@@ -222,46 +290,100 @@ impl<'n> Session<'n> {
                     .customers
                     .values()
                     .map(|(c, _)| c)
-                    .filter(|c| q.is_empty() || c.id.to_lowercase().contains(&q) || c.name.to_lowercase().contains(&q) || c.phone.as_deref().is_some_and(|p| p.contains(&q)))
+                    .filter(|c| {
+                        q.is_empty()
+                            || c.id.to_lowercase().contains(&q)
+                            || c.name.to_lowercase().contains(&q)
+                            || c.phone.as_deref().is_some_and(|p| p.contains(&q))
+                    })
                     .take(50)
                     .collect();
-                let text = if hits.is_empty() { vec!["no customers".to_string()] } else { hits.iter().map(|c| format!("{:<12} {:<32} {}", c.id, c.name, c.phone.clone().unwrap_or_default())).collect() };
-                Ok(Reply::ok(fields! { "customers" => hits.iter().map(|c| json!({"id": c.id, "name": c.name, "phone": c.phone})).collect::<Vec<_>>() }, text))
+                let text = if hits.is_empty() {
+                    vec!["no customers".to_string()]
+                } else {
+                    hits.iter()
+                        .map(|c| {
+                            format!(
+                                "{:<12} {:<32} {}",
+                                c.id,
+                                c.name,
+                                c.phone.clone().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                };
+                Ok(Reply::ok(
+                    fields! { "customers" => hits.iter().map(|c| json!({"id": c.id, "name": c.name, "phone": c.phone})).collect::<Vec<_>>() },
+                    text,
+                ))
             }
             Command::Settings => {
                 let s = &self.node.state.settings;
-                let text = if s.is_empty() { vec!["no settings".to_string()] } else { s.iter().map(|(k, (v, _))| format!("{k} = {v}")).collect() };
-                Ok(Reply::ok(fields! { "settings" => s.iter().map(|(k, (v, _))| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>() }, text))
+                let text = if s.is_empty() {
+                    vec!["no settings".to_string()]
+                } else {
+                    s.iter().map(|(k, (v, _))| format!("{k} = {v}")).collect()
+                };
+                Ok(Reply::ok(
+                    fields! { "settings" => s.iter().map(|(k, (v, _))| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>() },
+                    text,
+                ))
             }
             Command::SettingSet { key, value } => {
-                let event = Engine::new(&self.node.profile, &self.node.state).setting_change(self.user(), &key, &value).map_err(Reply::err)?;
+                let event = Engine::new(&self.node.profile, &self.node.state)
+                    .setting_change(self.user(), &key, &value)
+                    .map_err(Reply::err)?;
                 match self.cluster {
                     Some(_) => {
-                        let request = crate::cluster_runtime::Consensus::Setting { key: key.clone(), value: value.clone() };
+                        let request = crate::cluster_runtime::Consensus::Setting {
+                            key: key.clone(),
+                            value: value.clone(),
+                        };
                         Ok(self.defer(request, move |index| {
                             Reply::ok(fields! { "key" => key, "value" => value, "raft_index" => index }, vec![format!("setting {key} = {value:?} decided by the store's majority (raft index {index})")])
                         }))
                     }
                     None => {
                         self.commit(vec![event])?;
-                        Ok(Reply::ok(fields! { "key" => key, "value" => value }, vec![format!("setting {key} = {value:?}")]))
+                        Ok(Reply::ok(
+                            fields! { "key" => key, "value" => value },
+                            vec![format!("setting {key} = {value:?}")],
+                        ))
                     }
                 }
             }
             Command::DayClose { day } => {
                 require(self.user(), Permission::Catalog).map_err(Reply::err)?;
-                let day = day.unwrap_or_else(|| keel_core::receipt::format_utc(now).chars().take(10).collect());
+                let day = day.unwrap_or_else(|| {
+                    keel_core::receipt::format_utc(now)
+                        .chars()
+                        .take(10)
+                        .collect()
+                });
                 match self.cluster {
                     Some(_) => {
-                        let request = crate::cluster_runtime::Consensus::DayClose { day: day.clone() };
+                        let request =
+                            crate::cluster_runtime::Consensus::DayClose { day: day.clone() };
                         Ok(self.defer(request, move |index| {
-                            Reply::ok(fields! { "day" => day, "raft_index" => index }, vec![format!("business day {day} closed for the store (raft index {index})")])
+                            Reply::ok(
+                                fields! { "day" => day, "raft_index" => index },
+                                vec![format!(
+                                    "business day {day} closed for the store (raft index {index})"
+                                )],
+                            )
                         }))
                     }
                     None => {
                         let me = self.node.profile.terminal;
-                        self.commit(vec![EventBody::DayClosed { day: day.clone(), raft_index: 0, requested_on: me }])?;
-                        Ok(Reply::ok(fields! { "day" => day }, vec![format!("business day {day} closed")]))
+                        self.commit(vec![EventBody::DayClosed {
+                            day: day.clone(),
+                            raft_index: 0,
+                            requested_on: me,
+                        }])?;
+                        Ok(Reply::ok(
+                            fields! { "day" => day },
+                            vec![format!("business day {day} closed")],
+                        ))
                     }
                 }
             }
@@ -274,79 +396,157 @@ impl<'n> Session<'n> {
             Command::CatalogImport { path } => {
                 let engine = Engine::new(&self.node.profile, &self.node.state);
                 require(self.st.user.as_ref(), Permission::Catalog).map_err(Reply::err)?;
-                let text = std::fs::read_to_string(&path).map_err(|e| Reply::err(format!("cannot read {path}: {e}")))?;
-                let items = catalog_import::parse_auto(&path, &text, self.node.profile.currency).map_err(|e| Reply::err(e.to_string().replace('\n', "; ")))?;
-                let events = engine.import_catalog(self.st.user.as_ref(), items).map_err(Reply::err)?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Reply::err(format!("cannot read {path}: {e}")))?;
+                let items = catalog_import::parse_auto(&path, &text, self.node.profile.currency)
+                    .map_err(|e| Reply::err(e.to_string().replace('\n', "; ")))?;
+                let events = engine
+                    .import_catalog(self.st.user.as_ref(), items)
+                    .map_err(Reply::err)?;
                 let n = events.len();
                 self.commit(events)?;
-                Ok(Reply::ok(fields! { "imported" => n }, vec![format!("imported {n} items")]))
+                Ok(Reply::ok(
+                    fields! { "imported" => n },
+                    vec![format!("imported {n} items")],
+                ))
             }
             Command::StockAdjust { sku, delta, reason } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).adjust_stock(self.user(), &sku, delta, &reason).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .adjust_stock(self.user(), &sku, delta, &reason)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                let on_hand = self.node.state.stock.get(&keel_core::ids::Sku(sku.clone())).copied().unwrap_or(0);
-                Ok(Reply::ok(fields! { "sku" => sku, "stock" => on_hand }, vec![format!("{sku}: {on_hand} on hand")]))
+                let on_hand = self
+                    .node
+                    .state
+                    .stock
+                    .get(&keel_core::ids::Sku(sku.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                Ok(Reply::ok(
+                    fields! { "sku" => sku, "stock" => on_hand },
+                    vec![format!("{sku}: {on_hand} on hand")],
+                ))
             }
             Command::ShiftOpen { float } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).open_shift(self.user(), &float).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .open_shift(self.user(), &float)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                let s = self.node.state.shift.as_ref().map(|s| (s.shift_no, s.float.amount_text())).unwrap_or_default();
-                Ok(Reply::ok(fields! { "shift" => s.0, "float" => s.1 }, vec![format!("shift {} open, float {}", s.0, s.1)]))
+                let s = self
+                    .node
+                    .state
+                    .shift
+                    .as_ref()
+                    .map(|s| (s.shift_no, s.float.amount_text()))
+                    .unwrap_or_default();
+                Ok(Reply::ok(
+                    fields! { "shift" => s.0, "float" => s.1 },
+                    vec![format!("shift {} open, float {}", s.0, s.1)],
+                ))
             }
             Command::ShiftClose { counted } => {
-                let (events, report) = Engine::new(&self.node.profile, &self.node.state).close_shift(self.user(), &counted, now).map_err(Reply::err)?;
+                let (events, report) = Engine::new(&self.node.profile, &self.node.state)
+                    .close_shift(self.user(), &counted, now)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::report(&report))
             }
-            Command::Cash { inward, amount, reason } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).cash_move(self.user(), inward, &amount, &reason).map_err(Reply::err)?;
+            Command::Cash {
+                inward,
+                amount,
+                reason,
+            } => {
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .cash_move(self.user(), inward, &amount, &reason)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                let expected = self.node.state.shift.as_ref().map(|s| s.expected_cash().amount_text()).unwrap_or_default();
-                Ok(Reply::ok(fields! { "expected_cash" => expected }, vec![format!("cash {} recorded; drawer should hold {expected}", if inward { "in" } else { "out" })]))
+                let expected = self
+                    .node
+                    .state
+                    .shift
+                    .as_ref()
+                    .map(|s| s.expected_cash().amount_text())
+                    .unwrap_or_default();
+                Ok(Reply::ok(
+                    fields! { "expected_cash" => expected },
+                    vec![format!(
+                        "cash {} recorded; drawer should hold {expected}",
+                        if inward { "in" } else { "out" }
+                    )],
+                ))
             }
             Command::SaleNew => {
-                let events = Engine::new(&self.node.profile, &self.node.state).new_sale(self.user()).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .new_sale(self.user())
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(Reply::line("sale open"))
             }
             Command::SaleCancel => {
-                let events = Engine::new(&self.node.profile, &self.node.state).cancel_sale(self.user()).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .cancel_sale(self.user())
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(Reply::line("sale cancelled"))
             }
             Command::SaleAdd { key, qty } => {
                 let events = Engine::new(&self.node.profile, &self.node.state)
-                    .add_item(self.user(), AddRequest { key: &key, qty: qty.as_deref() })
+                    .add_item(
+                        self.user(),
+                        AddRequest {
+                            key: &key,
+                            qty: qty.as_deref(),
+                        },
+                    )
                     .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
             Command::SaleQty { line, qty } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).set_qty(self.user(), line, &qty).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .set_qty(self.user(), line, &qty)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
             Command::SaleVoidLine { line } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).void_line(self.user(), line).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .void_line(self.user(), line)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
             Command::SaleDiscount { line, value } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).discount(self.user(), line, &value).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .discount(self.user(), line, &value)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
-            Command::SaleOverride { line, price, reason } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).override_price(self.user(), line, &price, &reason).map_err(Reply::err)?;
+            Command::SaleOverride {
+                line,
+                price,
+                reason,
+            } => {
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .override_price(self.user(), line, &price, &reason)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
             Command::TenderCash { amount } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).tender_cash(self.user(), &amount).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .tender_cash(self.user(), &amount)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 Ok(render::cart_after_edit(self.node))
             }
-            Command::TenderCard { amount, token, last4, brand } => {
+            Command::TenderCard {
+                amount,
+                token,
+                last4,
+                brand,
+            } => {
                 let events = Engine::new(&self.node.profile, &self.node.state)
                     .tender_card(self.user(), &amount, &token, &last4, brand.as_deref())
                     .map_err(Reply::err)?;
@@ -354,51 +554,101 @@ impl<'n> Session<'n> {
                 Ok(render::cart_after_edit(self.node))
             }
             Command::SaleShow => {
-                let priced = Engine::new(&self.node.profile, &self.node.state).priced().map_err(Reply::err)?;
+                let priced = Engine::new(&self.node.profile, &self.node.state)
+                    .priced()
+                    .map_err(Reply::err)?;
                 Ok(render::cart(self.node, &priced))
             }
             Command::SaleComplete { command_id } => self.complete(command_id),
             Command::ReceiptShow { number } => {
-                let rec = self.node.sale(ReceiptNo(number)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {number} on this terminal")))?;
-                let mut receipt = Receipt::from_sale(&self.node.profile, &rec.sale, rec.seq, &rec.hash, rec.time_ms);
+                let rec = self
+                    .node
+                    .sale(ReceiptNo(number))
+                    .map_err(Reply::err)?
+                    .ok_or_else(|| Reply::err(format!("no receipt {number} on this terminal")))?;
+                let mut receipt = Receipt::from_sale(
+                    &self.node.profile,
+                    &rec.sale,
+                    rec.seq,
+                    &rec.hash,
+                    rec.time_ms,
+                );
                 receipt.voided = rec.voided;
                 Ok(render::receipt(&receipt, &rec.refunds))
             }
             Command::Void { receipt } => {
                 require(self.user(), Permission::Void).map_err(Reply::err)?;
-                let rec = self.node.sale(ReceiptNo(receipt)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
-                let events = Engine::new(&self.node.profile, &self.node.state).void_sale(self.user(), &rec.sale, rec.voided, &rec.refunds).map_err(Reply::err)?;
+                let rec = self
+                    .node
+                    .sale(ReceiptNo(receipt))
+                    .map_err(Reply::err)?
+                    .ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .void_sale(self.user(), &rec.sale, rec.voided, &rec.refunds)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 let amount = rec.sale.amount_due().amount_text();
-                Ok(Reply::ok(fields! { "voided" => receipt, "amount" => amount }, vec![format!("receipt {receipt} voided ({amount} returned)")]))
+                Ok(Reply::ok(
+                    fields! { "voided" => receipt, "amount" => amount },
+                    vec![format!("receipt {receipt} voided ({amount} returned)")],
+                ))
             }
             Command::Refund { receipt, lines } => {
                 require(self.user(), Permission::Refund).map_err(Reply::err)?;
-                let rec = self.node.sale(ReceiptNo(receipt)).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
-                let req: Vec<RefundRequest<'_>> = lines.iter().map(|(l, q)| RefundRequest { line_no: *l, qty: q }).collect();
-                let (events, record) = Engine::new(&self.node.profile, &self.node.state).refund(self.user(), &rec.sale, rec.voided, &rec.refunds, &req).map_err(Reply::err)?;
+                let rec = self
+                    .node
+                    .sale(ReceiptNo(receipt))
+                    .map_err(Reply::err)?
+                    .ok_or_else(|| Reply::err(format!("no receipt {receipt} on this terminal")))?;
+                let req: Vec<RefundRequest<'_>> = lines
+                    .iter()
+                    .map(|(l, q)| RefundRequest {
+                        line_no: *l,
+                        qty: q,
+                    })
+                    .collect();
+                let (events, record) = Engine::new(&self.node.profile, &self.node.state)
+                    .refund(self.user(), &rec.sale, rec.voided, &rec.refunds, &req)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
                 let total = record.total.amount_text();
                 Ok(Reply::ok(
                     fields! { "refunded" => receipt, "amount" => total, "lines" => record.lines.iter().map(|l| json!({"line": l.line_no, "qty": l.qty, "amount": l.amount.amount_text()})).collect::<Vec<_>>() },
-                    vec![format!("refund on receipt {receipt}: {total} paid back in cash")],
+                    vec![format!(
+                        "refund on receipt {receipt}: {total} paid back in cash"
+                    )],
                 ))
             }
             Command::DrawerOpen => {
-                let events = Engine::new(&self.node.profile, &self.node.state).no_sale(self.user()).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .no_sale(self.user())
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                Ok(Reply::ok(fields! { "drawer" => "open" }, vec!["drawer opened (no sale, journaled)".into()]))
+                Ok(Reply::ok(
+                    fields! { "drawer" => "open" },
+                    vec!["drawer opened (no sale, journaled)".into()],
+                ))
             }
             Command::ReportX => {
-                let report = Engine::new(&self.node.profile, &self.node.state).x_report(self.user(), now).map_err(Reply::err)?;
+                let report = Engine::new(&self.node.profile, &self.node.state)
+                    .x_report(self.user(), now)
+                    .map_err(Reply::err)?;
                 Ok(render::report(&report))
             }
             Command::ReportZ { number } => {
                 require(self.user(), Permission::Reports).map_err(Reply::err)?;
-                let report = self.node.z_report(number).map_err(Reply::err)?.ok_or_else(|| Reply::err(match number {
-                    Some(n) => format!("no Z report {n}"),
-                    None => "no Z report yet: `shift close <counted>` makes one".to_string(),
-                }))?;
+                let report = self
+                    .node
+                    .z_report(number)
+                    .map_err(Reply::err)?
+                    .ok_or_else(|| {
+                        Reply::err(match number {
+                            Some(n) => format!("no Z report {n}"),
+                            None => {
+                                "no Z report yet: `shift close <counted>` makes one".to_string()
+                            }
+                        })
+                    })?;
                 Ok(render::report(&report))
             }
             Command::JournalTail { n } => {
@@ -409,37 +659,66 @@ impl<'n> Session<'n> {
             Command::JournalVerify => {
                 require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
                 let summary = self.node.journal().verify().map_err(|e| match e {
-                    keel_store::VerifyError::Broken(b) => Reply::err(format!("journal verify FAILED: {b}")),
+                    keel_store::VerifyError::Broken(b) => {
+                        Reply::err(format!("journal verify FAILED: {b}"))
+                    }
                     other => Reply::err(format!("journal verify FAILED: {other}")),
                 })?;
                 Ok(Reply::ok(
                     fields! { "records" => summary.records, "head" => summary.head.hex() },
-                    vec![format!("journal ok: {} records, head {}", summary.records, summary.head.hex())],
+                    vec![format!(
+                        "journal ok: {} records, head {}",
+                        summary.records,
+                        summary.head.hex()
+                    )],
                 ))
             }
             Command::JournalExport { path } => {
                 require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
-                let n = self.node.journal().export(std::path::Path::new(&path)).map_err(Reply::err)?;
-                Ok(Reply::ok(fields! { "records" => n, "path" => path }, vec![format!("exported {n} records to {path}")]))
+                let n = self
+                    .node
+                    .journal()
+                    .export(std::path::Path::new(&path))
+                    .map_err(Reply::err)?;
+                Ok(Reply::ok(
+                    fields! { "records" => n, "path" => path },
+                    vec![format!("exported {n} records to {path}")],
+                ))
             }
             Command::JournalRebuild => {
                 require(self.user(), Permission::Diagnostics).map_err(Reply::err)?;
-                if self.user().is_some_and(|u| u.role != keel_core::auth::Role::Technician) {
+                if self
+                    .user()
+                    .is_some_and(|u| u.role != keel_core::auth::Role::Technician)
+                {
                     return Err(Reply::err("technician role needed for journal rebuild"));
                 }
                 let n = self.node.rebuild().map_err(Reply::err)?;
-                Ok(Reply::ok(fields! { "replayed" => n }, vec![format!("derived state rebuilt from {n} journal records")]))
+                Ok(Reply::ok(
+                    fields! { "replayed" => n },
+                    vec![format!("derived state rebuilt from {n} journal records")],
+                ))
             }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
             Command::KitchenAdvance { ticket } => {
-                let (events, to) = Engine::new(&self.node.profile, &self.node.state).kitchen_advance(self.user(), &ticket).map_err(Reply::err)?;
+                let (events, to) = Engine::new(&self.node.profile, &self.node.state)
+                    .kitchen_advance(self.user(), &ticket)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                Ok(Reply::ok(fields! { "ticket" => ticket, "status" => to.as_str() }, vec![format!("ticket {ticket}: {}", to.as_str())]))
+                Ok(Reply::ok(
+                    fields! { "ticket" => ticket, "status" => to.as_str() },
+                    vec![format!("ticket {ticket}: {}", to.as_str())],
+                ))
             }
             Command::KitchenRecall { ticket } => {
-                let events = Engine::new(&self.node.profile, &self.node.state).kitchen_recall(self.user(), &ticket).map_err(Reply::err)?;
+                let events = Engine::new(&self.node.profile, &self.node.state)
+                    .kitchen_recall(self.user(), &ticket)
+                    .map_err(Reply::err)?;
                 self.commit(events)?;
-                Ok(Reply::ok(fields! { "ticket" => ticket, "recalled" => true }, vec![format!("ticket {ticket} recalled")]))
+                Ok(Reply::ok(
+                    fields! { "ticket" => ticket, "recalled" => true },
+                    vec![format!("ticket {ticket} recalled")],
+                ))
             }
         }
     }
@@ -447,31 +726,58 @@ impl<'n> Session<'n> {
     /// `sale complete [command-id]`: idempotent by command id; replies only after the sale is durable.
     fn complete(&mut self, command_id: Option<String>) -> Result<Reply, Reply> {
         let id = match &command_id {
-            Some(text) => Some(CommandId::parse(text).ok_or_else(|| Reply::err(format!("command id must be a UUID, got {text:?}; usage: sale complete [command-id]")))?),
+            Some(text) => Some(CommandId::parse(text).ok_or_else(|| {
+                Reply::err(format!(
+                    "command id must be a UUID, got {text:?}; usage: sale complete [command-id]"
+                ))
+            })?),
             None => None,
         };
         if let Some(id) = id {
             if let Some(first) = self.node.idempotent_reply(&id).map_err(Reply::err)? {
                 // Sent before: answer with the first result, make nothing new.
-                let no: u64 = postcard::from_bytes(&first).map_err(|e| Reply::err(format!("stored reply for {id} unreadable: {e}")))?;
+                let no: u64 = postcard::from_bytes(&first)
+                    .map_err(|e| Reply::err(format!("stored reply for {id} unreadable: {e}")))?;
                 return self.completed_reply(ReceiptNo(no));
             }
         }
-        let (events, sale) = Engine::new(&self.node.profile, &self.node.state).complete(self.user()).map_err(Reply::err)?;
+        let (events, sale) = Engine::new(&self.node.profile, &self.node.state)
+            .complete(self.user())
+            .map_err(Reply::err)?;
         let idem = match id {
-            Some(id) => Some((id, postcard::to_stdvec(&sale.receipt_no.0).map_err(Reply::err)?)),
+            Some(id) => Some((
+                id,
+                postcard::to_stdvec(&sale.receipt_no.0).map_err(Reply::err)?,
+            )),
             None => None,
         };
         let stored = self.node.commit(events, idem).map_err(Reply::err)?;
-        let first = stored.first().ok_or_else(|| Reply::err("internal: commit returned no records"))?;
-        let receipt = Receipt::from_sale(&self.node.profile, &sale, first.event.dot.seq, &first.hash, first.event.hlc.wall_ms);
+        let first = stored
+            .first()
+            .ok_or_else(|| Reply::err("internal: commit returned no records"))?;
+        let receipt = Receipt::from_sale(
+            &self.node.profile,
+            &sale,
+            first.event.dot.seq,
+            &first.hash,
+            first.event.hlc.wall_ms,
+        );
         Ok(render::completed(&receipt))
     }
 
     fn completed_reply(&self, no: ReceiptNo) -> Result<Reply, Reply> {
-        let rec = self.node.sale(no).map_err(Reply::err)?.ok_or_else(|| Reply::err(format!("receipt {no} recorded for this command id is missing")))?;
-        let receipt = Receipt::from_sale(&self.node.profile, &rec.sale, rec.seq, &rec.hash, rec.time_ms);
+        let rec = self.node.sale(no).map_err(Reply::err)?.ok_or_else(|| {
+            Reply::err(format!(
+                "receipt {no} recorded for this command id is missing"
+            ))
+        })?;
+        let receipt = Receipt::from_sale(
+            &self.node.profile,
+            &rec.sale,
+            rec.seq,
+            &rec.hash,
+            rec.time_ms,
+        );
         Ok(render::completed(&receipt))
     }
 }
-

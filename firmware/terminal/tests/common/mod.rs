@@ -85,11 +85,21 @@ impl Keel {
             loop {
                 match err_pipe.read(&mut buf) {
                     Ok(0) | Err(_) => return,
-                    Ok(n) => sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
                 }
             }
         });
-        Keel { child, stdin, lines, stderr, dir: dir.to_path_buf(), last_sent: String::new() }
+        Keel {
+            child,
+            stdin,
+            lines,
+            stderr,
+            dir: dir.to_path_buf(),
+            last_sent: String::new(),
+        }
     }
 
     /// The data directory.
@@ -106,7 +116,10 @@ impl Keel {
     pub fn write(&mut self, line: &str) {
         self.last_sent = line.to_string();
         let stdin = self.stdin.as_mut().expect("stdin open");
-        let r = stdin.write_all(line.as_bytes()).and_then(|_| stdin.write_all(b"\n")).and_then(|_| stdin.flush());
+        let r = stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| stdin.write_all(b"\n"))
+            .and_then(|_| stdin.flush());
         if let Err(e) = r {
             panic!("writing {line:?} to keel: {e}; stderr: {}", self.stderr());
         }
@@ -114,7 +127,13 @@ impl Keel {
 
     /// Reads one reply line, failing the test after [`REPLY_TIMEOUT`].
     pub fn read_line(&mut self) -> String {
-        self.try_read_line(REPLY_TIMEOUT).unwrap_or_else(|why| panic!("no reply to {:?}: {why}; stderr: {}", self.last_sent, self.stderr()))
+        self.try_read_line(REPLY_TIMEOUT).unwrap_or_else(|why| {
+            panic!(
+                "no reply to {:?}: {why}; stderr: {}",
+                self.last_sent,
+                self.stderr()
+            )
+        })
     }
 
     /// Reads one reply line within `timeout`.
@@ -132,14 +151,22 @@ impl Keel {
     /// Reads one JSON reply.
     pub fn read_json(&mut self) -> Value {
         let line = self.read_line();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply to {:?} is not one JSON line ({e}): {line:?}", self.last_sent))
+        serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "reply to {:?} is not one JSON line ({e}): {line:?}",
+                self.last_sent
+            )
+        })
     }
 
     /// Sends one command and returns its JSON reply.
     pub fn send(&mut self, line: &str) -> Value {
         self.write(line);
         let v = self.read_json();
-        assert!(v.get("ok").and_then(Value::as_bool).is_some(), "reply to {line:?} has no boolean ok: {v}");
+        assert!(
+            v.get("ok").and_then(Value::as_bool).is_some(),
+            "reply to {line:?} has no boolean ok: {v}"
+        );
         v
     }
 
@@ -153,8 +180,15 @@ impl Keel {
     /// Sends one command that must fail; returns its error message.
     pub fn err(&mut self, line: &str) -> String {
         let v = self.send(line);
-        assert_eq!(v["ok"], Value::Bool(false), "{line:?} should have failed: {v}");
-        v["error"].as_str().unwrap_or_else(|| panic!("error reply without a message string: {v}")).to_string()
+        assert_eq!(
+            v["ok"],
+            Value::Bool(false),
+            "{line:?} should have failed: {v}"
+        );
+        v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("error reply without a message string: {v}"))
+            .to_string()
     }
 
     /// Sends one command in text mode and returns its (single) reply line.
@@ -167,8 +201,13 @@ impl Keel {
     pub fn quit(mut self) {
         self.ok("quit");
         drop(self.stdin.take());
-        let status = wait_timeout(&mut self.child, REPLY_TIMEOUT).unwrap_or_else(|| panic!("keel did not exit after quit; stderr: {}", self.stderr()));
-        assert!(status.success(), "keel exited with {status}; stderr: {}", self.stderr());
+        let status = wait_timeout(&mut self.child, REPLY_TIMEOUT)
+            .unwrap_or_else(|| panic!("keel did not exit after quit; stderr: {}", self.stderr()));
+        assert!(
+            status.success(),
+            "keel exited with {status}; stderr: {}",
+            self.stderr()
+        );
     }
 
     /// SIGKILL, then reap.
@@ -223,7 +262,10 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<std::process::Ex
 
 /// A JSON amount field as text ("12.50").
 pub fn amt(v: &Value, field: &str) -> String {
-    v[field].as_str().unwrap_or_else(|| panic!("{field} is not a string amount in {v}")).to_string()
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string amount in {v}"))
+        .to_string()
 }
 
 /// An amount text ("12.50", "-0.30") in minor units, for arithmetic in tests.
@@ -234,7 +276,11 @@ pub fn minor(text: &str) -> i64 {
     };
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     assert!(frac.len() <= 2, "amount {text:?} has more than 2 decimals");
-    let v = whole.parse::<i64>().unwrap_or_else(|_| panic!("bad amount {text:?}")) * 100 + format!("{frac:0<2}").parse::<i64>().unwrap();
+    let v = whole
+        .parse::<i64>()
+        .unwrap_or_else(|_| panic!("bad amount {text:?}"))
+        * 100
+        + format!("{frac:0<2}").parse::<i64>().unwrap();
     if neg {
         -v
     } else {
@@ -254,7 +300,14 @@ pub fn uuid(rng: &mut XorShift) -> String {
     let b = rng.next();
     let hi = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
     let lo = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48, lo & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
 }
 
 /// xorshift64*: a tiny seeded PRNG so a failing run can be replayed.
@@ -263,7 +316,11 @@ pub struct XorShift(u64);
 impl XorShift {
     /// A generator from `seed` (0 is mapped to a fixed non-zero state).
     pub fn new(seed: u64) -> XorShift {
-        XorShift(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        XorShift(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
     /// Next 64 random bits.
     pub fn next(&mut self) -> u64 {
@@ -286,6 +343,9 @@ impl XorShift {
 
 /// A seed from the clock and pid, for runs without `KEEL_CRASH_SEED`.
 pub fn fresh_seed() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     t ^ (u64::from(std::process::id()) << 32)
 }

@@ -74,7 +74,10 @@ impl Relay {
     /// loopback address). `seed` drives the loss PRNG.
     pub fn new(target: SocketAddr, seed: u64) -> std::io::Result<Relay> {
         if !target.ip().is_loopback() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("relay target {target} is not a loopback address")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("relay target {target} is not a loopback address"),
+            ));
         }
         let socket = UdpSocket::bind(("127.0.0.1", 0))?;
         socket.set_read_timeout(Some(Duration::from_millis(20)))?;
@@ -83,43 +86,54 @@ impl Relay {
             cut: AtomicBool::new(false),
             loss_percent: AtomicU32::new(0),
             stop: AtomicBool::new(false),
-            rng: Mutex::new(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed }),
+            rng: Mutex::new(if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            }),
             forwarded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name(format!("relay-{}", addr.port())).spawn(move || {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            // The dialing side's socket: where the target's replies go.
-            let mut client: Option<SocketAddr> = None;
-            while !s.stop.load(Ordering::SeqCst) {
-                let (n, from) = match socket.recv_from(&mut buf) {
-                    Ok(r) => r,
-                    // Timeouts (to check `stop`) and ICMP errors of a target that is down.
-                    Err(_) => continue,
-                };
-                let to = if from == target {
-                    match client {
-                        Some(c) => c,
-                        None => continue,
+        let thread = std::thread::Builder::new()
+            .name(format!("relay-{}", addr.port()))
+            .spawn(move || {
+                let mut buf = vec![0u8; MAX_DATAGRAM];
+                // The dialing side's socket: where the target's replies go.
+                let mut client: Option<SocketAddr> = None;
+                while !s.stop.load(Ordering::SeqCst) {
+                    let (n, from) = match socket.recv_from(&mut buf) {
+                        Ok(r) => r,
+                        // Timeouts (to check `stop`) and ICMP errors of a target that is down.
+                        Err(_) => continue,
+                    };
+                    let to = if from == target {
+                        match client {
+                            Some(c) => c,
+                            None => continue,
+                        }
+                    } else {
+                        client = Some(from);
+                        target
+                    };
+                    if s.drop_this() {
+                        s.dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     }
-                } else {
-                    client = Some(from);
-                    target
-                };
-                if s.drop_this() {
-                    s.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
+                    // A send error (target down: ICMP refused) is a lost datagram, as on a network.
+                    if socket.send_to(&buf[..n], to).is_ok() {
+                        s.forwarded.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        s.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
-                // A send error (target down: ICMP refused) is a lost datagram, as on a network.
-                if socket.send_to(&buf[..n], to).is_ok() {
-                    s.forwarded.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    s.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        })?;
-        Ok(Relay { addr, target, shared, thread: Some(thread) })
+            })?;
+        Ok(Relay {
+            addr,
+            target,
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Where the dialing terminal should send (the relay's own address).
@@ -149,12 +163,17 @@ impl Relay {
 
     /// Drops `percent` (0..=100) of the datagrams it would forward.
     pub fn set_loss(&self, percent: u32) {
-        self.shared.loss_percent.store(percent.min(100), Ordering::SeqCst);
+        self.shared
+            .loss_percent
+            .store(percent.min(100), Ordering::SeqCst);
     }
 
     /// Datagrams forwarded and dropped so far.
     pub fn counts(&self) -> (u64, u64) {
-        (self.shared.forwarded.load(Ordering::Relaxed), self.shared.dropped.load(Ordering::Relaxed))
+        (
+            self.shared.forwarded.load(Ordering::Relaxed),
+            self.shared.dropped.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -190,7 +209,10 @@ impl Mesh {
     /// Relays for the terminals of provisioned configs (their `[cluster] listen`),
     /// rewriting each config so that its static peers are reached through them.
     pub fn for_configs(configs: &[impl AsRef<Path>], seed: u64) -> std::io::Result<Mesh> {
-        let listen: Vec<SocketAddr> = configs.iter().map(|c| listen_of(c.as_ref())).collect::<std::io::Result<_>>()?;
+        let listen: Vec<SocketAddr> = configs
+            .iter()
+            .map(|c| listen_of(c.as_ref()))
+            .collect::<std::io::Result<_>>()?;
         let mesh = Mesh::new(&listen, seed)?;
         for (i, c) in configs.iter().enumerate() {
             mesh.rewrite_config(c.as_ref(), i as u32 + 1)?;
@@ -200,7 +222,9 @@ impl Mesh {
 
     /// The relay `from → to`.
     pub fn relay(&self, from: u32, to: u32) -> &Relay {
-        self.relays.get(&(from, to)).unwrap_or_else(|| panic!("no relay {from}->{to}"))
+        self.relays
+            .get(&(from, to))
+            .unwrap_or_else(|| panic!("no relay {from}->{to}"))
     }
 
     /// Rewrites the `addr` of every `[[cluster.peers]]` entry of terminal `me`'s
@@ -284,7 +308,20 @@ pub fn listen_of(config: &Path) -> std::io::Result<SocketAddr> {
         .lines()
         .map(str::trim)
         .find(|l| l.starts_with("listen") && l.contains('='))
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: no listen address", config.display())))?;
-    let v = line.split_once('=').map(|(_, v)| v.trim().trim_matches('"')).unwrap_or_default();
-    v.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: listen {v:?}: {e}", config.display())))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: no listen address", config.display()),
+            )
+        })?;
+    let v = line
+        .split_once('=')
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .unwrap_or_default();
+    v.parse().map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: listen {v:?}: {e}", config.display()),
+        )
+    })
 }
