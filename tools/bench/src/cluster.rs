@@ -271,10 +271,11 @@ impl Store {
         Ok(())
     }
 
-    fn get(&mut self, t: u32) -> &mut Console {
-        self.consoles[t as usize - 1]
-            .as_mut()
-            .expect("terminal running")
+    fn get(&mut self, t: u32) -> Result<&mut Console, String> {
+        self.consoles
+            .get_mut(t as usize - 1)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| format!("terminal {t} is not running"))
     }
 
     /// Milliseconds-precise wait until every terminal holds every origin up to its own last seq.
@@ -284,7 +285,7 @@ impl Store {
             let mut own = Vec::new();
             let mut held = Vec::new();
             for t in 1..=N {
-                let s = self.get(t).ok("status")?;
+                let s = self.get(t)?.ok("status")?;
                 own.push(s["last_seq"].as_u64().unwrap_or(0));
                 held.push(s["origins"].clone());
             }
@@ -332,14 +333,14 @@ fn replication(store: &mut Store, samples: usize, poll: Duration) -> Result<Vec<
         // Every ordered pair in turn.
         const PAIRS: [(u32, u32); 6] = [(1, 2), (2, 3), (3, 1), (1, 3), (2, 1), (3, 2)];
         let (a, b) = PAIRS[s % PAIRS.len()];
-        store.get(a).sell()?;
+        store.get(a)?.sell()?;
         let committed = Instant::now();
-        let seq = store.get(a).ok("status")?["last_seq"]
+        let seq = store.get(a)?.ok("status")?["last_seq"]
             .as_u64()
             .ok_or("status without last_seq")?;
         let key = a.to_string();
         loop {
-            let held = store.get(b).ok("status")?["origins"][&key]
+            let held = store.get(b)?.ok("status")?["origins"][&key]
                 .as_u64()
                 .unwrap_or(0);
             if held >= seq {
@@ -360,14 +361,16 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
     let mut rejoins = Vec::with_capacity(kills);
     for round in 0..kills {
         let leader = store.leader(Duration::from_secs(20))?;
-        let victim = store.consoles[leader as usize - 1]
-            .take()
-            .expect("leader running");
+        let victim = store
+            .consoles
+            .get_mut(leader as usize - 1)
+            .and_then(Option::take)
+            .ok_or_else(|| format!("leader T{leader:02} is not running"))?;
         let t0 = Instant::now();
         victim.kill();
         'wait: loop {
             for t in (1..=N).filter(|&t| t != leader) {
-                if let Some(l) = store.get(t).leader()? {
+                if let Some(l) = store.get(t)?.leader()? {
                     if l != leader {
                         times.push(t0.elapsed());
                         break 'wait;
@@ -384,7 +387,7 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
         store.start(leader)?;
         let t1 = Instant::now();
         loop {
-            if matches!(store.get(leader).leader()?, Some(l) if l != leader) {
+            if matches!(store.get(leader)?.leader()?, Some(l) if l != leader) {
                 break;
             }
             if t1.elapsed() > Duration::from_secs(30) {
@@ -401,7 +404,7 @@ fn failover(store: &mut Store, kills: usize) -> Result<(Vec<Duration>, Vec<Durat
         'links: loop {
             let mut all = true;
             for t in 1..=N {
-                all &= store.get(t).ok("status")?["peers_connected"].as_u64()
+                all &= store.get(t)?.ok("status")?["peers_connected"].as_u64()
                     == Some(u64::from(N - 1));
             }
             if all {
@@ -439,7 +442,7 @@ fn heal(
         let mut sold = 0;
         while start.elapsed() < cut {
             for t in 1..=N {
-                store.get(t).sell()?;
+                store.get(t)?.sell()?;
                 sold += 1;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -466,7 +469,7 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
         store: StoreId("bench".into()),
         terminals: N,
         out: temp.path().join("store"),
-        host: "127.0.0.1".parse().expect("loopback"),
+        host: std::net::Ipv4Addr::LOCALHOST.into(),
         base_port: free_ports(N as u16)?,
         mdns: false,
         demo_catalog: true,
@@ -493,7 +496,7 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
     // The demo catalog (seeded by terminal 1) everywhere, and a leader, before measuring.
     let deadline = Instant::now() + Duration::from_secs(30);
     for t in 1..=N {
-        while store.get(t).ok("catalog list")?["items"]
+        while store.get(t)?.ok("catalog list")?["items"]
             .as_array()
             .map_or(0, Vec::len)
             < 17
@@ -508,7 +511,7 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
     // Warm-up: a few sales everywhere, converged.
     for _ in 0..3 {
         for t in 1..=N {
-            store.get(t).sell()?;
+            store.get(t)?.sell()?;
         }
     }
     store.wait_converged(Duration::from_secs(30), args.poll)?;
@@ -543,7 +546,7 @@ fn run(args: &Args) -> Result<(Stats, Stats, Vec<Duration>), String> {
     );
     let heals = heal(&mut store, &mesh, args.heals, args.cut, args.poll)?;
     for t in 1..=N {
-        let c = store.get(t);
+        let c = store.get(t)?;
         c.ok("login 0000")?;
         c.ok("journal verify")?;
     }
