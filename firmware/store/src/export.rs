@@ -14,7 +14,7 @@
 
 use crate::error::{read_error, ExportError, ReadError, VerifyError};
 use crate::journal::Journal;
-use crate::schema::{decode_head, EVENTS, HEAD_KEY, STATE};
+use crate::schema::EVENTS;
 use crate::verify::{check_anchored, check_first_record};
 use keel_core::chain::{decode_record, genesis_hash, verify_chain, ChainHash, ChainSummary};
 use keel_core::ids::{StoreId, TerminalId};
@@ -89,19 +89,7 @@ impl Journal {
     /// Returns the number of records written.
     pub fn export(&self, path: &Path) -> Result<u64, ExportError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
-        let state = txn.open_table(STATE).map_err(read_error)?;
-        let head = match state.get(HEAD_KEY).map_err(read_error)? {
-            Some(v) => {
-                decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?
-            }
-            None => {
-                return Err(ReadError::Unreadable {
-                    seq: 0,
-                    reason: "chain head missing".into(),
-                }
-                .into())
-            }
-        };
+        let head = crate::read::read_head(&txn)?;
         let events = txn.open_table(EVENTS).map_err(read_error)?;
         let count = events.len().map_err(read_error)?;
         let tmp = temp_path(path);

@@ -91,3 +91,18 @@ impl Journal {
         Ok(value.map(|v| v.value().to_vec()))
     }
 }
+/// The chain head stored in `txn`'s snapshot.
+pub(crate) fn read_head(
+    txn: &redb::ReadTransaction,
+) -> Result<crate::schema::HeadRecord, ReadError> {
+    let state = txn.open_table(STATE).map_err(read_error)?;
+    let head = state
+        .get(crate::schema::HEAD_KEY)
+        .map_err(read_error)?
+        .ok_or_else(|| ReadError::Unreadable {
+            seq: 0,
+            reason: "chain head missing".into(),
+        })?;
+    crate::schema::decode_head(head.value())
+        .map_err(|reason| ReadError::Unreadable { seq: 0, reason })
+}

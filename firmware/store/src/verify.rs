@@ -5,9 +5,9 @@
 //! This module owns the reading side of verification; it must not repair or
 //! write anything, and must not reimplement hashing.
 
-use crate::error::{read_error, ReadError, VerifyError};
+use crate::error::{read_error, VerifyError};
 use crate::journal::Journal;
-use crate::schema::{decode_head, EVENTS, HEAD_KEY, STATE};
+use crate::schema::EVENTS;
 use keel_core::chain::{decode_record, verify_chain, ChainSummary};
 use keel_core::event::EventBody;
 use keel_core::ids::{StoreId, TerminalId};
@@ -57,19 +57,7 @@ impl Journal {
     /// snapshot. The error names the first bad record.
     pub fn verify(&self) -> Result<ChainSummary, VerifyError> {
         let txn = self.database()?.begin_read().map_err(read_error)?;
-        let state = txn.open_table(STATE).map_err(read_error)?;
-        let head = match state.get(HEAD_KEY).map_err(read_error)? {
-            Some(v) => {
-                decode_head(v.value()).map_err(|reason| ReadError::Unreadable { seq: 0, reason })?
-            }
-            None => {
-                return Err(ReadError::Unreadable {
-                    seq: 0,
-                    reason: "chain head missing".into(),
-                }
-                .into())
-            }
-        };
+        let head = crate::read::read_head(&txn)?;
         let events = txn.open_table(EVENTS).map_err(read_error)?;
         let mut storage_error = None;
         let records = events
