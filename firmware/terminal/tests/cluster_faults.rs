@@ -17,37 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A base port with `n` free UDP ports after it on 127.0.0.1, never handed out
-/// twice in this process (tests run in parallel threads).
-fn free_ports(n: u16) -> u16 {
-    use std::sync::atomic::AtomicU32;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    // 26000..32000: below the kernel's ephemeral range (32768..), so the relays' and
-    // QUIC clients' ephemeral sockets never take a terminal's port (a killed
-    // terminal's port must still be free when it restarts); a different range from
-    // cluster_replication's, in case both binaries run at once.
-    let _ = NEXT.compare_exchange(
-        0,
-        26_000 + (std::process::id() % 500) * 11,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
-        let base = (26_000 + (base - 26_000) % 6_000) as u16;
-        if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 fn store(dir: &Path, n: u32) -> Vec<PathBuf> {
     provision(&ProvisionPlan {
         store: StoreId("faults".into()),
         terminals: n,
         out: dir.join("faults"),
         host: "127.0.0.1".parse().unwrap(),
-        base_port: free_ports(n as u16),
+        base_port: common::free_ports(26_000, n as u16),
         mdns: false,
         demo_catalog: true,
     })

@@ -11,36 +11,13 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A base port with `n` free UDP ports after it on 127.0.0.1, never handed out
-/// twice in this process (tests run in parallel threads).
-fn free_ports(n: u16) -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    // 20000..26000: below the kernel's ephemeral range (32768..), so no ephemeral
-    // socket takes a terminal's port between the check and its bind.
-    let _ = NEXT.compare_exchange(
-        0,
-        20_000 + (std::process::id() % 500) * 11,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let base = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst);
-        let base = 20_000 + (base - 20_000) % 6_000;
-        let base = base as u16;
-        if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 fn store(dir: &Path, name: &str, n: u32) -> Vec<PathBuf> {
     provision(&ProvisionPlan {
         store: StoreId(name.into()),
         terminals: n,
         out: dir.join(name),
         host: "127.0.0.1".parse().unwrap(),
-        base_port: free_ports(n as u16),
+        base_port: common::free_ports(20_000, n as u16),
         mdns: false,
         demo_catalog: true,
     })

@@ -349,3 +349,27 @@ pub fn fresh_seed() -> u64 {
         .unwrap_or(1);
     t ^ (u64::from(std::process::id()) << 32)
 }
+
+/// A base port with `n` free UDP ports after it on 127.0.0.1, in the 6000 ports
+/// from `range_start`, never handed out twice in this process (tests run in
+/// parallel threads). Keep ranges below the kernel's ephemeral range (32768..):
+/// then no relay's or QUIC client's ephemeral socket can take a terminal's port,
+/// not even while a killed terminal restarts. Test binaries use distinct ranges in
+/// case two run at once.
+pub fn free_ports(range_start: u16, n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        (std::process::id() % 500) * 11,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let offset = NEXT.fetch_add(u32::from(n) + 1, Ordering::SeqCst) % 6_000;
+        let base = range_start + offset as u16;
+        if (0..n).all(|i| std::net::UdpSocket::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+}
