@@ -129,7 +129,7 @@ enum Command {
 }
 
 /// Messages on the control channel: consensus requests forwarded to the leader.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 enum ControlMessage {
     /// Please propose this (sent to the leader).
     Forward {
@@ -962,6 +962,50 @@ impl Runtime {
             s.origins = origins;
             s.members = self.replicator.members().iter().copied().collect();
             s.raft = Some(raft);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_messages_round_trip_and_garbage_is_refused() {
+        let m = ControlMessage::Forward {
+            req: 7,
+            origin: 2,
+            request: Consensus::Price {
+                sku: "CHOC-100".into(),
+                price_minor: 199,
+            },
+            deadline_ms: 42,
+        };
+        match decode_control(&encode_control(&m)) {
+            Ok(ControlMessage::Forward {
+                req: 7,
+                origin: 2,
+                request:
+                    Consensus::Price {
+                        price_minor: 199, ..
+                    },
+                deadline_ms: 42,
+            }) => {}
+            other => panic!("round trip: {}", other.is_ok()),
+        }
+        assert!(decode_control(&[]).unwrap_err().contains("empty"));
+        assert!(decode_control(&[9, 0, 0]).unwrap_err().contains("version"));
+        assert!(decode_control(&[CONTROL_VERSION, 0xff, 0xff, 0xff]).is_err());
+        let mut big = vec![CONTROL_VERSION];
+        big.resize(64 * 1024 + 2, 0);
+        assert!(
+            decode_control(&big).is_err(),
+            "oversized control messages are refused"
+        );
+        for len in 0..64u8 {
+            let mut b = vec![CONTROL_VERSION];
+            b.extend((0..len).map(|i| i.wrapping_mul(53) ^ 0x3c));
+            let _ = decode_control(&b);
         }
     }
 }

@@ -674,6 +674,18 @@ mod tests {
             parse(&"x".repeat(5000)),
             Err(ParseError::TooLong(_))
         ));
+        for bad in [
+            "day close 2026-13",
+            "day close 23-11-2026",
+            "cluster add 0",
+            "cluster remove x",
+            "price set CHOC-100",
+            "setting set key",
+            "customer set C-1 -",
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("usage:"), "{bad}: {e}");
+        }
     }
 
     proptest::proptest! {
