@@ -355,7 +355,7 @@ impl TerminalIdentity {
 /// SHA-256 of a DER certificate, lowercase hex.
 pub fn fingerprint_der(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    keel_core::hex::encode(digest.as_ref())
 }
 
 /// Reads the store and terminal a DER leaf names in its `keel:store/<store>/terminal/<n>`

@@ -127,20 +127,6 @@ pub const PIN_HASH_PREFIX: &str = "pbkdf2-sha256$";
 /// 4-8 digit PINs costly to search, fast enough for a login on a small board.
 pub const PIN_HASH_ITERATIONS: u32 = 20_000;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// Hashes `pin` with `salt` (the caller draws it at random): PBKDF2-HMAC-SHA256.
 pub fn hash_pin(pin: &str, salt: &[u8], iterations: u32) -> String {
     let mut out = [0u8; 32];
@@ -152,7 +138,11 @@ pub fn hash_pin(pin: &str, salt: &[u8], iterations: u32) -> String {
         pin.as_bytes(),
         &mut out,
     );
-    format!("{PIN_HASH_PREFIX}{iterations}${}${}", hex(salt), hex(&out))
+    format!(
+        "{PIN_HASH_PREFIX}{iterations}${}${}",
+        crate::hex::encode(salt),
+        crate::hex::encode(&out)
+    )
 }
 
 /// Whether `stored` (a PIN hash) is well formed.
@@ -164,8 +154,8 @@ fn parse_pin_hash(stored: &str) -> Option<(core::num::NonZeroU32, Vec<u8>, Vec<u
     let rest = stored.strip_prefix(PIN_HASH_PREFIX)?;
     let mut parts = rest.split('$');
     let iters = core::num::NonZeroU32::new(parts.next()?.parse().ok()?)?;
-    let salt = unhex(parts.next()?)?;
-    let hash = unhex(parts.next()?)?;
+    let salt = crate::hex::decode(parts.next()?)?;
+    let hash = crate::hex::decode(parts.next()?)?;
     if parts.next().is_some() || hash.len() != 32 || salt.len() < 8 {
         return None;
     }

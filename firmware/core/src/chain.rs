@@ -33,7 +33,7 @@ impl fmt::Debug for ChainHash {
 impl ChainHash {
     /// Lower-case hex.
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&self.0)
     }
 
     /// SHA-256 of `bytes`.

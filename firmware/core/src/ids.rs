@@ -93,15 +93,12 @@ pub struct CommandId(pub [u8; 16]);
 impl CommandId {
     /// Parses the canonical hyphenated or plain 32-hex-digit UUID form.
     pub fn parse(text: &str) -> Option<CommandId> {
-        let hex: String = text.chars().filter(|c| *c != '-').collect();
-        if hex.len() != 32 || text.len() > 36 {
+        let digits: String = text.chars().filter(|c| *c != '-').collect();
+        if text.len() > 36 {
             return None;
         }
-        let mut out = [0u8; 16];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(CommandId(out))
+        let bytes: [u8; 16] = crate::hex::decode(&digits)?.try_into().ok()?;
+        Some(CommandId(bytes))
     }
 }
 

@@ -20,6 +20,7 @@ pub mod customer;
 pub mod derived;
 pub mod engine;
 pub mod event;
+pub mod hex;
 pub mod hlc;
 pub mod ids;
 pub mod kitchen;

@@ -29,31 +29,6 @@ pub const EXPORT_FORMAT: &str = "keel-journal-export";
 /// The `version` field of an export header.
 pub const EXPORT_VERSION: u64 = 1;
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
-
-/// Parses lower- or upper-case hex.
-pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() & 1 == 1 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|d| u8::from_str_radix(d, 16).ok())
-        })
-        .collect()
-}
-
 fn record_line(seq: u64, bytes: &[u8]) -> Result<Value, ReadError> {
     let event = decode_record(bytes).map_err(|e| ReadError::Unreadable {
         seq,
@@ -69,7 +44,7 @@ fn record_line(seq: u64, bytes: &[u8]) -> Result<Value, ReadError> {
         "prev": event.prev.hex(),
         "hlc": {"wall_ms": event.hlc.wall_ms, "counter": event.hlc.counter, "node": event.hlc.node},
         "kind": event.body.kind(),
-        "record": hex(bytes),
+        "record": keel_core::hex::encode(bytes),
         "event": event_json,
     }))
 }
@@ -157,7 +132,7 @@ fn check_line(text: &str, line: u64) -> Result<(u64, Vec<u8>), VerifyError> {
                 line,
                 reason: "record is not a string".into(),
             })?;
-    let bytes = unhex(record_hex).ok_or(VerifyError::ExportMismatch {
+    let bytes = keel_core::hex::decode(record_hex).ok_or(VerifyError::ExportMismatch {
         seq: position,
         reason: "record is not hex".into(),
     })?;
@@ -244,7 +219,7 @@ pub fn verify_export(
     let head_hash = header
         .get("head")
         .and_then(Value::as_str)
-        .and_then(unhex)
+        .and_then(keel_core::hex::decode)
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or_else(|| bad("head"))?;
     if let Some((s, t)) = expected {
@@ -295,13 +270,4 @@ pub fn verify_export(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips_and_rejects_junk() {
-        let bytes = [0u8, 1, 0xab, 0xff];
-        assert_eq!(hex(&bytes), "0001abff");
-        assert_eq!(unhex("0001ABff"), Some(bytes.to_vec()));
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex("zz"), None);
-    }
 }
