@@ -116,12 +116,34 @@ pub fn test_args(extra: &[String]) -> Vec<String> {
     args
 }
 
+/// `cargo fmt --all --check`: unformatted code fails the suite. Adds the rustfmt
+/// component first when this toolchain lacks it.
+fn check_format() -> Result<()> {
+    let has_rustfmt = cmd::cargo()
+        .args(["fmt", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_rustfmt {
+        println!("xtask test: rustup component add rustfmt");
+        cmd::run(std::process::Command::new("rustup").args(["component", "add", "rustfmt"]))
+            .context("installing rustfmt")?;
+    }
+    let mut fmt = cmd::cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    println!("xtask test: {}", cmd::display(&fmt));
+    cmd::run(&mut fmt).context("formatting differs from `cargo fmt --all`; run it and commit")
+}
+
 /// Runs the whole test suite and returns the exit code to end with.
 pub fn test(opts: &TestOptions) -> Result<i32> {
     let start = Instant::now();
     if !opts.skip_setup {
         setup::setup(&setup::SetupOptions::default()).context("setup")?;
     }
+    check_format()?;
     let mut cargo = cmd::cargo();
     cargo.args(test_args(&opts.cargo_args));
     if let Some(n) = opts.crash_iterations {
