@@ -229,11 +229,14 @@ fn lock(node: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
 }
 
 /// Reads records from the node for the replicator.
-struct NodeSource<'a>(&'a Node);
+/// Reads records from the node for the replicator, taking the node lock for each
+/// read only: answering a peer's summary (signing included) never holds up a sale
+/// for longer than one bounded read.
+struct NodeSource<'a>(&'a Mutex<Node>);
 
 impl RecordSource for NodeSource<'_> {
     fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
-        self.0
+        lock(self.0)
             .records_of(origin, from_seq, max_bytes)
             .unwrap_or_else(|e| {
                 log::warn!("replication: reading records of {origin} from {from_seq}: {e}");
@@ -242,14 +245,14 @@ impl RecordSource for NodeSource<'_> {
     }
 
     fn proof(&self, origin: TerminalId, seq: u64) -> Option<Vec<u8>> {
-        self.0.proof_of(origin, seq).unwrap_or_else(|e| {
+        lock(self.0).proof_of(origin, seq).unwrap_or_else(|e| {
             log::warn!("replication: reading the proof of {origin}:{seq}: {e}");
             None
         })
     }
 
     fn proven_at_or_below(&self, origin: TerminalId, max_seq: u64) -> Option<u64> {
-        self.0
+        lock(self.0)
             .proven_at_or_below(origin, max_seq)
             .unwrap_or_else(|e| {
                 log::warn!("replication: reading the proofs of {origin}: {e}");
@@ -258,7 +261,7 @@ impl RecordSource for NodeSource<'_> {
     }
 
     fn certificate(&self, origin: TerminalId) -> Option<Vec<u8>> {
-        self.0.certificate_of(origin).unwrap_or_else(|e| {
+        lock(self.0).certificate_of(origin).unwrap_or_else(|e| {
             log::warn!("replication: reading the certificate of {origin}: {e}");
             None
         })
@@ -909,11 +912,10 @@ impl Runtime {
         };
         let node = self.node.clone();
         let step = {
-            let guard = lock(&node);
             self.replicator.receive(
                 from,
                 msg,
-                &NodeSource(&guard),
+                &NodeSource(&node),
                 &self.signer,
                 &self.verifier,
                 now_ms(),
