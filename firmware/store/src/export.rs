@@ -266,8 +266,3 @@ pub fn verify_export(
     }
     Ok(summary)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

@@ -121,7 +121,7 @@ pub fn provision_add(
             .map_err(|e| ProvisionError::Write(out.join(name), e))
     };
     let ca = StoreCa::from_pem(&read("store-ca.pem")?, &read("store-ca-key.pem")?)?;
-    if n < 2 || n > 64 {
+    if !(2..=64).contains(&n) {
         return Err(ProvisionError::Invalid(format!(
             "--add-terminal must be 2 to 64, got {n}"
         )));
