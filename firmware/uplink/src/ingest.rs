@@ -205,10 +205,7 @@ pub fn check_batch(
         }
         if let Some(prev_seq) = last_seen.get(&origin) {
             if e.seq <= *prev_seq {
-                return Err(BatchRefusal::OutOfOrder {
-                    origin,
-                    seq: e.seq,
-                });
+                return Err(BatchRefusal::OutOfOrder { origin, seq: e.seq });
             }
         }
         last_seen.insert(origin, e.seq);
@@ -230,10 +227,7 @@ pub fn check_batch(
                 (EntryBody::Full(bytes), Some(stub)) if !filled.contains_key(&(origin, e.seq)) => {
                     let rec = decode_checked(store, origin, e.seq, bytes)?;
                     if rec.hash != stub.hash || rec.prev != stub.prev {
-                        return Err(BatchRefusal::StubMismatch {
-                            origin,
-                            seq: e.seq,
-                        });
+                        return Err(BatchRefusal::StubMismatch { origin, seq: e.seq });
                     }
                     filled.insert((origin, e.seq), ());
                     if new_stubs.remove(&(origin, e.seq)).is_none() {

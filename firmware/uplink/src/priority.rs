@@ -37,9 +37,7 @@ pub fn priority_of(body: &EventBody) -> Priority {
         | EventBody::ShiftOpened { .. }
         | EventBody::ShiftClosed(_)
         | EventBody::DayClosed { .. } => Priority::Sales,
-        EventBody::KitchenAdvanced { .. } | EventBody::KitchenRecalled { .. } => {
-            Priority::Kitchen
-        }
+        EventBody::KitchenAdvanced { .. } | EventBody::KitchenRecalled { .. } => Priority::Kitchen,
         EventBody::CustomerUpserted(_) => Priority::Customers,
         _ => Priority::Statistics,
     }

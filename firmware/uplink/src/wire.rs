@@ -234,7 +234,9 @@ pub enum WireError {
     #[error("empty message")]
     Empty,
     /// A version this build does not read.
-    #[error("uplink message version {0} is not supported (this build reads version {WIRE_VERSION})")]
+    #[error(
+        "uplink message version {0} is not supported (this build reads version {WIRE_VERSION})"
+    )]
     Version(u8),
     /// Larger than [`MAX_MESSAGE_BYTES`].
     #[error("uplink message of {0} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")]
@@ -262,7 +264,10 @@ fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
             if tail.is_empty() {
                 Ok(m)
             } else {
-                Err(WireError::Malformed(format!("{} trailing bytes", tail.len())))
+                Err(WireError::Malformed(format!(
+                    "{} trailing bytes",
+                    tail.len()
+                )))
             }
         }
         Some((&v, _)) => Err(WireError::Version(v)),
