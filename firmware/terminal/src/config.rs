@@ -1,5 +1,6 @@
 //! The terminal's TOML configuration: store profile, terminal id, data
-//! directory, console device, tax and cash rules, card limits and staff. Every
+//! directory, console device, tax and cash rules, card limits, staff, the
+//! cluster, and (in `cloud`) the cloud uplink and the health endpoint. Every
 //! error names the file, the line and the key. Reading the file is the only I/O.
 
 use keel_core::auth::{Role, User};
@@ -13,6 +14,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use toml::Spanned;
+
+pub mod cloud;
+
+pub use cloud::{CloudConfig, HealthConfig};
 
 /// A loaded configuration.
 #[derive(Clone, Debug)]
@@ -29,6 +34,10 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// Seed the built-in demo catalog and opening stock on first start.
     pub demo_catalog: bool,
+    /// The operator's cloud the store leader uploads to, if any.
+    pub cloud: Option<CloudConfig>,
+    /// The health endpoint, if served.
+    pub health: Option<HealthConfig>,
 }
 
 /// The `[cluster]` section: how this terminal joins its store's cluster.
@@ -101,6 +110,8 @@ struct RawConfig {
     cards: RawCards,
     users: Vec<RawUser>,
     cluster: Option<RawCluster>,
+    cloud: Option<cloud::RawCloud>,
+    health: Option<cloud::RawHealth>,
 }
 
 #[derive(Deserialize)]
@@ -453,6 +464,14 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
             })
         }
     };
+    let cloud = match &raw.cloud {
+        None => None,
+        Some(c) => Some(cloud::cloud(&loc, c, cluster.is_some(), &resolve)?),
+    };
+    let health = match &raw.health {
+        None => None,
+        Some(h) => Some(cloud::health(&loc, h)?),
+    };
     Ok(Config {
         profile: StoreProfile {
             store: StoreId(raw.store.id.get_ref().clone()),
@@ -477,6 +496,8 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         console_baud: baud,
         cluster,
         demo_catalog: raw.store.demo_catalog,
+        cloud,
+        health,
     })
 }
 
