@@ -24,13 +24,15 @@ pub enum DerivedTable {
     Counters,
     /// Store settings (last writer by HLC wins).
     Settings,
-    /// Customers (last writer by HLC wins).
+    /// Customers (last writer by HLC wins), legacy records in clear.
     Customers,
+    /// Customers with personal fields sealed (last writer by HLC wins).
+    SealedCustomers,
 }
 
 impl DerivedTable {
     /// Every table, for clearing and rebuilding.
-    pub const ALL: [DerivedTable; 9] = [
+    pub const ALL: [DerivedTable; 10] = [
         DerivedTable::Cart,
         DerivedTable::Shift,
         DerivedTable::Stock,
@@ -40,6 +42,7 @@ impl DerivedTable {
         DerivedTable::Counters,
         DerivedTable::Settings,
         DerivedTable::Customers,
+        DerivedTable::SealedCustomers,
     ];
 
     /// Stable name, used as the redb table name suffix.
@@ -54,6 +57,7 @@ impl DerivedTable {
             DerivedTable::Counters => "counters",
             DerivedTable::Settings => "settings",
             DerivedTable::Customers => "customers",
+            DerivedTable::SealedCustomers => "sealed-customers",
         }
     }
 }

@@ -145,6 +145,10 @@ pub enum EventBody {
         /// Terminal where a manager asked for it.
         requested_on: TerminalId,
     },
+    /// A customer registered or changed, personal fields sealed under the
+    /// customer's own key (see `pii`); last writer by HLC wins. Replaces
+    /// `CustomerUpserted`, which older journals still hold in clear.
+    CustomerSealed(crate::pii::SealedCustomer),
 }
 
 impl EventBody {
@@ -167,6 +171,7 @@ impl EventBody {
             EventBody::DayClosed { .. } => "day-closed",
             EventBody::SettingChanged { .. } => "setting-changed",
             EventBody::CustomerUpserted(_) => "customer-upserted",
+            EventBody::CustomerSealed(_) => "customer-sealed",
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod hlc;
 pub mod ids;
 pub mod kitchen;
 pub mod money;
+pub mod pii;
 pub mod pricing;
 pub mod profile;
 pub mod receipt;

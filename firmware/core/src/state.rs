@@ -107,6 +107,9 @@ pub struct TerminalState {
     pub settings: BTreeMap<String, (String, Hlc)>,
     /// Customers by id, with when each was written (last writer by HLC wins).
     pub customers: BTreeMap<String, (crate::customer::Customer, Hlc)>,
+    /// Customers whose personal fields are sealed, by id, with when each was
+    /// written (last writer by HLC wins, across both maps: see [`TerminalState::customer`]).
+    pub sealed_customers: BTreeMap<String, (crate::pii::SealedCustomer, Hlc)>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -138,6 +141,7 @@ struct Touched {
     receipts: Vec<(String, u64)>,
     settings: BTreeSet<String>,
     customers: BTreeSet<String>,
+    sealed_customers: BTreeSet<String>,
 }
 
 impl TerminalState {
@@ -155,6 +159,7 @@ impl TerminalState {
             kitchen: BTreeMap::new(),
             settings: BTreeMap::new(),
             customers: BTreeMap::new(),
+            sealed_customers: BTreeMap::new(),
         }
     }
 
@@ -192,6 +197,11 @@ impl TerminalState {
             let entry: (crate::customer::Customer, Hlc) = decode(DerivedTable::Customers, &k, &v)?;
             s.customers.insert(k, entry);
         }
+        for (k, v) in rows(DerivedTable::SealedCustomers) {
+            let entry: (crate::pii::SealedCustomer, Hlc) =
+                decode(DerivedTable::SealedCustomers, &k, &v)?;
+            s.sealed_customers.insert(k, entry);
+        }
         for (k, v) in rows(DerivedTable::Kitchen) {
             let t: Ticket = decode(DerivedTable::Kitchen, &k, &v)?;
             s.kitchen.insert(t.id, t);
@@ -225,6 +235,17 @@ impl TerminalState {
                 if newer {
                     self.customers.insert(c.id.clone(), (c.clone(), event.hlc));
                     t.customers.insert(c.id.clone());
+                }
+            }
+            EventBody::CustomerSealed(c) => {
+                let newer = self
+                    .sealed_customers
+                    .get(&c.id)
+                    .is_none_or(|(_, at)| *at < event.hlc);
+                if newer {
+                    self.sealed_customers
+                        .insert(c.id.clone(), (c.clone(), event.hlc));
+                    t.sealed_customers.insert(c.id.clone());
                 }
             }
             EventBody::SettingChanged { key, value } => {
@@ -587,6 +608,10 @@ impl TerminalState {
             let v = self.customers.get(&id).map(encode);
             out.push(put(DerivedTable::Customers, id, v));
         }
+        for id in t.sealed_customers {
+            let v = self.sealed_customers.get(&id).map(encode);
+            out.push(put(DerivedTable::SealedCustomers, id, v));
+        }
         for key in t.settings {
             let v = self.settings.get(&key).map(encode);
             out.push(put(DerivedTable::Settings, key, v));
@@ -600,6 +625,36 @@ impl TerminalState {
     /// Decodes a seq stored in the `Receipts` table.
     pub fn decode_seq(bytes: &[u8]) -> Option<u64> {
         postcard::from_bytes(bytes).ok()
+    }
+
+    /// A customer as this terminal can read it: the newest record by HLC, legacy
+    /// (clear) or sealed; sealed ones are opened with `keys`. `None` when unknown.
+    pub fn customer(
+        &self,
+        id: &str,
+        keys: &crate::pii::KeyRing,
+    ) -> Option<Result<crate::customer::Customer, crate::pii::PiiError>> {
+        let legacy = self.customers.get(id);
+        let sealed = self.sealed_customers.get(id);
+        match (legacy, sealed) {
+            (None, None) => None,
+            (Some((c, at)), Some((_, sat))) if at > sat => Some(Ok(c.clone())),
+            (Some((c, _)), None) => Some(Ok(c.clone())),
+            (_, Some((s, _))) => Some(keys.open(s)),
+        }
+    }
+
+    /// Ids of every customer known (legacy and sealed), sorted.
+    pub fn customer_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .customers
+            .keys()
+            .chain(self.sealed_customers.keys())
+            .cloned()
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// Offline card payments held.

@@ -126,7 +126,7 @@ fn journals(ops: &[Vec<(u64, Op)>]) -> Vec<Vec<Event>> {
                             };
                             EventBody::SaleCompleted(sale(receipt, SKUS[*s], *q, t))
                         }
-                        Op::Customer(k, v) => EventBody::CustomerUpserted(
+                        Op::Customer(k, v) if v % 2 == 0 => EventBody::CustomerUpserted(
                             keel_core::customer::Customer::new(
                                 ["C1", "C2", "C3"][*k],
                                 &format!("Name {v}"),
@@ -134,6 +134,16 @@ fn journals(ops: &[Vec<(u64, Op)>]) -> Vec<Vec<Event>> {
                             )
                             .unwrap(),
                         ),
+                        Op::Customer(k, v) => EventBody::CustomerSealed(keel_core::pii::seal(
+                            &keel_core::customer::Customer::new(
+                                ["C1", "C2", "C3"][*k],
+                                &format!("Name {v}"),
+                                None,
+                            )
+                            .unwrap(),
+                            &keel_core::pii::CustomerKey([*v; 32]),
+                            [*v; 12],
+                        )),
                         Op::Setting(k, v) => EventBody::SettingChanged {
                             key: ["receipt.footer", "store.name"][*k].into(),
                             value: v.to_string(),
@@ -212,6 +222,7 @@ proptest! {
             prop_assert_eq!(&a.kitchen, &other.kitchen);
             prop_assert_eq!(&a.settings, &other.settings);
             prop_assert_eq!(&a.customers, &other.customers);
+            prop_assert_eq!(&a.sealed_customers, &other.sealed_customers);
         }
         // The price that wins is the one with the greatest HLC.
         for (i, sku) in SKUS.iter().enumerate() {

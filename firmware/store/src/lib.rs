@@ -25,6 +25,7 @@ mod derived;
 mod error;
 mod export;
 mod journal;
+mod keys;
 mod read;
 mod replica;
 mod schema;

@@ -73,10 +73,11 @@ pub(crate) fn derived_tag(table: DerivedTable) -> u8 {
         DerivedTable::Receipts => 7,
         DerivedTable::Settings => 10,
         DerivedTable::Customers => 12,
+        DerivedTable::SealedCustomers => 13,
     }
 }
 
-/// The tags of every derived table's keys in `state` (1..=7, 10 for settings, 12 for
+/// The tags of every derived table's keys in `state` (1..=7, 10 for settings, 12 and 13 for
 /// customers; 8 is idempotency, 9 the replicated origins' heads, 11 their certificates).
 pub(crate) fn derived_tags() -> impl Iterator<Item = u8> {
     DerivedTable::ALL.into_iter().map(derived_tag)
@@ -327,7 +328,7 @@ mod tests {
         tags.sort();
         assert_eq!(
             tags,
-            [1, 2, 3, 4, 5, 6, 7, 10, 12],
+            [1, 2, 3, 4, 5, 6, 7, 10, 12, 13],
             "one distinct tag per table, none is the head's"
         );
         assert!(

@@ -38,7 +38,7 @@ pub fn priority_of(body: &EventBody) -> Priority {
         | EventBody::ShiftClosed(_)
         | EventBody::DayClosed { .. } => Priority::Sales,
         EventBody::KitchenAdvanced { .. } | EventBody::KitchenRecalled { .. } => Priority::Kitchen,
-        EventBody::CustomerUpserted(_) => Priority::Customers,
+        EventBody::CustomerUpserted(_) | EventBody::CustomerSealed(_) => Priority::Customers,
         _ => Priority::Statistics,
     }
 }

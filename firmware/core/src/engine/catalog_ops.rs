@@ -149,6 +149,38 @@ impl<'a> Engine<'a> {
         Ok(EventBody::CustomerUpserted(c))
     }
 
+    /// `customer set` with personal data sealed: the customer's existing key from
+    /// `keys` is used, or `new_key` (returned so the caller stores it in the key
+    /// ring before committing the event); an erased customer cannot come back
+    /// under the same id. `nonce` must be fresh random bytes.
+    pub fn customer_upsert_sealed(
+        &self,
+        user: Option<&'a User>,
+        id: &str,
+        phone: Option<&str>,
+        name: &str,
+        keys: &crate::pii::KeyRing,
+        new_key: crate::pii::CustomerKey,
+        nonce: [u8; 12],
+    ) -> Result<(EventBody, Option<crate::pii::CustomerKey>), CatalogError> {
+        require(user, Permission::Sell)?;
+        let c = crate::customer::Customer::new(id, name, phone)
+            .map_err(|e| CatalogError::Customer(e.to_string()))?;
+        if keys.is_erased(id) {
+            return Err(CatalogError::Customer(format!(
+                "customer {id} was erased at their request; register them under a new id"
+            )));
+        }
+        let (key, fresh) = match keys.current(id) {
+            Some(k) => (k.clone(), None),
+            None => (new_key.clone(), Some(new_key)),
+        };
+        Ok((
+            EventBody::CustomerSealed(crate::pii::seal(&c, &key, nonce)),
+            fresh,
+        ))
+    }
+
     /// `stock adjust <sku> <delta> <reason>` (manager).
     pub fn adjust_stock(
         &self,
