@@ -30,6 +30,15 @@ impl fmt::Debug for CustomerKey {
     }
 }
 
+/// Random material for one seal, drawn by the caller (the core draws no randomness).
+#[derive(Clone, Debug)]
+pub struct FreshSecrets {
+    /// A new key, used when the customer has none yet.
+    pub key: CustomerKey,
+    /// A nonce never used before with the key.
+    pub nonce: [u8; 12],
+}
+
 /// Names a key without revealing it: the first 8 bytes of a SHA-256 of it.
 pub type KeyId = [u8; 8];
 

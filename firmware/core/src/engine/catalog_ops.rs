@@ -150,9 +150,9 @@ impl<'a> Engine<'a> {
     }
 
     /// `customer set` with personal data sealed: the customer's existing key from
-    /// `keys` is used, or `new_key` (returned so the caller stores it in the key
+    /// `keys` is used, or the fresh key (returned so the caller stores it in the key
     /// ring before committing the event); an erased customer cannot come back
-    /// under the same id. `nonce` must be fresh random bytes.
+    /// under the same id. `fresh` holds random bytes the caller drew.
     pub fn customer_upsert_sealed(
         &self,
         user: Option<&'a User>,
@@ -160,9 +160,12 @@ impl<'a> Engine<'a> {
         phone: Option<&str>,
         name: &str,
         keys: &crate::pii::KeyRing,
-        new_key: crate::pii::CustomerKey,
-        nonce: [u8; 12],
+        fresh: crate::pii::FreshSecrets,
     ) -> Result<(EventBody, Option<crate::pii::CustomerKey>), CatalogError> {
+        let crate::pii::FreshSecrets {
+            key: new_key,
+            nonce,
+        } = fresh;
         require(user, Permission::Sell)?;
         let c = crate::customer::Customer::new(id, name, phone)
             .map_err(|e| CatalogError::Customer(e.to_string()))?;
