@@ -5,6 +5,10 @@
 //! Selling never waits for it: local commits reach it through a channel after
 //! they are durable, and replicated records are applied under the node lock one
 //! batch at a time. It must not make business decisions; those are the core's.
+//!
+//! It also carries the cloud uplink's high-water marks through raft
+//! (`uplink_marks`): every committed `uplink.marks` entry is merged into a
+//! shared value the uplink runtime, the console and the health endpoint read.
 
 use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
@@ -26,6 +30,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+
+pub mod uplink_marks;
+
+use keel_uplink::UplinkMarks;
 
 /// How often the runtime ticks (replication summaries are due every second).
 pub const TICK: Duration = Duration::from_millis(100);
@@ -81,6 +89,23 @@ pub struct ClusterStatus {
     pub discovered: BTreeMap<TerminalId, (SocketAddr, String)>,
     /// Raft's view: term, role, leader, commit, voters.
     pub raft: Option<RaftStatus>,
+    /// The cloud uplink's marks as replicated through raft (merged from every
+    /// committed `uplink.marks` entry).
+    pub uplink_marks: UplinkMarks,
+}
+
+impl ClusterStatus {
+    /// Whether raft says this terminal is the store leader.
+    pub fn is_leader(&self) -> bool {
+        self.raft
+            .as_ref()
+            .is_some_and(|r| r.role == Role::Leader && r.leader == Some(r.id))
+    }
+
+    /// Terminals of the store this one can reach, itself included.
+    pub fn terminals_up(&self) -> u32 {
+        1 + self.peers.iter().filter(|p| p.connected).count() as u32
+    }
 }
 
 /// A decision only the store's majority may take.
@@ -109,6 +134,9 @@ pub enum Consensus {
     AddTerminal(u32),
     /// Remove a terminal from the store's cluster.
     RemoveTerminal(u32),
+    /// Replicate the cloud uplink's high-water marks (proposed by the leader
+    /// after the cloud acknowledged; every terminal merges them).
+    UplinkMarks(UplinkMarks),
 }
 
 /// How long a consensus operation may take before it is refused.
@@ -125,6 +153,8 @@ type ConsensusReply = std::sync::mpsc::Sender<Result<u64, String>>;
 enum Command {
     Committed(CommittedRecords),
     Consensus(Consensus, ConsensusReply),
+    /// Propose the uplink marks if this terminal leads; nobody waits for it.
+    ProposeMarks(UplinkMarks),
     Shutdown,
 }
 
@@ -171,15 +201,59 @@ fn no_quorum(members: usize) -> String {
 pub struct ClusterHandle {
     status: Arc<Mutex<ClusterStatus>>,
     commands: smol::channel::Sender<Command>,
+    marks: Arc<Mutex<UplinkMarks>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What other runtimes (the cloud uplink, the health endpoint) may see and ask
+/// of the cluster runtime: its status, the replicated uplink marks, and
+/// proposing new marks. Cheap to clone; never blocks.
+#[derive(Clone)]
+pub struct ClusterLink {
+    status: Arc<Mutex<ClusterStatus>>,
+    commands: smol::channel::Sender<Command>,
+    marks: Arc<Mutex<UplinkMarks>>,
+}
+
+impl ClusterLink {
+    /// A snapshot of the runtime's status (refreshed every tick).
+    pub fn status(&self) -> ClusterStatus {
+        let mut s = match self.status.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        s.uplink_marks = self.uplink_marks();
+        s
+    }
+
+    /// The uplink marks replicated through raft, as merged so far.
+    pub fn uplink_marks(&self) -> UplinkMarks {
+        match self.marks.lock() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Proposes `marks` through raft if this terminal is the leader (otherwise
+    /// nothing happens). Returns at once; the marks are merged everywhere once
+    /// committed.
+    pub fn propose_marks(&self, marks: UplinkMarks) {
+        let _ = self.commands.try_send(Command::ProposeMarks(marks));
+    }
 }
 
 impl ClusterHandle {
     /// A snapshot of the runtime's status.
     pub fn status(&self) -> ClusterStatus {
-        match self.status.lock() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
+        self.link().status()
+    }
+
+    /// A link to this runtime for other runtimes.
+    pub fn link(&self) -> ClusterLink {
+        ClusterLink {
+            status: self.status.clone(),
+            commands: self.commands.clone(),
+            marks: self.marks.clone(),
         }
     }
 
@@ -352,7 +426,9 @@ pub fn start(
     if let Ok(mut st) = status.lock() {
         st.raft = Some(raft.status());
     }
+    let marks = Arc::new(Mutex::new(UplinkMarks::default()));
     let runtime = Runtime {
+        uplink_marks: marks.clone(),
         node,
         transport,
         replicator,
@@ -377,6 +453,7 @@ pub fn start(
     Ok(ClusterHandle {
         status,
         commands: tx,
+        marks,
         thread: Some(thread),
     })
 }
@@ -405,6 +482,8 @@ struct Runtime {
     next_req: u64,
     /// Proposals refused for a transient reason, retried on the next tick.
     retries: Vec<(Consensus, TerminalId, Waiter, u64)>,
+    /// The uplink marks merged from every committed `uplink.marks` entry.
+    uplink_marks: Arc<Mutex<UplinkMarks>>,
 }
 
 /// Who waits for a proposal's outcome.
@@ -413,6 +492,8 @@ enum Waiter {
     Console(ConsensusReply),
     /// A follower that forwarded the request.
     Forwarded { from: TerminalId, req: u64 },
+    /// Nobody (uplink marks: the next acknowledgement proposes them again).
+    Nobody,
 }
 
 enum Wake {
@@ -464,6 +545,11 @@ impl Runtime {
                     self.send_all(out);
                 }
                 Wake::Command(Some(Command::Consensus(c, reply))) => self.on_consensus(c, reply),
+                Wake::Command(Some(Command::ProposeMarks(m))) => {
+                    if self.raft.is_leader() {
+                        self.propose(Consensus::UplinkMarks(m), self.me, Waiter::Nobody);
+                    }
+                }
                 Wake::Command(Some(Command::Shutdown)) | Wake::Command(None) => {
                     if let Some(d) = self.discovery.take() {
                         d.stop();
@@ -546,6 +632,11 @@ impl Runtime {
                     encode_control(&ControlMessage::Done { req, result }),
                 );
             }
+            Waiter::Nobody => {
+                if let Err(e) = result {
+                    log::debug!("uplink marks not replicated: {e}");
+                }
+            }
         }
     }
 
@@ -627,6 +718,7 @@ impl Runtime {
             Consensus::RemoveTerminal(t) => self
                 .raft
                 .propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
+            Consensus::UplinkMarks(m) => self.raft.propose(uplink_marks::command(&m)),
         };
         match result {
             Ok(id) => {
@@ -776,6 +868,8 @@ impl Runtime {
             );
         }
         for c in out.committed {
+            // Every terminal merges every committed marks entry, its own or not.
+            uplink_marks::apply(&self.uplink_marks, &c);
             let result = if c.local {
                 self.apply_committed(c.index, &c.kind)
             } else {
@@ -964,6 +1058,10 @@ impl Runtime {
             s.origins = origins;
             s.members = self.replicator.members().iter().copied().collect();
             s.raft = Some(raft);
+            s.uplink_marks = match self.uplink_marks.lock() {
+                Ok(m) => m.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
         }
     }
 }
