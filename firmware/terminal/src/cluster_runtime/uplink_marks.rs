@@ -118,7 +118,7 @@ mod tests {
             for m in [marks(5, 2, 1), marks(9, 2, 3), marks(7, 4, 2)] {
                 node.propose(command(&m)).unwrap();
                 let out = node.advance().unwrap();
-                assert!(out.committed.iter().any(|c| apply(&shared, &c)));
+                assert!(out.committed.iter().any(|c| apply(&shared, c)));
             }
             // Other opaque commands and other commands are not marks.
             node.propose(StoreCommand::Opaque {
