@@ -5,9 +5,11 @@
 //! keel-core; this crate is the I/O around them.
 //!
 //! Modules and what each owns:
-//! - `identity`: store CA and terminal certificates (rcgen), reading them from PEM.
+//! - `identity`: operator CA, store CA and terminal certificates (rcgen), reading them from PEM.
 //! - `tls`: rustls configurations for mutual TLS; accepts only peers whose
 //!   certificate chains to the store CA and names this store.
+//! - `cloud`: mutual TLS between a store and its operator's cloud (the uplink's QUIC
+//!   configurations and the cloud's check of a store client).
 //! - `transport`: QUIC (quinn on smol): one connection per peer pair, a stream per
 //!   purpose, length-prefixed frames with a size bound, reconnect with backoff.
 //! - `discovery`: `_keel._udp` registration and browsing through Avahi (zeroconf).
@@ -19,6 +21,8 @@
 
 #![warn(missing_docs)]
 
+pub mod cloud;
+pub mod cloud_session;
 pub mod discovery;
 pub mod identity;
 pub mod proof;

@@ -101,7 +101,7 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn roots(ca_pem: &str) -> Result<Arc<RootCertStore>, TlsError> {
+pub(crate) fn roots(ca_pem: &str) -> Result<Arc<RootCertStore>, TlsError> {
     let mut roots = RootCertStore::empty();
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
@@ -139,14 +139,17 @@ fn own_chain(
     Ok((vec![cert], key))
 }
 
-/// A readable reason for a certificate that failed chain validation.
-fn describe_cert_error(e: &CertificateError) -> String {
+/// How refusals name the CA a peer's certificate must chain to, between terminals.
+pub(crate) const STORE_CA: &str = "this store's CA";
+
+/// A readable reason for a certificate that failed chain validation against `ca`.
+pub(crate) fn describe_cert_error(e: &CertificateError, ca: &str) -> String {
     match e {
         CertificateError::UnknownIssuer => {
-            "certificate is not from this store's CA (unknown issuer)".to_string()
+            format!("certificate is not from {ca} (unknown issuer)")
         }
         CertificateError::BadSignature => {
-            "certificate is not from this store's CA (signature does not verify)".to_string()
+            format!("certificate is not from {ca} (signature does not verify)")
         }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
             format!("certificate expired (check this terminal's clock): {e}")
@@ -171,12 +174,17 @@ impl std::fmt::Display for ChainRefusal {
 impl std::error::Error for ChainRefusal {}
 
 fn readable(e: rustls::Error) -> rustls::Error {
+    readable_as(e, STORE_CA)
+}
+
+/// Turns a chain-validation error into one whose text says why, naming the CA `ca`.
+pub(crate) fn readable_as(e: rustls::Error, ca: &str) -> rustls::Error {
     match e {
         rustls::Error::InvalidCertificate(CertificateError::Other(o)) => {
             rustls::Error::InvalidCertificate(CertificateError::Other(o))
         }
         rustls::Error::InvalidCertificate(c) => {
-            let reason = describe_cert_error(&c);
+            let reason = describe_cert_error(&c, ca);
             log::debug!("TLS: peer certificate refused during handshake: {reason}");
             rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
                 Arc::new(ChainRefusal(reason)),
@@ -250,10 +258,13 @@ impl ServerCertVerifier for StoreServerVerifier {
     }
 }
 
-/// Server-side verifier: rustls' WebPkiClientVerifier with readable refusals.
+/// Server-side verifier: rustls' WebPkiClientVerifier with readable refusals naming `ca`.
 #[derive(Debug)]
-struct StoreClientVerifier {
-    inner: Arc<dyn ClientCertVerifier>,
+pub(crate) struct StoreClientVerifier {
+    /// The WebPKI verifier (roots: the CA clients must chain to).
+    pub(crate) inner: Arc<dyn ClientCertVerifier>,
+    /// How refusals name that CA.
+    pub(crate) ca: &'static str,
 }
 
 impl ClientCertVerifier for StoreClientVerifier {
@@ -277,7 +288,7 @@ impl ClientCertVerifier for StoreClientVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         self.inner
             .verify_client_cert(end_entity, intermediates, now)
-            .map_err(readable)
+            .map_err(|e| readable_as(e, self.ca))
     }
 
     fn verify_tls12_signature(
@@ -318,7 +329,10 @@ pub fn server_config(
             .build()?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(Arc::new(StoreClientVerifier { inner }))
+        .with_client_cert_verifier(Arc::new(StoreClientVerifier {
+            inner,
+            ca: STORE_CA,
+        }))
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![ALPN.to_vec()];
     Ok(config)
@@ -424,7 +438,9 @@ pub fn verify_terminal_certificate(
         provider.signature_verification_algorithms.all,
     )
     .map_err(|e| match e {
-        rustls::Error::InvalidCertificate(c) => CertificateRefusal::Chain(describe_cert_error(&c)),
+        rustls::Error::InvalidCertificate(c) => {
+            CertificateRefusal::Chain(describe_cert_error(&c, STORE_CA))
+        }
         other => CertificateRefusal::Chain(other.to_string()),
     })?;
     let wrong = |reason: String| CertificateRefusal::WrongName {
