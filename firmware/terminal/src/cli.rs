@@ -8,6 +8,7 @@ use thiserror::Error;
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
+                 [--operator CLOUD_DIR [--cloud ADDR]]
   keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
   keel hash-pin           (reads a PIN on stdin, prints a pin_hash for terminal.toml)
   keel --version
@@ -22,7 +23,11 @@ pub const USAGE: &str = "usage:
   --stdio     use stdin/stdout even if the config names a serial device
 
   provision   make a store CA, a certificate per terminal and DIR/t<n>/terminal.toml
-              (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)";
+              (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)
+  --operator  the directory `keel-cloud init` wrote: the store CA is issued by its operator
+              CA and each terminal gets [cloud] (the uplink) and [health] (TCP port
+              --base-port + 100 + n); --add-terminal keeps what the store was provisioned with
+  --cloud     the cloud's QUIC address as terminals dial it (default: from CLOUD_DIR/cloud.toml)";
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +38,8 @@ pub enum Cli {
     Help,
     /// Serve the console.
     Console(ConsoleArgs),
-    /// Provision a store.
-    Provision(crate::provision::ProvisionPlan),
+    /// Provision a store (with its operator's cloud, if `--operator` was given).
+    Provision(crate::provision::ProvisionRequest),
     /// Print the hash of a PIN read from stdin.
     HashPin,
     /// Add a terminal to a provisioned store.
@@ -130,6 +135,8 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
     let mut mdns = false;
     let mut demo_catalog = true;
     let mut add = None;
+    let mut operator: Option<PathBuf> = None;
+    let mut cloud: Option<std::net::SocketAddr> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -161,6 +168,15 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
             }
             "--mdns" => mdns = true,
             "--no-demo-catalog" => demo_catalog = false,
+            "--operator" => operator = Some(PathBuf::from(value("--operator")?)),
+            "--cloud" => {
+                let v = value("--cloud")?;
+                cloud = Some(v.parse().map_err(|_| {
+                    CliError(format!(
+                        "--cloud must be an address like 127.0.0.1:7400, got {v:?}"
+                    ))
+                })?);
+            }
             "--add-terminal" => {
                 let v = value("--add-terminal")?;
                 add = Some(v.parse::<u32>().map_err(|_| {
@@ -170,7 +186,17 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
             other => return Err(CliError(format!("unknown option {other:?}"))),
         }
     }
+    if cloud.is_some() && operator.is_none() {
+        return Err(CliError(
+            "--cloud needs --operator CLOUD_DIR (the directory `keel-cloud init` wrote)".into(),
+        ));
+    }
     if let Some(terminal) = add {
+        if operator.is_some() {
+            return Err(CliError(
+                "--add-terminal takes the operator and cloud from the store's directory; drop --operator/--cloud".into(),
+            ));
+        }
         let out = out.ok_or_else(|| {
             CliError("provision --add-terminal needs --out (the store's directory)".into())
         })?;
@@ -182,7 +208,7 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
             mdns,
         });
     }
-    Ok(Cli::Provision(crate::provision::ProvisionPlan {
+    let plan = crate::provision::ProvisionPlan {
         store: store.ok_or_else(|| CliError("provision needs --store".into()))?,
         terminals: terminals.ok_or_else(|| CliError("provision needs --terminals".into()))?,
         out: out.ok_or_else(|| CliError("provision needs --out".into()))?,
@@ -190,6 +216,13 @@ fn parse_provision(args: &[String]) -> Result<Cli, CliError> {
         base_port,
         mdns,
         demo_catalog,
+    };
+    Ok(Cli::Provision(crate::provision::ProvisionRequest {
+        plan,
+        operator: operator.map(|cloud_dir| crate::provision::OperatorLink {
+            cloud_dir,
+            addr: cloud,
+        }),
     }))
 }
 
@@ -219,5 +252,33 @@ mod tests {
             .to_string()
             .contains("--bogus"));
         assert_eq!(parse(&args("--version")).unwrap(), Cli::Version);
+    }
+
+    #[test]
+    fn parses_provisioning_with_an_operator() {
+        let Cli::Provision(req) = parse(&args(
+            "provision --store s1 --terminals 2 --out /tmp/s --operator /tmp/cloud --cloud 127.0.0.1:7400",
+        ))
+        .unwrap() else {
+            panic!("not a provision");
+        };
+        let op = req.operator.clone().unwrap();
+        assert_eq!(op.cloud_dir, PathBuf::from("/tmp/cloud"));
+        assert_eq!(op.addr, Some("127.0.0.1:7400".parse().unwrap()));
+        assert_eq!(req.store.0, "s1");
+        let Cli::Provision(req) =
+            parse(&args("provision --store s1 --terminals 2 --out /tmp/s")).unwrap()
+        else {
+            panic!("not a provision");
+        };
+        assert_eq!(req.operator, None);
+        for bad in [
+            "provision --store s1 --terminals 2 --out /tmp/s --cloud 127.0.0.1:7400",
+            "provision --store s1 --terminals 2 --out /tmp/s --operator /c --cloud nowhere",
+            "provision --add-terminal 3 --out /tmp/s --operator /c",
+            "provision --store s1 --terminals 2 --out /tmp/s --operator",
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad}");
+        }
     }
 }
