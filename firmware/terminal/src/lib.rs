@@ -10,5 +10,7 @@ pub mod cluster_runtime;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod health;
 pub mod node;
 pub mod provision;
+pub mod uplink_runtime;

@@ -5,7 +5,7 @@ use keel_terminal::cli::{self, Cli};
 use keel_terminal::clock::SystemClock;
 use keel_terminal::console;
 use keel_terminal::node::{Node, FIRMWARE_VERSION};
-use keel_terminal::{cluster_runtime, config, demo};
+use keel_terminal::{cluster_runtime, config, demo, health, uplink_runtime};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,7 +98,7 @@ fn main() -> ExitCode {
 }
 
 fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
-    let (profile, data_dir, device, baud, seed, cluster) = if c.demo {
+    let (profile, data_dir, device, baud, seed, cluster, cloud, health_cfg) = if c.demo {
         let terminal = c.terminal.unwrap_or(1);
         let dir = c
             .data_dir
@@ -110,6 +110,8 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
             None,
             115_200,
             demo::seed_events(),
+            None,
+            None,
             None,
         )
     } else {
@@ -135,6 +137,8 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
             cfg.console_baud,
             seed,
             cfg.cluster,
+            cfg.cloud,
+            cfg.health,
         )
     };
     let node = Node::open(profile, &data_dir, Box::new(SystemClock::new()), seed)
@@ -146,16 +150,48 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
         node.journal().last_seq()
     );
     let node = Arc::new(Mutex::new(node));
-    let cluster = match &cluster {
+    let cluster_handle = match &cluster {
         Some(cfg) => Some(cluster_runtime::start(node.clone(), cfg).map_err(|e| e.to_string())?),
         None => None,
     };
+    // The cloud uplink runs beside the cluster runtime (the config requires a
+    // [cluster] with [cloud]); it uploads only while this terminal leads.
+    let uplink = match (&cloud, &cluster, &cluster_handle) {
+        (Some(cloud), Some(cluster_cfg), Some(handle)) => Some(
+            uplink_runtime::start(node.clone(), handle.link(), cloud, cluster_cfg)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let health = match &health_cfg {
+        Some(h) => Some(
+            health::start(
+                h.listen,
+                health::Sources {
+                    node: node.clone(),
+                    cluster: cluster_handle.as_ref().map(|c| c.link()),
+                    uplink: uplink.as_ref().map(|u| u.view()),
+                },
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let cluster = cluster_handle;
     let result = match device.filter(|_| !c.stdio) {
         Some(dev) => {
             let port = console::serial::open(&dev, baud).map_err(|e| e.to_string())?;
             let reader = BufReader::new(port.try_clone().map_err(|e| e.to_string())?);
-            console::serve(&node, cluster.as_ref(), c.json, false, reader, port)
-                .map_err(|e| format!("console on {}: {e}", dev.display()))
+            console::serve(
+                &node,
+                cluster.as_ref(),
+                uplink.as_ref(),
+                c.json,
+                false,
+                reader,
+                port,
+            )
+            .map_err(|e| format!("console on {}: {e}", dev.display()))
         }
         None => {
             let stdin = std::io::stdin();
@@ -165,6 +201,7 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
             let r = console::serve(
                 &node,
                 cluster.as_ref(),
+                uplink.as_ref(),
                 c.json,
                 interactive,
                 stdin.lock(),
@@ -174,6 +211,12 @@ fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
             r.map_err(|e| format!("console: {e}"))
         }
     };
+    if let Some(u) = uplink {
+        u.shutdown();
+    }
+    if let Some(h) = health {
+        h.shutdown();
+    }
     if let Some(handle) = cluster {
         handle.shutdown();
     }

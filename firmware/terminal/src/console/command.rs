@@ -45,6 +45,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("peers", "peers"),
     ("leader", "leader"),
     ("raft status", "raft status"),
+    ("cloud status", "cloud status"),
     ("cluster add", "cluster add <terminal-id>"),
     ("cluster remove", "cluster remove <terminal-id>"),
     ("price set", "price set <sku> <price>"),
@@ -160,6 +161,7 @@ pub enum Command {
     Peers,
     Leader,
     RaftStatus,
+    CloudStatus,
     ClusterAdd {
         terminal: u32,
     },
@@ -537,6 +539,10 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "peers" => Command::Peers,
         "leader" => Command::Leader,
         "raft status" => Command::RaftStatus,
+        "cloud status" => {
+            a.count(0, 0)?;
+            Command::CloudStatus
+        }
         "cluster add" | "cluster remove" => {
             a.count(1, 1)?;
             let terminal: u32 = a.number(0, "terminal id")?;

@@ -1,9 +1,10 @@
 //! The technician console: a line protocol over any byte stream (stdin/stdout,
 //! a pseudo-terminal, or a serial device). This module owns the read-execute-
 //! reply loop; parsing is in `command`, execution in `session`, rendering in
-//! `render` and `reply`, serial line setup in `serial`. It must not hold business
+//! `render`, `cloud` (the uplink) and `reply`, serial line setup in `serial`. It must not hold business
 //! rules: those are in keel-core's engine.
 
+pub mod cloud;
 pub mod command;
 pub mod render;
 pub mod reply;
@@ -12,6 +13,7 @@ pub mod session;
 
 use crate::cluster_runtime::ClusterHandle;
 use crate::node::Node;
+use crate::uplink_runtime::UplinkHandle;
 use session::{Session, SessionState};
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
@@ -22,6 +24,7 @@ use std::sync::Mutex;
 pub fn serve<R: BufRead, W: Write>(
     node: &Mutex<Node>,
     cluster: Option<&ClusterHandle>,
+    uplink: Option<&UplinkHandle>,
     json: bool,
     prompt: bool,
     mut input: R,
@@ -53,7 +56,9 @@ pub fn serve<R: BufRead, W: Write>(
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            Session::new(&mut guard, &mut state, cluster).execute_line(line)
+            Session::new(&mut guard, &mut state, cluster)
+                .with_uplink(uplink)
+                .execute_line(line)
         };
         // A consensus operation runs with the node unlocked: the cluster runtime
         // applies the decision to the node before answering.
@@ -126,6 +131,7 @@ mod tests {
         let mut out = Vec::new();
         super::serve(
             &node,
+            None,
             None,
             true,
             false,

@@ -44,7 +44,12 @@ pub fn disk_free(path: &std::path::Path) -> Option<u64> {
 }
 
 /// `status`.
-pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>) -> Reply {
+pub fn status(
+    node: &Node,
+    user: Option<&User>,
+    cluster: Option<&ClusterStatus>,
+    uplink: Option<&crate::uplink_runtime::UplinkStatus>,
+) -> Reply {
     let s = &node.state;
     let free = disk_free(node.data_dir());
     let journal = node.journal();
@@ -146,6 +151,11 @@ pub fn status(node: &Node, user: Option<&User>, cluster: Option<&ClusterStatus>)
                 .map(|l| format!("T{l:02}"))
                 .unwrap_or_else(|| "none known".into())
         ));
+    }
+    if let Some(u) = uplink {
+        let (f, line) = super::cloud::status_line(node, cluster, u);
+        fields.extend(f);
+        text.push(line);
     }
     Reply::ok(fields, text)
 }

@@ -56,6 +56,7 @@ pub struct Session<'n> {
     node: &'n mut Node,
     st: &'n mut SessionState,
     cluster: Option<&'n crate::cluster_runtime::ClusterHandle>,
+    uplink: Option<&'n crate::uplink_runtime::UplinkHandle>,
 }
 
 impl<'n> Session<'n> {
@@ -65,7 +66,21 @@ impl<'n> Session<'n> {
         st: &'n mut SessionState,
         cluster: Option<&'n crate::cluster_runtime::ClusterHandle>,
     ) -> Session<'n> {
-        Session { node, st, cluster }
+        Session {
+            node,
+            st,
+            cluster,
+            uplink: None,
+        }
+    }
+
+    /// The same session with the cloud uplink, if this terminal has one.
+    pub fn with_uplink(
+        mut self,
+        uplink: Option<&'n crate::uplink_runtime::UplinkHandle>,
+    ) -> Session<'n> {
+        self.uplink = uplink;
+        self
     }
 
     /// The node.
@@ -187,7 +202,18 @@ impl<'n> Session<'n> {
                 self.node,
                 self.st.user.as_ref(),
                 self.cluster.map(|c| c.status()).as_ref(),
+                self.uplink.map(|u| u.status()).as_ref(),
             )),
+            Command::CloudStatus => {
+                let uplink = self.uplink.map(|u| u.status()).ok_or_else(|| {
+                    Reply::err("this terminal has no cloud configured (no [cloud] section)")
+                })?;
+                Ok(super::cloud::status(
+                    self.node,
+                    self.cluster.map(|c| c.status()).as_ref(),
+                    &uplink,
+                ))
+            }
             Command::Leader => {
                 let status = self.cluster_status()?;
                 let r = status
