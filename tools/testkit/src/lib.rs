@@ -18,4 +18,5 @@
 
 pub mod avahi;
 pub mod logging;
+pub mod postgres;
 pub mod process;

@@ -19,8 +19,8 @@ pub struct AptPackage {
 
 /// Every Debian package the build, the tests and `cargo xtask run` need.
 ///
-/// Later work adds here, e.g. `libfontconfig1-dev` (slint), `postgresql` (cloud
-/// ingest tests), `qemu-system-x86` (image boot tests).
+/// Later work adds here, e.g. `libfontconfig1-dev` (slint), `qemu-system-x86`
+/// (image boot tests).
 pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "build-essential",
@@ -57,6 +57,10 @@ pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "iproute2",
         why: "`ip netns` for cluster tests in network namespaces",
+    },
+    AptPackage {
+        name: "postgresql",
+        why: "the cloud's storage tests and benchmark start their own PostgreSQL server on loopback (initdb + postgres as the `postgres` user, on a temp dir); the package's own cluster service is never started",
     },
 ];
 

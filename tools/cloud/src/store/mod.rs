@@ -8,12 +8,46 @@
 //! and projection rules come from `keel_uplink::{ingest, project}`, so this
 //! module only loads, locks and writes.
 
+mod codec;
+pub mod embedded;
+pub mod pg;
+mod plan;
+mod prices;
+mod rows;
+
+pub use embedded::EmbeddedStore;
+pub use pg::PgStore;
+
 use keel_core::ids::{StoreId, TerminalId};
 use keel_uplink::ingest::BatchRefusal;
 use keel_uplink::project::{OrderRow, ReviewFlag};
 use keel_uplink::wire::{Batch, Publication, PublishedItem, StoreHealth};
 use keel_uplink::UplinkMarks;
+use std::path::Path;
 use thiserror::Error;
+
+/// File name of the embedded store in the service's data directory.
+pub const EMBEDDED_FILE: &str = "cloud.redb";
+
+/// Opens the service's storage: PostgreSQL at `database_url` (migrating its
+/// schema), or with no URL the embedded store `cloud.redb` in `data_dir`
+/// (created with the directory when missing).
+pub fn open_store(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Box<dyn CloudStore>, StoreError> {
+    match database_url {
+        Some(url) => Ok(Box::new(PgStore::connect(url)?)),
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|e| {
+                StoreError::Database(format!("creating {}: {e}", data_dir.display()))
+            })?;
+            Ok(Box::new(EmbeddedStore::open(
+                &data_dir.join(EMBEDDED_FILE),
+            )?))
+        }
+    }
+}
 
 /// Errors of a storage operation.
 #[derive(Debug, Error)]
@@ -131,31 +165,54 @@ pub trait CloudStore: Send + Sync {
     /// Checks and stores a batch from `store` in one transaction, with the
     /// projections of the records it adds; refused batches store nothing and are
     /// recorded as a failure of the store (the reason is kept for the status view).
-    fn ingest(&self, store: &StoreId, batch: &Batch, now_ms: u64) -> Result<IngestOutcome, StoreError>;
+    fn ingest(
+        &self,
+        store: &StoreId,
+        batch: &Batch,
+        now_ms: u64,
+    ) -> Result<IngestOutcome, StoreError>;
 
     /// The cloud's marks for a store (no downlink mark: that is the store's own).
     fn marks(&self, store: &StoreId) -> Result<UplinkMarks, StoreError>;
 
     /// Records a session or health report from a store's leader.
-    fn record_health(&self, store: &StoreId, leader: TerminalId, health: &StoreHealth, now_ms: u64) -> Result<(), StoreError>;
+    fn record_health(
+        &self,
+        store: &StoreId,
+        leader: TerminalId,
+        health: &StoreHealth,
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
 
     /// Records a refused message from a store (bad hello, malformed bytes...).
     fn record_refusal(&self, store: &StoreId, reason: &str, now_ms: u64) -> Result<(), StoreError>;
 
     /// Publishes an item to `stores` (empty: every store); returns its number.
-    fn publish(&self, stores: &[StoreId], item: &PublishedItem, now_ms: u64) -> Result<u64, StoreError>;
+    fn publish(
+        &self,
+        stores: &[StoreId],
+        item: &PublishedItem,
+        now_ms: u64,
+    ) -> Result<u64, StoreError>;
 
     /// Publications for `store` numbered above `after`, oldest first, at most `limit`.
-    fn publications_after(&self, store: &StoreId, after: u64, limit: usize) -> Result<Vec<Publication>, StoreError>;
+    fn publications_after(
+        &self,
+        store: &StoreId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Publication>, StoreError>;
 
     /// Every store known, for the status view.
     fn status(&self) -> Result<Vec<StoreStatus>, StoreError>;
 
     /// Sales per store and day between two days inclusive (`YYYY-MM-DD`; `None`: open).
-    fn sales_report(&self, from: Option<&str>, to: Option<&str>) -> Result<SalesReport, StoreError>;
+    fn sales_report(&self, from: Option<&str>, to: Option<&str>)
+        -> Result<SalesReport, StoreError>;
 
     /// Orders, newest first, at most `limit` (of one store or all).
-    fn orders(&self, store: Option<&StoreId>, limit: usize) -> Result<Vec<ListedOrder>, StoreError>;
+    fn orders(&self, store: Option<&StoreId>, limit: usize)
+        -> Result<Vec<ListedOrder>, StoreError>;
 
     /// Review flags (price overrides, negative stock, order-number conflicts), oldest first.
     fn flags(&self, store: Option<&StoreId>) -> Result<Vec<StoreFlag>, StoreError>;

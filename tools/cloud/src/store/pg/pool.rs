@@ -1,0 +1,174 @@
+//! A small pool of PostgreSQL connections, and the error conversions.
+//!
+//! Owns connecting (with a timeout), handing out idle connections, dropping
+//! broken ones, and retrying an operation on a fresh connection when the old
+//! one turned out dead or PostgreSQL asked for a retry (deadlock, serialization
+//! failure). Must not know any table.
+
+use crate::store::StoreError;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 16;
+
+/// Attempts of an operation that PostgreSQL asks to retry.
+const ATTEMPTS: usize = 5;
+
+/// Connections to one database.
+pub(super) struct Pool {
+    config: Config,
+    idle: Mutex<Vec<Client>>,
+}
+
+/// Whether an operation may run again after an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    /// Running it twice does no harm (ingest is idempotent, reads are reads).
+    Safe,
+    /// Only when PostgreSQL itself rolled it back (deadlock, serialization).
+    RolledBack,
+}
+
+impl Pool {
+    /// A pool for `url` (`postgres://user@host:port/db`); connects lazily.
+    pub(super) fn new(url: &str) -> Result<Pool, StoreError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("database URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("keel-cloud");
+        }
+        Ok(Pool {
+            config,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn take(&self) -> Result<Client, StoreError> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        match idle {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => self.config.connect(NoTls).map_err(db_err),
+        }
+    }
+
+    fn give_back(&self, client: Client) {
+        if client.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(client);
+            }
+        }
+    }
+
+    /// Runs `op` on a pooled connection, retrying as `retry` allows.
+    pub(super) fn run<T>(
+        &self,
+        retry: Retry,
+        mut op: impl FnMut(&mut Client) -> Result<T, Failure>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut client = self.take()?;
+            let result = op(&mut client);
+            let broken = client.is_closed();
+            match result {
+                Ok(v) => {
+                    self.give_back(client);
+                    return Ok(v);
+                }
+                Err(Failure::Retry(reason)) if attempt < ATTEMPTS => {
+                    log::info!("database asked to retry ({reason}), attempt {attempt}");
+                    if !broken {
+                        self.give_back(client);
+                    }
+                }
+                Err(Failure::Connection(reason)) if retry == Retry::Safe && attempt < 2 => {
+                    log::warn!("database connection lost ({reason}); retrying on a new one");
+                }
+                Err(e) => {
+                    if !broken {
+                        self.give_back(client);
+                    }
+                    return Err(e.into_store_error());
+                }
+            }
+        }
+    }
+}
+
+/// Why an operation failed, as far as retrying goes.
+pub(super) enum Failure {
+    /// PostgreSQL rolled the transaction back and asks for a retry.
+    Retry(String),
+    /// The connection failed; the transaction's fate may be unknown.
+    Connection(String),
+    /// Anything else.
+    Other(StoreError),
+}
+
+impl Failure {
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Failure::Retry(r) | Failure::Connection(r) => StoreError::Database(r),
+            Failure::Other(e) => e,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Other(e)
+    }
+}
+
+impl From<postgres::Error> for Failure {
+    fn from(e: postgres::Error) -> Failure {
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::T_R_SERIALIZATION_FAILURE =>
+            {
+                Failure::Retry(describe(&e))
+            }
+            Some(_) => Failure::Other(db_err(e)),
+            None if e.is_closed() || e.as_db_error().is_none() => Failure::Connection(describe(&e)),
+            None => Failure::Other(db_err(e)),
+        }
+    }
+}
+
+/// A PostgreSQL error as the service reports it.
+pub(super) fn db_err(e: postgres::Error) -> StoreError {
+    StoreError::Database(describe(&e))
+}
+
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(": ");
+                s.push_str(d);
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            if let Some(src) = std::error::Error::source(e) {
+                s.push_str(": ");
+                s.push_str(&src.to_string());
+            }
+            s
+        }
+    }
+}
