@@ -9,6 +9,7 @@
 
 mod ingest;
 mod pool;
+mod project;
 mod read;
 mod schema;
 mod write;
