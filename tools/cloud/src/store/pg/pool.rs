@@ -140,6 +140,11 @@ impl From<postgres::Error> for Failure {
             {
                 Failure::Retry(describe(&e))
             }
+            // Connection exceptions (08) and operator intervention (57: the
+            // server shutting down or crashed): the connection is gone.
+            Some(c) if c.code().starts_with("08") || c.code().starts_with("57") => {
+                Failure::Connection(describe(&e))
+            }
             Some(_) => Failure::Other(db_err(e)),
             None if e.is_closed() || e.as_db_error().is_none() => Failure::Connection(describe(&e)),
             None => Failure::Other(db_err(e)),
