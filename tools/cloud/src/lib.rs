@@ -2,5 +2,51 @@
 //! journal records over QUIC with mutual TLS, keeps them in PostgreSQL (or an
 //! embedded redb file when no database is given), publishes catalog, prices and
 //! settings back to stores, and serves status, health and reports.
+//!
+//! Modules and what each owns:
+//! - `cli`: the command line, parsed (pure);
+//! - `init`: the cloud directory (certificates, admin token, settings);
+//! - `server`: the QUIC endpoint and the uplink sessions of store leaders;
+//! - `http`: the HTTP/1.1 endpoint (routes) and the small client the admin commands use;
+//! - `status`: health figures, alerts and the status view;
+//! - `report`: the sales report (text and CSV), orders, flags and stock as text;
+//! - `admin`: the publish request format and the admin commands;
+//! - `store`: storage (PostgreSQL or embedded), behind one trait.
+//!
+//! Ingest nodes are stateless: everything lasting is in the store, so many
+//! `keel-cloud serve` processes may share one PostgreSQL.
 
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod cli;
+pub mod http;
+pub mod init;
+pub mod report;
+pub mod server;
+pub mod status;
 pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What the running service's endpoints share.
+pub struct Service {
+    /// The storage.
+    pub store: Arc<dyn store::CloudStore>,
+    /// The admin bearer token.
+    pub admin_token: String,
+    /// The cloud directory (its file system's free space is reported).
+    pub dir: PathBuf,
+    /// When the service started.
+    pub started: Instant,
+}
+
+/// The wall clock, milliseconds since the epoch (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

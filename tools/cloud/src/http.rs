@@ -1,0 +1,707 @@
+//! The cloud's HTTP/1.1 endpoint, hand-written on `std::net`, and the small
+//! client the admin commands use to reach it.
+//!
+//! Routes (every answer closes the connection):
+//! - `GET /health`: JSON (status, database, last sync, pending, errors, disk,
+//!   uptime); 200 when healthy, 503 otherwise;
+//! - `GET /status` (text table) and `GET /status.json`: every store, with alerts;
+//! - `GET /report?from=YYYY-MM-DD&to=YYYY-MM-DD` (text) and `GET /report.csv?...`;
+//! - `GET /orders?store=S&limit=N`, `GET /flags?store=S`, `GET /stock?store=S` (text);
+//! - `POST /publish` with `Authorization: Bearer <admin token>` and a JSON body
+//!   (see `admin`): answers `{"seq": N, "kind": "...", "stores": [...]}`.
+//!
+//! This module owns request parsing with hard bounds (16 KiB of head, 64 KiB of
+//! body, 10 s per read or write, 64 connections at once; anything else gets a
+//! 4xx/5xx with the reason) and the mapping of routes to storage calls and
+//! renderers. It must not render reports itself (`report`, `status`) nor decide
+//! what a publication is (`admin`).
+
+use crate::admin::PublishRequest;
+use crate::store::StoreError;
+use crate::{now_ms, report, status, Service};
+use keel_core::ids::StoreId;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Largest request head (request line and headers).
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Connections served at once; more are answered 503.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Time allowed for each read or write.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default and largest `limit` of `/orders`.
+pub const ORDERS_LIMIT: (usize, usize) = (100, 10_000);
+
+/// A parsed request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// Query parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers (names lowercased).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first query parameter named `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first header named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
+const CSV: &str = "text/csv; charset=utf-8";
+
+impl Response {
+    fn text(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            content_type: TEXT,
+            body: body.into().into_bytes(),
+        }
+    }
+
+    fn json(status: u16, v: &serde_json::Value) -> Response {
+        let mut body = v.to_string().into_bytes();
+        body.push(b'\n');
+        Response {
+            status,
+            content_type: JSON,
+            body,
+        }
+    }
+
+    fn error(status: u16, reason: impl std::fmt::Display) -> Response {
+        Response::text(status, format!("{reason}\n"))
+    }
+}
+
+/// Why a request could not be read (each maps to a status code).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RequestError {
+    /// The connection closed or timed out before a whole request arrived.
+    #[error("incomplete request: {0}")]
+    Incomplete(String),
+    /// Not an HTTP/1.x request.
+    #[error("bad request: {0}")]
+    Malformed(String),
+    /// The head or body is larger than allowed.
+    #[error("request too large: {0}")]
+    TooLarge(String),
+    /// A feature this server does not implement (chunked bodies).
+    #[error("not implemented: {0}")]
+    Unsupported(String),
+}
+
+impl RequestError {
+    fn response(&self) -> Response {
+        let status = match self {
+            RequestError::Incomplete(_) => 408,
+            RequestError::Malformed(_) => 400,
+            RequestError::TooLarge(_) => 413,
+            RequestError::Unsupported(_) => 501,
+        };
+        Response::error(status, self)
+    }
+}
+
+/// Serves HTTP on `listener` until the process ends (one thread per connection,
+/// at most [`MAX_CONNECTIONS`] at once).
+pub fn serve(listener: TcpListener, service: Arc<Service>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let mut stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("http: accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+        let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let _ = write_response(
+                &mut stream,
+                &Response::error(503, "busy: too many connections"),
+            );
+            continue;
+        }
+        let service = service.clone();
+        let counter = active.clone();
+        let spawned = std::thread::Builder::new()
+            .name("keel-cloud-http-conn".into())
+            .spawn(move || {
+                handle(stream, &service);
+                counter.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            active.fetch_sub(1, Ordering::SeqCst);
+            log::warn!("http: cannot start a connection thread: {e}");
+        }
+    }
+}
+
+fn handle(mut stream: TcpStream, service: &Service) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let response = match read_request(&mut stream) {
+        Ok(req) => {
+            let r = route(service, &req);
+            log::debug!("http: {peer} {} {} -> {}", req.method, req.path, r.status);
+            r
+        }
+        Err(e) => {
+            log::info!("http: {peer}: {e}");
+            e.response()
+        }
+    };
+    if let Err(e) = write_response(&mut stream, &response) {
+        log::debug!("http: {peer}: writing the answer failed: {e}");
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn write_response(stream: &mut TcpStream, r: &Response) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        r.status,
+        reason_phrase(r.status),
+        r.content_type,
+        r.body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&r.body)?;
+    stream.flush()
+}
+
+/// Percent-decodes a query component (`+` is a space).
+pub fn percent_decode(s: &str) -> Result<String, RequestError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| RequestError::Malformed(format!("bad escape in {s:?}")))?;
+                out.push(hex);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| RequestError::Malformed(format!("{s:?} is not UTF-8")))
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Parses a request head (without the blank line) into a request without body.
+pub fn parse_head(head: &str) -> Result<Request, RequestError> {
+    let mut lines = head.split("\r\n");
+    let first = lines.next().unwrap_or_default();
+    let mut parts = first.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(RequestError::Malformed(format!(
+            "request line {first:?} is not METHOD TARGET HTTP/1.x"
+        )));
+    };
+    if !version.starts_with("HTTP/1.")
+        || method.is_empty()
+        || !method.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return Err(RequestError::Malformed(format!(
+            "request line {first:?} is not METHOD TARGET HTTP/1.x"
+        )));
+    }
+    if !target.starts_with('/') {
+        return Err(RequestError::Malformed(format!(
+            "target {target:?} is not a path"
+        )));
+    }
+    let (path, query_text) = target.split_once('?').unwrap_or((target, ""));
+    let mut query = Vec::new();
+    for pair in query_text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query.push((percent_decode(k)?, percent_decode(v)?));
+    }
+    let mut headers = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(RequestError::Malformed(format!(
+                "header line {line:?} has no ':'"
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() || name.contains(' ') {
+            return Err(RequestError::Malformed(format!("bad header name {name:?}")));
+        }
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+    Ok(Request {
+        method: method.to_string(),
+        path: percent_decode(path)?,
+        query,
+        headers,
+        body: Vec::new(),
+    })
+}
+
+/// Reads one request from `stream`, within the size bounds.
+pub fn read_request(stream: &mut impl Read) -> Result<Request, RequestError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(RequestError::TooLarge(format!(
+                "the head exceeds {MAX_HEAD} bytes"
+            )));
+        }
+        let n = stream
+            .read(&mut chunk)
+            .map_err(|e| RequestError::Incomplete(e.to_string()))?;
+        if n == 0 {
+            return Err(RequestError::Incomplete(
+                "connection closed before the end of the head".into(),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if head_end > MAX_HEAD {
+        return Err(RequestError::TooLarge(format!(
+            "the head exceeds {MAX_HEAD} bytes"
+        )));
+    }
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| RequestError::Malformed("the head is not UTF-8".into()))?;
+    let mut req = parse_head(head)?;
+    if req.header("transfer-encoding").is_some() {
+        return Err(RequestError::Unsupported(
+            "Transfer-Encoding; send a Content-Length body".into(),
+        ));
+    }
+    let len = match req.header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| RequestError::Malformed(format!("Content-Length {v:?}")))?,
+    };
+    if len > MAX_BODY {
+        return Err(RequestError::TooLarge(format!(
+            "a body of {len} bytes exceeds {MAX_BODY}"
+        )));
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    if body.len() > len {
+        body.truncate(len);
+    }
+    while body.len() < len {
+        let n = stream
+            .read(&mut chunk)
+            .map_err(|e| RequestError::Incomplete(e.to_string()))?;
+        if n == 0 {
+            return Err(RequestError::Incomplete(format!(
+                "connection closed after {} of {len} body bytes",
+                body.len()
+            )));
+        }
+        let take = n.min(len - body.len());
+        body.extend_from_slice(&chunk[..take]);
+    }
+    req.body = body;
+    Ok(req)
+}
+
+/// Checks a `YYYY-MM-DD` day.
+pub fn valid_day(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&d[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&d[8..10].parse::<u8>().unwrap_or(0))
+}
+
+fn day_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, Response> {
+    match req.param(name) {
+        None | Some("") => Ok(None),
+        Some(d) if valid_day(d) => Ok(Some(d)),
+        Some(d) => Err(Response::error(
+            400,
+            format!("{name}={d:?}: expected a day like 2026-11-23"),
+        )),
+    }
+}
+
+fn store_param(req: &Request) -> Result<Option<StoreId>, Response> {
+    match req.param("store") {
+        None | Some("") => Ok(None),
+        Some(s) => {
+            let id = StoreId(s.to_string());
+            keel_cluster::identity::validate_store_id(&id).map_err(|e| Response::error(400, e))?;
+            Ok(Some(id))
+        }
+    }
+}
+
+fn storage_error(e: StoreError) -> Response {
+    match e {
+        StoreError::Invalid(r) => Response::error(400, r),
+        other => {
+            log::error!("http: storage failed: {other}");
+            Response::error(500, format!("storage: {other}"))
+        }
+    }
+}
+
+/// Compares the bearer token in constant time.
+fn authorized(service: &Service, req: &Request) -> bool {
+    let Some(token) = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (token.trim().as_bytes(), service.admin_token.as_bytes());
+    // Every byte is compared, whatever the first difference.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const ROUTES: &[(&str, &str)] = &[
+    ("/health", "GET"),
+    ("/status", "GET"),
+    ("/status.json", "GET"),
+    ("/report", "GET"),
+    ("/report.csv", "GET"),
+    ("/orders", "GET"),
+    ("/flags", "GET"),
+    ("/stock", "GET"),
+    ("/publish", "POST"),
+];
+
+/// Answers a request.
+pub fn route(service: &Service, req: &Request) -> Response {
+    let Some((_, method)) = ROUTES.iter().find(|(p, _)| *p == req.path) else {
+        return Response::error(404, format!("no such path {:?}", req.path));
+    };
+    if req.method != *method {
+        return Response::error(405, format!("{} takes {method} only", req.path));
+    }
+    let result = match req.path.as_str() {
+        "/health" => {
+            let (v, ok) = status::health(service, now_ms());
+            Ok(Response::json(if ok { 200 } else { 503 }, &v))
+        }
+        "/status" | "/status.json" => match service.store.status() {
+            Ok(rows) if req.path == "/status" => {
+                Ok(Response::text(200, status::status_text(&rows, now_ms())))
+            }
+            Ok(rows) => Ok(Response::json(200, &status::status_json(&rows, now_ms()))),
+            Err(e) => Err(storage_error(e)),
+        },
+        "/report" | "/report.csv" => report(service, req),
+        "/orders" => orders(service, req),
+        "/flags" => store_param(req).and_then(|store| {
+            service
+                .store
+                .flags(store.as_ref())
+                .map(|f| Response::text(200, report::flags_text(&f, now_ms())))
+                .map_err(storage_error)
+        }),
+        "/stock" => match store_param(req) {
+            Ok(Some(store)) => service
+                .store
+                .stock(&store)
+                .map(|s| Response::text(200, report::stock_text(&store.0, &s)))
+                .map_err(storage_error),
+            Ok(None) => Err(Response::error(400, "/stock needs ?store=S")),
+            Err(r) => Err(r),
+        },
+        "/publish" => publish(service, req),
+        _ => Err(Response::error(404, "no such path")),
+    };
+    result.unwrap_or_else(|r| r)
+}
+
+fn report(service: &Service, req: &Request) -> Result<Response, Response> {
+    let from = day_param(req, "from")?;
+    let to = day_param(req, "to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(Response::error(400, format!("from {f} is after to {t}")));
+        }
+    }
+    let rows = service
+        .store
+        .sales_report(from, to)
+        .map_err(storage_error)?;
+    if req.path == "/report.csv" {
+        Ok(Response {
+            status: 200,
+            content_type: CSV,
+            body: report::report_csv(&rows).into_bytes(),
+        })
+    } else {
+        Ok(Response::text(200, report::report_text(&rows, from, to)))
+    }
+}
+
+fn orders(service: &Service, req: &Request) -> Result<Response, Response> {
+    let store = store_param(req)?;
+    let limit = match req.param("limit") {
+        None | Some("") => ORDERS_LIMIT.0,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=ORDERS_LIMIT.1).contains(&n) => n,
+            _ => {
+                return Err(Response::error(
+                    400,
+                    format!("limit={v:?}: expected 1 to {}", ORDERS_LIMIT.1),
+                ))
+            }
+        },
+    };
+    let rows = service
+        .store
+        .orders(store.as_ref(), limit)
+        .map_err(storage_error)?;
+    Ok(Response::text(200, report::orders_text(&rows, now_ms())))
+}
+
+fn publish(service: &Service, req: &Request) -> Result<Response, Response> {
+    if !authorized(service, req) {
+        return Err(Response::error(
+            401,
+            "publishing needs Authorization: Bearer <the admin token in the cloud directory>",
+        ));
+    }
+    let request = PublishRequest::from_json(&req.body).map_err(|e| Response::error(400, e))?;
+    let (stores, item) = request.validate().map_err(|e| Response::error(400, e))?;
+    let seq = service
+        .store
+        .publish(&stores, &item, now_ms())
+        .map_err(storage_error)?;
+    log::info!(
+        "publish: #{seq} {} to {}",
+        item.kind(),
+        if stores.is_empty() {
+            "every store".to_string()
+        } else {
+            stores
+                .iter()
+                .map(|s| s.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    Ok(Response::json(
+        200,
+        &serde_json::json!({
+            "seq": seq,
+            "kind": item.kind(),
+            "stores": stores.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// Why the admin client could not get an answer.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// Nothing listens at the address (the service is not running there).
+    #[error("cannot reach keel-cloud at {addr} ({source}); is `keel-cloud serve` running?")]
+    Connect {
+        /// The address tried.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The exchange failed midway.
+    #[error("talking to keel-cloud at {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The answer is not HTTP.
+    #[error("keel-cloud at {0} answered something that is not HTTP")]
+    Malformed(SocketAddr),
+}
+
+/// Largest answer the client reads.
+const MAX_ANSWER: u64 = 256 << 20;
+
+/// Sends one request to the service at `addr` and returns the status and body.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, String), ClientError> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|source| ClientError::Connect { addr, source })?;
+    let io = |source| ClientError::Io { addr, source };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(io)?;
+    stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if method != "GET" {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).map_err(io)?;
+    stream.write_all(body.as_bytes()).map_err(io)?;
+    let mut answer = Vec::new();
+    (&mut stream)
+        .take(MAX_ANSWER)
+        .read_to_end(&mut answer)
+        .map_err(io)?;
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(ClientError::Malformed(addr))?;
+    let head = String::from_utf8_lossy(&answer[..end]);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| head.starts_with("HTTP/1."))
+        .ok_or(ClientError::Malformed(addr))?;
+    Ok((
+        status,
+        String::from_utf8_lossy(&answer[end + 4..]).into_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_requests_within_bounds() {
+        let raw =
+            b"GET /report?from=2026-11-01&to=2026-11-30&x=a%20b+c HTTP/1.1\r\nHost: x\r\n\r\n";
+        let req = read_request(&mut &raw[..]).unwrap();
+        assert_eq!(req.path, "/report");
+        assert_eq!(req.param("from"), Some("2026-11-01"));
+        assert_eq!(req.param("x"), Some("a b c"));
+        assert_eq!(req.header("host"), Some("x"));
+        let raw = b"POST /publish HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(read_request(&mut &raw[..]).unwrap().body, b"hello");
+        for (bad, status) in [
+            (&b"GARBAGE\r\n\r\n"[..], 400),
+            (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\n", 408),
+            (b"POST / HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", 413),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                501,
+            ),
+            (b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort", 408),
+            (b"GET /%zz HTTP/1.1\r\n\r\n", 400),
+        ] {
+            let e = read_request(&mut &bad[..]).unwrap_err();
+            assert_eq!(e.response().status, status, "{e}");
+        }
+        let huge = vec![b'a'; MAX_HEAD + 10];
+        assert_eq!(
+            read_request(&mut &huge[..]).unwrap_err().response().status,
+            413
+        );
+        assert!(valid_day("2026-11-23"));
+        for d in ["2026-13-01", "2026-1-01", "20261101xx", "2026-11-00"] {
+            assert!(!valid_day(d), "{d}");
+        }
+        assert_eq!(percent_encode("a b/é"), "a%20b%2F%C3%A9");
+        assert_eq!(percent_decode(&percent_encode("a b/é")).unwrap(), "a b/é");
+    }
+}
