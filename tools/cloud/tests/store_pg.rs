@@ -65,6 +65,42 @@ fn nodes_starting_together_migrate_once_and_rerun_is_a_no_op() {
 }
 
 #[test]
+fn one_node_keeps_to_its_connection_limit_under_many_callers() {
+    let url = new_database();
+    let db = PgStore::connect(&url).unwrap();
+    let journals: Vec<TestTerminal> = (0..32)
+        .map(|i| {
+            let mut t = TestTerminal::new(&format!("s{i}"), 1, &[item("A", 1_00, "standard")]);
+            t.sell(&[("A", 1)], Pay::Cash);
+            t
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (i, t) in journals.iter().enumerate() {
+            let db = &db;
+            s.spawn(move || {
+                let st = StoreId(format!("s{i}"));
+                assert_eq!(db.ingest(&st, &t.all(1), T0).unwrap().accepted, t.head());
+            });
+        }
+    });
+    let total: u64 = journals.iter().map(|t| t.head()).sum();
+    assert_eq!(db.event_count(None).unwrap(), total);
+    let name = url.rsplit('/').next().unwrap();
+    let open: u32 = server()
+        .lock()
+        .unwrap()
+        .psql(
+            name,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'keel-cloud' AND datname = current_database()",
+        )
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(open <= 16, "{open} connections open");
+}
+
+#[test]
 fn unreachable_database_is_a_clear_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

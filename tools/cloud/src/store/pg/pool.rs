@@ -8,11 +8,16 @@
 use crate::store::StoreError;
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Idle connections kept for reuse.
-const MAX_IDLE: usize = 16;
+/// Most connections one node opens to the database (PostgreSQL's default
+/// `max_connections` is 100; several nodes share it). Callers beyond this
+/// wait for a connection to come back.
+const MAX_OPEN: usize = 16;
+
+/// How long a caller waits for a free connection.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Attempts of an operation that PostgreSQL asks to retry.
 const ATTEMPTS: usize = 5;
@@ -20,7 +25,14 @@ const ATTEMPTS: usize = 5;
 /// Connections to one database.
 pub(super) struct Pool {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    slots: Mutex<Slots>,
+    returned: Condvar,
+}
+
+/// Idle connections, and how many are open (idle or in use).
+struct Slots {
+    idle: Vec<Client>,
+    open: usize,
 }
 
 /// Whether an operation may run again after an error.
@@ -46,27 +58,62 @@ impl Pool {
         }
         Ok(Pool {
             config,
-            idle: Mutex::new(Vec::new()),
+            slots: Mutex::new(Slots {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
         })
     }
 
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // The slots stay consistent even if a holder panicked (plain counters).
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle connection, a new one while fewer than [`MAX_OPEN`] are open,
+    /// or the next one given back.
     fn take(&self) -> Result<Client, StoreError> {
-        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        match idle {
-            Some(c) if !c.is_closed() => Ok(c),
-            _ => self.config.connect(NoTls).map_err(db_err),
+        let mut slots = self.lock();
+        loop {
+            while let Some(c) = slots.idle.pop() {
+                if !c.is_closed() {
+                    return Ok(c);
+                }
+                slots.open -= 1;
+            }
+            if slots.open < MAX_OPEN {
+                slots.open += 1;
+                drop(slots);
+                return self.config.connect(NoTls).map_err(|e| {
+                    self.lock().open -= 1;
+                    self.returned.notify_one();
+                    db_err(e)
+                });
+            }
+            let (s, timeout) = self
+                .returned
+                .wait_timeout(slots, WAIT)
+                .unwrap_or_else(|e| e.into_inner());
+            slots = s;
+            if timeout.timed_out() && slots.idle.is_empty() && slots.open >= MAX_OPEN {
+                return Err(StoreError::Database(format!(
+                    "all {MAX_OPEN} database connections busy for {WAIT:?}"
+                )));
+            }
         }
     }
 
-    fn give_back(&self, client: Client) {
-        if client.is_closed() {
-            return;
+    /// Gives a connection back (a broken one is closed and its slot freed).
+    fn give_back(&self, client: Client, broken: bool) {
+        let mut slots = self.lock();
+        if broken || client.is_closed() {
+            slots.open -= 1;
+        } else {
+            slots.idle.push(client);
         }
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE {
-                idle.push(client);
-            }
-        }
+        drop(slots);
+        self.returned.notify_one();
     }
 
     /// Runs `op` on a pooled connection, retrying as `retry` allows.
@@ -80,27 +127,17 @@ impl Pool {
             attempt += 1;
             let mut client = self.take()?;
             let result = op(&mut client);
-            let broken = client.is_closed();
+            let broken = client.is_closed() || matches!(result, Err(Failure::Connection(_)));
+            self.give_back(client, broken);
             match result {
-                Ok(v) => {
-                    self.give_back(client);
-                    return Ok(v);
-                }
+                Ok(v) => return Ok(v),
                 Err(Failure::Retry(reason)) if attempt < ATTEMPTS => {
                     log::info!("database asked to retry ({reason}), attempt {attempt}");
-                    if !broken {
-                        self.give_back(client);
-                    }
                 }
                 Err(Failure::Connection(reason)) if retry == Retry::Safe && attempt < 2 => {
                     log::warn!("database connection lost ({reason}); retrying on a new one");
                 }
-                Err(e) => {
-                    if !broken {
-                        self.give_back(client);
-                    }
-                    return Err(e.into_store_error());
-                }
+                Err(e) => return Err(e.into_store_error()),
             }
         }
     }
