@@ -6,7 +6,17 @@
 //! ingest nodes may share one database) and an embedded redb file
 //! (`embedded`, for demos). Both must give the same answers; the batch check
 //! and projection rules come from `keel_uplink::{ingest, project}`, so this
-//! module only loads, locks and writes.
+//! module only loads, locks and writes. Shared between the two: `plan` (display
+//! numbers, negative-stock flags, flag order), `prices` (the cached central
+//! price book), `rows` (report assembly) and `codec` (stored encodings and
+//! number conversions).
+//!
+//! Status semantics both follow: a health report is a successful sync (it sets
+//! leader, pending, reported failed syncs and disk; without an error it keeps
+//! the last error recorded); an acked batch is a successful sync too and clears
+//! the count of refusals since the last success; each refusal adds one error
+//! and one failed sync. `failed_syncs` is the store's reported count plus
+//! refusals since the last acked batch.
 
 mod codec;
 pub mod embedded;
@@ -175,7 +185,8 @@ pub trait CloudStore: Send + Sync {
     /// The cloud's marks for a store (no downlink mark: that is the store's own).
     fn marks(&self, store: &StoreId) -> Result<UplinkMarks, StoreError>;
 
-    /// Records a session or health report from a store's leader.
+    /// Records a session or health report from a store's leader (a report
+    /// without an error keeps the last error recorded).
     fn record_health(
         &self,
         store: &StoreId,
