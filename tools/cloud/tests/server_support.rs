@@ -67,8 +67,13 @@ pub struct Cloud {
 }
 
 impl Cloud {
-    /// `keel-cloud init` then `serve`, waiting for the ready line.
+    /// `keel-cloud init` then `serve` on the embedded store, waiting for the ready line.
     pub fn start() -> Cloud {
+        Cloud::start_on(None)
+    }
+
+    /// `keel-cloud init` then `serve` (on PostgreSQL at `database_url` if given).
+    pub fn start_on(database_url: Option<&str>) -> Cloud {
         keel_testkit::logging::init("cloud-test");
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("cloud");
@@ -84,17 +89,19 @@ impl Cloud {
             &http.to_string(),
         ]);
         assert!(ok, "init failed: {out}{err}");
-        let mut cmd = Command::new(bin());
-        cmd.args(["serve", "--dir", dir.to_str().unwrap()])
-            .env("RUST_LOG", "info");
-        let child = ChildGuard::spawn("keel-cloud", &mut cmd).unwrap();
+        let child = serve(&dir, &[], database_url);
         let ready = child
-            .wait_line(Duration::from_secs(20), |l| l.contains("listening"))
+            .wait_line(Duration::from_secs(60), |l| l.contains("listening"))
             .expect("keel-cloud serve prints its ready line");
+        let kind = if database_url.is_some() {
+            "store=postgresql"
+        } else {
+            "store=embedded"
+        };
         assert!(
             ready.contains(&format!("quic={quic}"))
                 && ready.contains(&format!("http={http}"))
-                && ready.contains("store=embedded"),
+                && ready.contains(kind),
             "{ready}"
         );
         Cloud {
@@ -104,6 +111,22 @@ impl Cloud {
             http,
             child,
         }
+    }
+
+    /// Another `serve` of the same directory on fresh ports (another ingest node of
+    /// the same database): its QUIC and HTTP addresses and the process.
+    pub fn another_node(&self, database_url: &str) -> (SocketAddr, SocketAddr, ChildGuard) {
+        let quic: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = serve(
+            &self.dir,
+            &["--listen", &quic.to_string(), "--http", &http.to_string()],
+            Some(database_url),
+        );
+        child
+            .wait_line(Duration::from_secs(60), |l| l.contains("listening"))
+            .expect("the second node prints its ready line");
+        (quic, http, child)
     }
 
     /// The operator CA of this cloud.
@@ -136,6 +159,20 @@ impl Cloud {
         all.insert(2, &dir);
         run(&all)
     }
+}
+
+/// Starts `keel-cloud serve --dir DIR ARGS`, the database URL (if any) given
+/// through `KEEL_CLOUD_DATABASE_URL`.
+pub fn serve(dir: &Path, args: &[&str], database_url: Option<&str>) -> ChildGuard {
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--dir", dir.to_str().unwrap()])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("KEEL_CLOUD_DATABASE_URL");
+    if let Some(url) = database_url {
+        cmd.env("KEEL_CLOUD_DATABASE_URL", url);
+    }
+    ChildGuard::spawn("keel-cloud", &mut cmd).unwrap()
 }
 
 /// A store's CA issued by `op` and the identity of one of its terminals.
