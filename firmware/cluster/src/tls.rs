@@ -12,6 +12,9 @@
 //! - [`verify_terminal_certificate`]: the same chain check outside a handshake, for
 //!   the certificate that comes with an origin's signed records (replication).
 //!
+//! The chain-validation helpers (roots, readable refusals, the client verifier) are
+//! shared with `cloud`, which configures TLS between a store and its operator's cloud.
+//!
 //! It must not open sockets, log peers in or out, or keep state across connections; the
 //! transport decides what to do with a refusal (and logs it).
 //!

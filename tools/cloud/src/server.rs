@@ -18,9 +18,13 @@ use keel_core::ids::{StoreId, TerminalId};
 use keel_uplink::wire::{frame, frame_len, CloudMessage, StoreMessage, MAX_MESSAGE_BYTES};
 use quinn::{ReadExactError, RecvStream, SendStream, VarInt};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+/// Connections served at once; more are refused until some end.
+pub const MAX_CONNECTIONS: usize = 10_000;
 
 /// Most publications sent in one answer (the rest follow on the next `Health`).
 pub const PUBLICATIONS_PER_ANSWER: usize = 256;
@@ -140,11 +144,27 @@ pub fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> Result<quinn::Endp
     .map_err(|e| ServeError::Bind(addr, e))
 }
 
-/// Accepts connections until the endpoint closes; each runs in its own task.
+/// Accepts connections until the endpoint closes; each runs in its own task, at
+/// most [`MAX_CONNECTIONS`] at once.
 pub async fn run(endpoint: quinn::Endpoint, service: Arc<Service>) {
+    let active = Arc::new(AtomicUsize::new(0));
     while let Some(incoming) = endpoint.accept().await {
+        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            log::warn!(
+                "uplink: refused {}: {MAX_CONNECTIONS} connections already open",
+                incoming.remote_address()
+            );
+            incoming.refuse();
+            continue;
+        }
+        active.fetch_add(1, Ordering::SeqCst);
         let service = service.clone();
-        smol::spawn(connection(service, incoming)).detach();
+        let active = active.clone();
+        smol::spawn(async move {
+            connection(service, incoming).await;
+            active.fetch_sub(1, Ordering::SeqCst);
+        })
+        .detach();
     }
 }
 
