@@ -672,11 +672,15 @@ fn run(
     Ok((samples, block_p50))
 }
 
+mod cloud;
 mod cluster;
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("cluster") {
         return cluster::main();
+    }
+    if std::env::args().nth(1).as_deref() == Some("cloud") {
+        return cloud::main();
     }
     let args = match parse_args() {
         Ok(a) => a,

@@ -8,8 +8,15 @@
 //! in one pane shows up in the others (`status`, `stock`, `kitchen list`).
 //! Without tmux (or without a terminal), terminal 1's console is attached to
 //! stdin/stdout and the others run in the background, their consoles kept open
-//! and their output in `<root>/tN.log`. The cloud service and the UI window
-//! become more processes here as they land.
+//! and their output in `<root>/tN.log`.
+//!
+//! The cloud reference service runs beside them: `keel-cloud init` makes the
+//! operator's CA and the service's certificate in `<root>/cloud` once, the store
+//! is provisioned with a store CA issued by that operator CA, and
+//! `keel-cloud serve` (embedded storage, no database needed) takes the store
+//! leader's uploads on loopback; its report is at `http://127.0.0.1:7480/report`
+//! and `keel-cloud report --dir <root>/cloud`. The UI window becomes one more
+//! process here when it lands.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -23,6 +30,10 @@ pub const DEFAULT_TERMINALS: u32 = 3;
 pub const BASE_PORT: u16 = 7101;
 /// The demo store's id.
 pub const STORE: &str = "demo-store";
+/// The demo cloud's QUIC address (loopback only).
+pub const CLOUD_QUIC: &str = "127.0.0.1:7400";
+/// The demo cloud's HTTP address: health, status, reports (loopback only).
+pub const CLOUD_HTTP: &str = "127.0.0.1:7480";
 
 /// Options of `cargo xtask run`.
 #[derive(Default)]
@@ -97,6 +108,8 @@ pub struct DemoStore {
     pub root: PathBuf,
     /// Terminals, terminal 1 first.
     pub terminals: Vec<DemoTerminal>,
+    /// The cloud service's directory (operator CA, its certificate, its data).
+    pub cloud: PathBuf,
 }
 
 impl DemoStore {
@@ -111,28 +124,62 @@ impl DemoStore {
                     .join("terminal.toml"),
             })
             .collect();
-        DemoStore { root, terminals }
+        let cloud = root.join("cloud");
+        DemoStore {
+            root,
+            terminals,
+            cloud,
+        }
     }
 
-    /// Removes the demo store.
+    /// Makes the cloud's directory (`keel-cloud init`) unless it exists.
+    pub fn init_cloud(&self, keel_cloud: &Path) -> Result<()> {
+        if self.cloud.join("cloud.toml").is_file() {
+            return Ok(());
+        }
+        let mut c = Command::new(keel_cloud);
+        c.args(["init", "--dir"])
+            .arg(&self.cloud)
+            .args(["--listen", CLOUD_QUIC, "--http", CLOUD_HTTP]);
+        println!("xtask run: {}", cmd::display(&c));
+        cmd::run(c.stdout(Stdio::null())).context("making the demo cloud")
+    }
+
+    /// `keel-cloud serve` for the demo cloud (embedded storage).
+    pub fn cloud_serve(&self, keel_cloud: &Path) -> Command {
+        let mut c = Command::new(keel_cloud);
+        c.args(["serve", "--dir"]).arg(&self.cloud);
+        c
+    }
+
+    /// Removes the demo store and its cloud.
     pub fn wipe(&self) -> Result<()> {
-        let dir = self.root.join("store");
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("removing demo store {}", dir.display()))?;
-            println!("xtask run: removed {}", dir.display());
+        for dir in [self.root.join("store"), self.cloud.clone()] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+                println!("xtask run: removed {}", dir.display());
+            }
         }
         Ok(())
+    }
+
+    /// Whether every terminal's config is there and reports to the cloud.
+    fn provisioned(&self) -> bool {
+        self.terminals
+            .iter()
+            .all(|t| std::fs::read_to_string(&t.config).is_ok_and(|text| text.contains("[cloud]")))
     }
 
     /// Provisions the store unless it already is (with this many terminals).
     pub fn provision(&self, keel: &Path) -> Result<()> {
         let store = self.root.join("store");
-        if self.terminals.iter().all(|t| t.config.is_file()) {
+        if self.provisioned() {
             return Ok(());
         }
         if store.exists() {
-            // A store with another number of terminals: start it over.
+            // A store with another number of terminals, or from before the
+            // cloud (no operator-issued CA): start it over.
             std::fs::remove_dir_all(&store)
                 .with_context(|| format!("removing {}", store.display()))?;
         }
@@ -145,7 +192,11 @@ impl DemoStore {
                 &self.terminals.len().to_string(),
                 "--base-port",
                 &BASE_PORT.to_string(),
+                "--cloud",
+                CLOUD_QUIC,
             ])
+            .arg("--operator")
+            .arg(&self.cloud)
             .arg("--out")
             .arg(&store);
         println!("xtask run: {}", cmd::display(&c));
@@ -162,6 +213,18 @@ impl DemoStore {
     /// What the user sees before the consoles start.
     pub fn banner(&self, tmux: bool) -> String {
         let mut s = format!("Keel demo store `{STORE}`: {} terminals on loopback (a small grocery and a cafe menu)\n", self.terminals.len());
+        let cloud_how = if tmux {
+            "first tmux pane".to_string()
+        } else {
+            format!(
+                "background, output in {}",
+                self.root.join("cloud.log").display()
+            )
+        };
+        s.push_str(&format!(
+            "  cloud service: {cloud_how}; QUIC {CLOUD_QUIC}; status http://{CLOUD_HTTP}/status, sales report http://{CLOUD_HTTP}/report (CSV: /report.csv)\n    or: target/release/keel-cloud report --dir {}\n",
+            self.cloud.display()
+        ));
         for (i, t) in self.terminals.iter().enumerate() {
             let how = match (tmux, i) {
                 (true, _) => "tmux pane".to_string(),
@@ -191,15 +254,23 @@ impl DemoStore {
         s
     }
 
-    /// Runs every terminal in its own tmux pane and attaches; returns tmux's exit code.
-    pub fn start_tmux(&self, keel: &Path) -> Result<i32> {
+    /// Runs the cloud and every terminal in its own tmux pane and attaches;
+    /// returns tmux's exit code.
+    pub fn start_tmux(&self, keel: &Path, keel_cloud: &Path) -> Result<i32> {
         let session = "keel-demo";
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", session])
             .stderr(Stdio::null())
             .status();
-        for (i, t) in self.terminals.iter().enumerate() {
-            let line = cmd::display(&self.console(keel, t));
+        let mut panes = vec![(
+            "cloud".to_string(),
+            cmd::display(&self.cloud_serve(keel_cloud)),
+        )];
+        for t in &self.terminals {
+            panes.push((t.name.clone(), cmd::display(&self.console(keel, t))));
+        }
+        for (i, (name, line)) in panes.iter().enumerate() {
+            let line = line.as_str();
             let mut c = Command::new("tmux");
             if i == 0 {
                 c.args([
@@ -216,7 +287,7 @@ impl DemoStore {
             } else {
                 c.args(["split-window", "-t", session, &line]);
             }
-            cmd::run(&mut c).with_context(|| format!("tmux pane for {}", t.name))?;
+            cmd::run(&mut c).with_context(|| format!("tmux pane for {name}"))?;
             cmd::run(Command::new("tmux").args(["select-layout", "-t", session, "even-vertical"]))?;
         }
         cmd::run(Command::new("tmux").args([
@@ -230,11 +301,30 @@ impl DemoStore {
             .map(cmd::exit_code)
     }
 
-    /// Starts terminals 2.. in the background (consoles held open, output to logs)
-    /// and terminal 1 in the foreground; returns terminal 1's exit code after
-    /// stopping the others.
-    pub fn start_plain(&self, keel: &Path, console_args: &[String]) -> Result<i32> {
+    /// Starts the cloud and terminals 2.. in the background (consoles held open,
+    /// output to logs) and terminal 1 in the foreground; returns terminal 1's exit
+    /// code after stopping the others.
+    pub fn start_plain(
+        &self,
+        keel: &Path,
+        keel_cloud: &Path,
+        console_args: &[String],
+    ) -> Result<i32> {
         let mut background: Vec<(String, Child)> = Vec::new();
+        let log = self.root.join("cloud.log");
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out
+            .try_clone()
+            .with_context(|| format!("opening {}", log.display()))?;
+        let cloud = self
+            .cloud_serve(keel_cloud)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .context("starting the cloud service")?;
+        background.push(("cloud".into(), cloud));
         for t in self.terminals.iter().skip(1) {
             let log = self.root.join(format!("{}.log", t.name));
             let out = std::fs::File::create(&log)
@@ -289,18 +379,37 @@ pub fn target_dir() -> PathBuf {
 
 /// Builds the `keel` binary in release mode and returns its path.
 pub fn build_keel() -> Result<PathBuf> {
+    Ok(build_release(&["keel-terminal"], &["keel"])?.remove(0))
+}
+
+/// Builds the `keel` and `keel-cloud` binaries in release mode; returns their paths.
+pub fn build_keel_and_cloud() -> Result<(PathBuf, PathBuf)> {
+    let mut bins = build_release(&["keel-terminal", "keel-cloud"], &["keel", "keel-cloud"])?;
+    let cloud = bins.remove(1);
+    Ok((bins.remove(0), cloud))
+}
+
+fn build_release(packages: &[&str], bins: &[&str]) -> Result<Vec<PathBuf>> {
     let mut cargo = cmd::cargo();
-    cargo.args(["build", "--release", "-p", "keel-terminal"]);
+    cargo.args(["build", "--release"]);
+    for p in packages {
+        cargo.args(["-p", p]);
+    }
     println!("xtask run: {}", cmd::display(&cargo));
     cmd::run(&mut cargo).context("building keel")?;
-    let keel = target_dir().join("release").join("keel");
-    if !keel.is_file() {
-        return Err(Error::msg(format!(
-            "the build succeeded but {} is missing",
-            keel.display()
-        )));
-    }
-    Ok(keel)
+    bins.iter()
+        .map(|b| {
+            let path = target_dir().join("release").join(b);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(Error::msg(format!(
+                    "the build succeeded but {} is missing",
+                    path.display()
+                )))
+            }
+        })
+        .collect()
 }
 
 fn stdio_is_terminal() -> bool {
@@ -324,7 +433,8 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         store.wipe()?;
     }
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let keel = build_keel()?;
+    let (keel, keel_cloud) = build_keel_and_cloud()?;
+    store.init_cloud(&keel_cloud)?;
     store.provision(&keel)?;
     let tmux = !opts.no_tmux
         && opts.console_args.is_empty()
@@ -333,9 +443,9 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         && std::env::var_os("TMUX").is_none();
     println!("{}", store.banner(tmux));
     if tmux {
-        store.start_tmux(&keel)
+        store.start_tmux(&keel, &keel_cloud)
     } else {
-        store.start_plain(&keel, &opts.console_args)
+        store.start_plain(&keel, &keel_cloud, &opts.console_args)
     }
 }
 
@@ -368,6 +478,12 @@ mod tests {
             args,
             ["console", "--config", "/x/demo/store/t1/terminal.toml"]
         );
+        let serve: Vec<_> = s
+            .cloud_serve(Path::new("/bin/keel-cloud"))
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(serve, ["serve", "--dir", "/x/demo/cloud"]);
     }
 
     #[test]
@@ -375,19 +491,16 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-demo-test-{}", std::process::id()));
         std::fs::create_dir_all(&root).expect("root");
         let store = DemoStore::plan(root.clone(), 2);
+        let t = Path::new("/bin/true");
+        assert_eq!(store.start_plain(t, t, &[]).expect("starts"), 0);
         assert_eq!(
             store
-                .start_plain(Path::new("/bin/true"), &[])
-                .expect("starts"),
-            0
-        );
-        assert_eq!(
-            store
-                .start_plain(Path::new("/bin/false"), &[])
+                .start_plain(Path::new("/bin/false"), t, &[])
                 .expect("starts"),
             1
         );
         assert!(root.join("t2.log").is_file());
+        assert!(root.join("cloud.log").is_file());
         std::fs::remove_dir_all(&root).expect("cleans up");
     }
 
