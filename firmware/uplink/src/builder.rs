@@ -25,6 +25,9 @@ pub trait JournalSource {
     fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>>;
 }
 
+/// A record below the chain mark whose body the cloud may still lack: seq, bytes, class.
+type Deferred = (u64, Vec<u8>, Priority);
+
 /// Builds batches and tracks what the cloud acknowledged.
 #[derive(Debug)]
 pub struct BatchBuilder {
@@ -197,7 +200,7 @@ impl BatchBuilder {
     }
 
     fn fill(&self, entries: &mut Vec<BatchEntry>, budget: &mut usize, source: &dyn JournalSource) {
-        let mut gaps: Vec<(TerminalId, Vec<(u64, Vec<u8>, Priority)>)> = Vec::new();
+        let mut gaps: Vec<(TerminalId, Vec<Deferred>)> = Vec::new();
         for (origin, mark) in &self.marks.origins {
             if mark.chain <= mark.bodies {
                 continue;

@@ -282,10 +282,10 @@ impl DemoStore {
                     "200",
                     "-y",
                     "50",
-                    &line,
+                    line,
                 ]);
             } else {
-                c.args(["split-window", "-t", session, &line]);
+                c.args(["split-window", "-t", session, line]);
             }
             cmd::run(&mut c).with_context(|| format!("tmux pane for {name}"))?;
             cmd::run(Command::new("tmux").args(["select-layout", "-t", session, "even-vertical"]))?;
