@@ -16,6 +16,7 @@
 pub mod downlink;
 pub mod session;
 pub mod status;
+pub mod transport;
 
 pub use status::{UplinkState, UplinkStatus};
 

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 /// Connecting (handshake included) may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An answer (a batch's ack included) may take this long.
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// An answer (a batch's ack included) may take this long (a dead connection is
+/// noticed sooner, by the idle timeout: see `transport`).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// With nothing to upload, the leader polls the cloud for publications this often.
 pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
@@ -105,8 +106,9 @@ pub(crate) async fn run(ctx: &Ctx, next_batch: &mut u64) -> Result<SessionEnd, S
         s.state = super::UplinkState::Connecting;
         s.retry_at_ms = None;
     });
-    let config = keel_cluster::cloud::cloud_client_config(&ctx.operator_ca, &ctx.identity)
+    let mut config = keel_cluster::cloud::cloud_client_config(&ctx.operator_ca, &ctx.identity)
         .map_err(|e| SyncError::Tls(e.to_string()))?;
+    config.transport_config(super::transport::config());
     let conn = match guarded(ctx, async {
         CloudSession::connect(ctx.cfg.addr, &ctx.cfg.server_name, config, CONNECT_TIMEOUT)
             .await
