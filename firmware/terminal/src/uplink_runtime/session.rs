@@ -95,7 +95,11 @@ struct Session<'c> {
     downlink: u64,
     /// Acknowledged marks not yet proposed through raft.
     dirty: bool,
-    last_proposed: Instant,
+    /// When marks were last proposed (`None`: not yet in this session, so the
+    /// first acknowledgement is proposed at once).
+    last_proposed: Option<Instant>,
+    /// The replicated marks the session started from.
+    replicated: UplinkMarks,
     /// A success (ack or publications) has reset the failure count.
     succeeded: bool,
 }
@@ -139,10 +143,16 @@ pub(crate) async fn run(ctx: &Ctx, next_batch: &mut u64) -> Result<SessionEnd, S
         builder: BatchBuilder::new(ctx.cfg.batch_bytes, *next_batch, UplinkMarks::default()),
         downlink,
         dirty: false,
-        last_proposed: Instant::now(),
+        last_proposed: None,
+        replicated: replicated.clone(),
         succeeded: false,
     };
     let end = session.serve(hello, replicated, next_batch).await;
+    // Whatever the cloud acknowledged is kept, however the session ended (a new
+    // leader, if any, ignores this: only the leader proposes).
+    if session.dirty {
+        session.propose();
+    }
     let Session { conn, builder, .. } = session;
     *next_batch = (*next_batch).max(builder.in_flight().unwrap_or(0) + 1);
     // A clean close lets the cloud end the session at once; bounded so a dead
@@ -222,8 +232,12 @@ impl Session<'_> {
         });
         let mut poll_now = !publications.is_empty();
         self.apply_publications(&publications)?;
-        self.dirty = true;
-        self.propose(&replicated);
+        // Replicate at once what the cloud holds beyond the store's marks (a
+        // leader that died before proposing its last acknowledgements).
+        if ahead(&cloud_marks, &replicated) {
+            self.dirty = true;
+            self.propose();
+        }
         let mut last_health = Instant::now();
         loop {
             if let Some(end) = ctx.must_end() {
@@ -265,8 +279,12 @@ impl Session<'_> {
                             s.duplicates += duplicates;
                             s.pending = pending;
                         });
-                        if self.last_proposed.elapsed() >= PROPOSE_EVERY {
-                            self.propose(&replicated);
+                        let due = match self.last_proposed {
+                            None => true,
+                            Some(t) => t.elapsed() >= PROPOSE_EVERY,
+                        };
+                        if due {
+                            self.propose();
                         }
                     }
                     CloudMessage::Refused { reason, .. } => {
@@ -284,7 +302,7 @@ impl Session<'_> {
             let pending = self.builder.pending(&heads);
             ctx.set(|s| s.pending = pending);
             if self.dirty {
-                self.propose(&replicated);
+                self.propose();
             }
             if poll_now || last_health.elapsed() >= HEALTH_EVERY {
                 last_health = Instant::now();
@@ -339,14 +357,14 @@ impl Session<'_> {
     }
 
     /// Proposes the acknowledged marks (with the downlink mark) through raft.
-    fn propose(&mut self, replicated: &UplinkMarks) {
+    fn propose(&mut self) {
         let mut m = self.builder.marks().clone();
-        m.merge(replicated);
+        m.merge(&self.replicated);
         m.downlink = m.downlink.max(self.downlink);
         m.acked_at_ms = super::now_ms();
         self.ctx.cluster.propose_marks(m);
         self.dirty = false;
-        self.last_proposed = Instant::now();
+        self.last_proposed = Some(Instant::now());
     }
 
     /// Applies publications (one commit, under the node lock for that commit only).
@@ -377,6 +395,14 @@ impl Session<'_> {
         });
         Ok(())
     }
+}
+
+/// Whether `a` holds more of some origin than `b`.
+fn ahead(a: &UplinkMarks, b: &UplinkMarks) -> bool {
+    a.origins.iter().any(|(o, m)| {
+        let theirs = b.of(*o);
+        m.bodies > theirs.bodies || m.chain > theirs.chain
+    })
 }
 
 fn unexpected(m: CloudMessage, wanted: &str) -> SyncError {
