@@ -155,6 +155,19 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
     let leader_status = ks[leader].as_mut().unwrap().ok("cloud status");
     assert_eq!(leader_status["state"], "connected", "{leader_status}");
     assert_eq!(leader_status["failed_syncs"], 0, "{leader_status}");
+    let health = health_of(&store, leader);
+    assert_eq!(health["status"], "healthy", "{health}");
+    assert!(
+        health["last_sync"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{health}"
+    );
+    assert_eq!(
+        health["sync_errors"].as_u64().map(|e| e >= 1),
+        Some(true),
+        "{health}"
+    );
 
     // The cloud's review flags and orders.
     let flags = cloud.admin(&["flags", "--store", "outage"]);
