@@ -271,6 +271,48 @@ impl KeyRing {
         }
     }
 
+    /// At most `max` entries with ids after `after` (all when `None`), in id
+    /// order: a chunk for a message; the last id tells where the next starts.
+    pub fn chunk(&self, after: Option<&str>, max: usize) -> KeyRing {
+        use std::ops::Bound;
+        let lower = match after {
+            Some(a) => Bound::Excluded(a.to_string()),
+            None => Bound::Unbounded,
+        };
+        KeyRing {
+            entries: self
+                .entries
+                .range((lower, Bound::Unbounded))
+                .take(max)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The entries for `ids` that the ring holds.
+    pub fn subset<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> KeyRing {
+        KeyRing {
+            entries: ids
+                .into_iter()
+                .filter_map(|id| self.entries.get(id).map(|e| (id.clone(), e.clone())))
+                .collect(),
+        }
+    }
+
+    /// The last id in the ring.
+    pub fn last_id(&self) -> Option<&str> {
+        self.entries.keys().next_back().map(String::as_str)
+    }
+
+    /// A digest of the whole ring (SHA-256 of its encoding), to tell whether it changed.
+    pub fn digest(&self) -> [u8; 32] {
+        let bytes = postcard::to_stdvec(self).unwrap_or_default();
+        let d = digest::digest(&digest::SHA256, &bytes);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+
     /// Number of customers in the ring (erased included).
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -325,6 +367,32 @@ mod tests {
         stale.add("C-1", key(1));
         assert!(ring.merge(&stale).is_empty());
         assert!(ring.is_erased("C-1"));
+    }
+
+    #[test]
+    fn chunks_cover_the_ring_in_order() {
+        let mut ring = KeyRing::new();
+        for i in 0..25 {
+            ring.add(&format!("C-{i:02}"), key(i as u8));
+        }
+        ring.erase("C-03", 1);
+        let mut after: Option<String> = None;
+        let mut seen = KeyRing::new();
+        loop {
+            let c = ring.chunk(after.as_deref(), 10);
+            if c.is_empty() {
+                break;
+            }
+            assert!(c.len() <= 10);
+            after = c.last_id().map(str::to_string);
+            seen.merge(&c);
+        }
+        assert_eq!(seen, ring);
+        assert_eq!(seen.digest(), ring.digest());
+        let ids = vec!["C-03".to_string(), "nope".to_string()];
+        let sub = ring.subset(&ids);
+        assert_eq!(sub.len(), 1);
+        assert!(sub.is_erased("C-03"));
     }
 
     fn arb_ring() -> impl Strategy<Value = KeyRing> {

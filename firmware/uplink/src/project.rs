@@ -88,6 +88,10 @@ pub struct ProjectionDelta {
     pub orders: Vec<OrderRow>,
     /// Review flags decided from the records alone (price overrides).
     pub flags: Vec<ReviewFlag>,
+    /// Newest sealed record per customer among the records (the cloud keeps the
+    /// newest by time; personal fields stay sealed, readable only with the
+    /// customer's key).
+    pub customers: BTreeMap<String, (keel_core::pii::SealedCustomer, u64)>,
 }
 
 /// The central price book: per SKU, the prices published (time, minor units), oldest first.
@@ -238,6 +242,12 @@ pub fn project(records: &[IngestRecord], prices: &PriceBook) -> ProjectionDelta 
             }
             EventBody::StockAdjusted { sku, delta, .. } => {
                 *d.stock.entry(sku.clone()).or_default() += delta;
+            }
+            EventBody::CustomerSealed(c) => {
+                let newer = d.customers.get(&c.id).is_none_or(|(_, t)| *t <= at);
+                if newer {
+                    d.customers.insert(c.id.clone(), (c.clone(), at));
+                }
             }
             _ => {}
         }

@@ -5,7 +5,7 @@
 //! request/response on one bidirectional stream: the store sends a
 //! [`StoreMessage`], the cloud answers with exactly one [`CloudMessage`]
 //! (`Hello` -> `Welcome`, `Batch` -> `Ack` or `Refused`, `Health` ->
-//! `Publications`). Any message may be answered with `Refused` when the cloud
+//! `Publications`, `Keys` -> `Keys`). Any message may be answered with `Refused` when the cloud
 //! cannot take it.
 //!
 //! Compatibility rule: postcard tags enum variants by position, so new variants
@@ -15,6 +15,7 @@ use crate::marks::UplinkMarks;
 use keel_core::catalog::CatalogItem;
 use keel_core::chain::ChainHash;
 use keel_core::ids::{Sku, StoreId, TerminalId};
+use keel_core::pii::KeyRing;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -52,7 +53,16 @@ pub enum StoreMessage {
         /// Newest publication the store has applied.
         downlink: u64,
     },
+    /// Customers' data keys and erasures the store holds (a chunk of its key
+    /// ring, at most [`MAX_KEYS_PER_MESSAGE`] customers); answered with `Keys`.
+    Keys {
+        /// The chunk.
+        ring: KeyRing,
+    },
 }
+
+/// Most customers in one `Keys` message (about 60 KiB).
+pub const MAX_KEYS_PER_MESSAGE: usize = 1_000;
 
 /// Health figures a store reports with each session and periodically.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +162,12 @@ pub enum CloudMessage {
     },
     /// Answer to `Health`: publications after the store's downlink mark.
     Publications(Vec<Publication>),
+    /// Answer to `Keys`: the cloud's entries for the same customers after
+    /// merging (an erasure the cloud knows comes back as one).
+    Keys {
+        /// The merged entries.
+        ring: KeyRing,
+    },
 }
 
 /// One thing the operator published in the cloud, numbered in publication order.

@@ -411,6 +411,7 @@ fn unexpected(m: CloudMessage, wanted: &str) -> SyncError {
         CloudMessage::Ack { .. } => "an ack of another batch",
         CloudMessage::Refused { .. } => "a refusal",
         CloudMessage::Publications(_) => "publications",
+        CloudMessage::Keys { .. } => "customer keys",
     };
     SyncError::Protocol(format!("the cloud answered with {got} instead of {wanted}"))
 }
