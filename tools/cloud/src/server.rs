@@ -499,6 +499,37 @@ fn answer(
                 hello,
             )
         }
+        StoreMessage::Keys { ring } if !hello => {
+            let reason = format!(
+                "keys of {} customers before hello: send Hello first",
+                ring.len()
+            );
+            record_refusal(store, s, &reason);
+            (
+                CloudMessage::Refused {
+                    batch: 0,
+                    reason: reason.clone(),
+                },
+                After::Close(reason),
+                hello,
+            )
+        }
+        StoreMessage::Keys { ring } => {
+            // Storage of customers' keys is not wired yet: refuse without
+            // closing, so the store retries later and keeps its keys.
+            log::info!(
+                "uplink: {s} terminal {t}: keys of {} customers not taken yet",
+                ring.len()
+            );
+            (
+                CloudMessage::Refused {
+                    batch: 0,
+                    reason: "the cloud does not take customer keys yet; retry later".into(),
+                },
+                After::Continue,
+                hello,
+            )
+        }
         StoreMessage::Health { health, downlink } => {
             let answer = store
                 .record_health(s, *t, &health, now)
