@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
+pub mod key_sync;
 pub mod uplink_marks;
 
 use keel_uplink::UplinkMarks;
@@ -155,6 +156,8 @@ enum Command {
     Consensus(Consensus, ConsensusReply),
     /// Propose the uplink marks if this terminal leads; nobody waits for it.
     ProposeMarks(UplinkMarks),
+    /// Customer keys or erasures merged here: push them to every connected peer.
+    Keys(keel_core::pii::KeyRing),
     Shutdown,
 }
 
@@ -173,6 +176,8 @@ enum ControlMessage {
         req: u64,
         result: Result<u64, String>,
     },
+    /// Customers' data keys and erasures (a push or an anti-entropy chunk).
+    Keys(keel_core::pii::KeyRing),
 }
 
 const CONTROL_VERSION: u8 = 1;
@@ -397,6 +402,10 @@ pub fn start(
     lock(&node).set_commit_listener(Box::new(move |records| {
         let _ = listener_tx.try_send(Command::Committed(records));
     }));
+    let keys_tx = tx.clone();
+    lock(&node).set_keys_listener(Box::new(move |ring| {
+        let _ = keys_tx.try_send(Command::Keys(ring));
+    }));
     let status = Arc::new(Mutex::new(ClusterStatus {
         members: cfg.members.clone(),
         listen: Some(transport.local_addr()),
@@ -445,6 +454,7 @@ pub fn start(
         pending_forward: HashMap::new(),
         next_req: 1,
         retries: Vec::new(),
+        key_sync: key_sync::KeySync::default(),
     };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
@@ -484,6 +494,8 @@ struct Runtime {
     retries: Vec<(Consensus, TerminalId, Waiter, u64)>,
     /// The uplink marks merged from every committed `uplink.marks` entry.
     uplink_marks: Arc<Mutex<UplinkMarks>>,
+    /// Paces the customer-key anti-entropy.
+    key_sync: key_sync::KeySync,
 }
 
 /// Who waits for a proposal's outcome.
@@ -550,6 +562,7 @@ impl Runtime {
                         self.propose(Consensus::UplinkMarks(m), self.me, Waiter::Nobody);
                     }
                 }
+                Wake::Command(Some(Command::Keys(ring))) => self.send_keys(&ring),
                 Wake::Command(Some(Command::Shutdown)) | Wake::Command(None) => {
                     if let Some(d) = self.discovery.take() {
                         d.stop();
@@ -566,6 +579,17 @@ impl Runtime {
                     self.sync_members();
                     let out = self.replicator.tick(now_ms());
                     self.send_all(out);
+                    let node = self.node.clone();
+                    let chunk = self.key_sync.tick(|| match lock(&node).key_ring() {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            log::warn!("customer keys: cannot read the key ring: {e}");
+                            None
+                        }
+                    });
+                    if let Some(chunk) = chunk {
+                        self.send_keys(&chunk);
+                    }
                     self.publish_status();
                 }
             }
@@ -802,8 +826,37 @@ impl Runtime {
         }
     }
 
+    /// Sends customer keys to every connected peer (the control channel).
+    fn send_keys(&self, ring: &keel_core::pii::KeyRing) {
+        if ring.is_empty() {
+            return;
+        }
+        let bytes = encode_control(&ControlMessage::Keys(ring.clone()));
+        for p in self.transport.peers().iter().filter(|p| p.connected) {
+            if let Err(e) = self.transport.send(p.id, Channel::Control, bytes.clone()) {
+                log::debug!("customer keys: cannot send to {}: {e}", p.id);
+            }
+        }
+    }
+
     fn on_control(&mut self, from: TerminalId, payload: &[u8]) {
         match decode_control(payload) {
+            Ok(ControlMessage::Keys(ring)) => {
+                if !self.replicator.members().contains(&from) {
+                    log::warn!("customer keys from {from}, not a member of this store, ignored");
+                    return;
+                }
+                match lock(&self.node).merge_keys(&ring) {
+                    Ok(changed) if !changed.is_empty() => {
+                        log::info!(
+                            "customer keys: {} entries from {from} merged",
+                            changed.len()
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::warn!("customer keys from {from} not stored: {e}"),
+                }
+            }
             Ok(ControlMessage::Forward {
                 req,
                 origin,

@@ -80,7 +80,11 @@ pub struct Node {
     clock: Box<dyn Clock>,
     data_dir: PathBuf,
     on_commit: Option<Box<dyn FnMut(CommittedRecords) + Send>>,
+    on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
 }
+
+/// Customers' data keys, kept outside the journal (see keel-core's `pii`).
+pub use keel_core::pii::KeyRing;
 
 fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState, StartError> {
     let mut failure = None;
@@ -159,6 +163,7 @@ impl Node {
             clock,
             data_dir: data_dir.to_path_buf(),
             on_commit: None,
+            on_keys: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
@@ -260,6 +265,35 @@ impl Node {
                 Err(e)
             }
         }
+    }
+
+    /// Every customer key and erasure this terminal holds.
+    pub fn key_ring(&self) -> Result<KeyRing, ReadError> {
+        self.journal.key_ring()
+    }
+
+    /// Merges keys or erasures (from a peer, the cloud, or this terminal's own
+    /// `customer set`) into the stored ring in one durable transaction; the
+    /// entries that changed go to the key listener (replication spreads them).
+    pub fn merge_keys(&mut self, ring: &KeyRing) -> Result<Vec<String>, CommitError> {
+        let changed = self.journal.merge_keys(ring)?;
+        if !changed.is_empty() {
+            let stored = self
+                .journal
+                .key_ring()
+                .map_err(|e| CommitError::Unavailable {
+                    reason: e.to_string(),
+                })?;
+            if let Some(listener) = self.on_keys.as_mut() {
+                listener(stored.subset(&changed));
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Calls `listener` with the key-ring entries every later `merge_keys` changed.
+    pub fn set_keys_listener(&mut self, listener: Box<dyn FnMut(KeyRing) + Send>) {
+        self.on_keys = Some(listener);
     }
 
     /// Calls `listener` with the records of every later commit (replication pushes them).

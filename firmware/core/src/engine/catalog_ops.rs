@@ -135,21 +135,7 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// `customer set <id> <phone|-> <name>`: registers or changes a customer (anyone who sells).
-    pub fn customer_upsert(
-        &self,
-        user: Option<&'a User>,
-        id: &str,
-        phone: Option<&str>,
-        name: &str,
-    ) -> Result<EventBody, CatalogError> {
-        require(user, Permission::Sell)?;
-        let c = crate::customer::Customer::new(id, name, phone)
-            .map_err(|e| CatalogError::Customer(e.to_string()))?;
-        Ok(EventBody::CustomerUpserted(c))
-    }
-
-    /// `customer set` with personal data sealed: the customer's existing key from
+    /// `customer set <id> <phone|-> <name>` (anyone who sells), personal data sealed: the customer's existing key from
     /// `keys` is used, or the fresh key (returned so the caller stores it in the key
     /// ring before committing the event); an erased customer cannot come back
     /// under the same id. `fresh` holds random bytes the caller drew.

@@ -6,6 +6,7 @@
 
 pub mod cloud;
 pub mod command;
+pub mod customers;
 pub mod render;
 pub mod reply;
 pub mod serial;

@@ -280,69 +280,11 @@ impl<'n> Session<'n> {
                 }
             }
             Command::CustomerSet { id, phone, name } => {
-                let event = Engine::new(&self.node.profile, &self.node.state)
-                    .customer_upsert(self.user(), &id, phone.as_deref(), &name)
-                    .map_err(Reply::err)?;
-                self.commit(vec![event])?;
-                Ok(Reply::ok(
-                    fields! { "id" => id, "name" => name, "phone" => phone },
-                    vec![format!("customer {id} saved")],
-                ))
+                let user = self.st.user.clone();
+                super::customers::set(self.node, user.as_ref(), &id, phone.as_deref(), &name)
             }
-            Command::CustomerShow { id } => {
-                require(self.user(), Permission::Sell).map_err(Reply::err)?;
-                let (c, _) = self
-                    .node
-                    .state
-                    .customers
-                    .get(&id)
-                    .ok_or_else(|| Reply::err(format!("no customer {id}")))?;
-                Ok(Reply::ok(
-                    fields! { "id" => c.id, "name" => c.name, "phone" => c.phone },
-                    vec![format!(
-                        "{} {} {}",
-                        c.id,
-                        c.name,
-                        c.phone.clone().unwrap_or_default()
-                    )],
-                ))
-            }
-            Command::Customers { query } => {
-                require(self.user(), Permission::Sell).map_err(Reply::err)?;
-                let q = query.to_lowercase();
-                let hits: Vec<&keel_core::customer::Customer> = self
-                    .node
-                    .state
-                    .customers
-                    .values()
-                    .map(|(c, _)| c)
-                    .filter(|c| {
-                        q.is_empty()
-                            || c.id.to_lowercase().contains(&q)
-                            || c.name.to_lowercase().contains(&q)
-                            || c.phone.as_deref().is_some_and(|p| p.contains(&q))
-                    })
-                    .take(50)
-                    .collect();
-                let text = if hits.is_empty() {
-                    vec!["no customers".to_string()]
-                } else {
-                    hits.iter()
-                        .map(|c| {
-                            format!(
-                                "{:<12} {:<32} {}",
-                                c.id,
-                                c.name,
-                                c.phone.clone().unwrap_or_default()
-                            )
-                        })
-                        .collect()
-                };
-                Ok(Reply::ok(
-                    fields! { "customers" => hits.iter().map(|c| json!({"id": c.id, "name": c.name, "phone": c.phone})).collect::<Vec<_>>() },
-                    text,
-                ))
-            }
+            Command::CustomerShow { id } => super::customers::show(self.node, self.user(), &id),
+            Command::Customers { query } => super::customers::list(self.node, self.user(), &query),
             Command::Settings => {
                 let s = &self.node.state.settings;
                 let text = if s.is_empty() {

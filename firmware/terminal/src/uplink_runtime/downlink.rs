@@ -56,6 +56,7 @@ pub fn apply(
     // Later publications see earlier ones of the same round (an item, then its price).
     let mut catalog = node.state.catalog.clone();
     let mut events: Vec<EventBody> = Vec::new();
+    let mut erasures = keel_core::pii::KeyRing::new();
     for p in sorted {
         if p.seq <= mark {
             continue; // the same publication twice in one answer
@@ -66,13 +67,10 @@ pub fn apply(
             continue;
         }
         if let PublishedItem::EraseCustomer { customer } = &p.item {
-            // Crypto-shredding of the customer's key comes with the customer-key work.
-            log::warn!(
-                "downlink: publication {}: erasure of customer {customer} received; key deletion is not implemented yet, noted only",
-                p.seq
-            );
-            out.skipped
-                .push((p.seq, format!("erasure of {customer} noted")));
+            // Crypto-shredding: the key goes, the sealed records stay unreadable.
+            erasures.erase(customer, p.published_ms);
+            log::info!("downlink: publication {}: customer erasure applied", p.seq);
+            out.applied += 1;
             continue;
         }
         match events_for(&p.item, &catalog, currency) {
@@ -101,6 +99,10 @@ pub fn apply(
         }
     }
     out.mark = mark;
+    // Erasures are durable before the mark moves past them.
+    if !erasures.is_empty() {
+        node.merge_keys(&erasures)?;
+    }
     if mark > start {
         events.push(EventBody::SettingChanged {
             key: DOWNLINK_KEY.to_string(),
@@ -184,13 +186,17 @@ mod tests {
                 },
             ),
         ];
+        let mut keys = keel_core::pii::KeyRing::new();
+        keys.add("c1", keel_core::pii::CustomerKey([7; 32]));
+        n.merge_keys(&keys).unwrap();
         let a = apply(&mut n, &pubs, 0).unwrap();
         assert_eq!(a.mark, 5);
-        assert_eq!(a.applied, 2);
+        assert_eq!(a.applied, 3);
         assert_eq!(
             a.skipped.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-            vec![1, 3, 4]
+            vec![1, 3]
         );
+        assert!(n.key_ring().unwrap().is_erased("c1"), "the key is shredded");
         assert_eq!(n.state.catalog.get(&sku).unwrap().price.minor, 4321);
         assert_eq!(n.state.settings["receipt.header"].0, "hello");
         assert_eq!(mark_of(&n), 5);

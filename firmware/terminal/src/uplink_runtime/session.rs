@@ -102,6 +102,8 @@ struct Session<'c> {
     replicated: UplinkMarks,
     /// A success (ack or publications) has reset the failure count.
     succeeded: bool,
+    /// Digest of the key ring the cloud last received in full (`None`: not yet).
+    keys_digest: Option<[u8; 32]>,
 }
 
 /// Runs one session until it ends (see [`SessionEnd`]) or fails.
@@ -146,6 +148,7 @@ pub(crate) async fn run(ctx: &Ctx, next_batch: &mut u64) -> Result<SessionEnd, S
         last_proposed: None,
         replicated: replicated.clone(),
         succeeded: false,
+        keys_digest: None,
     };
     let end = session.serve(hello, replicated, next_batch).await;
     // Whatever the cloud acknowledged is kept, however the session ended (a new
@@ -232,6 +235,9 @@ impl Session<'_> {
         });
         let mut poll_now = !publications.is_empty();
         self.apply_publications(&publications)?;
+        if let Some(end) = self.sync_keys().await? {
+            return Ok(end);
+        }
         // Replicate at once what the cloud holds beyond the store's marks (a
         // leader that died before proposing its last acknowledgements).
         if ahead(&cloud_marks, &replicated) {
@@ -318,6 +324,9 @@ impl Session<'_> {
                         poll_now = !p.is_empty();
                         self.apply_publications(&p)?;
                         self.success(|_| {});
+                        if let Some(end) = self.sync_keys().await? {
+                            return Ok(end);
+                        }
                     }
                     Ok(Ok(CloudMessage::Refused { reason, .. })) => {
                         return Err(SyncError::Refused(reason))
@@ -335,6 +344,48 @@ impl Session<'_> {
                 return Ok(end);
             }
         }
+    }
+
+    /// Sends the store's customer keys and erasures to the cloud, in chunks,
+    /// when the ring changed since the cloud last had all of it; merges what
+    /// the cloud answers (its erasures). `Some` when the session must end.
+    async fn sync_keys(&mut self) -> Result<Option<SessionEnd>, SyncError> {
+        let read = |node: &Mutex<Node>| {
+            super::lock(node)
+                .key_ring()
+                .map_err(|e| SyncError::Journal(e.to_string()))
+        };
+        let ring = read(&self.ctx.node)?;
+        if self.keys_digest == Some(ring.digest()) {
+            return Ok(None);
+        }
+        let mut after: Option<String> = None;
+        loop {
+            let chunk = ring.chunk(after.as_deref(), keel_uplink::wire::MAX_KEYS_PER_MESSAGE);
+            if chunk.is_empty() {
+                break;
+            }
+            after = chunk.last_id().map(str::to_string);
+            let sent = chunk.len();
+            let back = match self.request(&StoreMessage::Keys { ring: chunk }).await {
+                Err(end) => return Ok(Some(end)),
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(CloudMessage::Keys { ring })) => ring,
+                Ok(Ok(CloudMessage::Refused { reason, .. })) => {
+                    return Err(SyncError::Refused(reason))
+                }
+                Ok(Ok(other)) => return Err(unexpected(other, "customer keys")),
+            };
+            let changed = super::lock(&self.ctx.node)
+                .merge_keys(&back)
+                .map_err(|e| SyncError::Downlink(e.to_string()))?;
+            log::debug!(
+                "uplink: {sent} customer key entries sent, {} changed by the cloud's answer",
+                changed.len()
+            );
+        }
+        self.keys_digest = Some(read(&self.ctx.node)?.digest());
+        Ok(None)
     }
 
     /// Records a successful exchange.
