@@ -1,7 +1,7 @@
 //! The operator's side of the service: the JSON format of `POST /publish` and the
-//! admin commands (`publish`, `erase-customer`, `status`, `health`, `report`,
-//! `orders`, `flags`, `stock`) that talk to a running `keel-cloud serve` over
-//! HTTP, with the address and admin token of its directory.
+//! admin commands (`publish`, `erase-customer`, `customer`, `status`, `health`,
+//! `report`, `orders`, `flags`, `stock`) that talk to a running `keel-cloud
+//! serve` over HTTP, with the address and admin token of its directory.
 //!
 //! `POST /publish` body (every field of `item` checked; unknown fields refused):
 //!
@@ -272,7 +272,7 @@ impl PublishRequest {
                 }
             }
             ItemSpec::EraseCustomer { customer } => {
-                text("customer", customer, 128)?;
+                crate::customer::check_id(customer)?;
                 PublishedItem::EraseCustomer {
                     customer: customer.clone(),
                 }
@@ -319,6 +319,13 @@ pub enum Action {
     Stock {
         /// The store.
         store: String,
+    },
+    /// What the cloud can show of a customer (needs the admin token).
+    Customer {
+        /// The store.
+        store: String,
+        /// The customer id.
+        id: String,
     },
 }
 
@@ -403,7 +410,7 @@ pub fn run(
                         .collect()
                 })
                 .unwrap_or_default();
-            Ok(format!(
+            let published = format!(
                 "published #{} ({}) to {}\n",
                 v["seq"],
                 v["kind"].as_str().unwrap_or("?"),
@@ -412,7 +419,13 @@ pub fn run(
                 } else {
                     stores.join(", ")
                 }
-            ))
+            );
+            match (&req.item, v["keys_deleted"].as_u64()) {
+                (ItemSpec::EraseCustomer { customer }, Some(n)) => Ok(format!(
+                    "erased customer {customer} in the cloud (keys deleted for {n} store(s)); {published}"
+                )),
+                _ => Ok(published),
+            }
         }
         Action::Status { json } => get(if *json { "/status.json" } else { "/status" }.into()),
         Action::Health => {
@@ -443,6 +456,21 @@ pub fn run(
             "/stock{}",
             query(&[("store", Some(store.clone()))])
         )),
+        Action::Customer { store, id } => {
+            let token = cloud.admin_token()?;
+            let target = format!(
+                "/customer{}",
+                query(&[("store", Some(store.clone())), ("id", Some(id.clone()))])
+            );
+            let (status, body) = http::request(addr, "GET", &target, Some(&token), None)?;
+            match status {
+                200 => Ok(body),
+                _ => Err(AdminError::Service {
+                    status,
+                    body: body.trim_end().to_string(),
+                }),
+            }
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub const USAGE: &str = "usage:
                      [--category C] [--tax-class C] [--barcode CODE]... [--by-weight] [--kitchen STATION] [--inactive]
   keel-cloud publish --dir DIR [--store S]... promotion ID SKU DISCOUNT FROM UNTIL
   keel-cloud erase-customer --dir DIR ID [--store S]...
+  keel-cloud customer --dir DIR --store S ID
   keel-cloud status --dir DIR [--json]
   keel-cloud health --dir DIR
   keel-cloud report --dir DIR [--csv] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
@@ -41,6 +42,9 @@ pub const USAGE: &str = "usage:
               it keeps everything in DIR/data/cloud.redb
   publish     send catalog items, prices, settings, tax rates or promotions to every store
               (or the --store ones); they reach stores that are offline later
+  erase-customer  delete a customer's data keys in the cloud and in every store (or the
+              --store ones), now or when they reconnect: their sealed data becomes unreadable
+  customer    show a customer's name and phone if readable, or that they were erased
   admin commands reach the running service at the http address of DIR/cloud.toml
   (or --http ADDR) with DIR/admin-token
 
@@ -181,13 +185,22 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         "erase-customer" => {
             let a = Args::split(rest, &["--dir", "--http", "--store"], &[])?;
             let id = a.positionals("erase-customer", 1)?[0].clone();
-            admin(
-                &a,
-                Action::Publish(PublishRequest {
-                    stores: a.all("--store"),
-                    item: ItemSpec::EraseCustomer { customer: id },
-                }),
-            )
+            let request = PublishRequest {
+                stores: a.all("--store"),
+                item: ItemSpec::EraseCustomer { customer: id },
+            };
+            request.validate().map_err(CliError)?;
+            admin(&a, Action::Publish(request))
+        }
+        "customer" => {
+            let a = Args::split(rest, &["--dir", "--http", "--store"], &[])?;
+            let id = a.positionals("customer", 1)?[0].clone();
+            crate::customer::check_id(&id).map_err(CliError)?;
+            let store = a
+                .one("--store")?
+                .ok_or_else(|| CliError("customer needs --store S".into()))?
+                .to_string();
+            admin(&a, Action::Customer { store, id })
         }
         "status" => {
             let a = Args::split(rest, &["--dir", "--http"], &["--json"])?;
@@ -600,6 +613,9 @@ mod tests {
             "report --dir d --from yesterday",
             "orders --dir d --limit 0",
             "stock --dir d",
+            "customer --dir d C-1",
+            "customer --dir d --store s1 bad_id",
+            "erase-customer --dir d bad_id",
             "serve --dir d --listen nowhere",
             "status --dir d --dir e",
         ] {

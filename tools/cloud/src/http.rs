@@ -8,7 +8,12 @@
 //! - `GET /report?from=YYYY-MM-DD&to=YYYY-MM-DD` (text) and `GET /report.csv?...`;
 //! - `GET /orders?store=S&limit=N`, `GET /flags?store=S`, `GET /stock?store=S` (text);
 //! - `POST /publish` with `Authorization: Bearer <admin token>` and a JSON body
-//!   (see `admin`): answers `{"seq": N, "kind": "...", "stores": [...]}`.
+//!   (see `admin`): answers `{"seq": N, "kind": "...", "stores": [...]}`; an
+//!   `erase-customer` item first deletes the customer's keys in the cloud and
+//!   the answer adds `"keys_deleted": N`;
+//! - `GET /customer?store=S&id=ID` with the admin token (it may show personal
+//!   data): the customer's name and phone when readable, else erased or key
+//!   missing (404 when unknown). Queries are never logged.
 //!
 //! This module owns request parsing with hard bounds (16 KiB of head, 64 KiB of
 //! body, 10 s per read or write, 64 connections at once; anything else gets a
@@ -20,6 +25,7 @@ use crate::admin::PublishRequest;
 use crate::store::StoreError;
 use crate::{now_ms, report, status, Service};
 use keel_core::ids::StoreId;
+use keel_uplink::wire::PublishedItem;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -458,6 +464,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/flags", "GET"),
     ("/stock", "GET"),
     ("/publish", "POST"),
+    ("/customer", "GET"),
 ];
 
 /// Answers a request.
@@ -499,6 +506,7 @@ pub fn route(service: &Service, req: &Request) -> Response {
             Err(r) => Err(r),
         },
         "/publish" => publish(service, req),
+        "/customer" => customer(service, req),
         _ => Err(Response::error(404, "no such path")),
     };
     result.unwrap_or_else(|r| r)
@@ -557,6 +565,20 @@ fn publish(service: &Service, req: &Request) -> Result<Response, Response> {
     }
     let request = PublishRequest::from_json(&req.body).map_err(|e| Response::error(400, e))?;
     let (stores, item) = request.validate().map_err(|e| Response::error(400, e))?;
+    let names: Vec<String> = stores.iter().map(|s| s.0.clone()).collect();
+    if let PublishedItem::EraseCustomer { customer } = &item {
+        let done = crate::customer::erase(service.store.as_ref(), &stores, customer, now_ms())
+            .map_err(storage_error)?;
+        return Ok(Response::json(
+            200,
+            &serde_json::json!({
+                "seq": done.publication,
+                "kind": item.kind(),
+                "stores": names,
+                "keys_deleted": done.keys_deleted,
+            }),
+        ));
+    }
     let seq = service
         .store
         .publish(&stores, &item, now_ms())
@@ -564,14 +586,10 @@ fn publish(service: &Service, req: &Request) -> Result<Response, Response> {
     log::info!(
         "publish: #{seq} {} to {}",
         item.kind(),
-        if stores.is_empty() {
+        if names.is_empty() {
             "every store".to_string()
         } else {
-            stores
-                .iter()
-                .map(|s| s.0.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         }
     );
     Ok(Response::json(
@@ -579,9 +597,26 @@ fn publish(service: &Service, req: &Request) -> Result<Response, Response> {
         &serde_json::json!({
             "seq": seq,
             "kind": item.kind(),
-            "stores": stores.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+            "stores": names,
         }),
     ))
+}
+
+fn customer(service: &Service, req: &Request) -> Result<Response, Response> {
+    if !authorized(service, req) {
+        return Err(Response::error(
+            401,
+            "/customer may show personal data: it needs Authorization: Bearer <the admin token>",
+        ));
+    }
+    let Some(store) = store_param(req)? else {
+        return Err(Response::error(400, "/customer needs ?store=S&id=ID"));
+    };
+    let id = req.param("id").unwrap_or_default();
+    crate::customer::check_id(id).map_err(|e| Response::error(400, e))?;
+    let view = service.store.customer(&store, id).map_err(storage_error)?;
+    let (status, text) = crate::customer::view_text(&store, id, view.as_ref(), now_ms());
+    Ok(Response::text(status, text))
 }
 
 /// Why the admin client could not get an answer.

@@ -11,6 +11,7 @@
 //! - `status`: health figures, alerts and the status view;
 //! - `report`: the sales report (text and CSV), orders, flags and stock as text;
 //! - `admin`: the publish request format and the admin commands;
+//! - `customer`: customers' ids, the erasure request and the operator's view of a customer;
 //! - `store`: storage (PostgreSQL or embedded), behind one trait.
 //!
 //! Ingest nodes are stateless: everything lasting is in the store, so many
@@ -20,6 +21,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod customer;
 pub mod http;
 pub mod init;
 pub mod report;

@@ -1,21 +1,26 @@
 //! The cloud's QUIC endpoint: accepts store leaders (mutual TLS against the
 //! operator CA), and answers each one's uplink session on its one bidirectional
 //! stream, message by message (`Hello` -> `Welcome`, `Batch` -> `Ack`/`Refused`,
-//! `Health` -> `Publications`).
+//! `Health` -> `Publications`, `Keys` -> `Keys`: customers' data keys merged
+//! into the cloud's, erasures the cloud knows coming back).
 //!
 //! This module owns the sessions: who a connection speaks for (its certificate,
 //! checked against its `Hello`), framing, refusals of bad input (answered with
 //! the reason, then that connection alone is closed), and running storage calls
 //! on the blocking pool (`smol::unblock`) so a slow database never stalls another
-//! connection. It must not decide what a batch means: that is keel-uplink's check
-//! inside the store.
+//! connection. It must not decide what a batch means (keel-uplink's check inside
+//! the store) nor how keys merge (keel-core's `KeyRing` inside the store), and
+//! must not log customer ids or keys.
 
 use crate::init::{CloudDir, DirError};
 use crate::store::{open_store, CloudStore, StoreError};
 use crate::{now_ms, Service};
 use keel_cluster::cloud::{cloud_server_config, peer_chain, verify_store_client, CloudTlsError};
 use keel_core::ids::{StoreId, TerminalId};
-use keel_uplink::wire::{frame, frame_len, CloudMessage, StoreMessage, MAX_MESSAGE_BYTES};
+use keel_core::pii::KeyRing;
+use keel_uplink::wire::{
+    frame, frame_len, CloudMessage, StoreMessage, MAX_KEYS_PER_MESSAGE, MAX_MESSAGE_BYTES,
+};
 use quinn::{ReadExactError, RecvStream, SendStream, VarInt};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -515,20 +520,8 @@ fn answer(
             )
         }
         StoreMessage::Keys { ring } => {
-            // Storage of customers' keys is not wired yet: refuse without
-            // closing, so the store retries later and keeps its keys.
-            log::info!(
-                "uplink: {s} terminal {t}: keys of {} customers not taken yet",
-                ring.len()
-            );
-            (
-                CloudMessage::Refused {
-                    batch: 0,
-                    reason: "the cloud does not take customer keys yet; retry later".into(),
-                },
-                After::Continue,
-                hello,
-            )
+            let (answer, after) = keys(store, s, *t, &ring, now);
+            (answer, after, hello)
         }
         StoreMessage::Health { health, downlink } => {
             let answer = store
@@ -539,5 +532,54 @@ fn answer(
                 Err(e) => (storage_refusal(0, s, &e), After::Continue, hello),
             }
         }
+    }
+}
+
+/// Answers a chunk of the store's key ring with the cloud's merged entries of
+/// the same customers; a chunk too large or with a bad customer id is refused
+/// (the session goes on). Logs counts only, never customer ids or keys.
+fn keys(
+    store: &dyn CloudStore,
+    s: &StoreId,
+    t: TerminalId,
+    ring: &KeyRing,
+    now: u64,
+) -> (CloudMessage, After) {
+    let bad = if ring.len() > MAX_KEYS_PER_MESSAGE {
+        Some(format!(
+            "keys of {} customers in one message; at most {MAX_KEYS_PER_MESSAGE}: send chunks",
+            ring.len()
+        ))
+    } else {
+        ring.entries()
+            .find_map(|(id, _)| crate::customer::check_id(id).err())
+            .map(|e| format!("keys refused: {e}"))
+    };
+    if let Some(reason) = bad {
+        log::warn!("uplink: {s} terminal {t}: refused: {reason}");
+        record_refusal(store, s, &reason);
+        return (CloudMessage::Refused { batch: 0, reason }, After::Continue);
+    }
+    match store.merge_keys(s, ring, now) {
+        Ok(merged) => {
+            let erased = merged
+                .entries()
+                .filter(|(id, _)| merged.is_erased(id))
+                .count();
+            log::debug!(
+                "uplink: {s}: keys of {} customers merged, {erased} of them erased",
+                ring.len()
+            );
+            let answer = CloudMessage::Keys { ring: merged };
+            if answer.encode().len() > MAX_MESSAGE_BYTES {
+                let reason = format!(
+                    "the merged keys of {} customers exceed a message: send smaller chunks",
+                    ring.len()
+                );
+                return (CloudMessage::Refused { batch: 0, reason }, After::Continue);
+            }
+            (answer, After::Continue)
+        }
+        Err(e) => (storage_refusal(0, s, &e), After::Continue),
     }
 }

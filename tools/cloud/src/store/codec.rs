@@ -1,10 +1,12 @@
 //! Byte and value conventions shared by both storage adapters: the versioned
-//! encoding of published items, day arguments, and the conversions between the
-//! protocol's unsigned numbers and the signed integers SQL stores.
+//! encodings of published items, customers' key entries and sealed customer
+//! records, day arguments, and the conversions between the protocol's unsigned
+//! numbers and the signed integers SQL stores.
 //!
 //! Owns only these conversions; it must not decide what is stored.
 
 use super::StoreError;
+use keel_core::pii::{KeyEntry, SealedCustomer, PII_VERSION};
 use keel_uplink::wire::PublishedItem;
 
 /// Version byte written before every stored published item.
@@ -66,4 +68,40 @@ pub(crate) fn int(n: u64) -> Result<i64, StoreError> {
 /// A stored non-negative integer back as the protocol's unsigned number.
 pub(crate) fn uint(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// A customer's key entry as stored: the version byte of keel-core's `pii`
+/// encodings, then postcard (the terminal's key table uses the same bytes).
+pub(crate) fn encode_key_entry(entry: &KeyEntry) -> Vec<u8> {
+    // Serializing owned plain data into a Vec cannot fail.
+    postcard::to_extend(entry, vec![PII_VERSION]).unwrap_or_default()
+}
+
+/// Reads [`encode_key_entry`]'s output (errors name the customer id only).
+pub(crate) fn decode_key_entry(id: &str, bytes: &[u8]) -> Result<KeyEntry, StoreError> {
+    match bytes.split_first() {
+        Some((&PII_VERSION, rest)) => postcard::from_bytes(rest)
+            .map_err(|e| StoreError::Corrupt(format!("key entry of customer {id}: {e}"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "key entry of customer {id}: unknown version"
+        ))),
+    }
+}
+
+/// A sealed customer record as stored in the `customers` projection: the
+/// version byte, then postcard (ciphertext stays ciphertext).
+pub(crate) fn encode_sealed(sealed: &SealedCustomer) -> Vec<u8> {
+    // Serializing owned plain data into a Vec cannot fail.
+    postcard::to_extend(sealed, vec![PII_VERSION]).unwrap_or_default()
+}
+
+/// Reads [`encode_sealed`]'s output.
+pub(crate) fn decode_sealed(id: &str, bytes: &[u8]) -> Result<SealedCustomer, StoreError> {
+    match bytes.split_first() {
+        Some((&PII_VERSION, rest)) => postcard::from_bytes(rest)
+            .map_err(|e| StoreError::Corrupt(format!("sealed record of customer {id}: {e}"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "sealed record of customer {id}: unknown version"
+        ))),
+    }
 }

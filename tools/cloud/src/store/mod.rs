@@ -1,15 +1,19 @@
 //! Storage of the cloud service: the append-only events table, per-terminal
 //! cursors and stubs, projections (sales per store and day, stock per store and
-//! SKU), review flags, publications and per-store sync status.
+//! SKU, each customer's newest sealed record), review flags, publications,
+//! per-store sync status, and customers' data keys with their erasures (kept
+//! apart from the events, so an erasure deletes keys while the journals stay
+//! whole).
 //!
 //! Two implementations behind one trait: PostgreSQL (`pg`, many stateless
 //! ingest nodes may share one database) and an embedded redb file
 //! (`embedded`, for demos). Both must give the same answers; the batch check
 //! and projection rules come from `keel_uplink::{ingest, project}`, so this
 //! module only loads, locks and writes. Shared between the two: `plan` (display
-//! numbers, negative-stock flags, flag order), `prices` (the cached central
-//! price book), `rows` (report assembly) and `codec` (stored encodings and
-//! number conversions).
+//! numbers, negative-stock flags, flag order), `customers` (key merges,
+//! erasures and what the operator may see of a customer), `prices` (the cached
+//! central price book), `rows` (report assembly) and `codec` (stored encodings
+//! and number conversions).
 //!
 //! Status semantics both follow: a health report is a successful sync (it sets
 //! leader, pending, reported failed syncs and disk; without an error it keeps
@@ -19,6 +23,7 @@
 //! refusals since the last acked batch.
 
 mod codec;
+mod customers;
 pub mod embedded;
 pub mod pg;
 mod plan;
@@ -28,7 +33,9 @@ mod rows;
 pub use embedded::EmbeddedStore;
 pub use pg::PgStore;
 
+use keel_core::customer::Customer;
 use keel_core::ids::{StoreId, TerminalId};
+use keel_core::pii::KeyRing;
 use keel_uplink::ingest::BatchRefusal;
 use keel_uplink::project::{OrderRow, ReviewFlag};
 use keel_uplink::wire::{Batch, Publication, PublishedItem, StoreHealth};
@@ -168,6 +175,33 @@ pub struct DbHealth {
     pub detail: String,
 }
 
+/// What the operator may see of one customer of a store.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CustomerView {
+    /// The newest sealed record, opened with the customer's key.
+    Readable(Customer),
+    /// The customer was erased (their keys are deleted); when it was requested
+    /// (ms since the epoch; 0 when unknown).
+    Erased {
+        /// Time of the erasure request.
+        at_ms: u64,
+    },
+    /// A sealed record is here, but the key that sealed it has not reached the
+    /// cloud (keys travel apart from the journal).
+    KeyMissing,
+}
+
+impl std::fmt::Debug for CustomerView {
+    /// Never shows personal data (so a stray log line cannot leak it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CustomerView::Readable(c) => write!(f, "Readable({}, personal data hidden)", c.id),
+            CustomerView::Erased { at_ms } => write!(f, "Erased {{ at_ms: {at_ms} }}"),
+            CustomerView::KeyMissing => write!(f, "KeyMissing"),
+        }
+    }
+}
+
 /// The cloud's storage. Implementations are thread-safe; every method is one
 /// transaction. Ingest is idempotent: the same batch twice, or two leaders'
 /// overlapping batches, store each record once.
@@ -233,6 +267,44 @@ pub trait CloudStore: Send + Sync {
 
     /// Events stored (of one store or all).
     fn event_count(&self, store: Option<&StoreId>) -> Result<u64, StoreError>;
+
+    /// One stored journal record exactly as its terminal wrote it (for audits:
+    /// the chain can be checked from these bytes), if held in full.
+    fn event_record(
+        &self,
+        store: &StoreId,
+        terminal: TerminalId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Merges a chunk of `store`'s key ring into the keys the cloud holds for
+    /// that store, in one transaction, with keel-core's `KeyRing` rule (keys
+    /// grow; an erasure wins, is final and keeps its earliest time), honouring
+    /// erasures recorded for the store or for every store. Returns the merged
+    /// entries of exactly the customers in `ring`. Keys of one store are never
+    /// given to another.
+    fn merge_keys(
+        &self,
+        store: &StoreId,
+        ring: &KeyRing,
+        now_ms: u64,
+    ) -> Result<KeyRing, StoreError>;
+
+    /// Erases `customer` in `stores` (empty: every store, including stores that
+    /// upload a key for that id later): their keys are deleted, an erasure
+    /// tombstone at `now_ms` stays. Idempotent. Returns how many stores' keys
+    /// were deleted by this call.
+    fn erase_customer(
+        &self,
+        stores: &[StoreId],
+        customer: &str,
+        now_ms: u64,
+    ) -> Result<u64, StoreError>;
+
+    /// What the operator may see of customer `id` of `store`: its newest sealed
+    /// record opened with the keys the cloud holds, or that it was erased, or
+    /// that its key has not arrived; `None` when the cloud knows nothing of it.
+    fn customer(&self, store: &StoreId, id: &str) -> Result<Option<CustomerView>, StoreError>;
 
     /// Whether the database answers.
     fn health(&self) -> DbHealth;

@@ -11,6 +11,7 @@ use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{Dot, Sku, StoreId, TerminalId, UserId};
 use keel_core::money::{Currency, Money};
+use keel_core::pii::{CustomerKey, FreshSecrets, KeyRing};
 use keel_core::profile::StoreProfile;
 use keel_core::sale::{RefundRecord, Sale};
 use keel_core::state::TerminalState;
@@ -48,6 +49,12 @@ pub struct TestTerminal {
     refunds: BTreeMap<u64, Vec<RefundRecord>>,
     cashier: User,
     manager: User,
+}
+
+/// The key terminal `terminal` of `store` makes for customer `id` (derived, so
+/// tests can name it; terminals draw theirs at random).
+pub fn test_key(store: &str, terminal: u32, id: &str) -> CustomerKey {
+    CustomerKey(ChainHash::of(format!("test-key/{store}/{terminal}/{id}").as_bytes()).0)
 }
 
 /// A catalog item at `price` minor units (EUR), sold by unit.
@@ -271,6 +278,40 @@ impl TestTerminal {
             delta,
             reason: "count".into(),
         })
+    }
+
+    /// Registers or updates loyalty customer `id` through the engine, their
+    /// personal fields sealed under their key in `keys` (a new key of this
+    /// terminal's own when they have none, added to `keys`, as a terminal's key
+    /// table would); returns the record's seq.
+    pub fn register_customer(
+        &mut self,
+        id: &str,
+        name: &str,
+        phone: Option<&str>,
+        keys: &mut KeyRing,
+    ) -> u64 {
+        let c = self.cashier.clone();
+        let fresh = FreshSecrets {
+            key: test_key(&self.profile.store.0, self.profile.terminal.0, id),
+            nonce: self.nonce(),
+        };
+        let (body, new_key) = self
+            .engine()
+            .customer_upsert_sealed(Some(&c), id, phone, name, keys, fresh)
+            .expect("customer registers");
+        if let Some(k) = new_key {
+            keys.add(id, k);
+        }
+        self.push(body)
+    }
+
+    /// A nonce never used before on this terminal (its id and the next seq).
+    fn nonce(&self) -> [u8; 12] {
+        let mut n = [0u8; 12];
+        n[..4].copy_from_slice(&self.profile.terminal.0.to_be_bytes());
+        n[4..].copy_from_slice(&(self.seq + 1).to_be_bytes());
+        n
     }
 
     /// Changes an item's price in the terminal's catalog (as a downlink would).

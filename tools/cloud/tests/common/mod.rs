@@ -1,9 +1,11 @@
 //! Shared support of the storage tests: real journals ([`journal`]) and one
-//! conformance suite ([`suite`]) that every `CloudStore` implementation must
-//! pass, instantiated per implementation with [`conformance_suite!`].
+//! conformance suite ([`suite`], and [`customers`] for customers' personal
+//! data) that every `CloudStore` implementation must pass, instantiated per
+//! implementation with [`conformance_suite!`].
 
 #![allow(dead_code)]
 
+pub mod customers;
 pub mod journal;
 pub mod suite;
 
@@ -66,6 +68,20 @@ macro_rules! conformance_suite {
         #[test]
         fn overlapping_batches_from_two_nodes_are_stored_once() {
             common::suite::overlapping_batches_from_two_nodes_are_stored_once($fresh);
+        }
+        #[test]
+        fn customer_keys_merge_per_store_idempotently_and_erasure_wins() {
+            common::customers::customer_keys_merge_per_store_idempotently_and_erasure_wins($fresh);
+        }
+        #[test]
+        fn customers_projection_keeps_the_newest() {
+            common::customers::customers_projection_keeps_the_newest($fresh);
+        }
+        #[test]
+        fn erased_customer_is_unreadable_and_the_journal_keeps_its_record() {
+            common::customers::erased_customer_is_unreadable_and_the_journal_keeps_its_record(
+                $fresh,
+            );
         }
     };
 }

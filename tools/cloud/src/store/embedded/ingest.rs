@@ -2,8 +2,8 @@
 //! runs one writer at a time, which is the embedded store's lock).
 //!
 //! Same steps as the PostgreSQL store: read the cursors and stubs of the
-//! batch's origins, check, then write records, stubs, cursors, projections,
-//! flags and sync status. Must not decide anything itself: the checks are
+//! batch's origins, check, then write records, stubs, cursors, projections
+//! (customers' sealed records through `keys`), flags and sync status. Must not decide anything itself: the checks are
 //! `keel_uplink::ingest`, the projections `keel_uplink::project`, the
 //! remaining rules `store::plan`.
 
@@ -179,6 +179,7 @@ fn write(
     let delta = project(&checked.records, book);
     write_days(txn, s, &delta)?;
     let stock_flags = write_stock(txn, s, checked, &delta)?;
+    super::keys::write_customers(txn, s, &delta)?;
     let accepted = checked.records.len() as u64;
     super::write::update_sync(txn, s, |row: &mut SyncRow| {
         row.last_sync_ms = Some(row.last_sync_ms.unwrap_or(0).max(now_ms));

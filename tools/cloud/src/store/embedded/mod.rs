@@ -1,23 +1,25 @@
 //! The embedded store: one redb file (`cloud.redb`) for a demo or a single
 //! node, with the same answers as PostgreSQL.
 //!
-//! Owns the file, its schema version and the same ingest semantics as the
-//! PostgreSQL store (redb serializes write transactions, so concurrent ingests
+//! Owns the file, its schema version, customers' keys and erasures, and the
+//! same ingest semantics as the PostgreSQL store (redb serializes write transactions, so concurrent ingests
 //! of overlapping batches store each record once). Must not be shared by two
 //! processes: redb locks the file, and the service with no database URL is a
 //! single node by design.
 
 mod ingest;
+mod keys;
 mod read;
 mod tables;
 mod write;
 
 use super::prices::PriceCache;
 use super::{
-    CloudStore, DbHealth, IngestOutcome, ListedOrder, SalesReport, StoreError, StoreFlag,
-    StoreStatus,
+    CloudStore, CustomerView, DbHealth, IngestOutcome, ListedOrder, SalesReport, StoreError,
+    StoreFlag, StoreStatus,
 };
 use keel_core::ids::{Sku, StoreId, TerminalId};
+use keel_core::pii::KeyRing;
 use keel_uplink::wire::{Batch, Publication, PublishedItem, StoreHealth};
 use keel_uplink::UplinkMarks;
 use redb::{Database, ReadableDatabase, ReadableTable};
@@ -141,6 +143,37 @@ impl CloudStore for EmbeddedStore {
 
     fn event_count(&self, store: Option<&StoreId>) -> Result<u64, StoreError> {
         read::event_count(self, store)
+    }
+
+    fn event_record(
+        &self,
+        store: &StoreId,
+        terminal: TerminalId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        read::event_record(self, store, terminal, seq)
+    }
+
+    fn merge_keys(
+        &self,
+        store: &StoreId,
+        ring: &KeyRing,
+        now_ms: u64,
+    ) -> Result<KeyRing, StoreError> {
+        keys::merge_keys(self, store, ring, now_ms)
+    }
+
+    fn erase_customer(
+        &self,
+        stores: &[StoreId],
+        customer: &str,
+        now_ms: u64,
+    ) -> Result<u64, StoreError> {
+        keys::erase_customer(self, stores, customer, now_ms)
+    }
+
+    fn customer(&self, store: &StoreId, id: &str) -> Result<Option<CustomerView>, StoreError> {
+        keys::customer(self, store, id)
     }
 
     fn health(&self) -> DbHealth {

@@ -1,12 +1,12 @@
 //! Queries on the redb file behind the status view, reports, order and flag
-//! lists, marks and publications, answering exactly as the PostgreSQL store
+//! lists, marks, publications and stored records, answering exactly as the PostgreSQL store
 //! does (same orders, same rows).
 //!
 //! Read-only: must not write.
 
 use super::tables::{
-    db, dec, StoredFlag, StoredOrder, StoredPublication, SyncRow, Totals, CURSORS, DAILY, FLAGS,
-    ORDERS, ORDERS_BY_TIME, PUBLICATIONS, STOCK, SYNC, TAXES, TENDERS,
+    db, dec, StoredEvent, StoredFlag, StoredOrder, StoredPublication, SyncRow, Totals, CURSORS,
+    DAILY, EVENTS, FLAGS, ORDERS, ORDERS_BY_TIME, PUBLICATIONS, STOCK, SYNC, TAXES, TENDERS,
 };
 use super::EmbeddedStore;
 use crate::store::codec::{check_day, day_in, decode_item};
@@ -234,4 +234,20 @@ pub(super) fn event_count(e: &EmbeddedStore, store: Option<&StoreId>) -> Result<
         n += r.events;
     }
     Ok(n)
+}
+
+pub(super) fn event_record(
+    e: &EmbeddedStore,
+    store: &StoreId,
+    terminal: TerminalId,
+    seq: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let table = open(e, EVENTS)?;
+    match table.get((store.0.as_str(), terminal.0, seq)).map_err(db)? {
+        Some(v) => {
+            let row: StoredEvent = dec(v.value(), "event")?;
+            Ok(Some(row.record))
+        }
+        None => Ok(None),
+    }
 }

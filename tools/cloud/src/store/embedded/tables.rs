@@ -16,6 +16,15 @@
 //! - `flags` (id -> [`StoredFlag`]), ids ascending in the order raised.
 //! - `publications` (seq -> [`StoredPublication`]).
 //! - `sync_status` (store -> [`SyncRow`]).
+//! - `customer_erasures` (customer -> ms of the request): customers erased for
+//!   every store, including stores that upload a key for them later.
+//! - `customer_keys` ((customer, store) -> version byte + postcard `KeyEntry`:
+//!   keys, or an erasure tombstone), apart from `events` so erasing deletes keys
+//!   while the journals stay whole.
+//! - `customers` ((store, customer) -> [`StoredCustomer`]): the newest sealed record.
+//!
+//! Tables added later are created when a file is opened, so schema version 1
+//! still describes a file that lacks them (an older build ignores them).
 //!
 //! Owns names and encodings only; must not decide what is written.
 
@@ -51,6 +60,12 @@ pub(super) const ORDERS_BY_TIME: TableDefinition<(u64, &str, u32, u64), ()> =
 pub(super) const FLAGS: TableDefinition<u64, &[u8]> = TableDefinition::new("flags");
 pub(super) const PUBLICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("publications");
 pub(super) const SYNC: TableDefinition<&str, &[u8]> = TableDefinition::new("sync_status");
+pub(super) const CUSTOMER_ERASURES: TableDefinition<&str, u64> =
+    TableDefinition::new("customer_erasures");
+pub(super) const CUSTOMER_KEYS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("customer_keys");
+pub(super) const CUSTOMERS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("customers");
 
 /// An event's row (the record exactly as received, plus what is indexed in SQL).
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,6 +127,14 @@ pub(super) struct SyncRow {
     pub events: u64,
 }
 
+/// A customer's newest sealed record: its time and its stored bytes (the
+/// codec's versioned encoding of the `SealedCustomer`, ciphertext inside).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct StoredCustomer {
+    pub at_ms: u64,
+    pub sealed: Vec<u8>,
+}
+
 /// Version byte + postcard.
 pub(super) fn enc<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing owned plain data into a Vec cannot fail; an empty value is
@@ -152,5 +175,8 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
     txn.open_table(FLAGS).map_err(db)?;
     txn.open_table(PUBLICATIONS).map_err(db)?;
     txn.open_table(SYNC).map_err(db)?;
+    txn.open_table(CUSTOMER_ERASURES).map_err(db)?;
+    txn.open_table(CUSTOMER_KEYS).map_err(db)?;
+    txn.open_table(CUSTOMERS).map_err(db)?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! projections `keel_uplink::project`, the remaining rules `store::plan`.
 
 use super::pool::{Failure, Retry};
-use super::project::{insert_flags, write_days, write_orders, write_stock};
+use super::project::{insert_flags, write_customers, write_days, write_orders, write_stock};
 use super::PgStore;
 use crate::store::codec::{int, ms, uint};
 use crate::store::plan::{batch_flags, precheck};
@@ -188,6 +188,7 @@ fn write(
     let delta = project(records, book);
     write_days(tx, store, &delta)?;
     let stock_flags = write_stock(tx, store, records, &delta)?;
+    write_customers(tx, store, &delta)?;
     let accepted = records.len() as u64;
     tx.execute(
         "INSERT INTO sync_status AS s (store, last_sync_ms, last_seen_ms, events) \

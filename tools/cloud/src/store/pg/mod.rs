@@ -1,13 +1,14 @@
 //! The PostgreSQL store: many stateless ingest nodes may share one database.
 //!
 //! Owns the connection pool, the schema and its migrations, the ingest
-//! transaction and the queries. Every ingest runs in one transaction that locks
+//! transaction, customers' keys and erasures, and the queries. Every ingest runs in one transaction that locks
 //! the cursor rows of the batch's origins, so concurrent nodes (or two leaders
 //! after a split brain) store each record once. Must not hold state that other
 //! nodes would need: the only thing cached in memory is the price book, which
 //! is refreshed from `publications` before each batch.
 
 mod ingest;
+mod keys;
 mod pool;
 mod project;
 mod read;
@@ -16,10 +17,11 @@ mod write;
 
 use super::prices::PriceCache;
 use super::{
-    CloudStore, DbHealth, IngestOutcome, ListedOrder, SalesReport, StoreError, StoreFlag,
-    StoreStatus,
+    CloudStore, CustomerView, DbHealth, IngestOutcome, ListedOrder, SalesReport, StoreError,
+    StoreFlag, StoreStatus,
 };
 use keel_core::ids::{Sku, StoreId, TerminalId};
+use keel_core::pii::KeyRing;
 use keel_uplink::project::PriceBook;
 use keel_uplink::wire::{Batch, Publication, PublishedItem, StoreHealth};
 use keel_uplink::UplinkMarks;
@@ -167,6 +169,37 @@ impl CloudStore for PgStore {
 
     fn event_count(&self, store: Option<&StoreId>) -> Result<u64, StoreError> {
         read::event_count(self, store)
+    }
+
+    fn event_record(
+        &self,
+        store: &StoreId,
+        terminal: TerminalId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        read::event_record(self, store, terminal, seq)
+    }
+
+    fn merge_keys(
+        &self,
+        store: &StoreId,
+        ring: &KeyRing,
+        now_ms: u64,
+    ) -> Result<KeyRing, StoreError> {
+        keys::merge_keys(self, store, ring, now_ms)
+    }
+
+    fn erase_customer(
+        &self,
+        stores: &[StoreId],
+        customer: &str,
+        now_ms: u64,
+    ) -> Result<u64, StoreError> {
+        keys::erase_customer(self, stores, customer, now_ms)
+    }
+
+    fn customer(&self, store: &StoreId, id: &str) -> Result<Option<CustomerView>, StoreError> {
+        keys::customer(self, store, id)
     }
 
     fn health(&self) -> DbHealth {

@@ -1,13 +1,14 @@
 //! The projection writes of an ingest transaction in PostgreSQL: sales per
 //! day (by tender and tax), stock with negative-stock flags, orders numbered
-//! through `order_numbers`, and the flag log. Each is one multi-row upsert.
+//! through `order_numbers`, the flag log, and each customer's newest sealed
+//! record (ciphertext as received). Each is one multi-row upsert.
 //!
 //! Runs inside the ingest transaction only; rows are written in key order so
 //! concurrent transactions lock shared rows in the same order (no deadlocks).
 //! Must not decide anything: the rules are `keel_uplink::project` and `store::plan`.
 
 use super::pool::Failure;
-use crate::store::codec::{int, ms, uint};
+use crate::store::codec::{encode_sealed, int, ms, uint};
 use crate::store::plan::{negative_stock_flags, order_counts, plan_orders};
 use keel_core::ids::{Sku, StoreId};
 use keel_uplink::ingest::IngestRecord;
@@ -211,6 +212,33 @@ pub(super) fn insert_flags(
          SELECT $1, k, t, s, sku, d, a FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], \
          $6::text[], $7::bigint[]) WITH ORDINALITY AS u(k, t, s, sku, d, a, n) ORDER BY n",
         &[&store.0, &kinds, &terminals, &seqs, &skus, &details, &ats],
+    )?;
+    Ok(())
+}
+
+/// Keeps each customer's newest sealed record: a newer time wins, and at the
+/// same time the greater bytes (as `store::customers::newer` decides).
+pub(super) fn write_customers(
+    tx: &mut Transaction<'_>,
+    store: &StoreId,
+    delta: &ProjectionDelta,
+) -> Result<(), Failure> {
+    if delta.customers.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = delta.customers.keys().map(String::as_str).collect();
+    let sealed: Vec<Vec<u8>> = delta
+        .customers
+        .values()
+        .map(|(s, _)| encode_sealed(s))
+        .collect();
+    let ats: Vec<i64> = delta.customers.values().map(|(_, at)| ms(*at)).collect();
+    tx.execute(
+        "INSERT INTO customers AS c (store, customer, sealed, at_ms) \
+         SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bigint[]) \
+         ON CONFLICT (store, customer) DO UPDATE SET sealed = excluded.sealed, at_ms = excluded.at_ms \
+         WHERE (excluded.at_ms, excluded.sealed) > (c.at_ms, c.sealed)",
+        &[&store.0, &ids, &sealed, &ats],
     )?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! PostgreSQL queries behind the status view, reports, order and flag lists,
-//! marks and publications. Sorting of text is by bytes (`COLLATE "C"`) so the
+//! marks, publications and stored records. Sorting of text is by bytes (`COLLATE "C"`) so the
 //! answers match the embedded store whatever the database's locale.
 //!
 //! Read-only: must not write.
@@ -239,5 +239,25 @@ pub(super) fn event_count(pg: &PgStore, store: Option<&StoreId>) -> Result<u64, 
             )?
             .get(0);
         Ok::<u64, Failure>(uint(n))
+    })
+}
+
+pub(super) fn event_record(
+    pg: &PgStore,
+    store: &StoreId,
+    terminal: TerminalId,
+    seq: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let (Ok(terminal), Ok(seq)) = (i32::try_from(terminal.0), i64::try_from(seq)) else {
+        return Ok(None);
+    };
+    pg.pool.run(Retry::Safe, |c| {
+        Ok::<_, Failure>(
+            c.query_opt(
+                "SELECT record FROM events WHERE store = $1 AND terminal = $2 AND seq = $3",
+                &[&store.0, &terminal, &seq],
+            )?
+            .map(|r| r.get::<_, Vec<u8>>(0)),
+        )
     })
 }

@@ -17,6 +17,14 @@
 //! - `flags`: review flags, in the order they were raised.
 //! - `publications`: gapless numbered items published to stores.
 //! - `sync_status`: per store, what the status view shows.
+//! - `customer_ids` (migration 2): one row per customer id whose keys the cloud
+//!   holds or erased; every key change of that id locks it first, and
+//!   `erased_ms` is set once the customer is erased for every store.
+//! - `customer_keys` (migration 2): per (customer, store) the key entry (version
+//!   byte + postcard `KeyEntry`: keys, or an erasure tombstone). Apart from
+//!   `events`, so erasing deletes keys while the journals stay whole.
+//! - `customers` (migration 2): per (store, customer) the newest sealed record
+//!   (version byte + postcard `SealedCustomer`: personal fields ciphertext).
 
 use super::pool::Failure;
 use postgres::Client;
@@ -25,7 +33,10 @@ use postgres::Client;
 const MIGRATION_LOCK: i64 = 0x6b65_656c_2d6d_6967;
 
 /// The numbered migrations, in order. Never edit one that shipped: add another.
-pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "initial schema", V1)];
+pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial schema", V1),
+    (2, "customers' keys, erasures and sealed records", V2),
+];
 
 const V1: &str = r#"
 CREATE TABLE events (
@@ -140,6 +151,27 @@ CREATE TABLE sync_status (
     last_error text,
     disk_free_pct smallint,
     events bigint NOT NULL DEFAULT 0
+);
+"#;
+
+const V2: &str = r#"
+CREATE TABLE customer_ids (
+    customer text PRIMARY KEY,
+    erased_ms bigint
+);
+CREATE TABLE customer_keys (
+    customer text NOT NULL,
+    store text NOT NULL,
+    entry bytea NOT NULL,
+    updated_ms bigint NOT NULL,
+    PRIMARY KEY (customer, store)
+);
+CREATE TABLE customers (
+    store text NOT NULL,
+    customer text NOT NULL,
+    sealed bytea NOT NULL,
+    at_ms bigint NOT NULL,
+    PRIMARY KEY (store, customer)
 );
 "#;
 
