@@ -1,7 +1,8 @@
 //! Support for the service tests (included by `server_*.rs` and `cli_*.rs` with
-//! `#[path]`): the real `keel-cloud` binary started on loopback, a raw QUIC
-//! uplink client with a terminal certificate, and real chained journals sold
-//! through keel-core's engine.
+//! `#[path]`): the real `keel-cloud` binary started on loopback (its log kept
+//! in a file when a test reads it), a raw QUIC uplink client with a terminal
+//! certificate, and real chained journals sold (and customers registered,
+//! sealed) through keel-core's engine.
 
 #![allow(dead_code)]
 
@@ -16,6 +17,7 @@ use keel_core::event::{Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{Dot, Sku, StoreId, TerminalId, UserId};
 use keel_core::money::{Currency, Money};
+use keel_core::pii::{CustomerKey, FreshSecrets, KeyRing};
 use keel_core::profile::StoreProfile;
 use keel_core::state::TerminalState;
 use keel_core::tax::{CashRounding, RoundingMode, TaxConfig, TaxMode, TaxRate, TaxRoundingScope};
@@ -74,6 +76,12 @@ impl Cloud {
 
     /// `keel-cloud init` then `serve` (on PostgreSQL at `database_url` if given).
     pub fn start_on(database_url: Option<&str>) -> Cloud {
+        Cloud::start_logged(database_url, None)
+    }
+
+    /// Like [`Cloud::start_on`], the service's log (stderr, keel-cloud at debug)
+    /// written to `log` when given.
+    pub fn start_logged(database_url: Option<&str>, log: Option<&Path>) -> Cloud {
         keel_testkit::logging::init("cloud-test");
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("cloud");
@@ -89,7 +97,7 @@ impl Cloud {
             &http.to_string(),
         ]);
         assert!(ok, "init failed: {out}{err}");
-        let child = serve(&dir, &[], database_url);
+        let child = serve_to(&dir, &[], database_url, log);
         let ready = child
             .wait_line(Duration::from_secs(60), |l| l.contains("listening"))
             .expect("keel-cloud serve prints its ready line");
@@ -164,11 +172,29 @@ impl Cloud {
 /// Starts `keel-cloud serve --dir DIR ARGS`, the database URL (if any) given
 /// through `KEEL_CLOUD_DATABASE_URL`.
 pub fn serve(dir: &Path, args: &[&str], database_url: Option<&str>) -> ChildGuard {
+    serve_to(dir, args, database_url, None)
+}
+
+/// [`serve`], its stderr (keel-cloud logging at debug) appended to `log` when given.
+pub fn serve_to(
+    dir: &Path,
+    args: &[&str],
+    database_url: Option<&str>,
+    log: Option<&Path>,
+) -> ChildGuard {
     let mut cmd = Command::new(bin());
     cmd.args(["serve", "--dir", dir.to_str().unwrap()])
         .args(args)
         .env("RUST_LOG", "info")
         .env_remove("KEEL_CLOUD_DATABASE_URL");
+    if let Some(path) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        cmd.env("RUST_LOG", "info,keel_cloud=debug").stderr(file);
+    }
     if let Some(url) = database_url {
         cmd.env("KEEL_CLOUD_DATABASE_URL", url);
     }
@@ -457,6 +483,33 @@ impl Journal {
         self.apply(ev);
         let (ev, _) = self.engine().complete(Some(&c)).unwrap();
         self.apply(ev);
+    }
+
+    /// Registers loyalty customer `id` through the engine, sealed under their
+    /// key in `keys` (a new one, added to `keys`, when they have none).
+    pub fn register_customer(
+        &mut self,
+        id: &str,
+        name: &str,
+        phone: Option<&str>,
+        keys: &mut KeyRing,
+    ) {
+        let c = self.profile.users[0].clone();
+        let seed = format!("key/{}/{}/{id}", self.profile.store, self.profile.terminal);
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&(self.records.len() as u64 + 1).to_be_bytes());
+        let fresh = FreshSecrets {
+            key: CustomerKey(ChainHash::of(seed.as_bytes()).0),
+            nonce,
+        };
+        let (body, new_key) = self
+            .engine()
+            .customer_upsert_sealed(Some(&c), id, phone, name, keys, fresh)
+            .unwrap();
+        if let Some(k) = new_key {
+            keys.add(id, k);
+        }
+        self.push(body);
     }
 
     /// Records `from..=to` (1-based) as a batch with id `id`.
