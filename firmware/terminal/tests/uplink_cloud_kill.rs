@@ -24,7 +24,7 @@ fn cloud_killed_mid_backlog_resumes_without_duplicates() {
         &cloud,
         cloud.quic,
         "batch_bytes = 1024\nretry_max_ms = 500",
-        31_000,
+        23_000,
     );
     let mut ks = store.start_all();
     let leader = wait_leader(&mut ks, Duration::from_secs(30));

@@ -34,7 +34,7 @@ fn leader_killed_mid_upload_the_new_leader_resumes_from_replicated_marks() {
         &cloud,
         cloud.quic,
         "batch_bytes = 1024\nretry_max_ms = 500",
-        32_000,
+        24_000,
     );
     let mut ks = store.start_all();
     let leader = wait_leader(&mut ks, Duration::from_secs(30));

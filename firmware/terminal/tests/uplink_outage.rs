@@ -33,7 +33,7 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
         &cloud,
         link.addr(),
         "retry_max_ms = 1000",
-        30_000,
+        22_000,
     );
     let mut ks = store.start_all();
     let leader = wait_leader(&mut ks, Duration::from_secs(30));

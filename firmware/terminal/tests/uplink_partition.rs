@@ -27,7 +27,7 @@ fn a_deposed_leader_closes_its_session_and_the_new_one_uploads() {
         &cloud,
         cloud.quic,
         "retry_max_ms = 500",
-        33_000,
+        25_000,
     );
     let mesh = relay::Mesh::for_configs(&store.configs, common::fresh_seed()).unwrap();
     let mut ks = store.start_all();

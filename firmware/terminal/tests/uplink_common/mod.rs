@@ -165,7 +165,21 @@ pub fn provision(
     port_range: u16,
 ) -> Store {
     let dir = root.join(name);
-    let base = free_ports(port_range, n as u16);
+    // UDP ports for the cluster, TCP base + 100 + t for the health endpoints;
+    // every range stays below Linux's ephemeral ports (32768 and up), which
+    // outgoing connections (the database's, the cloud's) take at random.
+    assert!(
+        u32::from(port_range) + 6_000 + 100 + n < 32_768,
+        "port range {port_range} reaches the ephemeral ports"
+    );
+    let base = loop {
+        let base = free_ports(port_range, n as u16);
+        let health_free = (1..=n as u16)
+            .all(|t| std::net::TcpListener::bind(("127.0.0.1", base + 100 + t)).is_ok());
+        if health_free {
+            break base;
+        }
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_keel"))
         .args([
             "provision",
