@@ -25,6 +25,26 @@ pub trait JournalSource {
     fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>>;
 }
 
+/// Journals held in memory, per origin in sequence order from seq 1 (the
+/// simulator's, the benchmark's and tests' journals).
+impl JournalSource for BTreeMap<TerminalId, Vec<Vec<u8>>> {
+    fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+        let Some(all) = self.get(&origin) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut size = 0;
+        for r in all.iter().skip(from_seq.saturating_sub(1) as usize) {
+            if size + r.len() > max_bytes && !out.is_empty() {
+                break;
+            }
+            size += r.len();
+            out.push(r.clone());
+        }
+        out
+    }
+}
+
 /// A record below the chain mark whose body the cloud may still lack: seq, bytes, class.
 type Deferred = (u64, Vec<u8>, Priority);
 

@@ -8,7 +8,7 @@ use keel_core::customer::Customer;
 use keel_core::event::{DrawerReason, Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{Dot, StoreId, TerminalId, TicketId, UserId};
-use keel_uplink::builder::{BatchBuilder, JournalSource};
+use keel_uplink::builder::BatchBuilder;
 use keel_uplink::ingest::{check_batch, marks_of, Stub, TerminalCursor};
 use keel_uplink::priority::{priority_of, Priority};
 use keel_uplink::wire::EntryBody;
@@ -79,24 +79,6 @@ impl Journals {
     }
 }
 
-impl JournalSource for Journals {
-    fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
-        let Some(all) = self.0.get(&origin) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        let mut size = 0;
-        for r in all.iter().skip(from_seq.saturating_sub(1) as usize) {
-            if size + r.len() > max_bytes && !out.is_empty() {
-                break;
-            }
-            size += r.len();
-            out.push(r.clone());
-        }
-        out
-    }
-}
-
 /// The cloud's state for one store, as a storage adapter would keep it.
 #[derive(Default)]
 struct Cloud {
@@ -120,7 +102,7 @@ proptest! {
         let mut builder = BatchBuilder::new(budget, 1, UplinkMarks::default());
         let mut faults = faults.into_iter();
         let mut rounds = 0;
-        while let Some(batch) = builder.next(&heads, &journals) {
+        while let Some(batch) = builder.next(&heads, &journals.0) {
             rounds += 1;
             prop_assert!(rounds < 10_000, "no progress");
             for e in &batch.entries {
@@ -185,7 +167,7 @@ fn a_backlog_larger_than_a_batch_sends_sales_first() {
     let heads = journals.heads();
     let mut builder = BatchBuilder::new(100_000, 1, UplinkMarks::default());
     // Everything fits: all full.
-    let b = builder.next(&heads, &journals).unwrap();
+    let b = builder.next(&heads, &journals.0).unwrap();
     assert!(b
         .entries
         .iter()
@@ -193,7 +175,7 @@ fn a_backlog_larger_than_a_batch_sends_sales_first() {
     builder.failed();
     // A small budget: the first batch carries sales in full, the rest as stubs.
     let mut small = BatchBuilder::new(1_000, 1, UplinkMarks::default());
-    let b = small.next(&heads, &journals).unwrap();
+    let b = small.next(&heads, &journals.0).unwrap();
     let full: Vec<u64> = b
         .entries
         .iter()
@@ -210,7 +192,7 @@ fn the_cloud_refuses_a_broken_chain_and_another_stores_journal() {
     let store = StoreId("s1".into());
     let journals = Journals::build(&store, &[vec![0, 0, 0]]);
     let mut builder = BatchBuilder::new(100_000, 1, UplinkMarks::default());
-    let mut batch = builder.next(&journals.heads(), &journals).unwrap();
+    let mut batch = builder.next(&journals.heads(), &journals.0).unwrap();
     // Drop the middle record: a gap.
     let mut gap = batch.clone();
     gap.entries.remove(1);

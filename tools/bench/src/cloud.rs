@@ -27,7 +27,7 @@ use keel_core::money::{Currency, Money};
 use keel_core::sale::{Sale, SaleLine};
 use keel_core::tax::{TaxLine, TaxMode};
 use keel_core::tender::Tender;
-use keel_uplink::builder::{BatchBuilder, JournalSource};
+use keel_uplink::builder::BatchBuilder;
 use keel_uplink::wire::{
     Batch, BatchEntry, CloudMessage, EntryBody, StoreHealth, StoreMessage, DEFAULT_BATCH_BYTES,
 };
@@ -196,26 +196,6 @@ fn journals(store: &StoreId, n: usize, start_ms: u64) -> BTreeMap<TerminalId, Ve
     out
 }
 
-struct Memory(BTreeMap<TerminalId, Vec<Vec<u8>>>);
-
-impl JournalSource for Memory {
-    fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
-        let Some(all) = self.0.get(&origin) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        let mut size = 0;
-        for r in all.iter().skip(from_seq.saturating_sub(1) as usize) {
-            if size + r.len() > max_bytes && !out.is_empty() {
-                break;
-            }
-            size += r.len();
-            out.push(r.clone());
-        }
-        out
-    }
-}
-
 /// One simulated store: its leader's identity and its journals.
 struct SimStore {
     store: StoreId,
@@ -314,7 +294,6 @@ async fn catch_up(
 ) -> Result<(f64, u64), String> {
     let started = Instant::now();
     let (mut session, marks) = open(s, operator_pem, addr).await?;
-    let source = Memory(s.journals.clone());
     let heads: BTreeMap<TerminalId, u64> = s
         .journals
         .iter()
@@ -322,7 +301,7 @@ async fn catch_up(
         .collect();
     let mut builder = BatchBuilder::new(DEFAULT_BATCH_BYTES, 1, marks);
     let mut batches = 0;
-    while let Some(batch) = builder.next(&heads, &source) {
+    while let Some(batch) = builder.next(&heads, &s.journals) {
         let id = batch.id;
         match session
             .request(&StoreMessage::Batch(batch), LIMIT)
