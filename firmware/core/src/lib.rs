@@ -28,6 +28,7 @@ pub mod money;
 pub mod pii;
 pub mod pricing;
 pub mod profile;
+pub mod published;
 pub mod receipt;
 pub mod replication;
 pub mod sale;

@@ -48,7 +48,14 @@ fn open(h: &mut Harness) {
 
 fn add(h: &mut Harness, key: &str, qty: Option<&str>) -> Result<(), SaleError> {
     let c = h.cashier.clone();
-    let ev = h.engine().add_item(Some(&c), AddRequest { key, qty })?;
+    let ev = h.engine().add_item(
+        Some(&c),
+        AddRequest {
+            key,
+            qty,
+            now_ms: 0,
+        },
+    )?;
     h.apply(ev);
     Ok(())
 }
@@ -279,4 +286,64 @@ fn kitchen_tickets_only_move_forward() {
         .engine()
         .kitchen_recall(Some(&c), &sale.tickets[1].to_string())
         .is_err());
+}
+
+#[test]
+fn published_tax_rates_and_promotions_change_how_sales_price() {
+    use keel_core::event::EventBody;
+    let mut h = store();
+    open(&mut h);
+    add(&mut h, "ESPRESSO", None).unwrap();
+    let before = h.engine().priced().unwrap();
+    let c = h.cashier.clone();
+    let ev = h.engine().cancel_sale(Some(&c)).unwrap();
+    h.apply(ev);
+    // The cloud publishes a new standard rate and a 10 % promotion on espresso.
+    let promo = keel_core::published::Promotion {
+        id: "MORNING".into(),
+        sku: keel_core::ids::Sku("ESPRESSO".into()),
+        discount_bp: 1000,
+        from_ms: 0,
+        until_ms: 1_000,
+    };
+    let (key, value) = promo.setting();
+    h.apply(vec![
+        EventBody::SettingChanged {
+            key: "tax.rate.standard".into(),
+            value: "2500".into(),
+        },
+        EventBody::SettingChanged { key, value },
+    ]);
+    let ev = h.engine().new_sale(Some(&c)).unwrap();
+    h.apply(ev);
+    let ev = h
+        .engine()
+        .add_item(
+            Some(&c),
+            AddRequest {
+                key: "ESPRESSO",
+                qty: None,
+                now_ms: 500,
+            },
+        )
+        .unwrap();
+    h.apply(ev);
+    let after = h.engine().priced().unwrap();
+    assert_eq!(after.total.minor, 198, "2.20 less 10 %");
+    assert_eq!(after.taxes.lines[0].rate_bp, 2500);
+    assert!(after.taxes.total_tax.minor > before.taxes.total_tax.minor * 198 / 220);
+    // Outside the promotion's window the price is the list price again.
+    let ev = h
+        .engine()
+        .add_item(
+            Some(&c),
+            AddRequest {
+                key: "ESPRESSO",
+                qty: None,
+                now_ms: 1_000,
+            },
+        )
+        .unwrap();
+    h.apply(ev);
+    assert_eq!(h.engine().priced().unwrap().total.minor, 198 + 220);
 }

@@ -71,6 +71,7 @@ fn ring_up(h: &mut Harness, b: &Basket) -> u64 {
                 AddRequest {
                     key: sku,
                     qty: Some(&qty),
+                    now_ms: 0,
                 },
             )
             .unwrap();

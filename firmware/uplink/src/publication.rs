@@ -1,17 +1,14 @@
 //! How a publication from the cloud becomes store events, pure: the leader
-//! journals these once raft has committed the publication, and replication
-//! carries them to every terminal.
+//! journals these, and replication carries them to every terminal. Tax rates
+//! and promotions become settings that keel-core's `published` reads back
+//! when pricing a sale.
 
 use crate::wire::PublishedItem;
 use keel_core::catalog::Catalog;
 use keel_core::event::EventBody;
 use keel_core::money::{Currency, Money};
 
-/// Setting key prefix under which published tax rates are recorded.
-pub const TAX_RATE_KEY: &str = "tax.rate.";
-
-/// Setting key prefix under which published promotions are recorded.
-pub const PROMOTION_KEY: &str = "promotion.";
+pub use keel_core::published::{PROMOTION_KEY, TAX_RATE_KEY};
 
 /// The events that apply `item` to a store whose catalog is `catalog` and whose
 /// currency is `currency`, or why it cannot be applied (the leader logs it and
@@ -58,10 +55,17 @@ pub fn events_for(
             discount_bp,
             from_ms,
             until_ms,
-        } => Ok(vec![EventBody::SettingChanged {
-            key: format!("{PROMOTION_KEY}{id}"),
-            value: format!("{} {} {} {}", sku.0, discount_bp, from_ms, until_ms),
-        }]),
+        } => {
+            let (key, value) = keel_core::published::Promotion {
+                id: id.clone(),
+                sku: sku.clone(),
+                discount_bp: *discount_bp,
+                from_ms: *from_ms,
+                until_ms: *until_ms,
+            }
+            .setting();
+            Ok(vec![EventBody::SettingChanged { key, value }])
+        }
         // Erasure deletes a key outside the journal; it adds no event.
         PublishedItem::EraseCustomer { .. } => Ok(Vec::new()),
     }

@@ -471,6 +471,7 @@ impl Journal {
                 AddRequest {
                     key: "COF",
                     qty: Some(&q),
+                    now_ms: 0,
                 },
             )
             .unwrap();

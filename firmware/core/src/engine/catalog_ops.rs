@@ -58,7 +58,7 @@ impl<'a> Engine<'a> {
                     item.sku, item.price.currency, self.profile.currency
                 ));
             }
-            if self.profile.tax.rate(&item.tax_class).is_err() {
+            if self.selling_profile().tax.rate(&item.tax_class).is_err() {
                 problems.push(format!(
                     "item {row} ({}): unknown tax class {:?}",
                     item.sku, item.tax_class

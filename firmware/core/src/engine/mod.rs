@@ -74,4 +74,16 @@ impl<'a> Engine<'a> {
     pub fn new(profile: &'a StoreProfile, state: &'a TerminalState) -> Engine<'a> {
         Engine { profile, state }
     }
+
+    /// The profile sales are priced under: the configured one with the tax
+    /// rates the cloud published (see `published`).
+    pub fn selling_profile(&self) -> std::borrow::Cow<'a, StoreProfile> {
+        if crate::published::has_tax_rates(&self.state.settings) {
+            let mut p = self.profile.clone();
+            p.tax = crate::published::tax_in_force(&p.tax, &self.state.settings);
+            std::borrow::Cow::Owned(p)
+        } else {
+            std::borrow::Cow::Borrowed(self.profile)
+        }
+    }
 }

@@ -134,6 +134,8 @@ pub struct AddRequest<'r> {
     pub key: &'r str,
     /// Units ("3"), or kilograms for weighed items ("0.350").
     pub qty: Option<&'r str>,
+    /// Now (ms since the epoch): picks the promotion in force, if any.
+    pub now_ms: u64,
 }
 
 impl<'a> Engine<'a> {
@@ -313,7 +315,10 @@ impl<'a> Engine<'a> {
             unit_price: item.price,
             embedded_price,
             price_override: None,
-            discount: None,
+            // A published promotion in force discounts the line; the cashier can
+            // still change the discount (`sale discount`).
+            discount: crate::published::promotion_for(&self.state.settings, &item.sku, req.now_ms)
+                .map(|p| Discount::Percent(p.discount_bp)),
             voided: false,
             tax_class: item.tax_class.clone(),
             kitchen_station: item.kitchen_station.clone(),
@@ -444,7 +449,7 @@ impl<'a> Engine<'a> {
 
     /// Prices the open cart.
     pub fn priced(&self) -> Result<PricedCart, SaleError> {
-        Ok(price_cart(self.open_cart()?, self.profile)?)
+        Ok(price_cart(self.open_cart()?, &self.selling_profile())?)
     }
 
     /// What every tender checks first: a seller, a sale with lines not yet paid, an amount above zero.
@@ -534,7 +539,7 @@ impl<'a> Engine<'a> {
     pub fn complete(&self, user: Option<&'a User>) -> Result<(Vec<EventBody>, Sale), SaleError> {
         let u = self.seller(user)?;
         let cart = self.open_cart()?;
-        let priced = price_cart(cart, self.profile)?;
+        let priced = price_cart(cart, &self.selling_profile())?;
         if priced.lines.is_empty() {
             return Err(SaleError::Empty);
         }

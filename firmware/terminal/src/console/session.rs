@@ -464,6 +464,7 @@ impl<'n> Session<'n> {
                         AddRequest {
                             key: &key,
                             qty: qty.as_deref(),
+                            now_ms: now,
                         },
                     )
                     .map_err(Reply::err)?;

@@ -213,6 +213,7 @@ impl TestTerminal {
                     AddRequest {
                         key: sku,
                         qty: Some(&q),
+                        now_ms: 0,
                     },
                 )
                 .expect("item adds");
