@@ -126,7 +126,11 @@ mod tests {
         assert_eq!(a.of(TerminalId(2)).bodies, 4);
         assert_eq!(a.downlink, 3);
         let heads = BTreeMap::from([(TerminalId(1), 10), (TerminalId(2), 4), (TerminalId(3), 2)]);
-        assert_eq!(a.pending(&heads), 7, "5 behind on T01, none on T02, 2 on T03");
+        assert_eq!(
+            a.pending(&heads),
+            7,
+            "5 behind on T01, none on T02, 2 on T03"
+        );
         assert_eq!(UplinkMarks::decode(&a.encode()), Ok(a));
         assert_eq!(UplinkMarks::decode(&[]), Err(MarksError::Version));
     }
