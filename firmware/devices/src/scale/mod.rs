@@ -71,6 +71,20 @@ pub enum ScaleProtocol {
 }
 
 impl ScaleProtocol {
+    /// The protocol for config names: format `toledo` or `cas`, mode
+    /// `continuous` or `request`.
+    pub fn from_names(format: &str, mode: &str) -> Option<ScaleProtocol> {
+        let format = format.trim().to_ascii_lowercase();
+        let mode = mode.trim().to_ascii_lowercase();
+        match (format.as_str(), mode.as_str()) {
+            ("toledo", "continuous") => Some(ScaleProtocol::ToledoContinuous),
+            ("toledo", "request") => Some(ScaleProtocol::Toledo8217),
+            ("cas", "continuous") => Some(ScaleProtocol::CasContinuous),
+            ("cas", "request") => Some(ScaleProtocol::CasRequest),
+            _ => None,
+        }
+    }
+
     /// The byte that asks for a reading, for request protocols.
     pub fn request_byte(self) -> Option<u8> {
         match self {
@@ -135,4 +149,28 @@ pub enum ScaleError {
     /// The port failed.
     #[error("scale port error: {0}")]
     Io(#[source] io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names() {
+        assert_eq!(
+            ScaleProtocol::from_names("toledo", "request"),
+            Some(ScaleProtocol::Toledo8217)
+        );
+        assert_eq!(
+            ScaleProtocol::from_names("CAS", "continuous"),
+            Some(ScaleProtocol::CasContinuous)
+        );
+        assert_eq!(ScaleProtocol::from_names("cas", "sometimes"), None);
+        assert_eq!(ScaleProtocol::CasRequest.request_byte(), Some(b'W'));
+        let r = ScaleReading {
+            state: ScaleState::Stable,
+            grams: 0,
+        };
+        assert_eq!(r.sellable_grams(), None);
+    }
 }

@@ -35,6 +35,17 @@ pub enum Terminator {
     Tab,
 }
 
+impl Terminator {
+    /// The terminator for a config name: `enter` or `tab`.
+    pub fn from_name(name: &str) -> Option<Terminator> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "enter" => Some(Terminator::Enter),
+            "tab" => Some(Terminator::Tab),
+            _ => None,
+        }
+    }
+}
+
 /// How the scanner is programmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -291,6 +302,13 @@ mod tests {
 
     fn run(d: &mut ScanDecoder, events: &[InputEvent]) -> Vec<ScanOutcome> {
         events.iter().filter_map(|e| d.feed(e)).collect()
+    }
+
+    #[test]
+    fn terminator_names() {
+        assert_eq!(Terminator::from_name("Tab"), Some(Terminator::Tab));
+        assert_eq!(Terminator::from_name("enter"), Some(Terminator::Enter));
+        assert_eq!(Terminator::from_name("space"), None);
     }
 
     const DIGITS_1234: [(u16, bool); 4] = [(2, false), (3, false), (4, false), (5, false)];

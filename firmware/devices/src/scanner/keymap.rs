@@ -184,6 +184,15 @@ fn german_altgr(code: u16) -> Option<char> {
 }
 
 impl Layout {
+    /// The layout for a config name: `us`, or `de` / `german`.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "us" => Some(Layout::Us),
+            "de" | "german" => Some(Layout::German),
+            _ => None,
+        }
+    }
+
     fn pair(self, code: u16) -> Pair {
         match self {
             Layout::Us => us(code),
@@ -490,5 +499,8 @@ mod tests {
             }
         }
         assert_eq!(Layout::Us.chord_for('ß'), None);
+        assert_eq!(Layout::from_name(" DE"), Some(Layout::German));
+        assert_eq!(Layout::from_name("us"), Some(Layout::Us));
+        assert_eq!(Layout::from_name("fr"), None);
     }
 }

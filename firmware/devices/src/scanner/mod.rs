@@ -10,7 +10,8 @@
 //! - [`decoder`]: prefix, suffix, terminator and the timing rule; pure.
 //! - [`source`]: a reader thread on an evdev node (grab, hot-plug) or a
 //!   recorded stream in a file or FIFO, all through the same decoder.
-//! - [`serial`]: scanners on a serial port, one line per code.
+//! - [`serial`]: scanners on a serial port, one line per code;
+//!   [`serial_source`] reads one on a reader thread, reopening it when it vanishes.
 //! - [`record`]: text to realistic key events, for recordings and tests.
 
 pub mod decoder;
@@ -18,11 +19,15 @@ pub mod event;
 pub mod keymap;
 pub mod record;
 pub mod serial;
+pub mod serial_source;
 pub mod source;
+mod stream;
 mod sys;
 
 pub use decoder::{RejectReason, ScanDecoder, ScanOutcome, ScannerConfig, Terminator};
 pub use event::{InputEvent, EVENT_SIZE};
 pub use keymap::Layout;
 pub use serial::{SerialScanner, SerialScannerConfig};
-pub use source::{ScanStream, ScannerSource, SourceError};
+pub use serial_source::SerialScannerSource;
+pub use source::{ScannerSource, SourceError};
+pub use stream::ScanStream;

@@ -20,16 +20,15 @@
 
 use super::decoder::{ScanDecoder, ScanOutcome, ScannerConfig};
 use super::event::{EventBuffer, EventError, EventReader, EVENT_SIZE};
+use super::stream::{ScanStream, Shared};
 use super::sys::{self, Readiness};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -110,93 +109,9 @@ impl ScannerSource {
 
     /// Starts the reader thread.
     pub fn spawn(self) -> Result<ScanStream, SourceError> {
-        let (tx, rx) = mpsc::channel();
-        let shared = Arc::new(Shared::default());
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("keel-scanner".into())
-            .spawn(move || Reader::new(self, tx, thread_shared).run())
-            .map_err(SourceError::Spawn)?;
-        Ok(ScanStream {
-            rx,
-            shared,
-            thread: Some(thread),
+        ScanStream::spawn("keel-scanner", move |tx, shared| {
+            Reader::new(self, tx, shared).run()
         })
-    }
-}
-
-/// State the reader thread shares with its handle.
-#[derive(Debug, Default)]
-struct Shared {
-    stop: AtomicBool,
-    connected: AtomicBool,
-    ignored_keys: AtomicU64,
-}
-
-/// A running scanner: an iterator of outcomes, ended by the stream's end or
-/// [`ScanStream::stop`] (also on drop).
-#[derive(Debug)]
-pub struct ScanStream {
-    rx: Receiver<ScanOutcome>,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<Result<(), SourceError>>>,
-}
-
-impl ScanStream {
-    /// The next outcome within `timeout`.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<ScanOutcome, RecvTimeoutError> {
-        self.rx.recv_timeout(timeout)
-    }
-
-    /// The next outcome if one is waiting.
-    pub fn try_recv(&self) -> Result<ScanOutcome, TryRecvError> {
-        self.rx.try_recv()
-    }
-
-    /// A device (or FIFO or file) is open right now.
-    pub fn is_connected(&self) -> bool {
-        self.shared.connected.load(Ordering::Relaxed)
-    }
-
-    /// Key presses that typed nothing so far (unknown keys and the like).
-    pub fn ignored_keys(&self) -> u64 {
-        self.shared.ignored_keys.load(Ordering::Relaxed)
-    }
-
-    /// Stops the reader and returns how it ended.
-    pub fn stop(mut self) -> Result<(), SourceError> {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        self.join_thread()
-    }
-
-    /// Waits for the stream to end by itself (the end of a regular file).
-    pub fn join(mut self) -> Result<(), SourceError> {
-        self.join_thread()
-    }
-
-    fn join_thread(&mut self) -> Result<(), SourceError> {
-        match self.thread.take() {
-            Some(t) => t.join().map_err(|_| SourceError::Panicked)?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Iterator for ScanStream {
-    type Item = ScanOutcome;
-
-    /// Blocks for the next outcome; `None` once the stream has ended.
-    fn next(&mut self) -> Option<ScanOutcome> {
-        self.rx.recv().ok()
-    }
-}
-
-impl Drop for ScanStream {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        if let Err(e) = self.join_thread() {
-            log::warn!("scanner stream ended with: {e}");
-        }
     }
 }
 
@@ -238,7 +153,7 @@ impl Reader {
     }
 
     fn stopped(&self) -> bool {
-        self.shared.stop.load(Ordering::Relaxed)
+        self.shared.stopped()
     }
 
     fn run(mut self) -> Result<(), SourceError> {
@@ -248,9 +163,9 @@ impl Reader {
                 Ok((file, kind)) => {
                     last_open_error = None;
                     log::info!("scanner: reading {} ({kind:?})", self.path());
-                    self.shared.connected.store(true, Ordering::Relaxed);
+                    self.shared.set_connected(true);
                     let end = self.pump(&file, kind);
-                    self.shared.connected.store(false, Ordering::Relaxed);
+                    self.shared.set_connected(false);
                     self.decoder.reset();
                     match end {
                         End::Stopped => return Ok(()),
@@ -274,20 +189,9 @@ impl Reader {
                     }
                 }
             }
-            self.pause(self.source.reconnect_interval);
+            self.shared.pause(self.source.reconnect_interval);
         }
         Ok(())
-    }
-
-    /// Sleeps in steps so a stop is noticed quickly.
-    fn pause(&self, total: Duration) {
-        let step = Duration::from_millis(20);
-        let mut left = total;
-        while !left.is_zero() && !self.stopped() {
-            let d = left.min(step);
-            std::thread::sleep(d);
-            left -= d;
-        }
     }
 
     fn pump(&mut self, file: &File, kind: Kind) -> End {
@@ -329,9 +233,7 @@ impl Reader {
                             }
                         }
                     }
-                    self.shared
-                        .ignored_keys
-                        .store(self.decoder.ignored_keys(), Ordering::Relaxed);
+                    self.shared.set_ignored_keys(self.decoder.ignored_keys());
                 }
                 Err(e)
                     if matches!(
