@@ -277,6 +277,21 @@ fn status_query_over_a_pty() {
 }
 
 #[test]
+fn hardware_and_software_flow_control_print_too() {
+    use keel_devices::link::FlowControl;
+    for flow in [FlowControl::Hardware, FlowControl::Software] {
+        let (emu, path) = EmulatedPrinter::start().unwrap();
+        let spool = tempfile::tempdir().unwrap();
+        let spec = LinkSpec::serial(&path, 19200).with_flow(flow);
+        let printer = Printer::start(spec, spool.path(), fast()).unwrap();
+        let job = receipt(1, 3);
+        printer.submit(JobKind::Receipt, "r", &job).unwrap();
+        wait_view(&printer, "printed", |v| v.printed_total == 1);
+        assert_eq!(emu.count_printed(&job), 1, "{flow:?}");
+    }
+}
+
+#[test]
 fn a_malformed_status_reply_is_an_error() {
     use serialport::{SerialPort, TTYPort};
     use std::io::{Read, Write};

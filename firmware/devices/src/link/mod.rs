@@ -138,7 +138,8 @@ pub struct Timeouts {
     pub connect: Duration,
     /// One read: how long to wait for the first byte.
     pub read: Duration,
-    /// One write or flush: how long to wait for the device to take more bytes.
+    /// One write, or a flush without progress: how long the device may take
+    /// no bytes (flow control holding us, a vanished device).
     pub write: Duration,
 }
 

@@ -124,11 +124,20 @@ impl Write for SerialLink {
         }
     }
 
+    /// Waits until the output queue is empty. The timeout counts from the
+    /// last progress: a full kernel buffer at 9600 baud takes seconds to
+    /// drain, but a port stalled by flow control stops draining.
     fn flush(&mut self) -> io::Result<()> {
-        let deadline = Instant::now() + self.write_timeout;
+        let mut deadline = Instant::now() + self.write_timeout;
+        let mut queued = u32::MAX;
         loop {
-            if self.port.bytes_to_write()? == 0 {
+            let now_queued = self.port.bytes_to_write()?;
+            if now_queued == 0 {
                 return Ok(());
+            }
+            if now_queued < queued {
+                queued = now_queued;
+                deadline = Instant::now() + self.write_timeout;
             }
             if Instant::now() >= deadline {
                 return Err(io::Error::new(
