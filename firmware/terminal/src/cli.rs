@@ -7,6 +7,7 @@ use thiserror::Error;
 /// Usage text.
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
+               [--printer-port PATH] [--scanner-events PATH]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
                  [--operator CLOUD_DIR [--cloud ADDR]]
   keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
@@ -21,6 +22,10 @@ pub const USAGE: &str = "usage:
   --terminal  terminal number for --demo (default 1)
   --json      one JSON object per reply
   --stdio     use stdin/stdout even if the config names a serial device
+  --printer-port    the receipt printer's serial device (9600 8N1 unless the config says
+                    otherwise); receipts print there and the drawer kicks through it
+  --scanner-events  kernel input_event records of a keyboard-wedge scanner (its event node,
+                    a recorded stream or a FIFO); each scan goes into the open sale
 
   provision   make a store CA, a certificate per terminal and DIR/t<n>/terminal.toml
               (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)
@@ -72,6 +77,10 @@ pub struct ConsoleArgs {
     pub json: bool,
     /// Force stdio.
     pub stdio: bool,
+    /// Receipt printer serial device (overrides the config's `[printer]` port).
+    pub printer_port: Option<PathBuf>,
+    /// Scanner event source (overrides the config's `[scanner]` source).
+    pub scanner_events: Option<PathBuf>,
 }
 
 /// A bad command line.
@@ -104,6 +113,10 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             "--stdio" => c.stdio = true,
             "--config" => c.config = Some(PathBuf::from(value("--config")?)),
             "--data-dir" => c.data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--printer-port" => c.printer_port = Some(PathBuf::from(value("--printer-port")?)),
+            "--scanner-events" => {
+                c.scanner_events = Some(PathBuf::from(value("--scanner-events")?))
+            }
             "--terminal" => {
                 let v = value("--terminal")?;
                 let n: u32 = v

@@ -399,7 +399,7 @@ pub fn start(
     };
     let (tx, rx) = smol::channel::unbounded();
     let listener_tx = tx.clone();
-    lock(&node).set_commit_listener(Box::new(move |records| {
+    lock(&node).add_commit_listener(Box::new(move |records| {
         let _ = listener_tx.try_send(Command::Committed(records));
     }));
     let keys_tx = tx.clone();

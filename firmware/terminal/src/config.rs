@@ -16,8 +16,13 @@ use thiserror::Error;
 use toml::Spanned;
 
 pub mod cloud;
+pub mod devices;
 
 pub use cloud::{CloudConfig, HealthConfig};
+pub use devices::{
+    DevicesConfig, DrawerConfig, Flow, PortConfig, PrinterConfig, ScaleConfig, ScannerConfig,
+    ScannerSource,
+};
 
 /// A loaded configuration.
 #[derive(Clone, Debug)]
@@ -38,6 +43,8 @@ pub struct Config {
     pub cloud: Option<CloudConfig>,
     /// The health endpoint, if served.
     pub health: Option<HealthConfig>,
+    /// Printers, drawer, scanner and scale.
+    pub devices: DevicesConfig,
 }
 
 /// The `[cluster]` section: how this terminal joins its store's cluster.
@@ -112,6 +119,11 @@ struct RawConfig {
     cluster: Option<RawCluster>,
     cloud: Option<cloud::RawCloud>,
     health: Option<cloud::RawHealth>,
+    printer: Option<devices::RawPrinter>,
+    kitchen_printer: Option<devices::RawPrinter>,
+    drawer: Option<devices::RawDrawer>,
+    scanner: Option<devices::RawScanner>,
+    scale: Option<devices::RawScale>,
 }
 
 #[derive(Deserialize)]
@@ -472,6 +484,29 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         None => None,
         Some(h) => Some(cloud::health(&loc, h)?),
     };
+    let printer = match &raw.printer {
+        None => None,
+        Some(p) => Some(devices::printer(&loc, "printer", p, &resolve)?),
+    };
+    let devices = DevicesConfig {
+        kitchen_printer: match &raw.kitchen_printer {
+            None => None,
+            Some(p) => Some(devices::printer(&loc, "kitchen_printer", p, &resolve)?),
+        },
+        drawer: match &raw.drawer {
+            None => None,
+            Some(d) => Some(devices::drawer(&loc, d, printer.is_some(), &resolve)?),
+        },
+        scanner: match &raw.scanner {
+            None => None,
+            Some(s) => Some(devices::scanner(&loc, s, &resolve)?),
+        },
+        scale: match &raw.scale {
+            None => None,
+            Some(s) => Some(devices::scale(&loc, s, &resolve)?),
+        },
+        printer,
+    };
     Ok(Config {
         profile: StoreProfile {
             store: StoreId(raw.store.id.get_ref().clone()),
@@ -498,6 +533,7 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         demo_catalog: raw.store.demo_catalog,
         cloud,
         health,
+        devices,
     })
 }
 
@@ -543,6 +579,61 @@ pin = "1234"
         assert_eq!(c.profile.tax.rates[0].rate_bp, 1100);
         assert_eq!(c.profile.cash_rounding.increment, 100);
         assert_eq!(c.data_dir, PathBuf::from("/etc/keel/data"));
+    }
+
+    #[test]
+    fn peripheral_sections_parse_and_bad_values_are_located() {
+        let text = format!(
+            "{GOOD}\n[printer]\nport = \"/dev/ttyS1\"\nbaud = 19200\nflow = \"hardware\"\nwidth_mm = 58\ncodepage = \"wpc1252\"\ndrawer_pin = 5\n\n[kitchen_printer]\ntcp = \"127.0.0.1:9100\"\n\n[drawer]\nvia = \"printer\"\n\n[scanner]\nevents = \"scanner.events\"\nlayout = \"de\"\nterminator = \"tab\"\nmax_gap_ms = 40\n\n[scale]\nport = \"/dev/ttyUSB1\"\nprotocol = \"toledo\"\nmode = \"request\"\n"
+        );
+        let c = parse("t.toml", &text, Path::new("/etc/keel")).unwrap();
+        let p = c.devices.printer.unwrap();
+        assert_eq!(
+            p.port,
+            PortConfig::Serial {
+                path: "/dev/ttyS1".into(),
+                baud: 19200,
+                flow: Flow::Hardware
+            }
+        );
+        assert_eq!(
+            (p.width_mm, p.codepage.as_str(), p.drawer_pin),
+            (58, "wpc1252", 5)
+        );
+        assert_eq!(
+            c.devices.kitchen_printer.unwrap().port,
+            PortConfig::Tcp("127.0.0.1:9100".parse().unwrap())
+        );
+        assert_eq!(c.devices.drawer, Some(DrawerConfig::ViaPrinter));
+        let s = c.devices.scanner.unwrap();
+        assert_eq!(
+            s.source,
+            ScannerSource::Events("/etc/keel/scanner.events".into())
+        );
+        assert_eq!(
+            (s.layout.as_str(), s.terminator.as_str(), s.max_gap_ms),
+            ("de", "tab", 40)
+        );
+        let sc = c.devices.scale.unwrap();
+        assert_eq!(
+            (sc.protocol.as_str(), sc.mode.as_str(), sc.baud),
+            ("toledo", "request", 9600)
+        );
+        let bad = text.replace("width_mm = 58", "width_mm = 60");
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key `printer.width_mm`") && e.contains("58 or 80"),
+            "{e}"
+        );
+        let bad = format!("{GOOD}\n[drawer]\nvia = \"printer\"\n");
+        let e = parse("t.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no [printer]"), "{e}");
+        let bad = format!("{GOOD}\n[scanner]\nlayout = \"us\"\n");
+        assert!(parse("t.toml", &bad, Path::new(".")).is_err());
     }
 
     #[test]

@@ -12,5 +12,6 @@ pub mod console;
 pub mod demo;
 pub mod health;
 pub mod node;
+pub mod peripherals;
 pub mod provision;
 pub mod uplink_runtime;

@@ -79,7 +79,7 @@ pub struct Node {
     journal: Journal,
     clock: Box<dyn Clock>,
     data_dir: PathBuf,
-    on_commit: Option<Box<dyn FnMut(CommittedRecords) + Send>>,
+    on_commit: Vec<Box<dyn FnMut(CommittedRecords) + Send>>,
     on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
 }
 
@@ -162,7 +162,7 @@ impl Node {
             journal,
             clock,
             data_dir: data_dir.to_path_buf(),
-            on_commit: None,
+            on_commit: Vec::new(),
             on_keys: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
@@ -239,9 +239,9 @@ impl Node {
             idempotency,
         }) {
             Ok(c) => {
-                if let Some(listener) = self.on_commit.as_mut() {
+                if !self.on_commit.is_empty() {
                     // Record encoding is deterministic: these are the bytes on disk.
-                    let records = c
+                    let records: CommittedRecords = c
                         .events
                         .iter()
                         .map(|e| {
@@ -252,7 +252,9 @@ impl Node {
                             )
                         })
                         .collect();
-                    listener(records);
+                    for listener in self.on_commit.iter_mut() {
+                        listener(records.clone());
+                    }
                 }
                 Ok(c.events)
             }
@@ -296,9 +298,10 @@ impl Node {
         self.on_keys = Some(listener);
     }
 
-    /// Calls `listener` with the records of every later commit (replication pushes them).
-    pub fn set_commit_listener(&mut self, listener: Box<dyn FnMut(CommittedRecords) + Send>) {
-        self.on_commit = Some(listener);
+    /// Adds `listener`, called with the records of every later commit
+    /// (replication pushes them; the peripherals print receipts and open the drawer).
+    pub fn add_commit_listener(&mut self, listener: Box<dyn FnMut(CommittedRecords) + Send>) {
+        self.on_commit.push(listener);
     }
 
     /// The newest record held of every origin, this terminal's own included.

@@ -36,6 +36,12 @@ pub const USAGE: &[(&str, &str)] = &[
     ("void", "void <receipt>"),
     ("refund", "refund <receipt> <line>:<qty>..."),
     ("drawer open", "drawer open"),
+    ("drawer test", "drawer test"),
+    ("printer test", "printer test"),
+    ("printer status", "printer status"),
+    ("printer reprint", "printer reprint [receipt]"),
+    ("scanner monitor", "scanner monitor"),
+    ("scale read", "scale read"),
     ("report x", "report x"),
     ("report z", "report z [number]"),
     ("journal tail", "journal tail <n>"),
@@ -146,6 +152,14 @@ pub enum Command {
         lines: Vec<(u32, String)>,
     },
     DrawerOpen,
+    DrawerTest,
+    PrinterTest,
+    PrinterStatus,
+    PrinterReprint {
+        receipt: Option<u64>,
+    },
+    ScannerMonitor,
+    ScaleRead,
     ReportX,
     ReportZ {
         number: Option<u64>,
@@ -542,6 +556,36 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "cloud status" => {
             a.count(0, 0)?;
             Command::CloudStatus
+        }
+        "drawer test" => {
+            a.count(0, 0)?;
+            Command::DrawerTest
+        }
+        "printer test" => {
+            a.count(0, 0)?;
+            Command::PrinterTest
+        }
+        "printer status" => {
+            a.count(0, 0)?;
+            Command::PrinterStatus
+        }
+        "printer reprint" => {
+            a.count(0, 1)?;
+            Command::PrinterReprint {
+                receipt: if a.words.len() == 1 {
+                    Some(a.number(0, "receipt number")?)
+                } else {
+                    None
+                },
+            }
+        }
+        "scanner monitor" => {
+            a.count(0, 0)?;
+            Command::ScannerMonitor
+        }
+        "scale read" => {
+            a.count(0, 0)?;
+            Command::ScaleRead
         }
         "cluster add" | "cluster remove" => {
             a.count(1, 1)?;

@@ -7,49 +7,139 @@
 pub mod cloud;
 pub mod command;
 pub mod customers;
+pub mod devices;
 pub mod render;
 pub mod reply;
 pub mod serial;
 pub mod session;
 
 use crate::cluster_runtime::ClusterHandle;
+use crate::fields;
 use crate::node::Node;
 use crate::uplink_runtime::UplinkHandle;
 use session::{Session, SessionState};
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
 
+/// What the console reads next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A line typed (or sent over the serial line), without its newline.
+    Line(Vec<u8>),
+    /// A barcode decoded by a scanner: `sale add <code>`, or shown while
+    /// `scanner monitor` runs.
+    Scan(String),
+}
+
+/// The services a console reaches beyond the node.
+#[derive(Clone, Copy, Default)]
+pub struct Services<'a> {
+    /// The store cluster, if configured.
+    pub cluster: Option<&'a ClusterHandle>,
+    /// The cloud uplink, if configured.
+    pub uplink: Option<&'a UplinkHandle>,
+    /// Printers, drawer, scanner and scale, if any.
+    pub devices: Option<&'a crate::peripherals::Peripherals>,
+}
+
 /// Serves the console on `input`/`output` until end of input or `quit`.
 /// Each reply is written and flushed before the next line is read. With `prompt`,
 /// a prompt is written before each line (for a person at a terminal; never in JSON mode).
 pub fn serve<R: BufRead, W: Write>(
     node: &Mutex<Node>,
-    cluster: Option<&ClusterHandle>,
-    uplink: Option<&UplinkHandle>,
+    services: Services<'_>,
     json: bool,
     prompt: bool,
     mut input: R,
-    mut output: W,
+    output: W,
 ) -> std::io::Result<()> {
-    let mut state = SessionState::new(json);
     let mut buf = Vec::new();
-    loop {
-        if prompt && !state.json {
-            output.write_all(b"keel> ")?;
-            output.flush()?;
-        }
+    serve_inputs(node, services, json, prompt, output, || {
         buf.clear();
         // Bounded read: a line longer than the limit is consumed and answered with an error.
         let n = read_bounded_line(&mut input, &mut buf, command::MAX_LINE + 1)?;
-        if n == 0 {
-            return Ok(());
+        Ok((n > 0).then(|| Input::Line(buf.clone())))
+    })
+}
+
+/// Serves the console on inputs from a channel (the terminal's stdin and its
+/// scanner, merged) until the channel closes or `quit`.
+pub fn serve_channel<W: Write>(
+    node: &Mutex<Node>,
+    services: Services<'_>,
+    json: bool,
+    prompt: bool,
+    inputs: std::sync::mpsc::Receiver<Input>,
+    output: W,
+) -> std::io::Result<()> {
+    serve_inputs(node, services, json, prompt, output, || {
+        Ok(inputs.recv().ok())
+    })
+}
+
+/// Feeds lines of `input` into `tx` as [`Input::Line`]s (bounded like the
+/// console's own reads) until end of input; for a reader thread.
+pub fn forward_lines<R: BufRead>(mut input: R, tx: std::sync::mpsc::Sender<Input>) {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match read_bounded_line(&mut input, &mut buf, command::MAX_LINE + 1) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                if tx.send(Input::Line(buf.clone())).is_err() {
+                    return;
+                }
+            }
         }
-        // Serial lines and terminals add noise (NUL, escape sequences' control bytes):
-        // control characters other than tab are dropped before parsing.
-        let line: String = String::from_utf8_lossy(&buf)
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\t')
-            .collect();
+    }
+}
+
+fn serve_inputs<W: Write>(
+    node: &Mutex<Node>,
+    services: Services<'_>,
+    json: bool,
+    prompt: bool,
+    mut output: W,
+    mut next: impl FnMut() -> std::io::Result<Option<Input>>,
+) -> std::io::Result<()> {
+    let mut state = SessionState::new(json);
+    loop {
+        if prompt && !state.json && !state.monitoring {
+            output.write_all(b"keel> ")?;
+            output.flush()?;
+        }
+        let Some(input) = next()? else {
+            return Ok(());
+        };
+        let line: String = match input {
+            // Serial lines and terminals add noise (NUL, escape sequences' control bytes):
+            // control characters other than tab are dropped before parsing.
+            Input::Line(bytes) => String::from_utf8_lossy(&bytes)
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\t')
+                .collect(),
+            Input::Scan(code) if state.monitoring => {
+                let reply =
+                    reply::Reply::ok(fields! { "scan" => code }, vec![format!("scan {code}")]);
+                output.write_all(reply.render(state.json).as_bytes())?;
+                output.write_all(b"\n")?;
+                output.flush()?;
+                continue;
+            }
+            // A scan is `sale add` with the code, as if typed.
+            Input::Scan(code) => format!("sale add {code}"),
+        };
+        if state.monitoring && line.trim().is_empty() {
+            state.monitoring = false;
+            let reply = reply::Reply::ok(
+                fields! { "monitor" => "ended" },
+                vec!["scanner monitor ended".into()],
+            );
+            output.write_all(reply.render(state.json).as_bytes())?;
+            output.write_all(b"\n")?;
+            output.flush()?;
+            continue;
+        }
         let line = line.as_str();
         let reply = {
             // The node is shared with the cluster runtime: hold it for one command.
@@ -57,13 +147,14 @@ pub fn serve<R: BufRead, W: Write>(
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            Session::new(&mut guard, &mut state, cluster)
-                .with_uplink(uplink)
+            Session::new(&mut guard, &mut state, services.cluster)
+                .with_uplink(services.uplink)
+                .with_devices(services.devices)
                 .execute_line(line)
         };
         // A consensus operation runs with the node unlocked: the cluster runtime
         // applies the decision to the node before answering.
-        let reply = match (state.pending.take(), cluster) {
+        let reply = match (state.pending.take(), services.cluster) {
             (Some(p), Some(c)) => Some((p.render)(c.consensus(p.request))),
             (Some(p), None) => Some((p.render)(Err(
                 "this terminal has no cluster configured".into()
@@ -132,8 +223,7 @@ mod tests {
         let mut out = Vec::new();
         super::serve(
             &node,
-            None,
-            None,
+            super::Services::default(),
             true,
             false,
             &b"\0status\r\n\x1b\x07help\n"[..],

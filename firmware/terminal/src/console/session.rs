@@ -28,6 +28,8 @@ pub struct SessionState {
     pub quit: bool,
     /// A consensus operation to run once the node is unlocked (see [`Pending`]).
     pub pending: Option<Pending>,
+    /// `scanner monitor` runs: scans are shown, not sold, until a blank line.
+    pub monitoring: bool,
 }
 
 /// A consensus operation a command asked for. It is run by the console loop
@@ -57,6 +59,7 @@ pub struct Session<'n> {
     st: &'n mut SessionState,
     cluster: Option<&'n crate::cluster_runtime::ClusterHandle>,
     uplink: Option<&'n crate::uplink_runtime::UplinkHandle>,
+    devices: Option<&'n crate::peripherals::Peripherals>,
 }
 
 impl<'n> Session<'n> {
@@ -71,7 +74,17 @@ impl<'n> Session<'n> {
             st,
             cluster,
             uplink: None,
+            devices: None,
         }
+    }
+
+    /// The same session with the terminal's peripherals, if it has any.
+    pub fn with_devices(
+        mut self,
+        devices: Option<&'n crate::peripherals::Peripherals>,
+    ) -> Session<'n> {
+        self.devices = devices;
+        self
     }
 
     /// The same session with the cloud uplink, if this terminal has one.
@@ -204,6 +217,15 @@ impl<'n> Session<'n> {
                 self.cluster.map(|c| c.status()).as_ref(),
                 self.uplink.map(|u| u.status()).as_ref(),
             )),
+            Command::DrawerTest
+            | Command::PrinterTest
+            | Command::PrinterStatus
+            | Command::PrinterReprint { .. }
+            | Command::ScannerMonitor
+            | Command::ScaleRead => {
+                let user = self.st.user.clone();
+                super::devices::execute(self.node, self.st, user.as_ref(), self.devices, cmd)
+            }
             Command::CloudStatus => {
                 let uplink = self.uplink.map(|u| u.status()).ok_or_else(|| {
                     Reply::err("this terminal has no cloud configured (no [cloud] section)")

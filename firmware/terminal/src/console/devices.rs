@@ -1,0 +1,150 @@
+//! The console's peripheral commands: `printer test`, `printer status`,
+//! `printer reprint`, `drawer test`, `scanner monitor`, `scale read`. They
+//! only ask the terminal's peripherals (`crate::peripherals`) and render the
+//! answer; opening the drawer is journaled first, like every opening.
+
+use super::command::Command;
+use super::reply::Reply;
+use super::session::SessionState;
+use crate::fields;
+use crate::node::Node;
+use crate::peripherals::Peripherals;
+use keel_core::auth::{Permission, User};
+use keel_core::engine::{require, Engine};
+
+fn need(devices: Option<&Peripherals>) -> Result<&Peripherals, Reply> {
+    devices.ok_or_else(|| {
+        Reply::err("this terminal has no peripherals configured ([printer], [drawer], [scanner], [scale] or --printer-port / --scanner-events)")
+    })
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+/// Grams as kilograms with three decimals, in integers (`1234` -> `1.234`).
+fn kilograms(grams: i64) -> String {
+    let sign = if grams < 0 { "-" } else { "" };
+    let g = grams.unsigned_abs();
+    format!("{sign}{}.{:03}", g / 1000, g % 1000)
+}
+
+/// Runs one peripheral command.
+pub fn execute(
+    node: &mut Node,
+    st: &mut SessionState,
+    user: Option<&User>,
+    devices: Option<&Peripherals>,
+    cmd: Command,
+) -> Result<Reply, Reply> {
+    match cmd {
+        Command::PrinterTest => {
+            require(user, Permission::Sell).map_err(Reply::err)?;
+            let job = need(devices)?.printer_test(node).map_err(Reply::err)?;
+            Ok(Reply::ok(
+                fields! { "job" => job },
+                vec![format!("test page queued as print job {job}")],
+            ))
+        }
+        Command::PrinterStatus => {
+            require(user, Permission::Sell).map_err(Reply::err)?;
+            let r = need(devices)?
+                .printer_status()
+                .ok_or_else(|| Reply::err("no receipt printer configured"))?;
+            let text = vec![
+                format!(
+                    "printer {}: {}",
+                    r.port,
+                    if !r.reachable {
+                        "not answering"
+                    } else if r.ready() {
+                        "ready"
+                    } else {
+                        "not ready"
+                    }
+                ),
+                format!(
+                    "online {}  cover open {}  paper near end {}  paper out {}  error {}  drawer open {}",
+                    yes_no(Some(r.online)),
+                    yes_no(Some(r.cover_open)),
+                    yes_no(Some(r.paper_near_end)),
+                    yes_no(Some(r.paper_out)),
+                    yes_no(Some(r.error)),
+                    yes_no(r.drawer_open)
+                ),
+                format!(
+                    "{} job(s) waiting, {} printed since start{}",
+                    r.pending,
+                    r.printed,
+                    r.last_error
+                        .as_ref()
+                        .map(|e| format!("; last error: {e}"))
+                        .unwrap_or_default()
+                ),
+            ];
+            Ok(Reply::ok(
+                fields! {
+                    "port" => r.port, "reachable" => r.reachable, "online" => r.online,
+                    "cover_open" => r.cover_open, "paper_near_end" => r.paper_near_end,
+                    "paper_out" => r.paper_out, "error" => r.error, "drawer_open" => r.drawer_open,
+                    "pending" => r.pending, "printed" => r.printed, "last_error" => r.last_error,
+                },
+                text,
+            ))
+        }
+        Command::PrinterReprint { receipt } => {
+            require(user, Permission::Sell).map_err(Reply::err)?;
+            let (no, job) = need(devices)?.reprint(node, receipt).map_err(Reply::err)?;
+            Ok(Reply::ok(
+                fields! { "receipt" => no, "job" => job },
+                vec![format!("receipt {no} queued again as print job {job}")],
+            ))
+        }
+        Command::DrawerTest => {
+            let d = need(devices)?;
+            if !d.has_drawer() {
+                return Err(Reply::err("no cash drawer configured"));
+            }
+            // Every opening is journaled: a test is an authorised no-sale.
+            let events = Engine::new(&node.profile, &node.state)
+                .no_sale(user)
+                .map_err(Reply::err)?;
+            node.commit(events, None).map_err(Reply::err)?;
+            let status = d.drawer_status_after_kick();
+            Ok(Reply::ok(
+                fields! { "drawer" => "kicked", "open" => status },
+                vec![format!(
+                    "drawer kicked (journaled as a no-sale); reports open: {}",
+                    yes_no(status)
+                )],
+            ))
+        }
+        Command::ScannerMonitor => {
+            require(user, Permission::Diagnostics).map_err(Reply::err)?;
+            if !need(devices)?.has_scanner() {
+                return Err(Reply::err("no scanner configured"));
+            }
+            st.monitoring = true;
+            Ok(Reply::ok(
+                fields! { "monitor" => "started" },
+                vec![
+                    "scanner monitor: each scan is shown, nothing is sold; an empty line ends"
+                        .into(),
+                ],
+            ))
+        }
+        Command::ScaleRead => {
+            require(user, Permission::Sell).map_err(Reply::err)?;
+            let r = need(devices)?.scale_read().map_err(Reply::err)?;
+            Ok(Reply::ok(
+                fields! { "state" => r.state, "grams" => r.grams },
+                vec![format!("scale: {} {} kg", r.state, kilograms(r.grams))],
+            ))
+        }
+        other => Err(Reply::err(format!("{other:?} is not a peripheral command"))),
+    }
+}

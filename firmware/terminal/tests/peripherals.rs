@@ -1,0 +1,161 @@
+//! The peripherals through the real binary, as the acceptance asks:
+//! `keel console --demo --data-dir DIR --printer-port PATH --scanner-events
+//! FIFO`, with an emulated ESC/POS printer on the far end of a pseudo-terminal
+//! and a recorded keyboard-wedge scanner stream written into a FIFO. A sale
+//! prints a correct receipt (decoded back to text), cash kicks the drawer, a
+//! scan adds its item to the open sale; and a sale made while the printer is
+//! out of paper completes at once and prints once the paper is back.
+
+mod common;
+
+use common::Keel;
+use keel_devices::emulator::printer::EmulatedPrinter;
+use keel_devices::scanner::record::{Recorder, Timing};
+use keel_devices::scanner::{Layout, Terminator};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+fn start(dir: &Path, printer: &Path, scanner: Option<&Path>) -> Keel {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
+    cmd.args(["console", "--demo", "--json", "--data-dir"])
+        .arg(dir)
+        .arg("--printer-port")
+        .arg(printer);
+    if let Some(s) = scanner {
+        cmd.arg("--scanner-events").arg(s);
+    }
+    Keel::spawn(cmd, dir)
+}
+
+#[test]
+fn a_sale_prints_its_receipt_kicks_the_drawer_and_a_scan_adds_to_the_cart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (printer, path) = EmulatedPrinter::start().unwrap();
+    let fifo = dir.path().join("scanner.events");
+    mkfifo(&fifo);
+    let mut k = start(&dir.path().join("data"), &path, Some(&fifo));
+    k.ok("login 1111");
+    k.ok("shift open 100.00");
+    // The float goes into the drawer: that opening is journaled and kicks it too.
+    assert!(printer.wait_until(Duration::from_secs(10), |m| m.kicks().len() == 1));
+    k.ok("sale new");
+    // The scanner: EAN-13 of the demo's dark chocolate at scanner speed.
+    let mut rec = Recorder::new(Layout::Us, Timing::scanner(7), 1_000_000);
+    rec.scan("4006381333931", Terminator::Enter).unwrap();
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(&rec.to_bytes()).unwrap();
+    w.flush().unwrap();
+    let added = k.read_json();
+    assert_eq!(added["ok"], true, "{added}");
+    let lines = added["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{added}");
+    assert!(added.to_string().contains("Dark Chocolate"), "{added}");
+    k.ok("sale tender cash 5.00");
+    let done = k.ok("sale complete");
+    let code = done["verification"].as_str().unwrap().to_string();
+    assert!(
+        printer.wait_until(Duration::from_secs(15), |m| m.cuts() >= 1
+            && m.kicks().len() >= 2),
+        "no receipt or no drawer kick: {} cuts, {} kicks",
+        printer.cuts(),
+        printer.kicks().len()
+    );
+    let d = printer.decoded();
+    let text = d.text();
+    assert!(text.contains("Keel Demo Market"), "{text}");
+    assert!(text.contains("Dark Chocolate 100g"), "{text}");
+    assert!(text.contains("TOTAL"), "{text}");
+    assert!(
+        text.contains(&code),
+        "the verification code is printed: {text}"
+    );
+    assert_eq!(d.qr_codes.len(), 1);
+    assert!(d.qr_codes[0].contains(&code), "{:?}", d.qr_codes);
+    // Exactly one kick for one cash sale.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        printer.kicks().len(),
+        2,
+        "the drawer opens once per opening"
+    );
+    let status = k.ok("printer status");
+    assert_eq!(status["reachable"], true, "{status}");
+    assert_eq!(status["paper_out"], false, "{status}");
+    // A card sale prints but does not open the drawer.
+    k.ok("sale new");
+    k.ok("sale add 4006381333931");
+    k.ok("sale tender card 1.49 tok_4242 4242 VISA");
+    k.ok("sale complete");
+    assert!(printer.wait_until(Duration::from_secs(15), |m| m.cuts() >= 2));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(printer.kicks().len(), 2, "no kick for a card sale");
+    k.quit();
+}
+
+#[test]
+fn a_sale_completes_while_the_printer_is_out_of_paper_and_prints_once_paper_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (printer, path) = EmulatedPrinter::start().unwrap();
+    let data = dir.path().join("data");
+    let mut k = start(&data, &path, None);
+    k.ok("login 1111");
+    k.ok("shift open 100.00");
+    assert!(printer.wait_until(Duration::from_secs(10), |m| !m.kicks().is_empty()));
+    printer.set_paper_out(true);
+    k.ok("sale new");
+    k.ok("sale add 4006381333931");
+    k.ok("sale tender cash 2.00");
+    let started = Instant::now();
+    let done = k.ok("sale complete");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "printing never holds up a sale: {:?}",
+        started.elapsed()
+    );
+    let code = done["verification"].as_str().unwrap().to_string();
+    // The job waits; the status says why.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = k.ok("printer status");
+        if s["paper_out"] == true && s["pending"].as_u64() == Some(1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never showed paper out: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !printer.decoded().text().contains(&code),
+        "nothing printed without paper"
+    );
+    // Across a restart too: the job is durable.
+    k.kill();
+    let mut k = start(&data, &path, None);
+    k.ok("login 1111");
+    printer.set_paper_out(false);
+    assert!(
+        printer.wait_until(Duration::from_secs(20), |m| m
+            .decoded()
+            .text()
+            .contains(&code)),
+        "the receipt printed once the paper was back"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let d = printer.decoded();
+    assert_eq!(
+        d.qr_codes.iter().filter(|q| q.contains(&code)).count(),
+        1,
+        "printed exactly once"
+    );
+    k.quit();
+}
