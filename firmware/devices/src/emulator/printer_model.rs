@@ -315,7 +315,8 @@ impl PrinterModel {
         self.lock().status_requests
     }
 
-    /// How many times a host connected (opened the port, or a TCP connection).
+    /// How many connections carried data: TCP connections accepted, or for
+    /// the serial emulator, plug-ins (a pty cannot tell when the host reopens).
     pub fn connections(&self) -> usize {
         self.lock().connections
     }
