@@ -125,7 +125,11 @@ fn a_sale_completes_while_the_printer_is_out_of_paper_and_prints_once_paper_is_b
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let s = k.ok("printer status");
-        if s["paper_out"] == true && s["pending"].as_u64() == Some(1) {
+        let overall = k.ok("status");
+        if s["paper_out"] == true
+            && s["pending"].as_u64() == Some(1)
+            && overall["printer"] == "paper out"
+        {
             break;
         }
         assert!(
@@ -157,5 +161,67 @@ fn a_sale_completes_while_the_printer_is_out_of_paper_and_prints_once_paper_is_b
         1,
         "printed exactly once"
     );
+    k.quit();
+}
+
+/// A provisioned one-terminal store whose config gains `extra` sections.
+fn configured(dir: &Path, extra: &str) -> std::path::PathBuf {
+    use keel_core::ids::StoreId;
+    use keel_terminal::provision::{provision, ProvisionPlan};
+    let configs = provision(&ProvisionPlan {
+        store: StoreId("devices".into()),
+        terminals: 1,
+        out: dir.join("store"),
+        host: "127.0.0.1".parse().unwrap(),
+        base_port: common::free_ports(27_000, 1),
+        mdns: false,
+        demo_catalog: true,
+    })
+    .unwrap();
+    let text = std::fs::read_to_string(&configs[0]).unwrap();
+    std::fs::write(&configs[0], format!("{text}\n{extra}\n")).unwrap();
+    configs[0].clone()
+}
+
+#[test]
+fn scale_read_and_scanner_monitor_through_the_console() {
+    use keel_devices::emulator::scale::ScaleEmulator;
+    use keel_devices::scale::ScaleProtocol;
+    let dir = tempfile::tempdir().unwrap();
+    let (scale, _host) = ScaleEmulator::start(ScaleProtocol::CasContinuous).unwrap();
+    scale.set_weight(1234);
+    let fifo = dir.path().join("scanner.events");
+    mkfifo(&fifo);
+    let config = configured(
+        dir.path(),
+        &format!(
+            "[scale]\nport = \"{}\"\nprotocol = \"cas\"\nmode = \"continuous\"\n\n[scanner]\nevents = \"{}\"\n",
+            scale.path(),
+            fifo.display()
+        ),
+    );
+    let mut k = Keel::start_config(&config);
+    k.ok("login 1111");
+    let r = k.ok("scale read");
+    assert_eq!(
+        (r["state"].as_str(), r["grams"].as_i64()),
+        (Some("stable"), Some(1234)),
+        "{r}"
+    );
+    scale.set_unstable(true);
+    let e = k.err("scale read");
+    assert!(e.contains("unstable"), "{e}");
+    // The monitor shows scans and sells nothing; an empty line ends it.
+    k.ok("login 0000");
+    k.ok("scanner monitor");
+    let mut rec = Recorder::new(Layout::Us, Timing::scanner(3), 1_000_000);
+    rec.scan("4006381333931", Terminator::Enter).unwrap();
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(&rec.to_bytes()).unwrap();
+    w.flush().unwrap();
+    let shown = k.read_json();
+    assert_eq!(shown["scan"], "4006381333931", "{shown}");
+    let ended = k.send("");
+    assert_eq!(ended["monitor"], "ended", "{ended}");
     k.quit();
 }

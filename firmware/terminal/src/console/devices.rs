@@ -33,6 +33,37 @@ fn kilograms(grams: i64) -> String {
     format!("{sign}{}.{:03}", g / 1000, g % 1000)
 }
 
+/// The printer's state in one word, as `status` shows it.
+pub fn printer_state(r: &crate::peripherals::PrinterReport) -> &'static str {
+    if !r.reachable {
+        "not answering"
+    } else if r.paper_out {
+        "paper out"
+    } else if r.cover_open {
+        "cover open"
+    } else if r.error {
+        "error"
+    } else if !r.online {
+        "offline"
+    } else if r.paper_near_end {
+        "paper low"
+    } else {
+        "ready"
+    }
+}
+
+/// Adds the printer's state to a `status` reply (`printer`, `print_queue`).
+pub fn add_printer_line(reply: &mut Reply, r: &crate::peripherals::PrinterReport) {
+    let state = printer_state(r);
+    if let Ok(fields) = &mut reply.result {
+        fields.insert("printer".into(), state.into());
+        fields.insert("print_queue".into(), r.pending.into());
+    }
+    reply
+        .text
+        .push(format!("printer {state}, {} job(s) waiting", r.pending));
+}
+
 /// Runs one peripheral command.
 pub fn execute(
     node: &mut Node,

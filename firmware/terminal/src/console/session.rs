@@ -211,12 +211,18 @@ impl<'n> Session<'n> {
                 self.st.user = None;
                 Ok(Reply::line("logged out"))
             }
-            Command::Status => Ok(render::status(
-                self.node,
-                self.st.user.as_ref(),
-                self.cluster.map(|c| c.status()).as_ref(),
-                self.uplink.map(|u| u.status()).as_ref(),
-            )),
+            Command::Status => {
+                let mut reply = render::status(
+                    self.node,
+                    self.st.user.as_ref(),
+                    self.cluster.map(|c| c.status()).as_ref(),
+                    self.uplink.map(|u| u.status()).as_ref(),
+                );
+                if let Some(p) = self.devices.and_then(|d| d.printer_status()) {
+                    super::devices::add_printer_line(&mut reply, &p);
+                }
+                Ok(reply)
+            }
             Command::DrawerTest
             | Command::PrinterTest
             | Command::PrinterStatus
