@@ -14,4 +14,5 @@ pub mod health;
 pub mod node;
 pub mod peripherals;
 pub mod provision;
+pub mod ui_bridge;
 pub mod uplink_runtime;

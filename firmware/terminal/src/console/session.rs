@@ -43,6 +43,11 @@ pub struct Pending {
 }
 
 impl SessionState {
+    /// Who is logged in.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
     /// A session with nobody logged in.
     pub fn new(json: bool) -> SessionState {
         SessionState {

@@ -1,0 +1,200 @@
+//! Runs one [`UiAction`] through the console's [`Session`], so permissions,
+//! journaling and idempotency are the console's own, then records what the
+//! screen should show next (receipt preview, report, lookup results, the
+//! message). The node is locked for the one action; a consensus decision, if
+//! a command asks for one, is waited for with the node unlocked.
+//!
+//! Manager-PIN actions (void, refund, price override) run in a second,
+//! supervisor session: the PIN logs the manager in there, the one command
+//! runs as the manager (and is journaled as theirs), and the supervisor
+//! session logs out again; the cashier's session is never touched, so the
+//! cashier is back at once. The supervisor session persists between actions,
+//! so its login lockout (five wrong PINs, 60 s) holds for the PIN pad too.
+//!
+//! This module must not hold business rules: the engine decides.
+
+use super::action::UiAction;
+use super::records;
+use super::screen::{Screen, UiServices};
+use super::snapshot::{MessageKind, UiMessage};
+use crate::console::command::Command;
+use crate::console::reply::Reply;
+use crate::console::session::{Session, SessionState};
+use crate::node::Node;
+use keel_core::engine::Engine;
+use std::sync::{Mutex, MutexGuard};
+
+/// The two console sessions behind the screens.
+#[derive(Default)]
+pub struct Sessions {
+    /// Whoever logged in on the screen.
+    pub cashier: SessionState,
+    /// A manager for one PIN-pad action at a time; nobody between actions.
+    pub supervisor: SessionState,
+}
+
+/// Locks the node, recovering from a poisoned lock (the node's own commit path
+/// reloads state after any failure, so its data stays consistent).
+pub fn lock(node: &Mutex<Node>) -> MutexGuard<'_, Node> {
+    match node.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn session<'n>(
+    node: &'n mut Node,
+    st: &'n mut SessionState,
+    services: &'n UiServices,
+) -> Session<'n> {
+    Session::new(node, st, services.cluster.as_deref())
+        .with_uplink(services.uplink.as_deref())
+        .with_devices(services.devices.as_deref())
+}
+
+/// Runs `cmd` as the manager whose PIN is `pin`, then logs them out again.
+fn as_manager(
+    node: &mut Node,
+    st: &mut SessionState,
+    services: &UiServices,
+    pin: &str,
+    cmd: Command,
+) -> Reply {
+    let login = session(node, st, services).execute(Command::Login {
+        pin: pin.to_string(),
+    });
+    if let Err(e) = login.result {
+        return Reply::err(format!("manager PIN refused: {e}"));
+    }
+    let reply = session(node, st, services).execute(cmd);
+    let out = session(node, st, services).execute(Command::Logout);
+    if let Err(e) = out.result {
+        log::warn!("ui: logging the manager out after one action: {e}");
+    }
+    reply
+}
+
+/// The notice a successful action leaves (`None` where the screen itself shows the result).
+fn notice(action: &UiAction, reply: &Reply) -> Option<String> {
+    match action {
+        UiAction::AddItem { .. }
+        | UiAction::SetQty { .. }
+        | UiAction::VoidLine { .. }
+        | UiAction::Discount { .. }
+        | UiAction::TenderCash { .. }
+        | UiAction::TenderCard { .. }
+        | UiAction::CustomerLookup { .. } => None,
+        _ => reply.text.first().cloned(),
+    }
+}
+
+/// Applies one screen-only action; `false` if `action` needs the node.
+fn screen_only(action: &UiAction, screen: &mut Screen) -> bool {
+    match action {
+        UiAction::ProductSearch { query } => screen.search = query.trim().to_string(),
+        UiAction::SwitchCategory { category } => {
+            screen.category = Some(category.clone());
+            screen.search.clear();
+        }
+        UiAction::DismissMessage => screen.message = None,
+        UiAction::Refresh => {}
+        _ => return false,
+    }
+    true
+}
+
+/// What the screen shows after a successful `action` (node still locked).
+fn after_success(
+    node: &Node,
+    cashier: &SessionState,
+    action: &UiAction,
+    now_ms: u64,
+    screen: &mut Screen,
+) {
+    match action {
+        UiAction::Complete { .. } => screen.preview = None,
+        UiAction::VoidReceipt { receipt, .. } | UiAction::Refund { receipt, .. } => {
+            screen.preview = Some(*receipt)
+        }
+        UiAction::ReportX => {
+            match Engine::new(&node.profile, &node.state).x_report(cashier.user(), now_ms) {
+                Ok(r) => screen.report = Some(records::report(&r)),
+                Err(e) => log::warn!("ui: X report after the console allowed it: {e}"),
+            }
+        }
+        UiAction::ShiftClose { .. } => match node.z_report(None) {
+            Ok(r) => screen.report = r.as_ref().map(records::report),
+            Err(e) => log::warn!("ui: reading the Z report just made: {e}"),
+        },
+        UiAction::CustomerLookup { query } => screen.customers = records::customers(node, query),
+        UiAction::Logout => {
+            screen.customers.clear();
+            screen.report = None;
+        }
+        _ => {}
+    }
+}
+
+/// Executes `action`: updates `screen` (including its message) and returns the reply.
+pub fn execute(
+    node: &Mutex<Node>,
+    services: &UiServices,
+    sessions: &mut Sessions,
+    screen: &mut Screen,
+    action: &UiAction,
+) -> Reply {
+    if screen_only(action, screen) {
+        return Reply::line("ok");
+    }
+    screen.report = None;
+    if let UiAction::Reprint { receipt } = action {
+        // The preview shows the receipt asked for even when no printer is there.
+        screen.preview = *receipt;
+    }
+    let now_ms = services.clock.now_ms();
+    let (reply, pending) = {
+        let mut guard = lock(node);
+        let Some(cmd) = action.command(guard.profile.currency) else {
+            return Reply::line("ok");
+        };
+        let (reply, st) = match action.manager_pin() {
+            Some(pin) => (
+                as_manager(&mut guard, &mut sessions.supervisor, services, pin, cmd),
+                &mut sessions.supervisor,
+            ),
+            None => (
+                session(&mut guard, &mut sessions.cashier, services).execute(cmd),
+                &mut sessions.cashier,
+            ),
+        };
+        let pending = st.pending.take();
+        if reply.is_ok() && pending.is_none() {
+            after_success(&guard, &sessions.cashier, action, now_ms, screen);
+        }
+        (reply, pending)
+    };
+    // A consensus operation is decided with the node unlocked (the cluster
+    // runtime applies the decision to the node before answering).
+    let reply = match (pending, services.cluster.as_deref()) {
+        (Some(p), Some(c)) => (p.render)(c.consensus(p.request)),
+        (Some(p), None) => (p.render)(Err("this terminal has no cluster configured".into())),
+        (None, _) => reply,
+    };
+    screen.message = match &reply.result {
+        Ok(_) => notice(action, &reply).map(|text| UiMessage {
+            kind: MessageKind::Notice,
+            text,
+            action: action.name().to_string(),
+        }),
+        Err(e) => Some(UiMessage {
+            kind: MessageKind::Error,
+            text: e.clone(),
+            action: action.name().to_string(),
+        }),
+    };
+    match &reply.result {
+        Ok(_) => log::info!("ui: {} done", action.name()),
+        Err(e) => log::info!("ui: {} refused: {e}", action.name()),
+    }
+    reply
+}
