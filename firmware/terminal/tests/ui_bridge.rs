@@ -392,26 +392,32 @@ fn a_whole_shift_through_the_bridge() {
         },
     );
     assert_eq!(s.receipt.as_ref().map(|r| r.number), Some(2));
-    // The same command id again: the first receipt, no second sale.
+    // Sale 3, then the same command id again: the first receipt, no new sale.
+    cash_sale(&mut b, &[tap("WATER-15", None)], 1_00);
     let s = ok(
         &mut b,
         UiAction::Complete {
             command_id: Some(id),
         },
     );
-    assert_eq!(s.shift.as_ref().map(|x| x.sales_count), Some(2));
+    assert_eq!(s.shift.as_ref().map(|x| x.sales_count), Some(3));
+    assert_eq!(
+        s.receipt.as_ref().map(|r| r.number),
+        Some(2),
+        "the preview shows the first sale's receipt"
+    );
     // A sale abandoned, a no-sale drawer open.
     ok(&mut b, UiAction::SaleNew);
     ok(&mut b, scan(CHOC));
     let s = ok(&mut b, UiAction::Cancel);
     assert!(s.cart.is_none());
     ok(&mut b, UiAction::NoSale);
-    // Sale 3: cash with change.
+    // Sale 4: cash with change.
     cash_sale(&mut b, &[tap("CROISSANT", Some(Qty::Units(2)))], 10_00);
 
     let s = ok(&mut b, UiAction::ReportX);
     let x = s.report.expect("X report");
-    assert_eq!((x.z, x.sales_count, x.no_sales), (None, 3, 1));
+    assert_eq!((x.z, x.sales_count, x.no_sales), (None, 4, 1));
     assert!(
         x.tenders
             .iter()
@@ -436,7 +442,7 @@ fn a_whole_shift_through_the_bridge() {
         },
     );
     let z = s.report.expect("Z report");
-    assert_eq!((z.z, z.shift, z.sales_count), (Some(1), 1, 3));
+    assert_eq!((z.z, z.shift, z.sales_count), (Some(1), 1, 4));
     assert_eq!(z.counted_cash.map(|m| m.minor), Some(expected + 50));
     assert_eq!(z.over_short.map(|m| m.text), Some("0.50".to_string()));
     assert!(s.shift.is_none());

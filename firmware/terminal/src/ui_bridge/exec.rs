@@ -22,6 +22,7 @@ use crate::console::reply::Reply;
 use crate::console::session::{Session, SessionState};
 use crate::node::Node;
 use keel_core::engine::Engine;
+use keel_core::ids::CommandId;
 use std::sync::{Mutex, MutexGuard};
 
 /// The two console sessions behind the screens.
@@ -103,6 +104,13 @@ fn screen_only(action: &UiAction, screen: &mut Screen) -> bool {
     true
 }
 
+/// The receipt recorded for command id `id`, if that sale was made.
+fn first_receipt(node: &Node, id: &str) -> Option<u64> {
+    let id = CommandId::parse(id)?;
+    let stored = node.idempotent_reply(&id).ok()??;
+    postcard::from_bytes(&stored).ok()
+}
+
 /// What the screen shows after a successful `action` (node still locked).
 fn after_success(
     node: &Node,
@@ -112,7 +120,11 @@ fn after_success(
     screen: &mut Screen,
 ) {
     match action {
-        UiAction::Complete { .. } => screen.preview = None,
+        // A repeated command id answers with the first sale: preview that one.
+        UiAction::Complete {
+            command_id: Some(id),
+        } => screen.preview = first_receipt(node, id),
+        UiAction::Complete { command_id: None } => screen.preview = None,
         UiAction::VoidReceipt { receipt, .. } | UiAction::Refund { receipt, .. } => {
             screen.preview = Some(*receipt)
         }

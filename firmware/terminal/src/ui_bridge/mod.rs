@@ -19,10 +19,13 @@
 //!   falls behind, a snapshot is dropped rather than queued, which loses
 //!   nothing because every snapshot is complete and the next one follows.
 //!   The thread ends when the action sender or the snapshot receiver is dropped.
+//! - [`scans::start`] forwards the scanner's barcodes (`Peripherals::scans`)
+//!   to the bridge as `AddItem` actions.
 
 pub mod action;
 pub mod exec;
 pub mod records;
+pub mod scans;
 pub mod screen;
 pub mod snapshot;
 pub mod status_bar;
