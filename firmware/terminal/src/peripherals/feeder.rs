@@ -20,41 +20,50 @@ fn lock(node: &Mutex<Node>) -> std::sync::MutexGuard<'_, Node> {
 }
 
 /// Replays own records above the spool's mark (a first start sets the mark
-/// at the journal's head: history is not printed).
-pub fn replay(node: &Mutex<Node>, devices: &Devices) {
-    let Some(spool_dir) = devices.spool_dir() else {
-        return;
-    };
+/// at the journal's head: history is not printed). Returns the last seq it
+/// covered: live commits at or below it were replayed already.
+pub fn replay(node: &Mutex<Node>, devices: &Devices) -> u64 {
     let head = lock(node).journal().last_seq();
+    let Some(spool_dir) = devices.spool_dir() else {
+        return head;
+    };
     let Some(mark) = marker::read(spool_dir) else {
         if let Err(e) = marker::write(spool_dir, head) {
             log::warn!("printing: cannot write the spool mark: {e}");
         }
-        return;
+        return head;
     };
     for seq in mark + 1..=head {
         let stored = match lock(node).journal().read(seq) {
             Ok(Some(s)) => s,
-            Ok(None) => break,
+            Ok(None) => return seq - 1,
             Err(e) => {
                 log::warn!("printing: reading record {seq} to replay: {e}");
-                break;
+                return seq - 1;
             }
         };
-        for action in actions_for(&stored.event, seq, Origin::Replay) {
-            devices.perform(node, &action, &stored.event, stored.hash);
+        let actions = actions_for(&stored.event, seq, Origin::Replay);
+        for action in &actions {
+            devices.perform(node, action, &stored.event, stored.hash);
         }
-        if let Err(e) = marker::write(spool_dir, seq) {
-            log::warn!("printing: cannot move the spool mark to {seq}: {e}");
+        if !actions.is_empty() || seq == head {
+            if let Err(e) = marker::write(spool_dir, seq) {
+                log::warn!("printing: cannot move the spool mark to {seq}: {e}");
+            }
         }
     }
+    head
 }
 
 /// Feeds live commits until the channel closes.
 pub fn run(node: Arc<Mutex<Node>>, devices: Arc<Devices>, commits: Receiver<CommittedRecords>) {
-    replay(&node, &devices);
+    let replayed = replay(&node, &devices);
     while let Ok(records) = commits.recv() {
+        let mut spooled_through = None;
         for (seq, bytes, hash) in records {
+            if seq <= replayed {
+                continue;
+            }
             let event = match keel_core::chain::decode_record(&bytes) {
                 Ok(e) => e,
                 Err(e) => {
@@ -64,11 +73,17 @@ pub fn run(node: Arc<Mutex<Node>>, devices: Arc<Devices>, commits: Receiver<Comm
             };
             for action in actions_for(&event, seq, Origin::Live) {
                 devices.perform(&node, &action, &event, hash);
-            }
-            if let Some(dir) = devices.spool_dir() {
-                if let Err(e) = marker::write(dir, seq) {
-                    log::warn!("printing: cannot move the spool mark to {seq}: {e}");
+                if action != Action::KickDrawer {
+                    spooled_through = Some(seq);
                 }
+            }
+        }
+        // The mark only has to pass records that spooled something: a replay of
+        // records with nothing to print prints nothing. So the disk is touched
+        // once per receipt, not once per cart edit.
+        if let (Some(seq), Some(dir)) = (spooled_through, devices.spool_dir()) {
+            if let Err(e) = marker::write(dir, seq) {
+                log::warn!("printing: cannot move the spool mark to {seq}: {e}");
             }
         }
     }
