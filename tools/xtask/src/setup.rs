@@ -19,8 +19,7 @@ pub struct AptPackage {
 
 /// Every Debian package the build, the tests and `cargo xtask run` need.
 ///
-/// Later work adds here, e.g. `libfontconfig1-dev` (slint), `qemu-system-x86`
-/// (image boot tests).
+/// Later work adds here, e.g. `qemu-system-x86` (image boot tests).
 pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "build-essential",
@@ -57,6 +56,10 @@ pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "iproute2",
         why: "`ip netns` for cluster tests in network namespaces",
+    },
+    AptPackage {
+        name: "libfontconfig1-dev",
+        why: "the UI (keel-ui, Slint's software renderer with system fonts) links fontconfig; the screens embed their own fonts, so screenshots do not depend on the machine's",
     },
     AptPackage {
         name: "postgresql",

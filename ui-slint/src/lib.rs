@@ -1,0 +1,37 @@
+//! Keel's fullscreen touch UI, in Slint.
+//!
+//! - `ui/*.slint`: the screens (sale, tender), the status bar on every
+//!   screen, the manager PIN pad, one theme global, embedded fonts; compiled
+//!   by build.rs into [`generated`].
+//! - [`view`]: the view-model the screens are drawn from (shaped like the
+//!   terminal's `ui_bridge::UiSnapshot`); [`action`]: what they ask.
+//! - [`ui`]: [`Ui`], which shows snapshots through [`models`] and turns taps
+//!   into actions on a non-blocking sink; [`keypad`] and [`pin`] hold the
+//!   only state that exists on screen alone.
+//! - [`headless`]: the software renderer without a display, to an RGBA
+//!   [`image::Image`] and PNG; [`screenshot`]: comparison with reference PNGs.
+//! - [`demo`]: a fixed snapshot of a small café for tests and previews.
+//!
+//! Slint stays in this crate: the rest of the workspace builds without it.
+//! Backends beyond the software renderer are cargo features (`winit`,
+//! `linuxkms`), off by default.
+
+#![warn(missing_docs)]
+
+pub mod action;
+pub mod demo;
+pub mod error;
+pub mod generated;
+pub mod headless;
+pub mod image;
+pub mod keypad;
+pub mod models;
+pub mod pin;
+pub mod screenshot;
+pub mod ui;
+pub mod view;
+
+pub use action::Action;
+pub use error::UiError;
+pub use ui::Ui;
+pub use view::ViewModel;

@@ -1,0 +1,360 @@
+//! [`Ui`]: the window, fed [`ViewModel`] snapshots and turning taps into
+//! [`Action`]s handed to a non-blocking sink (a channel sender). The screen
+//! state that exists only on screen (which page is up, the cash being keyed,
+//! the PIN pad) lives here; everything else comes from the snapshot. Nothing
+//! here waits on I/O: every callback returns as soon as its action is sent.
+
+use crate::action::{Action, AddSource, PinPurpose};
+use crate::error::UiError;
+use crate::generated::{AppWindow, Level, Page, UiActions, UiState};
+use crate::keypad::{change_preview, quick_amounts, Key, Keypad};
+use crate::models::{self, sync_rows, Models};
+use crate::pin::PinEntry;
+use crate::view::{MessageKind, ViewModel};
+use slint::{ComponentHandle, SharedString};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::mpsc;
+
+/// Where actions go. Must not block: send on a channel and return.
+pub type ActionSink = Box<dyn Fn(Action)>;
+
+/// The window and the screen state behind it.
+pub struct Ui {
+    window: AppWindow,
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// State shared by the callbacks.
+struct Inner {
+    view: ViewModel,
+    models: Models,
+    keypad: Keypad,
+    quick: Vec<i64>,
+    pin: Option<PinEntry>,
+    sink: ActionSink,
+}
+
+impl Ui {
+    /// Creates the window (on the current Slint platform) with actions going to `sink`.
+    pub fn new(sink: ActionSink) -> Result<Ui, UiError> {
+        let window = AppWindow::new()?;
+        let models = Models::attach(&window);
+        let inner = Rc::new(RefCell::new(Inner {
+            view: ViewModel::default(),
+            models,
+            keypad: Keypad::new(),
+            quick: Vec::new(),
+            pin: None,
+            sink,
+        }));
+        let ui = Ui { window, inner };
+        ui.wire();
+        ui.show(ViewModel::default());
+        Ok(ui)
+    }
+
+    /// Creates the window with actions going to a channel; returns its receiver.
+    pub fn with_channel() -> Result<(Ui, mpsc::Receiver<Action>), UiError> {
+        let (tx, rx) = mpsc::channel();
+        let ui = Ui::new(Box::new(move |a| {
+            // The receiver gone means the terminal is shutting down: drop the action.
+            if tx.send(a).is_err() {
+                log::debug!("ui: action dropped, nobody listens");
+            }
+        }))?;
+        Ok((ui, rx))
+    }
+
+    /// The Slint window (to show it, run the event loop, or render it).
+    pub fn window(&self) -> &AppWindow {
+        &self.window
+    }
+
+    /// Shows a snapshot.
+    pub fn show(&self, view: ViewModel) {
+        let mut inner = self.inner.borrow_mut();
+        inner.view = view;
+        inner.apply(&self.window);
+    }
+
+    /// The page on screen.
+    pub fn page(&self) -> Page {
+        self.window.global::<UiState<'_>>().get_page()
+    }
+
+    fn wire(&self) {
+        let actions = self.window.global::<UiActions<'_>>();
+        let weak = self.window.as_weak();
+        let on = |f: fn(&mut Inner, &AppWindow)| {
+            let inner = Rc::downgrade(&self.inner);
+            let weak = weak.clone();
+            move || {
+                if let (Some(inner), Some(w)) = (inner.upgrade(), weak.upgrade()) {
+                    f(&mut inner.borrow_mut(), &w);
+                }
+            }
+        };
+        let on_str = |f: fn(&mut Inner, &AppWindow, &str)| {
+            let inner = Rc::downgrade(&self.inner);
+            let weak = weak.clone();
+            move |s: SharedString| {
+                if let (Some(inner), Some(w)) = (inner.upgrade(), weak.upgrade()) {
+                    f(&mut inner.borrow_mut(), &w, s.as_str());
+                }
+            }
+        };
+        let on_int = |f: fn(&mut Inner, &AppWindow, i32)| {
+            let inner = Rc::downgrade(&self.inner);
+            let weak = weak.clone();
+            move |n: i32| {
+                if let (Some(inner), Some(w)) = (inner.upgrade(), weak.upgrade()) {
+                    f(&mut inner.borrow_mut(), &w, n);
+                }
+            }
+        };
+        actions.on_select_category(on_str(|i, _, s| {
+            i.send(Action::SwitchCategory {
+                category: s.to_string(),
+            })
+        }));
+        actions.on_search_edited(on_str(|i, _, s| {
+            i.send(Action::ProductSearch {
+                query: s.to_string(),
+            })
+        }));
+        actions.on_barcode_entered(on_str(|i, _, s| {
+            let code = s.trim();
+            if !code.is_empty() {
+                i.send(Action::AddItem {
+                    code: code.to_string(),
+                    source: AddSource::Scan,
+                });
+            }
+        }));
+        actions.on_tap_product(on_str(|i, _, s| {
+            i.send(Action::AddItem {
+                code: s.to_string(),
+                source: AddSource::Grid,
+            })
+        }));
+        actions.on_line_plus(on_int(|i, _, line| i.step_line(line, 1)));
+        actions.on_line_minus(on_int(|i, _, line| i.step_line(line, -1)));
+        actions.on_void_line(on_int(|i, _, line| {
+            if let Ok(line) = u32::try_from(line) {
+                i.send(Action::VoidLine { line });
+            }
+        }));
+        {
+            let inner = Rc::downgrade(&self.inner);
+            let weak = weak.clone();
+            actions.on_show_page(move |page| {
+                if let (Some(inner), Some(w)) = (inner.upgrade(), weak.upgrade()) {
+                    inner.borrow_mut().go_to(&w, page);
+                }
+            });
+        }
+        actions.on_cancel_sale(on(|i, _| i.send(Action::Cancel)));
+        actions.on_dismiss_message(on(|i, _| i.send(Action::DismissMessage)));
+        actions.on_void_receipt(on(|i, w| {
+            if let Some(r) = &i.view.receipt {
+                i.pin = Some(PinEntry::new(PinPurpose::VoidReceipt { receipt: r.number }));
+                i.apply_pin(w, "");
+            }
+        }));
+        actions.on_keypad(on_str(|i, w, key| {
+            if let Some(k) = Key::parse(key) {
+                i.keypad.press(k);
+                i.apply_keypad(w);
+            }
+        }));
+        actions.on_quick_amount(on_int(|i, w, n| {
+            if let Some(&amount) = usize::try_from(n).ok().and_then(|n| i.quick.get(n)) {
+                i.keypad.set(amount);
+                i.apply_keypad(w);
+            }
+        }));
+        actions.on_tender_cash(on(|i, w| {
+            let Some(cart) = &i.view.cart else { return };
+            // Nothing keyed: the exact amount still to pay.
+            let amount = if i.keypad.is_empty() {
+                cart.remaining.minor
+            } else {
+                i.keypad.minor()
+            };
+            if amount > 0 {
+                i.send(Action::TenderCash { amount });
+                i.keypad = Keypad::new();
+                i.apply_keypad(w);
+            }
+        }));
+        actions.on_tender_card(on(|i, _| {
+            if let Some(cart) = &i.view.cart {
+                if cart.remaining.minor > 0 {
+                    let amount = cart.remaining.minor;
+                    i.send(Action::TenderCard { amount });
+                }
+            }
+        }));
+        actions.on_complete(on(|i, _| {
+            if i.view.cart.as_ref().is_some_and(|c| c.covered) {
+                i.send(Action::Complete);
+            }
+        }));
+        actions.on_pin_key(on_str(|i, w, key| {
+            if let Some(p) = &mut i.pin {
+                p.press(key);
+                i.apply_pin(w, "");
+            }
+        }));
+        actions.on_pin_submit(on(|i, w| {
+            let Some(p) = i.pin.take() else { return };
+            match p.clone().take() {
+                Some((purpose, pin)) => {
+                    i.send(Action::ManagerAuthorised { purpose, pin });
+                    i.apply_pin(w, "");
+                }
+                None => {
+                    i.pin = Some(p);
+                    i.apply_pin(w, "Key the manager's PIN");
+                }
+            }
+        }));
+        actions.on_pin_cancel(on(|i, w| {
+            i.pin = None;
+            i.apply_pin(w, "");
+        }));
+    }
+}
+
+impl Inner {
+    fn send(&self, action: Action) {
+        log::debug!("ui: {}", action.name());
+        (self.sink)(action);
+    }
+
+    /// +1 or -1 unit on a line; never below one (Void removes a line).
+    fn step_line(&self, line: i32, delta: i64) {
+        let Some(cart) = &self.view.cart else { return };
+        let Some(l) = cart
+            .lines
+            .iter()
+            .find(|l| i64::from(l.line) == i64::from(line))
+        else {
+            return;
+        };
+        if l.voided || l.by_weight || cart.tendered {
+            return;
+        }
+        let qty = l.qty.saturating_add(delta);
+        if let (true, Ok(qty)) = (qty >= 1, u32::try_from(qty)) {
+            self.send(Action::SetQty { line: l.line, qty });
+        }
+    }
+
+    /// Page changes asked by a screen: to the tender screen only with a sale
+    /// that has a live line; back to the sale only before any tender.
+    fn go_to(&mut self, w: &AppWindow, page: Page) {
+        let cart = self.view.cart.as_ref();
+        let allowed = match page {
+            Page::Tender => cart.is_some_and(|c| c.lines.iter().any(|l| !l.voided)),
+            Page::Sale => !cart.is_some_and(|c| c.tendered),
+        };
+        if allowed {
+            w.global::<UiState<'_>>().set_page(page);
+            self.apply_keypad(w);
+        }
+    }
+
+    fn apply(&mut self, w: &AppWindow) {
+        let state = w.global::<UiState<'_>>();
+        let view = &self.view;
+        state.set_status(models::status_info(view));
+        sync_rows(&self.models.categories, models::category_tabs(view));
+        let (title, tiles) = models::grid(view);
+        state.set_grid_title(title.into());
+        sync_rows(&self.models.products, tiles);
+        if state.get_search().as_str() != view.search {
+            state.set_search(view.search.as_str().into());
+        }
+        let cart = view.cart.as_ref();
+        state.set_has_sale(cart.is_some());
+        sync_rows(
+            &self.models.cart,
+            cart.map(models::cart_lines).unwrap_or_default(),
+        );
+        state.set_totals(models::totals(cart));
+        let receipt = view.receipt.as_ref();
+        state.set_has_receipt(receipt.is_some());
+        state.set_receipt_title(
+            receipt
+                .map(|r| format!("Receipt {}", r.number))
+                .unwrap_or_else(|| "No sale".into())
+                .into(),
+        );
+        sync_rows(
+            &self.models.receipt,
+            receipt
+                .map(|r| r.lines.iter().map(|l| l.as_str().into()).collect())
+                .unwrap_or_default(),
+        );
+        match &view.message {
+            Some(m) => {
+                state.set_message(m.text.as_str().into());
+                state.set_message_level(match m.kind {
+                    MessageKind::Notice => Level::Ok,
+                    MessageKind::Error => Level::Bad,
+                });
+            }
+            None => state.set_message(SharedString::new()),
+        }
+        // Page: no sale means the sale screen; a tendered sale stays on tender.
+        match cart {
+            None => {
+                state.set_page(Page::Sale);
+                self.keypad = Keypad::new();
+            }
+            Some(c) if c.tendered => state.set_page(Page::Tender),
+            Some(_) => {}
+        }
+        self.quick = cart
+            .map(|c| quick_amounts(c.remaining.minor, &view.cash_notes))
+            .unwrap_or_default();
+        let exp = view.currency_exponent;
+        let labels: Vec<SharedString> = self
+            .quick
+            .iter()
+            .map(|m| keel_core::money::format_minor(*m, exp).into())
+            .collect();
+        sync_rows(&self.models.quick_amounts, labels);
+        self.apply_keypad(w);
+        self.apply_pin(w, "");
+    }
+
+    fn apply_keypad(&self, w: &AppWindow) {
+        let state = w.global::<UiState<'_>>();
+        let exp = self.view.currency_exponent;
+        state.set_keypad_text(self.keypad.text(exp).into());
+        let remaining = self.view.cart.as_ref().map_or(0, |c| c.remaining.minor);
+        let (change, covers) = change_preview(self.keypad.minor(), remaining, exp);
+        state.set_keypad_change(change.into());
+        state.set_keypad_covers(covers);
+    }
+
+    fn apply_pin(&self, w: &AppWindow, error: &str) {
+        let state = w.global::<UiState<'_>>();
+        match &self.pin {
+            Some(p) => {
+                state.set_pin_visible(true);
+                state.set_pin_title(p.title().into());
+                state.set_pin_mask(p.mask().into());
+                state.set_pin_error(error.into());
+            }
+            None => {
+                state.set_pin_visible(false);
+                state.set_pin_mask(SharedString::new());
+                state.set_pin_error(SharedString::new());
+            }
+        }
+    }
+}
