@@ -127,6 +127,19 @@ impl HeadlessUi {
         (self.width, self.height)
     }
 
+    /// A finger tap at (x, y) in pixels: press then release, as a touch
+    /// screen delivers it (the scale factor is 1).
+    pub fn tap(&self, x: f32, y: f32) {
+        use slint::platform::{PointerEventButton, WindowEvent};
+        let position = slint::LogicalPosition::new(x, y);
+        let button = PointerEventButton::Left;
+        let window = self.window.window();
+        window.dispatch_event(WindowEvent::PointerMoved { position });
+        window.dispatch_event(WindowEvent::PointerPressed { position, button });
+        window.dispatch_event(WindowEvent::PointerReleased { position, button });
+        window.dispatch_event(WindowEvent::PointerExited);
+    }
+
     /// Renders a whole frame now.
     pub fn render(&self) -> Result<Image, UiError> {
         slint::platform::update_timers_and_animations();
