@@ -1,0 +1,22 @@
+//! The kiosk: the adapter between the terminal's UI bridge
+//! (`keel_terminal::ui_bridge`, no Slint) and the Slint screens (`keel_ui`,
+//! no terminal). Neither crate knows the other; this one owns the seam.
+//!
+//! - [`map`]: snapshots into view-models, the screens' actions into bridge
+//!   actions (pure).
+//! - [`card`]: where a card tender's token comes from (a demo stand-in where
+//!   there is no card terminal).
+//! - [`app`]: [`Kiosk`], the bridge's thread wired to the UI thread (the UI
+//!   never waits on I/O), and [`HeadlessKiosk`], the same on one thread with
+//!   snapshots applied synchronously, for tests.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod card;
+pub mod error;
+pub mod map;
+
+pub use app::{HeadlessKiosk, Kiosk};
+pub use card::{CardTokenSource, DemoCardTerminal};
+pub use error::KioskError;

@@ -1,0 +1,214 @@
+//! The two translations between the terminal and the screens, both pure:
+//!
+//! - [`view_model`]: a bridge [`UiSnapshot`] into keel-ui's [`ViewModel`]
+//!   (field copies; money stays integer minor units with the text keel-core
+//!   formatted, never re-formatted here).
+//! - [`Mapper::actions`]: a keel-ui [`Action`] into the bridge
+//!   [`UiAction`]s that carry it out (a manager-authorised void becomes the
+//!   bridge's `VoidReceipt` with the PIN; a card tender gets its token from a
+//!   [`CardTokenSource`]).
+//!
+//! This module must not hold business rules (the engine decides) nor do I/O.
+
+use crate::card::CardTokenSource;
+use crate::error::KioskError;
+use keel_core::money::Currency;
+use keel_terminal::ui_bridge::snapshot as bridge;
+use keel_terminal::ui_bridge::{AddSource, Qty, UiAction, UiSnapshot};
+use keel_ui::action::{self as ui, Action, PinPurpose};
+use keel_ui::view::{self as vm, ViewModel};
+
+fn money(m: &bridge::MoneyView) -> vm::MoneyView {
+    vm::MoneyView::new(m.minor, m.text.clone())
+}
+
+fn product(p: &bridge::ProductView) -> vm::ProductView {
+    vm::ProductView {
+        sku: p.sku.clone(),
+        name: p.name.clone(),
+        price_text: p.price_text.clone(),
+    }
+}
+
+fn line(l: &bridge::LineView) -> vm::LineView {
+    vm::LineView {
+        line: l.line,
+        name: l.name.clone(),
+        qty: l.qty,
+        qty_text: l.qty_text.clone(),
+        by_weight: l.by_weight,
+        unit_price: money(&l.unit_price),
+        amount: money(&l.amount),
+        voided: l.voided,
+    }
+}
+
+fn cart(c: &bridge::CartView) -> vm::CartView {
+    vm::CartView {
+        lines: c.lines.iter().map(line).collect(),
+        subtotal: money(&c.subtotal),
+        discount: money(&c.discount),
+        tax: money(&c.tax),
+        total: money(&c.total),
+        paid: money(&c.paid),
+        remaining: money(&c.remaining),
+        change: money(&c.change),
+        covered: c.covered,
+        tendered: c.tendered,
+    }
+}
+
+fn status(s: &bridge::StatusBar) -> vm::StatusView {
+    vm::StatusView {
+        cloud: match s.cloud {
+            bridge::CloudState::None => vm::CloudState::None,
+            bridge::CloudState::Online => vm::CloudState::Online,
+            bridge::CloudState::Connecting => vm::CloudState::Connecting,
+            bridge::CloudState::Offline => vm::CloudState::Offline,
+        },
+        pending_sync: s.pending_sync,
+        standalone: s.standalone,
+        leader: s.leader,
+        is_leader: s.is_leader,
+        peers_connected: s.peers_connected,
+        peers_total: s.peers_total,
+        printer: s.printer.clone(),
+        print_queue: s.print_queue,
+        ai_model: s.ai_model.clone(),
+    }
+}
+
+fn message(m: &bridge::UiMessage) -> vm::MessageView {
+    vm::MessageView {
+        kind: match m.kind {
+            bridge::MessageKind::Notice => vm::MessageKind::Notice,
+            bridge::MessageKind::Error => vm::MessageKind::Error,
+        },
+        text: m.text.clone(),
+    }
+}
+
+/// Cash notes offered as quick amounts, in minor units, smallest first: a
+/// display hint only (what the drawer holds is not known here). Rupiah and
+/// yen get their own notes; every other currency 5, 10, 20 and 50 majors.
+pub fn cash_notes(currency: Currency) -> Vec<i64> {
+    match currency.code() {
+        "IDR" => vec![10_000, 20_000, 50_000, 100_000],
+        "JPY" => vec![1_000, 2_000, 5_000, 10_000],
+        _ => [5, 10, 20, 50]
+            .iter()
+            .map(|n| n * currency.minor_per_major())
+            .collect(),
+    }
+}
+
+/// The view-model the screens draw for `s`. An unknown currency code (never
+/// sent by a bridge on a valid profile) reads as exponent 2 with no quick
+/// amounts.
+pub fn view_model(s: &UiSnapshot) -> ViewModel {
+    let currency = Currency::from_code(&s.currency).ok();
+    ViewModel {
+        store_name: s.store_name.clone(),
+        terminal: s.terminal.clone(),
+        user: s.user.as_ref().map(|u| u.name.clone()),
+        currency_exponent: currency.map_or(2, |c| c.exponent()),
+        cash_notes: currency.map(cash_notes).unwrap_or_default(),
+        categories: s
+            .categories
+            .iter()
+            .map(|c| vm::CategoryView {
+                name: c.name.clone(),
+                products: c.products.iter().map(product).collect(),
+            })
+            .collect(),
+        category: s.category.clone(),
+        search: s.search.clone(),
+        search_results: s.search_results.iter().map(product).collect(),
+        cart: s.cart.as_ref().map(cart),
+        receipt: s.receipt.as_ref().map(|r| vm::ReceiptView {
+            number: r.number,
+            lines: r.lines.clone(),
+        }),
+        status: status(&s.status),
+        message: s.message.as_ref().map(message),
+    }
+}
+
+/// Turns the screens' actions into bridge actions. Keeps what it needs to
+/// know of the last snapshot: whether a sale is open (the first item added
+/// opens one, as at any till) and the card token source.
+pub struct Mapper {
+    cards: Option<Box<dyn CardTokenSource>>,
+    /// A sale is open, or a `SaleNew` was sent and not answered yet.
+    sale_open: bool,
+}
+
+impl Mapper {
+    /// A mapper; `cards` is where card tenders get their token (`None`: no
+    /// card terminal, card tenders are refused here).
+    pub fn new(cards: Option<Box<dyn CardTokenSource>>) -> Mapper {
+        Mapper {
+            cards,
+            sale_open: false,
+        }
+    }
+
+    /// Takes in the snapshot the screens now show. A snapshot with a cart, or
+    /// with any answer (an error from `SaleNew` included), settles whether a
+    /// sale is open; a snapshot still in flight when `SaleNew` was sent can
+    /// make the next add send it again, which the engine refuses harmlessly.
+    pub fn seen(&mut self, s: &UiSnapshot) {
+        if s.cart.is_some() || s.message.is_some() || !self.sale_open {
+            self.sale_open = s.cart.is_some();
+        }
+    }
+
+    /// The bridge actions carrying out `action`, in order.
+    pub fn actions(&mut self, action: Action) -> Result<Vec<UiAction>, KioskError> {
+        Ok(match action {
+            Action::AddItem { code, source } => {
+                let add = UiAction::AddItem {
+                    code,
+                    qty: None,
+                    source: match source {
+                        ui::AddSource::Grid => AddSource::Grid,
+                        ui::AddSource::Scan => AddSource::Scan,
+                    },
+                };
+                if self.sale_open {
+                    vec![add]
+                } else {
+                    self.sale_open = true;
+                    vec![UiAction::SaleNew, add]
+                }
+            }
+            Action::ProductSearch { query } => vec![UiAction::ProductSearch { query }],
+            Action::SwitchCategory { category } => vec![UiAction::SwitchCategory { category }],
+            Action::SetQty { line, qty } => vec![UiAction::SetQty {
+                line,
+                qty: Qty::Units(qty),
+            }],
+            Action::VoidLine { line } => vec![UiAction::VoidLine { line }],
+            Action::Cancel => vec![UiAction::Cancel],
+            Action::TenderCash { amount } => vec![UiAction::TenderCash { amount }],
+            Action::TenderCard { amount } => {
+                let cards = self.cards.as_mut().ok_or(KioskError::NoCardTerminal)?;
+                let card = cards.authorise(amount)?;
+                vec![UiAction::TenderCard {
+                    amount,
+                    token: card.token,
+                    last4: card.last4,
+                    brand: card.brand,
+                }]
+            }
+            Action::Complete => vec![UiAction::Complete { command_id: None }],
+            Action::ManagerAuthorised { purpose, pin } => match purpose {
+                PinPurpose::VoidReceipt { receipt } => vec![UiAction::VoidReceipt {
+                    receipt,
+                    manager_pin: pin,
+                }],
+            },
+            Action::DismissMessage => vec![UiAction::DismissMessage],
+        })
+    }
+}
