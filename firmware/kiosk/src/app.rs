@@ -219,19 +219,20 @@ impl HeadlessKiosk {
     }
 
     /// Runs every action the screens queued, in order, and shows the
-    /// snapshot after them. Returns how many bridge actions ran.
+    /// snapshot after them. Returns how many bridge actions ran. All queued
+    /// actions are mapped before any runs, as on the threaded kiosk, where
+    /// taps are mapped as they happen and the snapshots come later.
     pub fn pump(&mut self) -> usize {
-        let mut ran = 0;
+        let mut mapped = Vec::new();
         while let Ok(a) = self.queued.try_recv() {
             match self.mapper.actions(a) {
-                Ok(list) => {
-                    for b in list {
-                        self.apply(b);
-                        ran += 1;
-                    }
-                }
+                Ok(list) => mapped.extend(list),
                 Err(e) => self.refused.push(e),
             }
+        }
+        let ran = mapped.len();
+        for b in mapped {
+            self.apply(b);
         }
         ran
     }

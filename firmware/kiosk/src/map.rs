@@ -141,6 +141,9 @@ pub struct Mapper {
     cards: Option<Box<dyn CardTokenSource>>,
     /// A sale is open, or a `SaleNew` was sent and not answered yet.
     sale_open: bool,
+    /// The command id every `Complete` of the open sale carries, so a double
+    /// tap (or a retry) makes one sale and previews its receipt.
+    complete_id: Option<String>,
 }
 
 impl Mapper {
@@ -150,6 +153,7 @@ impl Mapper {
         Mapper {
             cards,
             sale_open: false,
+            complete_id: None,
         }
     }
 
@@ -160,6 +164,11 @@ impl Mapper {
     pub fn seen(&mut self, s: &UiSnapshot) {
         if s.cart.is_some() || s.message.is_some() || !self.sale_open {
             self.sale_open = s.cart.is_some();
+        }
+        // Snapshots arrive in order: once one shows no sale, the sale the id
+        // was for is closed (completed or cancelled).
+        if s.cart.is_none() {
+            self.complete_id = None;
         }
     }
 
@@ -201,7 +210,14 @@ impl Mapper {
                     brand: card.brand,
                 }]
             }
-            Action::Complete => vec![UiAction::Complete { command_id: None }],
+            Action::Complete => {
+                let id = self
+                    .complete_id
+                    .get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
+                vec![UiAction::Complete {
+                    command_id: Some(id.clone()),
+                }]
+            }
             Action::ManagerAuthorised { purpose, pin } => match purpose {
                 PinPurpose::VoidReceipt { receipt } => vec![UiAction::VoidReceipt {
                     receipt,
