@@ -25,7 +25,7 @@ use keel_ui::headless::HeadlessUi;
 use keel_ui::ui::ActionSink;
 use keel_ui::Ui;
 use slint::ComponentHandle;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,8 @@ impl Screens for HeadlessUi {
 struct Shared<S> {
     screens: S,
     last: RefCell<Option<UiSnapshot>>,
+    /// The bridge stopped sending (logged once).
+    stopped: Cell<bool>,
 }
 
 /// The kiosk with the bridge on its own thread. Lives on the UI thread.
@@ -93,6 +95,7 @@ impl<S: Screens> Kiosk<S> {
         let shared = Rc::new(Shared {
             screens: make(sink)?,
             last: RefCell::new(None),
+            stopped: Cell::new(false),
         });
         let snapshots = Rc::new(snapshots);
         let timer = slint::Timer::default();
@@ -157,7 +160,9 @@ fn poll<S: Screens>(
             }
             Err(TryRecvError::Empty) => break,
             Err(TryRecvError::Disconnected) => {
-                log::debug!("kiosk: the ui bridge stopped sending snapshots");
+                if !shared.stopped.replace(true) {
+                    log::warn!("kiosk: the ui bridge stopped sending snapshots");
+                }
                 break;
             }
         }
