@@ -23,6 +23,19 @@ fn mkfifo(path: &Path) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
+/// Waits until the terminal's print worker has the printer answering.
+fn wait_reachable(k: &mut Keel) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = k.ok("printer status");
+        if s["reachable"] == true {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the printer never answered: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn start(dir: &Path, printer: &Path, scanner: Option<&Path>) -> Keel {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
     cmd.args(["console", "--demo", "--json", "--data-dir"])
@@ -43,9 +56,10 @@ fn a_sale_prints_its_receipt_kicks_the_drawer_and_a_scan_adds_to_the_cart() {
     mkfifo(&fifo);
     let mut k = start(&dir.path().join("data"), &path, Some(&fifo));
     k.ok("login 1111");
+    wait_reachable(&mut k);
     k.ok("shift open 100.00");
     // The float goes into the drawer: that opening is journaled and kicks it too.
-    assert!(printer.wait_until(Duration::from_secs(10), |m| m.kicks().len() == 1));
+    assert!(printer.wait_until(Duration::from_secs(20), |m| m.kicks().len() == 1));
     k.ok("sale new");
     // The scanner: EAN-13 of the demo's dark chocolate at scanner speed.
     let mut rec = Recorder::new(Layout::Us, Timing::scanner(7), 1_000_000);
@@ -107,8 +121,8 @@ fn a_sale_completes_while_the_printer_is_out_of_paper_and_prints_once_paper_is_b
     let data = dir.path().join("data");
     let mut k = start(&data, &path, None);
     k.ok("login 1111");
+    wait_reachable(&mut k);
     k.ok("shift open 100.00");
-    assert!(printer.wait_until(Duration::from_secs(10), |m| !m.kicks().is_empty()));
     printer.set_paper_out(true);
     k.ok("sale new");
     k.ok("sale add 4006381333931");
