@@ -74,9 +74,21 @@ fn terminals_find_each_other_through_avahi_alone() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let peers = ks[0].ok("peers");
-    assert_eq!(peers["mdns"], true);
-    assert_eq!(peers["discovered"].as_array().unwrap().len(), 2, "{peers}");
+    // Sightings come and go with Avahi's announcements (a peer's record can be
+    // withdrawn and announced again): wait for both, do not sample once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let peers = ks[0].ok("peers");
+        assert_eq!(peers["mdns"], true);
+        if peers["discovered"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "terminal 1 does not see both peers through mDNS: {peers}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // A sale on terminal 3 reaches terminal 1 (the catalog came from terminal 1 the same way).
     let deadline = Instant::now() + Duration::from_secs(20);
     while ks[2].ok("catalog list")["items"].as_array().unwrap().len() < 17 {
