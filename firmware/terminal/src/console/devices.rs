@@ -35,17 +35,18 @@ fn kilograms(grams: i64) -> String {
 
 /// The printer's state in one word, as `status` shows it.
 pub fn printer_state(r: &crate::peripherals::PrinterReport) -> &'static str {
-    if !r.reachable {
+    let st = &r.status;
+    if !st.reachable {
         "not answering"
-    } else if r.paper_out {
+    } else if st.paper_out {
         "paper out"
-    } else if r.cover_open {
+    } else if st.cover_open {
         "cover open"
-    } else if r.error {
+    } else if st.error {
         "error"
-    } else if !r.online {
+    } else if !st.online {
         "offline"
-    } else if r.paper_near_end {
+    } else if st.paper_near_end {
         "paper low"
     } else {
         "ready"
@@ -86,13 +87,14 @@ pub fn execute(
             let r = need(devices)?
                 .printer_status()
                 .ok_or_else(|| Reply::err("no receipt printer configured"))?;
+            let st = &r.status;
             let text = vec![
                 format!(
                     "printer {}: {}",
                     r.port,
-                    if !r.reachable {
+                    if !st.reachable {
                         "not answering"
-                    } else if r.ready() {
+                    } else if st.ready() {
                         "ready"
                     } else {
                         "not ready"
@@ -100,12 +102,12 @@ pub fn execute(
                 ),
                 format!(
                     "online {}  cover open {}  paper near end {}  paper out {}  error {}  drawer open {}",
-                    yes_no(Some(r.online)),
-                    yes_no(Some(r.cover_open)),
-                    yes_no(Some(r.paper_near_end)),
-                    yes_no(Some(r.paper_out)),
-                    yes_no(Some(r.error)),
-                    yes_no(r.drawer_open)
+                    yes_no(Some(st.online)),
+                    yes_no(Some(st.cover_open)),
+                    yes_no(Some(st.paper_near_end)),
+                    yes_no(Some(st.paper_out)),
+                    yes_no(Some(st.error)),
+                    yes_no(st.drawer_open)
                 ),
                 format!(
                     "{} job(s) waiting, {} printed since start{}",
@@ -119,9 +121,9 @@ pub fn execute(
             ];
             Ok(Reply::ok(
                 fields! {
-                    "port" => r.port, "reachable" => r.reachable, "online" => r.online,
-                    "cover_open" => r.cover_open, "paper_near_end" => r.paper_near_end,
-                    "paper_out" => r.paper_out, "error" => r.error, "drawer_open" => r.drawer_open,
+                    "port" => r.port, "reachable" => st.reachable, "online" => st.online,
+                    "cover_open" => st.cover_open, "paper_near_end" => st.paper_near_end,
+                    "paper_out" => st.paper_out, "error" => st.error, "drawer_open" => st.drawer_open,
                     "pending" => r.pending, "printed" => r.printed, "last_error" => r.last_error,
                 },
                 text,

@@ -69,33 +69,14 @@ impl Devices {
 pub struct PrinterReport {
     /// Device path or `tcp://addr`.
     pub port: String,
-    /// The printer answers status requests.
-    pub reachable: bool,
-    /// Online.
-    pub online: bool,
-    /// Cover open.
-    pub cover_open: bool,
-    /// Paper near its end.
-    pub paper_near_end: bool,
-    /// Paper out.
-    pub paper_out: bool,
-    /// An error state.
-    pub error: bool,
-    /// The drawer's switch, where wired.
-    pub drawer_open: Option<bool>,
+    /// The last status the printer reported (DLE EOT).
+    pub status: keel_devices::status::PrinterStatus,
     /// Jobs waiting.
     pub pending: usize,
     /// Jobs printed since start.
     pub printed: u64,
     /// The last failure, until a job prints.
     pub last_error: Option<String>,
-}
-
-impl PrinterReport {
-    /// Ready to print.
-    pub fn ready(&self) -> bool {
-        self.reachable && self.online && !self.paper_out && !self.cover_open && !self.error
-    }
 }
 
 /// A scale reading as the console shows it.
@@ -236,13 +217,7 @@ impl Peripherals {
         let v = p.handle.status();
         Some(PrinterReport {
             port: v.device,
-            reachable: v.status.reachable,
-            online: v.status.online,
-            cover_open: v.status.cover_open,
-            paper_near_end: v.status.paper_near_end,
-            paper_out: v.status.paper_out,
-            error: v.status.error,
-            drawer_open: v.status.drawer_open,
+            status: v.status,
             pending: v.pending,
             printed: v.printed_total,
             last_error: v.last_error,

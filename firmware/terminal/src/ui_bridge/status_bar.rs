@@ -265,13 +265,15 @@ mod tests {
     fn printer_state_in_a_word() {
         let mut p = PrinterReport {
             port: "/dev/ttyUSB0".into(),
-            reachable: true,
-            online: true,
-            cover_open: false,
-            paper_near_end: false,
-            paper_out: false,
-            error: false,
-            drawer_open: None,
+            status: keel_devices::status::PrinterStatus {
+                reachable: true,
+                online: true,
+                cover_open: false,
+                paper_near_end: false,
+                paper_out: false,
+                error: false,
+                drawer_open: None,
+            },
             pending: 2,
             printed: 5,
             last_error: None,
@@ -286,9 +288,9 @@ mod tests {
             (bar(&p).printer.as_str(), bar(&p).print_queue),
             ("ready", 2)
         );
-        p.paper_out = true;
+        p.status.paper_out = true;
         assert_eq!(bar(&p).printer, "paper out");
-        p.reachable = false;
+        p.status.reachable = false;
         assert_eq!(bar(&p).printer, "not answering");
     }
 }
