@@ -239,3 +239,19 @@ fn scale_read_and_scanner_monitor_through_the_console() {
     assert_eq!(ended["monitor"], "ended", "{ended}");
     k.quit();
 }
+
+#[test]
+fn a_scanner_source_that_is_no_event_stream_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["console", "--demo", "--json", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--scanner-events")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scanner"), "{err}");
+}

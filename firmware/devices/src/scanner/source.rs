@@ -107,8 +107,18 @@ impl ScannerSource {
         self
     }
 
-    /// Starts the reader thread.
+    /// Starts the reader thread. A path that exists but can never be a source
+    /// (a directory, a socket) is refused here, before any thread starts; a
+    /// missing one is waited for (hot-plug).
     pub fn spawn(self) -> Result<ScanStream, SourceError> {
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            if let Err(OpenError::Wrong(kind)) = kind_of(&meta.file_type()) {
+                return Err(SourceError::NotAnEventSource {
+                    path: self.path.display().to_string(),
+                    kind,
+                });
+            }
+        }
         ScanStream::spawn("keel-scanner", move |tx, shared| {
             Reader::new(self, tx, shared).run()
         })
