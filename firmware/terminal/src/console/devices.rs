@@ -65,6 +65,39 @@ pub fn add_printer_line(reply: &mut Reply, r: &crate::peripherals::PrinterReport
         .push(format!("printer {state}, {} job(s) waiting", r.pending));
 }
 
+/// A wait on a device that a command asked for, run by the console loop with
+/// the node unlocked; its outcome is the command's reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceWait {
+    /// `scale read`: wait for a settled weight.
+    ScaleRead,
+    /// `drawer test`: the drawer's switch shortly after the kick.
+    DrawerStatus,
+}
+
+/// Runs a device wait (the node is not locked) and renders the reply.
+pub fn finish(wait: DeviceWait, devices: &Peripherals) -> Reply {
+    match wait {
+        DeviceWait::ScaleRead => match devices.scale_read() {
+            Ok(r) => Reply::ok(
+                fields! { "state" => r.state, "grams" => r.grams },
+                vec![format!("scale: {} {} kg", r.state, kilograms(r.grams))],
+            ),
+            Err(e) => Reply::err(e),
+        },
+        DeviceWait::DrawerStatus => {
+            let status = devices.drawer_status_after_kick();
+            Reply::ok(
+                fields! { "drawer" => "kicked", "open" => status },
+                vec![format!(
+                    "drawer kicked (journaled as a no-sale); reports open: {}",
+                    yes_no(status)
+                )],
+            )
+        }
+    }
+}
+
 /// Runs one peripheral command.
 pub fn execute(
     node: &mut Node,
@@ -147,14 +180,8 @@ pub fn execute(
                 .no_sale(user)
                 .map_err(Reply::err)?;
             node.commit(events, None).map_err(Reply::err)?;
-            let status = d.drawer_status_after_kick();
-            Ok(Reply::ok(
-                fields! { "drawer" => "kicked", "open" => status },
-                vec![format!(
-                    "drawer kicked (journaled as a no-sale); reports open: {}",
-                    yes_no(status)
-                )],
-            ))
+            st.device_wait = Some(DeviceWait::DrawerStatus);
+            Ok(Reply::line("drawer kicked"))
         }
         Command::ScannerMonitor => {
             require(user, Permission::Diagnostics).map_err(Reply::err)?;
@@ -172,11 +199,11 @@ pub fn execute(
         }
         Command::ScaleRead => {
             require(user, Permission::Sell).map_err(Reply::err)?;
-            let r = need(devices)?.scale_read().map_err(Reply::err)?;
-            Ok(Reply::ok(
-                fields! { "state" => r.state, "grams" => r.grams },
-                vec![format!("scale: {} {} kg", r.state, kilograms(r.grams))],
-            ))
+            if !need(devices)?.has_scale() {
+                return Err(Reply::err("no scale configured"));
+            }
+            st.device_wait = Some(DeviceWait::ScaleRead);
+            Ok(Reply::line("reading the scale"))
         }
         other => Err(Reply::err(format!("{other:?} is not a peripheral command"))),
     }

@@ -161,6 +161,11 @@ fn serve_inputs<W: Write>(
             ))),
             (None, _) => reply,
         };
+        // Likewise a wait on a device (the scale, the drawer's switch).
+        let reply = match (state.device_wait.take(), services.devices) {
+            (Some(w), Some(d)) => Some(devices::finish(w, d)),
+            _ => reply,
+        };
         if let Some(reply) = reply {
             let rendered = reply.render(state.json);
             output.write_all(rendered.as_bytes())?;

@@ -30,6 +30,9 @@ pub struct SessionState {
     pub pending: Option<Pending>,
     /// `scanner monitor` runs: scans are shown, not sold, until a blank line.
     pub monitoring: bool,
+    /// A device wait to run once the node is unlocked (reading the scale, the
+    /// drawer's switch after a kick): seconds on a device never hold the node.
+    pub device_wait: Option<super::devices::DeviceWait>,
 }
 
 /// A consensus operation a command asked for. It is run by the console loop

@@ -261,6 +261,7 @@ impl Peripherals {
 
     /// The drawer's state shortly after a kick (the kick goes out from the
     /// feeder once the no-sale is journaled): `None` when it does not report.
+    /// Waits on the device: call it without holding the node.
     pub fn drawer_status_after_kick(&self) -> Option<bool> {
         let d = self.devices.drawer.as_ref()?;
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -282,7 +283,13 @@ impl Peripherals {
         self.scanner
     }
 
-    /// Reads the scale: waits up to 3 s for a settled reading.
+    /// Whether a scale is configured.
+    pub fn has_scale(&self) -> bool {
+        self.scale.is_some()
+    }
+
+    /// Reads the scale: waits up to 3 s for a settled reading. Call it without
+    /// holding the node: it waits on the device.
     pub fn scale_read(&self) -> Result<ScaleReport, String> {
         use keel_devices::scale::{Scale, ScaleProtocol, ScaleState};
         let cfg = self.scale.as_ref().ok_or("no scale configured")?;
