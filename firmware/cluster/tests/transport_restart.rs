@@ -166,6 +166,26 @@ struct Child {
 
 /// Starts the echo child `id` on `port` (0: any); `peer` is the parent transport it
 /// knows (as static config would), if any. Waits for it to listen.
+/// A port for a child that is restarted on it: below the kernel's ephemeral range
+/// (32768 and up), so no other test's ephemeral socket can take it between a kill
+/// and the restart, and free when picked.
+fn restart_port() -> u16 {
+    use std::sync::atomic::AtomicU16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        (std::process::id() % 300) as u16 * 2,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = 32_100 + NEXT.fetch_add(1, Ordering::SeqCst) % 600;
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn spawn_child(pki: &Pki, id: u32, port: u16, peer: Option<&Transport>) -> Child {
     let mut cmd = reexec_test("transport_echo_child", ROLE).expect("test binary");
     cmd.env(ENV_DIR, pki.dir.path())
@@ -259,7 +279,7 @@ fn restart_case(
     smol::block_on(async {
         let pki = Pki::new(b_id);
         let a = pki.transport(a_id).await;
-        let mut b = spawn_child(&pki, b_id, 0, Some(&a));
+        let mut b = spawn_child(&pki, b_id, restart_port(), Some(&a));
         let b_addr = b.addr;
         a.set_peer_addr(TerminalId(b_id), b_addr);
         let epoch = Arc::new(AtomicU32::new(0));
@@ -433,7 +453,7 @@ fn stateless_reset_after_restart() {
             let pki = Pki::new(b_id);
             let a = pki.transport(a_id).await;
             // The first child knows the parent, so that with b_id 1 it dials (lower id first).
-            let mut b = spawn_child(&pki, b_id, 0, Some(&a));
+            let mut b = spawn_child(&pki, b_id, restart_port(), Some(&a));
             let b_addr = b.addr;
             a.set_peer_addr(TerminalId(b_id), b_addr);
             let epoch = Arc::new(AtomicU32::new(0));

@@ -70,12 +70,22 @@ pub struct Totals {
     pub ignored: u64,
     /// Names of failed tests (`test NAME ... FAILED`).
     pub failures: Vec<String>,
+    /// Each failed test's panic (its `---- NAME stdout ----` section's
+    /// `panicked at` line and the message after it), repeated at the end of
+    /// the run so a long log's tail still says why.
+    pub panics: Vec<(String, Vec<String>)>,
+    /// The failure section being read and whether its panic message is being copied.
+    section: Option<(String, bool)>,
 }
+
+/// Lines of one panic message kept for the summary.
+const PANIC_LINES: usize = 12;
 
 impl Totals {
     /// Feeds one line of cargo test's stdout.
     pub fn line(&mut self, line: &str) {
         let line = line.trim_end();
+        self.failure_section(line);
         if let Some(rest) = line.strip_prefix("test result: ") {
             self.runs += 1;
             for part in rest.split(['.', ';']) {
@@ -96,6 +106,37 @@ impl Totals {
             .and_then(|l| l.strip_suffix(" ... FAILED"))
         {
             self.failures.push(name.to_string());
+        }
+    }
+
+    /// Follows libtest's failure sections: `---- NAME stdout ----`, the
+    /// test's output, then `failures:`.
+    fn failure_section(&mut self, line: &str) {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"))
+        {
+            self.section = Some((name.to_string(), false));
+            return;
+        }
+        let Some((name, copying)) = self.section.as_mut() else {
+            return;
+        };
+        if line == "failures:" || line.starts_with("test result: ") {
+            self.section = None;
+        } else if line.contains("panicked at") {
+            *copying = true;
+            self.panics.push((name.clone(), vec![line.to_string()]));
+        } else if *copying {
+            let stop = line.is_empty()
+                || line.starts_with("stack backtrace:")
+                || line.starts_with("note: run with");
+            match self.panics.last_mut() {
+                Some((_, lines)) if !stop && lines.len() < PANIC_LINES => {
+                    lines.push(line.to_string())
+                }
+                _ => *copying = false,
+            }
         }
     }
 }
@@ -182,6 +223,12 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         if !totals.failures.is_empty() {
             println!("xtask test: failed tests: {}", totals.failures.join(", "));
         }
+        for (name, lines) in &totals.panics {
+            println!("xtask test: {name}:");
+            for l in lines {
+                println!("xtask test:   {l}");
+            }
+        }
         let when = if totals.runs == 0 {
             ", before any test ran; see the errors above"
         } else {
@@ -251,6 +298,45 @@ mod tests {
         assert_eq!(t.runs, 2);
         assert_eq!((t.passed, t.failed, t.ignored), (13, 1, 1));
         assert_eq!(t.failures, vec!["a::c".to_string()]);
+    }
+
+    #[test]
+    fn panics_are_kept_from_failure_sections() {
+        let mut t = Totals::default();
+        for l in [
+            "test a::c ... FAILED",
+            "",
+            "failures:",
+            "",
+            "---- a::c stdout ----",
+            "some output the test printed",
+            "",
+            "thread 'a::c' (123) panicked at src/a.rs:9:5:",
+            "assertion `left == right` failed: counted",
+            "  left: 1",
+            " right: 2",
+            "stack backtrace:",
+            "   0: frames",
+            "",
+            "failures:",
+            "    a::c",
+            "thread 'x' panicked at elsewhere.rs:1:1:",
+            "test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        ] {
+            t.line(l);
+        }
+        assert_eq!(
+            t.panics,
+            vec![(
+                "a::c".to_string(),
+                vec![
+                    "thread 'a::c' (123) panicked at src/a.rs:9:5:".to_string(),
+                    "assertion `left == right` failed: counted".to_string(),
+                    "  left: 1".to_string(),
+                    " right: 2".to_string(),
+                ]
+            )]
+        );
     }
 
     #[test]
