@@ -192,6 +192,14 @@ pub enum UiAction {
     DismissMessage,
     /// Nothing: just send a fresh snapshot.
     Refresh,
+    /// Preview a receipt of this terminal without printing it (receipts
+    /// page). Screen state only; an unknown number is refused.
+    PreviewReceipt {
+        /// Receipt number.
+        receipt: u64,
+    },
+    /// Verify the journal chain for the technician page (read only).
+    Diagnose,
 }
 
 impl UiAction {
@@ -235,6 +243,8 @@ impl UiAction {
             UiAction::SwitchCategory { .. } => "switch category",
             UiAction::DismissMessage => "dismiss",
             UiAction::Refresh => "refresh",
+            UiAction::PreviewReceipt { .. } => "receipt preview",
+            UiAction::Diagnose => "diagnose",
         }
     }
 
@@ -321,7 +331,9 @@ impl UiAction {
             UiAction::ProductSearch { .. }
             | UiAction::SwitchCategory { .. }
             | UiAction::DismissMessage
-            | UiAction::Refresh => return None,
+            | UiAction::Refresh
+            | UiAction::PreviewReceipt { .. }
+            | UiAction::Diagnose => return None,
         })
     }
 }

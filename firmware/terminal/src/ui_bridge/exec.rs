@@ -22,7 +22,7 @@ use crate::console::reply::Reply;
 use crate::console::session::{Session, SessionState};
 use crate::node::Node;
 use keel_core::engine::Engine;
-use keel_core::ids::CommandId;
+use keel_core::ids::{CommandId, ReceiptNo};
 use std::sync::{Mutex, MutexGuard};
 
 /// The two console sessions behind the screens.
@@ -104,6 +104,57 @@ fn screen_only(action: &UiAction, screen: &mut Screen) -> bool {
     true
 }
 
+/// Runs a screen action that reads the node but writes nothing (receipt
+/// preview, chain verification); `None` if `action` is not one.
+fn reads_only(
+    node: &Mutex<Node>,
+    services: &UiServices,
+    screen: &mut Screen,
+    action: &UiAction,
+) -> Option<Reply> {
+    let guard = match action {
+        UiAction::PreviewReceipt { .. } | UiAction::Diagnose => lock(node),
+        _ => return None,
+    };
+    let (reply, message) = match action {
+        UiAction::PreviewReceipt { receipt } => match guard.sale(ReceiptNo(*receipt)) {
+            Ok(Some(_)) => {
+                screen.preview = Some(*receipt);
+                (Reply::line("ok"), None)
+            }
+            Ok(None) => {
+                let e = format!("no receipt {receipt} on this terminal");
+                (Reply::err(e.clone()), Some((MessageKind::Error, e)))
+            }
+            Err(e) => {
+                let e = format!("receipt {receipt} cannot be read: {e}");
+                (Reply::err(e.clone()), Some((MessageKind::Error, e)))
+            }
+        },
+        _ => {
+            let check = super::diagnostics::verify_chain(&guard, services.clock.now_ms());
+            let kind = if check.ok {
+                MessageKind::Notice
+            } else {
+                MessageKind::Error
+            };
+            let text = if check.ok {
+                format!("journal ok: {} records", check.records)
+            } else {
+                format!("journal verify FAILED: {}", check.detail)
+            };
+            screen.chain = Some(check);
+            (Reply::line(text.clone()), Some((kind, text)))
+        }
+    };
+    screen.message = message.map(|(kind, text)| UiMessage {
+        kind,
+        text,
+        action: action.name().to_string(),
+    });
+    Some(reply)
+}
+
 /// The receipt recorded for command id `id`, if that sale was made.
 fn first_receipt(node: &Node, id: &str) -> Option<u64> {
     let id = CommandId::parse(id)?;
@@ -157,6 +208,9 @@ pub fn execute(
 ) -> Reply {
     if screen_only(action, screen) {
         return Reply::line("ok");
+    }
+    if let Some(reply) = reads_only(node, services, screen, action) {
+        return reply;
     }
     screen.report = None;
     if let UiAction::Reprint { receipt } = action {

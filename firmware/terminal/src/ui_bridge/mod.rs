@@ -23,7 +23,9 @@
 //!   to the bridge as `AddItem` actions.
 
 pub mod action;
+pub mod diagnostics;
 pub mod exec;
+pub mod history;
 pub mod records;
 pub mod scans;
 pub mod screen;

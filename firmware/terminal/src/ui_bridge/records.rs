@@ -39,6 +39,7 @@ pub fn receipt_preview(node: &Node, wanted: Option<u64>) -> Option<ReceiptView> 
         voided: r.voided,
         refunds: rec.refunds.len(),
         lines: r.render_text(CONSOLE_WIDTH),
+        items: super::history::items(&rec),
     })
 }
 

@@ -4,7 +4,7 @@
 //! copied out for one snapshot ([`Outside`]). Plain data; must not do I/O
 //! beyond asking each runtime for its status.
 
-use super::snapshot::{CustomerView, ReportView, UiMessage};
+use super::snapshot::{ChainCheckView, CustomerView, ReportView, UiMessage};
 use crate::clock::{Clock, SystemClock};
 use crate::cluster_runtime::{ClusterHandle, ClusterStatus};
 use crate::peripherals::{Peripherals, PrinterReport};
@@ -50,6 +50,7 @@ impl UiServices {
             cluster: self.cluster.as_ref().map(|c| c.status()),
             uplink: self.uplink.as_ref().map(|u| u.status()),
             printer: self.devices.as_ref().and_then(|d| d.printer_status()),
+            scanner: self.devices.as_ref().is_some_and(|d| d.has_scanner()),
         }
     }
 }
@@ -63,6 +64,8 @@ pub struct Outside {
     pub uplink: Option<UplinkStatus>,
     /// The receipt printer's status.
     pub printer: Option<PrinterReport>,
+    /// A barcode scanner is configured.
+    pub scanner: bool,
 }
 
 /// The screen's own state, kept by the bridge between actions.
@@ -80,4 +83,6 @@ pub struct Screen {
     pub customers: Vec<CustomerView>,
     /// The last action's notice or error.
     pub message: Option<UiMessage>,
+    /// The last journal chain verification (`UiAction::Diagnose`).
+    pub chain: Option<ChainCheckView>,
 }

@@ -123,6 +123,8 @@ pub struct ReceiptView {
     pub refunds: usize,
     /// The receipt as text (`Receipt::render_text`), one entry per printed line.
     pub lines: Vec<String>,
+    /// Its sold lines with what is left to refund (for the refund screen).
+    pub items: Vec<ReceiptItemView>,
 }
 
 /// An X or Z report, as shown after `ReportX` or `ShiftClose`.
@@ -338,10 +340,121 @@ pub struct UiSnapshot {
     pub search_results: Vec<ProductView>,
     /// Open kitchen tickets from every terminal of the store, oldest first.
     pub kitchen: Vec<TicketView>,
+    /// Served tickets that can be recalled, newest order first (at most
+    /// `view::KITCHEN_SERVED_MAX`).
+    pub kitchen_served: Vec<TicketView>,
     /// The last customer lookup's results.
     pub customers: Vec<CustomerView>,
+    /// This terminal's most recent receipts, newest first (at most
+    /// `history::RECENT_RECEIPTS`).
+    pub recent_receipts: Vec<ReceiptSummaryView>,
+    /// The technician page's read-only diagnostics.
+    pub diagnostics: DiagnosticsView,
     /// The status bar.
     pub status: StatusBar,
     /// The previous action's notice or error.
     pub message: Option<UiMessage>,
+}
+
+/// One sold line of a completed receipt, as the refund screen lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptItemView {
+    /// Line number on the receipt (what `Refund` takes).
+    pub line: u32,
+    /// Item name at the time of sale.
+    pub name: String,
+    /// Units, or grams for items sold by weight.
+    pub qty: i64,
+    /// Quantity as shown (`2`, `0.750 kg`).
+    pub qty_text: String,
+    /// Sold by weight (refunded in grams).
+    pub by_weight: bool,
+    /// Amount charged for the line.
+    pub amount: MoneyView,
+    /// Units (or grams) not refunded yet.
+    pub refundable: i64,
+}
+
+/// A receipt in the recent-receipts list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptSummaryView {
+    /// Receipt number.
+    pub number: u64,
+    /// When it was sold (ms since epoch).
+    pub time_ms: u64,
+    /// Total.
+    pub total: MoneyView,
+    /// Lines sold.
+    pub lines: usize,
+    /// Voided afterwards.
+    pub voided: bool,
+    /// Refunds issued against it.
+    pub refunds: usize,
+}
+
+/// A peer of the cluster on the technician page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerDiagView {
+    /// Terminal (`T02`).
+    pub terminal: String,
+    /// Address, if known.
+    pub addr: Option<String>,
+    /// Connected now.
+    pub connected: bool,
+    /// Milliseconds since it was last heard from, if ever.
+    pub last_seen_ms: Option<u64>,
+    /// Records it lacks of ours, if known.
+    pub lag: Option<u64>,
+}
+
+/// The last journal chain verification (asked for with `UiAction::Diagnose`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainCheckView {
+    /// The chain verified from the first record to the head.
+    pub ok: bool,
+    /// Records verified.
+    pub records: u64,
+    /// `head <hash>` when ok, else what broke.
+    pub detail: String,
+    /// When it was checked (ms since epoch).
+    pub at_ms: u64,
+}
+
+/// Read-only diagnostics for the technician page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiagnosticsView {
+    /// Firmware version.
+    pub firmware: String,
+    /// This terminal (`T01`).
+    pub terminal: String,
+    /// Store id.
+    pub store_id: String,
+    /// Where the terminal keeps its data.
+    pub data_dir: String,
+    /// The journal's last sequence number.
+    pub journal_last_seq: u64,
+    /// The journal head's hash (hex).
+    pub journal_head: String,
+    /// The last chain verification, `None` until asked.
+    pub chain: Option<ChainCheckView>,
+    /// The cluster in a few words (as the status bar).
+    pub cluster: String,
+    /// Raft's term and role (`term 3, follower`), `None` without raft.
+    pub raft: Option<String>,
+    /// Peers with their state.
+    pub peers: Vec<PeerDiagView>,
+    /// The uplink state (`connected`, `backoff`...), `None` without a cloud.
+    pub uplink_state: Option<String>,
+    /// Records the cloud does not hold.
+    pub uplink_pending: Option<u64>,
+    /// Seconds since the last acknowledged sync.
+    pub last_sync_age_s: Option<u64>,
+    /// The uplink's last error.
+    pub uplink_error: Option<String>,
+    /// The receipt printer in one line (`none` without one).
+    pub printer: String,
+    /// The barcode scanner (`configured` or `none`).
+    pub scanner: String,
+    /// The AI model in use (`none` until a model runtime exists, issue 7).
+    pub ai_model: String,
 }

@@ -131,6 +131,9 @@ pub fn cart(node: &Node) -> Option<CartView> {
     })
 }
 
+/// Served tickets the kitchen display lists for recall (the newest orders).
+pub const KITCHEN_SERVED_MAX: usize = 12;
+
 /// Open kitchen tickets of every terminal, oldest first, aged by `now_ms`.
 pub fn kitchen(node: &Node, now_ms: u64) -> Vec<TicketView> {
     let mut open: Vec<_> = node
@@ -140,26 +143,45 @@ pub fn kitchen(node: &Node, now_ms: u64) -> Vec<TicketView> {
         .filter(|t| t.is_open())
         .collect();
     open.sort_by_key(|t| (t.created_ms, t.id));
-    open.into_iter()
-        .map(|t| TicketView {
-            id: t.id.to_string(),
-            terminal: t.id.terminal.0,
-            station: t.station.clone(),
-            receipt: t.receipt_no.0,
-            items: t
-                .items
-                .iter()
-                .map(|i| TicketItemView {
-                    name: i.name.clone(),
-                    qty: i.qty,
-                })
-                .collect(),
-            status: t.status.as_str().to_string(),
-            age_s: now_ms.saturating_sub(t.created_ms) / 1000,
-            recalls: t.recalls,
-            recalled: t.recalls > t.dismissed_recalls,
-        })
+    open.into_iter().map(|t| ticket(t, now_ms)).collect()
+}
+
+/// Served (and not recalled) tickets of every terminal, newest order first,
+/// at most [`KITCHEN_SERVED_MAX`]: what the kitchen display can recall.
+pub fn kitchen_served(node: &Node, now_ms: u64) -> Vec<TicketView> {
+    let mut served: Vec<_> = node
+        .state
+        .kitchen
+        .values()
+        .filter(|t| t.created && !t.is_open())
+        .collect();
+    served.sort_by_key(|t| std::cmp::Reverse((t.created_ms, t.id)));
+    served
+        .into_iter()
+        .take(KITCHEN_SERVED_MAX)
+        .map(|t| ticket(t, now_ms))
         .collect()
+}
+
+fn ticket(t: &keel_core::kitchen::Ticket, now_ms: u64) -> TicketView {
+    TicketView {
+        id: t.id.to_string(),
+        terminal: t.id.terminal.0,
+        station: t.station.clone(),
+        receipt: t.receipt_no.0,
+        items: t
+            .items
+            .iter()
+            .map(|i| TicketItemView {
+                name: i.name.clone(),
+                qty: i.qty,
+            })
+            .collect(),
+        status: t.status.as_str().to_string(),
+        age_s: now_ms.saturating_sub(t.created_ms) / 1000,
+        recalls: t.recalls,
+        recalled: t.recalls > t.dismissed_recalls,
+    }
 }
 
 fn user(u: &User) -> UserView {
@@ -222,7 +244,10 @@ pub fn build(
         category,
         categories,
         kitchen: kitchen(node, now_ms),
+        kitchen_served: kitchen_served(node, now_ms),
         customers: screen.customers.clone(),
+        recent_receipts: super::history::recent(node),
+        diagnostics: super::diagnostics::build(node, screen, outside, &status),
         status,
         message: screen.message.clone(),
     }
