@@ -134,6 +134,12 @@ impl<S: Screens> Kiosk<S> {
             .map_err(|_| KioskError::BridgeStopped)
     }
 
+    /// A sender on the bridge's action channel, for another thread feeding
+    /// the UI (the scanner's barcodes: `ui_bridge::scans::start`).
+    pub fn actions(&self) -> Sender<UiAction> {
+        self.actions.clone()
+    }
+
     /// The screens.
     pub fn screens(&self) -> &S {
         &self.shared.screens

@@ -9,10 +9,13 @@
 //! - [`app`]: [`Kiosk`], the bridge's thread wired to the UI thread (the UI
 //!   never waits on I/O), and [`HeadlessKiosk`], the same on one thread with
 //!   snapshots applied synchronously, for tests.
+//! - [`backend`]: which display backend the `keel-kiosk` binary runs on
+//!   (environment override, `[ui] backend`, what the machine has).
 
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod backend;
 pub mod card;
 pub mod error;
 pub mod map;

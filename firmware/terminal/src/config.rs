@@ -1,6 +1,7 @@
 //! The terminal's TOML configuration: store profile, terminal id, data
 //! directory, console device, tax and cash rules, card limits, staff, the
-//! cluster, and (in `cloud`) the cloud uplink and the health endpoint. Every
+//! cluster, (in `cloud`) the cloud uplink and the health endpoint, and (in
+//! `ui`) the touch UI's backend, mode and language. Every
 //! error names the file, the line and the key. Reading the file is the only I/O.
 
 use keel_core::auth::{Role, User};
@@ -17,12 +18,14 @@ use toml::Spanned;
 
 pub mod cloud;
 pub mod devices;
+pub mod ui;
 
 pub use cloud::{CloudConfig, HealthConfig};
 pub use devices::{
     DevicesConfig, DrawerConfig, Flow, PortConfig, PrinterConfig, ScaleConfig, ScannerConfig,
     ScannerSource,
 };
+pub use ui::{UiBackend, UiConfig, UiMode};
 
 /// A loaded configuration.
 #[derive(Clone, Debug)]
@@ -45,6 +48,8 @@ pub struct Config {
     pub health: Option<HealthConfig>,
     /// Printers, drawer, scanner and scale.
     pub devices: DevicesConfig,
+    /// The touch UI: backend, screen mode, language (`[ui]`).
+    pub ui: UiConfig,
 }
 
 /// The `[cluster]` section: how this terminal joins its store's cluster.
@@ -124,6 +129,7 @@ struct RawConfig {
     drawer: Option<devices::RawDrawer>,
     scanner: Option<devices::RawScanner>,
     scale: Option<devices::RawScale>,
+    ui: Option<ui::RawUi>,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +494,10 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         None => None,
         Some(p) => Some(devices::printer(&loc, "printer", p, &resolve)?),
     };
+    let ui = match &raw.ui {
+        None => UiConfig::default(),
+        Some(u) => ui::ui(&loc, u)?,
+    };
     let devices = DevicesConfig {
         kitchen_printer: match &raw.kitchen_printer {
             None => None,
@@ -534,6 +544,7 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         cloud,
         health,
         devices,
+        ui,
     })
 }
 
@@ -634,6 +645,31 @@ pin = "1234"
         assert!(e.contains("no [printer]"), "{e}");
         let bad = format!("{GOOD}\n[scanner]\nlayout = \"us\"\n");
         assert!(parse("t.toml", &bad, Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn the_ui_section_is_optional_and_checked() {
+        let c = parse("t.toml", GOOD, Path::new(".")).unwrap();
+        assert_eq!(c.ui, UiConfig::default());
+        let text = format!(
+            "{GOOD}\n[ui]\nbackend = \"headless\"\nmode = \"kitchen\"\nlanguage = \"id\"\n"
+        );
+        let c = parse("t.toml", &text, Path::new(".")).unwrap();
+        assert_eq!(
+            (c.ui.backend, c.ui.mode, c.ui.language.as_str()),
+            (UiBackend::Headless, UiMode::Kitchen, "id")
+        );
+        for (bad, key) in [
+            ("backend = \"x11\"", "ui.backend"),
+            ("mode = \"boss\"", "ui.mode"),
+            ("language = \"fr\"", "ui.language"),
+        ] {
+            let text = format!("{GOOD}\n[ui]\n{bad}\n");
+            let e = parse("t.toml", &text, Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("key `{key}`")), "{e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `cargo xtask bench NAME [ARGS]`: runs a benchmark from the `keel-bench`
 //! binary (`cargo run --release -p keel-bench -- NAME ARGS`), passing its output
 //! through. Each benchmark ends with one `BENCH name key=value ...` line.
+//! `ui` is the exception: it runs `keel-ui-bench` from keel-kiosk (`cargo run
+//! --release -p keel-kiosk --bin keel-ui-bench`), so keel-bench and its other
+//! benchmarks never compile Slint.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -14,6 +17,10 @@ pub const BENCHMARKS: &[(&str, &str)] = &[
     (
         "cluster",
         "3 release keel processes through UDP relays: replication latency, leader failover, convergence after a partition heals",
+    ),
+    (
+        "ui",
+        "the sale screen with a 40-line cart at 1280x800, software renderer: frame time and tap-to-frame latency p50/p99 through a demo node, resident memory with the UI up",
     ),
     (
         "cloud",
@@ -56,9 +63,23 @@ pub fn bench(args: &[String]) -> Result<i32> {
         }
     }
     let mut cargo = cmd::cargo();
-    cargo
-        .args(["run", "--release", "-p", "keel-bench", "--"])
-        .args(args);
+    if name == "ui" {
+        cargo
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "keel-kiosk",
+                "--bin",
+                "keel-ui-bench",
+                "--",
+            ])
+            .args(&args[1..]);
+    } else {
+        cargo
+            .args(["run", "--release", "-p", "keel-bench", "--"])
+            .args(args);
+    }
     eprintln!("xtask bench: {}", cmd::display(&cargo));
     let status = cmd::status(&mut cargo).with_context(|| format!("benchmark {name}"))?;
     Ok(cmd::exit_code(status))

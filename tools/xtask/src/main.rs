@@ -23,11 +23,14 @@ Keel developer tasks
 usage: cargo xtask <task> [options]
 
 tasks:
-  run   [--terminals N] [--data-dir DIR] [--fresh] [--no-tmux] [--skip-setup] [-- CONSOLE-ARGS]
+  run   [--terminals N] [--data-dir DIR] [--fresh] [--no-tmux] [--no-ui] [--skip-setup] [-- CONSOLE-ARGS]
         Set up this machine, build keel (release), provision the demo store
         (N terminals, default 3, on 127.0.0.1 ports 7101..) and start it: with
         tmux on a terminal each terminal's console gets a pane; otherwise
         terminal 1's console runs here and the others in the background.
+        Terminal 1 runs keel-kiosk: its touch UI opens in a window when
+        DISPLAY or WAYLAND_DISPLAY is set, else renders headless (newest
+        frame in target/keel-demo/t1-ui.png); --no-ui runs plain keel there.
         Data lives in target/keel-demo/store (or DIR/store); --fresh wipes it.
         CONSOLE-ARGS go to terminal 1's `keel console`, e.g. `-- --json`.
   provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns]
@@ -44,6 +47,7 @@ tasks:
   bench NAME [ARGS]
         `cargo run --release -p keel-bench -- NAME ARGS`. Benchmarks:
           journal   durable sale commits through keel-store vs SQLite (WAL, FULL)
+          ui        the sale screen: frame and tap-to-frame p50/p99, RSS (keel-kiosk)
   help  This text.
 ";
 

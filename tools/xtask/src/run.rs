@@ -15,8 +15,14 @@
 //! is provisioned with a store CA issued by that operator CA, and
 //! `keel-cloud serve` (embedded storage, no database needed) takes the store
 //! leader's uploads on loopback; its report is at `http://127.0.0.1:7480/report`
-//! and `keel-cloud report --dir <root>/cloud`. The UI window becomes one more
-//! process here when it lands.
+//! and `keel-cloud report --dir <root>/cloud`.
+//!
+//! Terminal 1 runs with its touch UI (`keel-kiosk`, the same terminal and
+//! console as `keel console` plus the screens): in a window when a display
+//! server is there (`DISPLAY` or `WAYLAND_DISPLAY`; keel-kiosk is then built
+//! with its `desktop` feature), headless otherwise, its newest frame written
+//! to `<root>/t1-ui.png` ([`UiPlan`]). `--no-ui` runs plain `keel console`
+//! there instead.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -48,11 +54,104 @@ pub struct RunOptions {
     pub terminals: Option<u32>,
     /// Never use tmux: terminal 1 on this terminal, the others in the background.
     pub no_tmux: bool,
+    /// Terminal 1 without its UI (plain `keel console`).
+    pub no_ui: bool,
     /// Arguments after `--`, appended to terminal 1's `keel console` (e.g. `--json`).
     pub console_args: Vec<String>,
 }
 
-const USAGE: &str = "usage: cargo xtask run [--terminals N] [--data-dir DIR] [--fresh] [--no-tmux] [--skip-setup] [-- CONSOLE-ARGS]";
+const USAGE: &str = "usage: cargo xtask run [--terminals N] [--data-dir DIR] [--fresh] [--no-tmux] [--no-ui] [--skip-setup] [-- CONSOLE-ARGS]";
+
+/// The variable that overrides keel-kiosk's backend choice.
+pub const UI_BACKEND_ENV: &str = "KEEL_UI_BACKEND";
+
+/// How terminal 1's UI runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiPlan {
+    /// A window on this desktop: the display server's variable and value.
+    Window {
+        /// `WAYLAND_DISPLAY` or `DISPLAY`.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// No display: the software renderer draws off-screen; the newest frame
+    /// is written to `frame`.
+    Headless {
+        /// The PNG the newest frame goes to.
+        frame: PathBuf,
+    },
+}
+
+impl UiPlan {
+    /// The plan for this machine: a window when `env` has a display server,
+    /// headless (frames in `root/t1-ui.png`) otherwise.
+    pub fn detect(root: &Path, env: impl Fn(&str) -> Option<String>) -> UiPlan {
+        let var = |name: &'static str| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|value| (name, value))
+        };
+        match var("WAYLAND_DISPLAY").or_else(|| var("DISPLAY")) {
+            Some((var, value)) => UiPlan::Window { var, value },
+            None => UiPlan::Headless {
+                frame: root.join("t1-ui.png"),
+            },
+        }
+    }
+
+    /// The cargo feature keel-kiosk is built with for this plan.
+    pub fn cargo_feature(&self) -> Option<&'static str> {
+        match self {
+            UiPlan::Window { .. } => Some("keel-kiosk/desktop"),
+            UiPlan::Headless { .. } => None,
+        }
+    }
+
+    /// `keel-kiosk`'s environment: the backend (unless `override_backend`,
+    /// the user's own `KEEL_UI_BACKEND`, says otherwise), and the display or
+    /// the frame file.
+    pub fn env(&self, override_backend: Option<String>) -> Vec<(String, String)> {
+        let (backend, extra) = match self {
+            UiPlan::Window { var, value } => ("winit", (var.to_string(), value.clone())),
+            UiPlan::Headless { frame } => (
+                "headless",
+                ("KEEL_UI_FRAME".to_string(), frame.display().to_string()),
+            ),
+        };
+        vec![
+            (
+                UI_BACKEND_ENV.to_string(),
+                override_backend.unwrap_or_else(|| backend.to_string()),
+            ),
+            extra,
+        ]
+    }
+
+    /// One line for the banner.
+    pub fn describe(&self) -> String {
+        match self {
+            UiPlan::Window { var, value } => {
+                format!("touch UI in a window on {var}={value} (keel-kiosk; closing it ends terminal 1)")
+            }
+            UiPlan::Headless { frame } => format!(
+                "touch UI headless (no DISPLAY or WAYLAND_DISPLAY; keel-kiosk renders off-screen, newest frame in {})",
+                frame.display()
+            ),
+        }
+    }
+}
+
+/// The programs the demo store runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binaries {
+    /// `keel`.
+    pub keel: PathBuf,
+    /// `keel-cloud`.
+    pub keel_cloud: PathBuf,
+    /// `keel-kiosk` and how its UI runs, for terminal 1 (`None`: no UI).
+    pub kiosk: Option<(PathBuf, UiPlan)>,
+}
 
 /// Parses `run` arguments.
 pub fn parse(args: &[String]) -> Result<RunOptions> {
@@ -64,6 +163,7 @@ pub fn parse(args: &[String]) -> Result<RunOptions> {
             "--fresh" => opts.fresh = true,
             "--skip-setup" => opts.skip_setup = true,
             "--no-tmux" => opts.no_tmux = true,
+            "--no-ui" => opts.no_ui = true,
             "--terminals" => {
                 let n = it
                     .next()
@@ -210,8 +310,39 @@ impl DemoStore {
         c
     }
 
+    /// `env KEEL_UI_BACKEND=... keel-kiosk --config ... --demo-cards` for
+    /// terminal `t`: the same terminal and console as [`DemoStore::console`]
+    /// with the touch UI (`env` puts the plan's variables on the command line,
+    /// so a tmux pane gets them too). The demo store has no card terminal, so
+    /// the demo one approves card tenders.
+    pub fn kiosk(
+        &self,
+        kiosk: &Path,
+        ui: &UiPlan,
+        override_backend: Option<String>,
+        t: &DemoTerminal,
+    ) -> Command {
+        let mut c = Command::new("env");
+        for (k, v) in ui.env(override_backend) {
+            c.arg(format!("{k}={v}"));
+        }
+        c.arg(kiosk)
+            .arg("--config")
+            .arg(&t.config)
+            .arg("--demo-cards");
+        c
+    }
+
+    /// The command for the terminal at `index` (0 is terminal 1, the one with the UI).
+    fn terminal_command(&self, bins: &Binaries, index: usize, t: &DemoTerminal) -> Command {
+        match (&bins.kiosk, index) {
+            (Some((kiosk, ui)), 0) => self.kiosk(kiosk, ui, std::env::var(UI_BACKEND_ENV).ok(), t),
+            _ => self.console(&bins.keel, t),
+        }
+    }
+
     /// What the user sees before the consoles start.
-    pub fn banner(&self, tmux: bool) -> String {
+    pub fn banner(&self, tmux: bool, ui: Option<&UiPlan>) -> String {
         let mut s = format!("Keel demo store `{STORE}`: {} terminals on loopback (a small grocery and a cafe menu)\n", self.terminals.len());
         let cloud_how = if tmux {
             "first tmux pane".to_string()
@@ -239,6 +370,9 @@ impl DemoStore {
                 t.name,
                 t.config.display()
             ));
+            if let (0, Some(ui)) = (i, ui) {
+                s.push_str(&format!("    and its {}\n", ui.describe()));
+            }
         }
         s.push_str("  demo PINs: cashier 1111, manager 9999, technician 0000\n");
         s.push_str("  try: login 1111, shift open 100.00, sale new, sale add 4006381333931, sale tender cash 5.00, sale complete;\n");
@@ -256,7 +390,7 @@ impl DemoStore {
 
     /// Runs the cloud and every terminal in its own tmux pane and attaches;
     /// returns tmux's exit code.
-    pub fn start_tmux(&self, keel: &Path, keel_cloud: &Path) -> Result<i32> {
+    pub fn start_tmux(&self, bins: &Binaries) -> Result<i32> {
         let session = "keel-demo";
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", session])
@@ -264,10 +398,13 @@ impl DemoStore {
             .status();
         let mut panes = vec![(
             "cloud".to_string(),
-            cmd::display(&self.cloud_serve(keel_cloud)),
+            cmd::display(&self.cloud_serve(&bins.keel_cloud)),
         )];
-        for t in &self.terminals {
-            panes.push((t.name.clone(), cmd::display(&self.console(keel, t))));
+        for (i, t) in self.terminals.iter().enumerate() {
+            panes.push((
+                t.name.clone(),
+                cmd::display(&self.terminal_command(bins, i, t)),
+            ));
         }
         for (i, (name, line)) in panes.iter().enumerate() {
             let line = line.as_str();
@@ -304,12 +441,7 @@ impl DemoStore {
     /// Starts the cloud and terminals 2.. in the background (consoles held open,
     /// output to logs) and terminal 1 in the foreground; returns terminal 1's exit
     /// code after stopping the others.
-    pub fn start_plain(
-        &self,
-        keel: &Path,
-        keel_cloud: &Path,
-        console_args: &[String],
-    ) -> Result<i32> {
+    pub fn start_plain(&self, bins: &Binaries, console_args: &[String]) -> Result<i32> {
         let mut background: Vec<(String, Child)> = Vec::new();
         let log = self.root.join("cloud.log");
         let out =
@@ -318,7 +450,7 @@ impl DemoStore {
             .try_clone()
             .with_context(|| format!("opening {}", log.display()))?;
         let cloud = self
-            .cloud_serve(keel_cloud)
+            .cloud_serve(&bins.keel_cloud)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -333,7 +465,7 @@ impl DemoStore {
                 .try_clone()
                 .with_context(|| format!("opening {}", log.display()))?;
             let child = self
-                .console(keel, t)
+                .console(&bins.keel, t)
                 .stdin(Stdio::piped())
                 .stdout(out)
                 .stderr(err)
@@ -347,7 +479,7 @@ impl DemoStore {
             }
         }
         let result = match self.terminals.first() {
-            Some(t) => cmd::status(self.console(keel, t).args(console_args))
+            Some(t) => cmd::status(self.terminal_command(bins, 0, t).args(console_args))
                 .with_context(|| format!("running terminal {}", t.name))
                 .map(cmd::exit_code),
             None => Err(Error::msg("the demo store has no terminals")),
@@ -382,18 +514,52 @@ pub fn build_keel() -> Result<PathBuf> {
     Ok(build_release(&["keel-terminal"], &["keel"])?.remove(0))
 }
 
-/// Builds the `keel` and `keel-cloud` binaries in release mode; returns their paths.
-pub fn build_keel_and_cloud() -> Result<(PathBuf, PathBuf)> {
-    let mut bins = build_release(&["keel-terminal", "keel-cloud"], &["keel", "keel-cloud"])?;
-    let cloud = bins.remove(1);
-    Ok((bins.remove(0), cloud))
+/// Builds `keel`, `keel-cloud` and, for `ui`, `keel-kiosk` (with the
+/// feature the plan needs) in release mode; returns their paths.
+pub fn build_demo(ui: Option<UiPlan>) -> Result<Binaries> {
+    let (packages, names, features): (Vec<&str>, Vec<&str>, Vec<&str>) = match &ui {
+        Some(plan) => (
+            vec!["keel-terminal", "keel-cloud", "keel-kiosk"],
+            vec!["keel", "keel-cloud", "keel-kiosk"],
+            plan.cargo_feature().into_iter().collect(),
+        ),
+        None => (
+            vec!["keel-terminal", "keel-cloud"],
+            vec!["keel", "keel-cloud"],
+            Vec::new(),
+        ),
+    };
+    let mut paths = build_release_with(&packages, &names, &features)?.into_iter();
+    let mut next = || {
+        paths
+            .next()
+            .ok_or_else(|| Error::msg("the build returned fewer binaries than asked"))
+    };
+    let keel = next()?;
+    let keel_cloud = next()?;
+    let kiosk = match ui {
+        Some(plan) => Some((next()?, plan)),
+        None => None,
+    };
+    Ok(Binaries {
+        keel,
+        keel_cloud,
+        kiosk,
+    })
 }
 
 fn build_release(packages: &[&str], bins: &[&str]) -> Result<Vec<PathBuf>> {
+    build_release_with(packages, bins, &[])
+}
+
+fn build_release_with(packages: &[&str], bins: &[&str], features: &[&str]) -> Result<Vec<PathBuf>> {
     let mut cargo = cmd::cargo();
     cargo.args(["build", "--release"]);
     for p in packages {
         cargo.args(["-p", p]);
+    }
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
     }
     println!("xtask run: {}", cmd::display(&cargo));
     cmd::run(&mut cargo).context("building keel")?;
@@ -433,19 +599,23 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
         store.wipe()?;
     }
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let (keel, keel_cloud) = build_keel_and_cloud()?;
-    store.init_cloud(&keel_cloud)?;
-    store.provision(&keel)?;
+    let ui = (!opts.no_ui).then(|| UiPlan::detect(&root, |k| std::env::var(k).ok()));
+    let bins = build_demo(ui)?;
+    store.init_cloud(&bins.keel_cloud)?;
+    store.provision(&bins.keel)?;
     let tmux = !opts.no_tmux
         && opts.console_args.is_empty()
         && stdio_is_terminal()
         && cmd::on_path("tmux")
         && std::env::var_os("TMUX").is_none();
-    println!("{}", store.banner(tmux));
+    println!(
+        "{}",
+        store.banner(tmux, bins.kiosk.as_ref().map(|(_, plan)| plan))
+    );
     if tmux {
-        store.start_tmux(&keel, &keel_cloud)
+        store.start_tmux(&bins)
     } else {
-        store.start_plain(&keel, &keel_cloud, &opts.console_args)
+        store.start_plain(&bins, &opts.console_args)
     }
 }
 
@@ -491,17 +661,147 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-demo-test-{}", std::process::id()));
         std::fs::create_dir_all(&root).expect("root");
         let store = DemoStore::plan(root.clone(), 2);
-        let t = Path::new("/bin/true");
-        assert_eq!(store.start_plain(t, t, &[]).expect("starts"), 0);
+        let bins = |keel: &str| Binaries {
+            keel: keel.into(),
+            keel_cloud: "/bin/true".into(),
+            kiosk: None,
+        };
+        assert_eq!(
+            store.start_plain(&bins("/bin/true"), &[]).expect("starts"),
+            0
+        );
+        assert_eq!(
+            store.start_plain(&bins("/bin/false"), &[]).expect("starts"),
+            1
+        );
+        // With a UI, terminal 1 is keel-kiosk: its exit code is the one forwarded.
+        let headless = UiPlan::Headless {
+            frame: root.join("t1-ui.png"),
+        };
+        let with_ui = |kiosk: &str| Binaries {
+            kiosk: Some((kiosk.into(), headless.clone())),
+            ..bins("/bin/true")
+        };
         assert_eq!(
             store
-                .start_plain(Path::new("/bin/false"), t, &[])
+                .start_plain(&with_ui("/bin/false"), &[])
                 .expect("starts"),
             1
+        );
+        assert_eq!(
+            store
+                .start_plain(&with_ui("/bin/true"), &[])
+                .expect("starts"),
+            0
         );
         assert!(root.join("t2.log").is_file());
         assert!(root.join("cloud.log").is_file());
         std::fs::remove_dir_all(&root).expect("cleans up");
+    }
+
+    #[test]
+    fn terminal_one_gets_a_window_with_a_display_and_runs_headless_without() {
+        let root = Path::new("/x/demo");
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let window = UiPlan::detect(root, env(&[("DISPLAY", ":0")]));
+        assert_eq!(
+            window,
+            UiPlan::Window {
+                var: "DISPLAY",
+                value: ":0".into()
+            }
+        );
+        assert_eq!(window.cargo_feature(), Some("keel-kiosk/desktop"));
+        let wayland = UiPlan::detect(
+            root,
+            env(&[("DISPLAY", ":0"), ("WAYLAND_DISPLAY", "wayland-0")]),
+        );
+        assert!(matches!(
+            wayland,
+            UiPlan::Window {
+                var: "WAYLAND_DISPLAY",
+                ..
+            }
+        ));
+        let headless = UiPlan::detect(root, env(&[("DISPLAY", " ")]));
+        assert_eq!(
+            headless,
+            UiPlan::Headless {
+                frame: PathBuf::from("/x/demo/t1-ui.png")
+            }
+        );
+        assert_eq!(headless.cargo_feature(), None);
+
+        let s = DemoStore::plan(root.to_path_buf(), 2);
+        let args = |c: Command| -> Vec<String> {
+            std::iter::once(c.get_program().to_string_lossy().into_owned())
+                .chain(c.get_args().map(|a| a.to_string_lossy().into_owned()))
+                .collect()
+        };
+        assert_eq!(
+            args(s.kiosk(Path::new("/bin/keel-kiosk"), &window, None, &s.terminals[0])),
+            [
+                "env",
+                "KEEL_UI_BACKEND=winit",
+                "DISPLAY=:0",
+                "/bin/keel-kiosk",
+                "--config",
+                "/x/demo/store/t1/terminal.toml",
+                "--demo-cards"
+            ]
+        );
+        assert_eq!(
+            args(s.kiosk(
+                Path::new("/bin/keel-kiosk"),
+                &headless,
+                None,
+                &s.terminals[0]
+            ))[1..3],
+            [
+                "KEEL_UI_BACKEND=headless",
+                "KEEL_UI_FRAME=/x/demo/t1-ui.png"
+            ]
+        );
+        // The user's own override wins.
+        assert_eq!(
+            args(s.kiosk(
+                Path::new("/bin/keel-kiosk"),
+                &window,
+                Some("headless".into()),
+                &s.terminals[0]
+            ))[1],
+            "KEEL_UI_BACKEND=headless"
+        );
+        // Terminal 1 has the UI, the others stay plain consoles.
+        let bins = Binaries {
+            keel: "/bin/keel".into(),
+            keel_cloud: "/bin/keel-cloud".into(),
+            kiosk: Some(("/bin/keel-kiosk".into(), headless.clone())),
+        };
+        assert_eq!(
+            args(s.terminal_command(&bins, 0, &s.terminals[0]))[0],
+            "env"
+        );
+        assert_eq!(
+            args(s.terminal_command(&bins, 1, &s.terminals[1])),
+            [
+                "/bin/keel",
+                "console",
+                "--config",
+                "/x/demo/store/t2/terminal.toml"
+            ]
+        );
+        let banner = s.banner(false, Some(&headless));
+        assert!(banner.contains("touch UI headless"), "{banner}");
+        assert!(banner.contains("/x/demo/t1-ui.png"), "{banner}");
+        assert!(!s.banner(false, None).contains("touch UI"));
     }
 
     #[test]
@@ -523,6 +823,8 @@ mod tests {
         assert_eq!(o.terminals, Some(5));
         assert_eq!(o.data_dir, Some(PathBuf::from("d")));
         assert_eq!(o.console_args, ["--json"]);
+        assert!(!o.no_ui);
+        assert!(parse(&["--no-ui".to_string()]).expect("parses").no_ui);
         assert!(parse(&["--terminals".to_string(), "0".to_string()]).is_err());
     }
 }

@@ -1,0 +1,163 @@
+//! Running the kiosk on the chosen backend, on the main thread, until the
+//! window closes or [`Stop`] is raised (the console ended):
+//! - winit and linuxkms: Slint's own event loop with the software renderer;
+//!   the kiosk's timer picks up snapshots;
+//! - headless: a loop of our own on the software renderer; a frame is
+//!   rendered off-screen for each new snapshot (and written to
+//!   `KEEL_UI_FRAME`, if set).
+//!
+//! Owns only the loops. Must not touch the node: everything the screens show
+//! comes through the kiosk's bridge thread.
+
+use keel_kiosk::backend::Backend;
+use keel_kiosk::{CardTokenSource, Kiosk, KioskError};
+use keel_terminal::node::Node;
+use keel_terminal::peripherals::ScanChannel;
+use keel_terminal::ui_bridge::{scans, UiServices};
+use keel_ui::headless::{advance_clock, HeadlessUi};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Raised by another thread to end the UI.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Ends the UI: the headless loop sees the flag; Slint's event loop is
+    /// asked to quit from its own thread.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+        // Fails only when no Slint event loop runs (headless): the flag does it.
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    }
+
+    fn raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What the UI starts with.
+pub struct Start {
+    /// The node the bridge runs on.
+    pub node: Arc<Mutex<Node>>,
+    /// The runtimes the bridge reaches.
+    pub services: UiServices,
+    /// The card terminal, if any.
+    pub cards: Option<Box<dyn CardTokenSource>>,
+    /// The scanner's barcodes, forwarded to the bridge.
+    pub scans: Option<ScanChannel>,
+    /// Window or frame size.
+    pub size: (u32, u32),
+}
+
+/// Why the UI could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DisplayError {
+    /// The kiosk (screens, bridge) could not start.
+    #[error(transparent)]
+    Kiosk(#[from] KioskError),
+    /// Slint's backend could not be selected or its event loop failed.
+    #[error("{backend} backend: {message}")]
+    Backend {
+        /// The backend.
+        backend: &'static str,
+        /// Slint's message.
+        message: String,
+    },
+}
+
+fn forward_scans<S: keel_kiosk::app::Screens>(kiosk: &Kiosk<S>, scans: Option<ScanChannel>) {
+    if let Some((_, rx)) = scans {
+        if let Err(e) = scans::start(rx, kiosk.actions()) {
+            log::warn!("keel-kiosk: scans will not reach the UI: {e}");
+        }
+    }
+}
+
+/// Runs the UI on `backend` until it ends.
+pub fn run(backend: Backend, start: Start, stop: Stop) -> Result<(), DisplayError> {
+    match backend {
+        Backend::Headless => headless(start, &stop),
+        Backend::Winit | Backend::LinuxKms => windowed(backend, start),
+    }
+}
+
+fn windowed(backend: Backend, start: Start) -> Result<(), DisplayError> {
+    let err = |e: slint::PlatformError| DisplayError::Backend {
+        backend: backend.as_str(),
+        message: e.to_string(),
+    };
+    slint::BackendSelector::new()
+        .backend_name(backend.as_str().into())
+        .renderer_name("software".into())
+        .select()
+        .map_err(err)?;
+    let kiosk = Kiosk::start(start.node, start.services, start.cards, keel_ui::Ui::new)?;
+    forward_scans(&kiosk, start.scans);
+    let window = kiosk.screens().window();
+    if backend == Backend::Winit {
+        let (w, h) = start.size;
+        slint::ComponentHandle::window(window)
+            .set_size(slint::LogicalSize::new(w as f32, h as f32));
+    }
+    slint::ComponentHandle::show(window).map_err(err)?;
+    // Returns when the window closes or `Stop::raise` quits the loop.
+    slint::run_event_loop().map_err(err)?;
+    Ok(())
+}
+
+fn headless(start: Start, stop: &Stop) -> Result<(), DisplayError> {
+    let (w, h) = start.size;
+    let kiosk = Kiosk::start(start.node, start.services, start.cards, |sink| {
+        HeadlessUi::new(w, h, sink)
+    })?;
+    forward_scans(&kiosk, start.scans);
+    let frame_file = std::env::var_os("KEEL_UI_FRAME").map(PathBuf::from);
+    let mut shown = None;
+    let mut frames = 0u64;
+    let mut last = Instant::now();
+    let mut last_report = Instant::now();
+    while !stop.raised() {
+        // The platform's clock follows the wall clock: timers (the kiosk's
+        // snapshot poll) and animations run as on a display.
+        advance_clock(last.elapsed());
+        last = Instant::now();
+        kiosk.poll();
+        let serial = kiosk.snapshot().map(|s| s.serial);
+        if serial != shown {
+            shown = serial;
+            match kiosk.screens().render() {
+                Ok(frame) => {
+                    frames += 1;
+                    if let Some(path) = &frame_file {
+                        save_frame(&frame, path);
+                    }
+                }
+                Err(e) => log::warn!("keel-kiosk: headless frame not rendered: {e}"),
+            }
+        }
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            log::info!("keel-kiosk: headless, {frames} frames rendered so far");
+            last_report = Instant::now();
+        }
+        std::thread::sleep(keel_kiosk::app::POLL_PERIOD);
+    }
+    log::info!("keel-kiosk: headless UI stopped after {frames} frames");
+    Ok(())
+}
+
+/// Writes `frame` to `path` through a temporary file, so a reader never sees half a PNG.
+fn save_frame(frame: &keel_ui::image::Image, path: &std::path::Path) {
+    let tmp = path.with_extension("png.tmp");
+    let r = frame
+        .save_png(&tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    if let Err(e) = r {
+        log::warn!("keel-kiosk: frame not written to {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,110 @@
+//! `keel-kiosk`: the terminal with its touch UI, the program the appliance
+//! boots into. It starts the whole terminal exactly as `keel console` does
+//! (`keel_terminal::app::Terminal`: config, journal, cluster, uplink,
+//! peripherals, health endpoint), serves the technician console on its own
+//! thread (stdin/stdout or the configured serial device), and runs the UI on
+//! the main thread on the backend chosen by `keel_kiosk::backend` (printed
+//! with the reason). The console's end ends the program, as with `keel`; so
+//! does closing the window.
+//!
+//! Scanner barcodes go to the UI (the sale on screen) rather than the console.
+
+mod args;
+mod display;
+
+use args::Command;
+use display::{Start, Stop};
+use keel_kiosk::backend::{self, Backend, Probe};
+use keel_kiosk::{CardTokenSource, DemoCardTerminal};
+use keel_terminal::app::Terminal;
+use keel_terminal::node::FIRMWARE_VERSION;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .target(env_logger::Target::Stderr)
+        .init();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match args::parse(&argv) {
+        Ok(Command::Help) => {
+            println!("{}", args::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("keel-kiosk {FIRMWARE_VERSION}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(a)) => match run(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("keel-kiosk: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("keel-kiosk: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(a: args::Args) -> Result<(), String> {
+    let terminal = Arc::new(Terminal::start(&a.console).map_err(|e| e.to_string())?);
+    let choice = backend::choose(terminal.ui.backend, &Probe::detect(), Backend::compiled)
+        .map_err(|e| e.to_string())?;
+    // stderr: stdout belongs to the console (one JSON object per reply with --json).
+    eprintln!(
+        "keel-kiosk: {} backend ({}); {} screens, language {}",
+        choice.backend.as_str(),
+        choice.why,
+        terminal.ui.mode.as_str(),
+        terminal.ui.language
+    );
+    log::info!("ui backend {}: {}", choice.backend.as_str(), choice.why);
+    let stop = Stop::default();
+    let console = if a.with_console {
+        let (terminal, stop, c) = (Arc::clone(&terminal), stop.clone(), a.console.clone());
+        let handle = std::thread::Builder::new()
+            .name("keel-console".into())
+            .spawn(move || {
+                let r = terminal.serve_console(&c, None);
+                stop.raise();
+                r
+            })
+            .map_err(|e| format!("console thread: {e}"))?;
+        Some(handle)
+    } else {
+        None
+    };
+    let cards: Option<Box<dyn CardTokenSource>> = if a.demo_cards {
+        log::warn!("keel-kiosk: DEMO card terminal: card tenders approved with made-up tokens");
+        Some(Box::new(DemoCardTerminal::default()))
+    } else {
+        None
+    };
+    let start = Start {
+        node: Arc::clone(&terminal.node),
+        services: terminal.ui_services(),
+        cards,
+        scans: terminal.take_scans(),
+        size: a.size,
+    };
+    let shown = display::run(choice.backend, start, stop.clone()).map_err(|e| e.to_string());
+    // The console's own result, when it is what ended the program.
+    let console_result = match console {
+        Some(h) if h.is_finished() => h
+            .join()
+            .unwrap_or_else(|_| {
+                Err(keel_terminal::app::AppError::Start(
+                    "console thread panicked".into(),
+                ))
+            })
+            .map_err(|e| e.to_string()),
+        _ => Ok(()),
+    };
+    if let Ok(terminal) = Arc::try_unwrap(terminal) {
+        terminal.shutdown();
+    }
+    shown.and(console_result)
+}
