@@ -20,6 +20,33 @@ pub enum PinPurpose {
         /// Receipt number.
         receipt: u64,
     },
+    /// Refund lines of a receipt (in cash).
+    Refund {
+        /// Receipt number.
+        receipt: u64,
+        /// The lines and quantities selected.
+        lines: Vec<RefundLine>,
+    },
+    /// Override a cart line's unit price.
+    PriceOverride {
+        /// Line number.
+        line: u32,
+        /// New unit price in minor units.
+        price: i64,
+        /// Why (journaled with the override).
+        reason: String,
+    },
+}
+
+/// One line of a refund: units, or grams for an item sold by weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefundLine {
+    /// Line number on the receipt.
+    pub line: u32,
+    /// Units (or grams when `by_weight`).
+    pub qty: u32,
+    /// The line was sold by weight.
+    pub by_weight: bool,
 }
 
 /// One request from the screens.
@@ -77,6 +104,61 @@ pub enum Action {
     },
     /// Clear the message line.
     DismissMessage,
+    /// Log in with a PIN (login page).
+    Login {
+        /// The PIN keyed (never logged).
+        pin: String,
+    },
+    /// Log out (menu).
+    Logout,
+    /// Open a shift with a cash float.
+    ShiftOpen {
+        /// Float in minor units.
+        float: i64,
+    },
+    /// Show the X report of the open shift.
+    ReportX,
+    /// Close the shift with the cash counted; the Z report comes back.
+    ShiftClose {
+        /// Counted cash in minor units.
+        counted: i64,
+    },
+    /// Preview a receipt of this terminal (receipts page), without printing.
+    PreviewReceipt {
+        /// Receipt number.
+        receipt: u64,
+    },
+    /// Print a receipt again and preview it.
+    Reprint {
+        /// Receipt number.
+        receipt: u64,
+    },
+    /// Look customers up by name, phone or id (empty lists all).
+    CustomerLookup {
+        /// Query text.
+        query: String,
+    },
+    /// Register or change a customer.
+    CustomerSet {
+        /// Customer id.
+        id: String,
+        /// Name.
+        name: String,
+        /// Phone, if any.
+        phone: Option<String>,
+    },
+    /// Verify the journal chain for the technician page.
+    Diagnose,
+    /// Move a kitchen ticket one state forward (pending, preparing, ready, served).
+    KitchenBump {
+        /// Ticket id (`1-3`).
+        ticket: String,
+    },
+    /// Bring a served kitchen ticket back to the kitchen display.
+    KitchenRecall {
+        /// Ticket id (`1-3`).
+        ticket: String,
+    },
 }
 
 impl Action {
@@ -94,6 +176,18 @@ impl Action {
             Action::Complete => "sale complete",
             Action::ManagerAuthorised { .. } => "manager authorised",
             Action::DismissMessage => "dismiss",
+            Action::Login { .. } => "login",
+            Action::Logout => "logout",
+            Action::ShiftOpen { .. } => "shift open",
+            Action::ReportX => "report x",
+            Action::ShiftClose { .. } => "shift close",
+            Action::PreviewReceipt { .. } => "receipt preview",
+            Action::Reprint { .. } => "printer reprint",
+            Action::CustomerLookup { .. } => "customers",
+            Action::CustomerSet { .. } => "customer set",
+            Action::Diagnose => "diagnose",
+            Action::KitchenBump { .. } => "kitchen bump",
+            Action::KitchenRecall { .. } => "kitchen recall",
         }
     }
 }

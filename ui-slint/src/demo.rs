@@ -143,6 +143,8 @@ pub fn sale() -> ViewModel {
         receipt: None,
         status: status(),
         message: None,
+        ops: crate::screens::ops_demo::ops(),
+        ..ViewModel::default()
     }
 }
 

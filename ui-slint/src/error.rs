@@ -47,6 +47,9 @@ pub enum UiError {
         #[source]
         source: png::DecodingError,
     },
+    /// A screen mode other than `cashier`, `kitchen` or `self-order`.
+    #[error("screen mode {0:?}: expected cashier, kitchen or self-order")]
+    UnknownMode(String),
     /// A PNG in a pixel format the comparison does not read.
     #[error("png {path}: unsupported format {detail}")]
     PngFormat {

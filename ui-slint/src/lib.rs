@@ -10,6 +10,11 @@
 //!   only state that exists on screen alone.
 //! - [`headless`]: the software renderer without a display, to an RGBA
 //!   [`image::Image`] and PNG; [`screenshot`]: comparison with reference PNGs.
+//! - [`i18n`]: English and Indonesian ([`i18n::select_language`]), for the
+//!   screens' `@tr` texts and the texts built in Rust.
+//! - [`mode`]: [`ScreenMode`] (cashier, kitchen display, self-order kiosk);
+//!   [`screens`]: the screens with their own module (kitchen, self-order, the
+//!   new-order chime).
 //! - [`demo`]: a fixed snapshot of a small café for tests and previews.
 //!
 //! Slint stays in this crate: the rest of the workspace builds without it.
@@ -23,15 +28,19 @@ pub mod demo;
 pub mod error;
 pub mod generated;
 pub mod headless;
+pub mod i18n;
 pub mod image;
 pub mod keypad;
+pub mod mode;
 pub mod models;
 pub mod pin;
+pub mod screens;
 pub mod screenshot;
 pub mod ui;
 pub mod view;
 
 pub use action::Action;
 pub use error::UiError;
+pub use mode::ScreenMode;
 pub use ui::Ui;
 pub use view::ViewModel;

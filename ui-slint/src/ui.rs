@@ -23,6 +23,10 @@ pub type ActionSink = Box<dyn Fn(Action)>;
 pub struct Ui {
     window: AppWindow,
     inner: Rc<RefCell<Inner>>,
+    /// The screen mode and the kitchen and self-order screens.
+    modes: RefCell<crate::mode::ModeScreens>,
+    /// The cashier's operations pages (login, shift, receipts, customers, technician).
+    ops: Rc<RefCell<crate::screens::ops::Ops>>,
 }
 
 /// State shared by the callbacks.
@@ -32,14 +36,19 @@ struct Inner {
     keypad: Keypad,
     quick: Vec<i64>,
     pin: Option<PinEntry>,
-    sink: ActionSink,
+    sink: Rc<dyn Fn(Action)>,
+    /// Cashier functions (page changes, the PIN pad) only in cashier mode.
+    mode: crate::mode::ScreenMode,
 }
 
 impl Ui {
     /// Creates the window (on the current Slint platform) with actions going to `sink`.
     pub fn new(sink: ActionSink) -> Result<Ui, UiError> {
         let window = AppWindow::new()?;
+        crate::i18n::apply_to_slint();
         let models = Models::attach(&window);
+        let sink: Rc<dyn Fn(Action)> = Rc::from(sink);
+        let modes = crate::mode::ModeScreens::attach(&window, Rc::clone(&sink));
         let inner = Rc::new(RefCell::new(Inner {
             view: ViewModel::default(),
             models,
@@ -47,8 +56,16 @@ impl Ui {
             quick: Vec::new(),
             pin: None,
             sink,
+            mode: crate::mode::ScreenMode::Cashier,
         }));
-        let ui = Ui { window, inner };
+        let ops_sink = Rc::clone(&inner.borrow().sink);
+        let ops = crate::screens::ops::Ops::attach(&window, ops_sink, pin_opener(&inner, &window));
+        let ui = Ui {
+            window,
+            inner,
+            modes: RefCell::new(modes),
+            ops,
+        };
         ui.wire();
         ui.show(ViewModel::default());
         Ok(ui)
@@ -76,6 +93,41 @@ impl Ui {
         let mut inner = self.inner.borrow_mut();
         inner.view = view;
         inner.apply(&self.window);
+        self.modes.borrow().show(&self.window, &inner.view);
+        let mode = self.modes.borrow().mode();
+        self.ops.borrow_mut().show(&self.window, &inner.view, mode);
+    }
+
+    /// Sets what the window is for (cashier till, kitchen display, self-order kiosk).
+    pub fn set_mode(&self, mode: crate::mode::ScreenMode) {
+        self.inner.borrow_mut().mode = mode;
+        self.modes.borrow_mut().set_mode(&self.window, mode);
+        let inner = self.inner.borrow();
+        self.modes.borrow().show(&self.window, &inner.view);
+        let mode = self.modes.borrow().mode();
+        self.ops.borrow_mut().show(&self.window, &inner.view, mode);
+    }
+
+    /// The screen mode.
+    pub fn mode(&self) -> crate::mode::ScreenMode {
+        self.modes.borrow().mode()
+    }
+
+    /// The sound the kitchen display rings for each new order (silent until set).
+    pub fn set_chime(&self, chime: Box<dyn crate::screens::chime::Chime>) {
+        self.modes.borrow().set_chime(chime);
+    }
+
+    /// The kitchen display's station filter (`None`: all stations).
+    pub fn kitchen_filter(&self) -> Option<String> {
+        self.modes.borrow().kitchen().filter().map(str::to_string)
+    }
+
+    /// The self-order kiosk's stage and the order number it shows.
+    pub fn self_order_stage(&self) -> (crate::screens::self_order::Stage, Option<u64>) {
+        let modes = self.modes.borrow();
+        let s = modes.self_order();
+        (s.stage(), s.order_number())
     }
 
     /// The page on screen.
@@ -157,6 +209,9 @@ impl Ui {
         actions.on_cancel_sale(on(|i, _| i.send(Action::Cancel)));
         actions.on_dismiss_message(on(|i, _| i.send(Action::DismissMessage)));
         actions.on_void_receipt(on(|i, w| {
+            if i.mode != crate::mode::ScreenMode::Cashier {
+                return;
+            }
             if let Some(r) = &i.view.receipt {
                 i.pin = Some(PinEntry::new(PinPurpose::VoidReceipt { receipt: r.number }));
                 i.apply_pin(w, "");
@@ -216,7 +271,7 @@ impl Ui {
                 }
                 None => {
                     i.pin = Some(p);
-                    i.apply_pin(w, "Key the manager's PIN");
+                    i.apply_pin(w, &crate::i18n::tr("Key the manager's PIN"));
                 }
             }
         }));
@@ -225,6 +280,21 @@ impl Ui {
             i.apply_pin(w, "");
         }));
     }
+}
+
+/// Opens the manager PIN pad for a purpose asked by the operations pages
+/// (refund, price override, void from the receipts page).
+fn pin_opener(inner: &Rc<RefCell<Inner>>, window: &AppWindow) -> crate::screens::ops::PinOpener {
+    let (inner, weak) = (Rc::downgrade(inner), window.as_weak());
+    Rc::new(move |purpose| {
+        if let (Some(i), Some(w)) = (inner.upgrade(), weak.upgrade()) {
+            let mut i = i.borrow_mut();
+            if i.mode == crate::mode::ScreenMode::Cashier {
+                i.pin = Some(PinEntry::new(purpose));
+                i.apply_pin(&w, "");
+            }
+        }
+    })
 }
 
 impl Inner {
@@ -256,10 +326,16 @@ impl Inner {
     /// that has a live line; back to the sale only before any tender.
     fn go_to(&mut self, w: &AppWindow, page: Page) {
         let cart = self.view.cart.as_ref();
-        let allowed = match page {
-            Page::Tender => cart.is_some_and(|c| c.lines.iter().any(|l| !l.voided)),
-            Page::Sale => !cart.is_some_and(|c| c.tendered),
-        };
+        let cashier = self.mode == crate::mode::ScreenMode::Cashier;
+        let allowed = cashier
+            && match page {
+                Page::Tender => cart.is_some_and(|c| c.lines.iter().any(|l| !l.voided)),
+                Page::Sale => !cart.is_some_and(|c| c.tendered),
+                Page::Kitchen => true,
+                Page::SelfOrder => false,
+                // The cashier menu's other pages.
+                _ => true,
+            };
         if allowed {
             w.global::<UiState<'_>>().set_page(page);
             self.apply_keypad(w);
@@ -288,8 +364,8 @@ impl Inner {
         state.set_has_receipt(receipt.is_some());
         state.set_receipt_title(
             receipt
-                .map(|r| format!("Receipt {}", r.number))
-                .unwrap_or_else(|| "No sale".into())
+                .map(|r| crate::i18n::trf("Receipt {}", &[&r.number]))
+                .unwrap_or_else(|| crate::i18n::tr("No sale"))
                 .into(),
         );
         sync_rows(
@@ -308,13 +384,17 @@ impl Inner {
             }
             None => state.set_message(SharedString::new()),
         }
-        // Page: no sale means the sale screen; a tendered sale stays on tender.
+        // Page: no sale means the sale screen; a tendered sale stays on
+        // tender (other pages, e.g. the kitchen, are left alone).
+        let sale_pages = matches!(state.get_page(), Page::Sale | Page::Tender);
         match cart {
             None => {
-                state.set_page(Page::Sale);
+                if sale_pages {
+                    state.set_page(Page::Sale);
+                }
                 self.keypad = Keypad::new();
             }
-            Some(c) if c.tendered => state.set_page(Page::Tender),
+            Some(c) if c.tendered && sale_pages => state.set_page(Page::Tender),
             Some(_) => {}
         }
         self.quick = cart

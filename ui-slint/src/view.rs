@@ -156,6 +156,51 @@ pub struct MessageView {
     pub text: String,
 }
 
+/// Where a kitchen ticket is (states only move forward; served tickets leave
+/// the kitchen display unless recalled).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TicketStatus {
+    /// Ordered, not started.
+    #[default]
+    Pending,
+    /// Being made.
+    Preparing,
+    /// Ready for pickup.
+    Ready,
+    /// Handed over.
+    Served,
+}
+
+/// One item on a kitchen ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketItemView {
+    /// Name.
+    pub name: String,
+    /// Units (or grams).
+    pub qty: i64,
+}
+
+/// A kitchen ticket, from any terminal of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketView {
+    /// Ticket id (`1-3`: terminal and number), what bump and recall take.
+    pub id: String,
+    /// The terminal that sold it.
+    pub terminal: u32,
+    /// Kitchen station (`bar`, `grill`).
+    pub station: String,
+    /// Receipt (order) number on its terminal.
+    pub receipt: u64,
+    /// Items to prepare.
+    pub items: Vec<TicketItemView>,
+    /// Where it is.
+    pub status: TicketStatus,
+    /// Seconds since the order came in (the terminal's clock).
+    pub age_s: u64,
+    /// Recalled and not yet bumped again.
+    pub recalled: bool,
+}
+
 /// Everything the screens show, at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewModel {
@@ -187,4 +232,13 @@ pub struct ViewModel {
     pub status: StatusView,
     /// The previous action's notice or error.
     pub message: Option<MessageView>,
+    /// The cashier's operations pages (shift, reports, receipts, customers, technician).
+    pub ops: crate::screens::ops_view::OpsView,
+    /// Open kitchen tickets of every terminal, oldest first.
+    pub kitchen: Vec<TicketView>,
+    /// Served kitchen tickets that can be recalled, newest first.
+    pub kitchen_served: Vec<TicketView>,
+    /// The terminal's snapshot serial; 0 until a snapshot from the terminal is
+    /// shown (the kitchen display does not chime for tickets already there).
+    pub serial: u64,
 }

@@ -15,7 +15,7 @@ use crate::error::KioskError;
 use keel_core::money::Currency;
 use keel_terminal::ui_bridge::snapshot as bridge;
 use keel_terminal::ui_bridge::{AddSource, Qty, UiAction, UiSnapshot};
-use keel_ui::action::{self as ui, Action, PinPurpose};
+use keel_ui::action::{self as ui, Action};
 use keel_ui::view::{self as vm, ViewModel};
 
 fn money(m: &bridge::MoneyView) -> vm::MoneyView {
@@ -78,6 +78,31 @@ fn status(s: &bridge::StatusBar) -> vm::StatusView {
     }
 }
 
+fn ticket(t: &bridge::TicketView) -> vm::TicketView {
+    vm::TicketView {
+        id: t.id.clone(),
+        terminal: t.terminal,
+        station: t.station.clone(),
+        receipt: t.receipt,
+        items: t
+            .items
+            .iter()
+            .map(|i| vm::TicketItemView {
+                name: i.name.clone(),
+                qty: i.qty,
+            })
+            .collect(),
+        status: match t.status.as_str() {
+            "preparing" => vm::TicketStatus::Preparing,
+            "ready" => vm::TicketStatus::Ready,
+            "served" => vm::TicketStatus::Served,
+            _ => vm::TicketStatus::Pending,
+        },
+        age_s: t.age_s,
+        recalled: t.recalled,
+    }
+}
+
 fn message(m: &bridge::UiMessage) -> vm::MessageView {
     vm::MessageView {
         kind: match m.kind {
@@ -131,6 +156,10 @@ pub fn view_model(s: &UiSnapshot) -> ViewModel {
         }),
         status: status(&s.status),
         message: s.message.as_ref().map(message),
+        ops: crate::map_ops::ops_view(s),
+        kitchen: s.kitchen.iter().map(ticket).collect(),
+        kitchen_served: s.kitchen_served.iter().map(ticket).collect(),
+        serial: s.serial,
     }
 }
 
@@ -218,13 +247,23 @@ impl Mapper {
                     command_id: Some(id.clone()),
                 }]
             }
-            Action::ManagerAuthorised { purpose, pin } => match purpose {
-                PinPurpose::VoidReceipt { receipt } => vec![UiAction::VoidReceipt {
-                    receipt,
-                    manager_pin: pin,
-                }],
-            },
+            Action::ManagerAuthorised { purpose, pin } => {
+                vec![crate::map_ops::manager(purpose, pin)]
+            }
             Action::DismissMessage => vec![UiAction::DismissMessage],
+            // Login, shift and reports, receipts, customers, diagnostics.
+            a @ (Action::Login { .. }
+            | Action::Logout
+            | Action::ShiftOpen { .. }
+            | Action::ReportX
+            | Action::ShiftClose { .. }
+            | Action::PreviewReceipt { .. }
+            | Action::Reprint { .. }
+            | Action::CustomerLookup { .. }
+            | Action::CustomerSet { .. }
+            | Action::Diagnose) => crate::map_ops::actions(&a).unwrap_or_default(),
+            Action::KitchenBump { ticket } => vec![UiAction::KitchenBump { ticket }],
+            Action::KitchenRecall { ticket } => vec![UiAction::KitchenRecall { ticket }],
         })
     }
 }
