@@ -130,10 +130,13 @@ pub fn change_preview(keyed: i64, remaining: i64, exponent: u8) -> (String, bool
     }
     let diff = keyed.saturating_sub(remaining);
     if diff >= 0 {
-        (format!("Change {}", format_minor(diff, exponent)), true)
+        (
+            crate::i18n::trf("Change {}", &[&format_minor(diff, exponent)]),
+            true,
+        )
     } else {
         (
-            format!("Still to pay {}", format_minor(-diff, exponent)),
+            crate::i18n::trf("Still to pay {}", &[&format_minor(-diff, exponent)]),
             false,
         )
     }

@@ -6,6 +6,7 @@
 use crate::generated::{
     AppWindow, CartLine, CategoryTab, Level, ProductTile, StatusInfo, StatusItem, Totals, UiState,
 };
+use crate::i18n::{tr, trf, trn};
 use crate::view::{CartView, CloudState, StatusView, ViewModel};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use std::rc::Rc;
@@ -15,7 +16,7 @@ pub fn status_info(view: &ViewModel) -> StatusInfo {
     let s = &view.status;
     let user = match &view.user {
         Some(u) => format!("{} · {}", view.terminal, u),
-        None => format!("{} · signed out", view.terminal),
+        None => trf("{} · signed out", &[&view.terminal]),
     };
     StatusInfo {
         store: view.store_name.as_str().into(),
@@ -37,30 +38,33 @@ fn item(label: String, level: Level) -> StatusItem {
 
 fn cloud_item(cloud: CloudState) -> StatusItem {
     match cloud {
-        CloudState::None => item("No cloud".into(), Level::Idle),
-        CloudState::Online => item("Online".into(), Level::Ok),
-        CloudState::Connecting => item("Connecting".into(), Level::Warn),
-        CloudState::Offline => item("Offline".into(), Level::Bad),
+        CloudState::None => item(tr("No cloud"), Level::Idle),
+        CloudState::Online => item(tr("Online"), Level::Ok),
+        CloudState::Connecting => item(tr("Connecting"), Level::Warn),
+        CloudState::Offline => item(tr("Offline"), Level::Bad),
     }
 }
 
 fn pending_item(s: &StatusView) -> StatusItem {
     match s.pending_sync {
-        None => item("Sync –".into(), Level::Idle),
-        Some(0) => item("Synced".into(), Level::Ok),
-        Some(n) => item(format!("{n} to sync"), Level::Warn),
+        None => item(tr("Sync –"), Level::Idle),
+        Some(0) => item(tr("Synced"), Level::Ok),
+        Some(n) => item(trf("{} to sync", &[&n]), Level::Warn),
     }
 }
 
 fn cluster_item(s: &StatusView) -> StatusItem {
     if s.standalone {
-        return item("Standalone".into(), Level::Idle);
+        return item(tr("Standalone"), Level::Idle);
     }
-    let peers = format!("{}/{} peers", s.peers_connected, s.peers_total);
+    let peers = trf("{}/{} peers", &[&s.peers_connected, &s.peers_total]);
     match (s.leader, s.is_leader) {
-        (Some(_), true) => item(format!("Leader (here), {peers}"), Level::Ok),
-        (Some(l), false) => item(format!("Leader T{l:02}, {peers}"), Level::Ok),
-        (None, _) => item(format!("No leader, {peers}"), Level::Bad),
+        (Some(_), true) => item(trf("Leader (here), {}", &[&peers]), Level::Ok),
+        (Some(l), false) => item(
+            trf("Leader T{}, {}", &[&format!("{l:02}"), &peers]),
+            Level::Ok,
+        ),
+        (None, _) => item(trf("No leader, {}", &[&peers]), Level::Bad),
     }
 }
 
@@ -71,18 +75,36 @@ fn printer_item(s: &StatusView) -> StatusItem {
         "paper low" | "paper near end" => Level::Warn,
         _ => Level::Bad,
     };
+    let state = printer_state(&s.printer);
     let label = if s.print_queue > 0 {
-        format!("Printer {} ({} queued)", s.printer, s.print_queue)
+        trf("Printer {} ({} queued)", &[&state, &s.print_queue])
     } else {
-        format!("Printer {}", s.printer)
+        trf("Printer {}", &[&state])
     };
     item(label, level)
 }
 
+/// The printer's state word (as the terminal names it) in the selected
+/// language; a word this list does not know is shown as it is.
+fn printer_state(word: &str) -> String {
+    match word {
+        "ready" => tr("ready"),
+        "none" => tr("none"),
+        "paper low" => tr("paper low"),
+        "paper near end" => tr("paper near end"),
+        "paper out" => tr("paper out"),
+        "cover open" => tr("cover open"),
+        "error" => tr("error"),
+        "offline" => tr("offline"),
+        "not answering" => tr("not answering"),
+        other => other.to_string(),
+    }
+}
+
 fn ai_item(s: &StatusView) -> StatusItem {
     match &s.ai_model {
-        Some(m) => item(format!("AI {m}"), Level::Ok),
-        None => item("AI off".into(), Level::Idle),
+        Some(m) => item(trf("AI {}", &[m]), Level::Ok),
+        None => item(tr("AI off"), Level::Idle),
     }
 }
 
@@ -107,7 +129,7 @@ pub fn grid(view: &ViewModel) -> (String, Vec<ProductTile>) {
     };
     if !view.search.trim().is_empty() {
         let n = view.search_results.len();
-        let title = format!("{n} found for “{}”", view.search.trim());
+        let title = trf("{} found for “{}”", &[&n, &view.search.trim()]);
         return (title, view.search_results.iter().map(tile).collect());
     }
     let selected = view
@@ -116,7 +138,7 @@ pub fn grid(view: &ViewModel) -> (String, Vec<ProductTile>) {
         .and_then(|name| view.categories.iter().find(|c| c.name == name));
     match selected {
         Some(c) => (
-            format!("{} · {} products", c.name, c.products.len()),
+            trf("{} · {} products", &[&c.name, &c.products.len()]),
             c.products.iter().map(tile).collect(),
         ),
         None => (String::new(), Vec::new()),
@@ -147,11 +169,12 @@ pub fn totals(cart: Option<&CartView>) -> Totals {
     };
     let live = c.lines.iter().filter(|l| !l.voided).count();
     Totals {
-        items: if live == 1 {
-            "1 item".into()
-        } else {
-            format!("{live} items").into()
-        },
+        items: trn(
+            "{} item",
+            "{} items",
+            i64::try_from(live).unwrap_or(i64::MAX),
+        )
+        .into(),
         subtotal: c.subtotal.text.as_str().into(),
         discount: c.discount.text.as_str().into(),
         has_discount: c.discount.minor != 0,

@@ -63,7 +63,14 @@ impl PinEntry {
     pub fn title(&self) -> String {
         match &self.purpose {
             PinPurpose::VoidReceipt { receipt } => {
-                format!("Manager PIN to void receipt {receipt}")
+                crate::i18n::trf("Manager PIN to void receipt {}", &[receipt])
+            }
+            PinPurpose::Refund { receipt, lines } => crate::i18n::trf(
+                "Manager PIN to refund {} line(s) of receipt {}",
+                &[&lines.len(), receipt],
+            ),
+            PinPurpose::PriceOverride { line, .. } => {
+                crate::i18n::trf("Manager PIN to override the price of line {}", &[line])
             }
         }
     }

@@ -7,10 +7,12 @@
 //! - `run`:   setup, build `keel`, provision and start the demo store (the README's run command).
 //! - `provision`: make a store's CA, terminal certificates and configs (`keel provision`).
 //! - `bench`: run a benchmark from `tools/bench`.
+//! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
 
 mod bench;
 mod cmd;
 mod error;
+mod i18n;
 mod run;
 mod setup;
 mod test;
@@ -48,6 +50,12 @@ tasks:
         `cargo run --release -p keel-bench -- NAME ARGS`. Benchmarks:
           journal   durable sale commits through keel-store vs SQLite (WAL, FULL)
           ui        the sale screen: frame and tap-to-frame p50/p99, RSS (keel-kiosk)
+  i18n  [--merge | --check]
+        Extract the UI's translatable texts (@tr in ui-slint/ui, tr/trf/trn
+        in ui-slint/src and firmware/kiosk/src) into ui-slint/lang/keel-ui.pot
+        and list, per language, the texts it does not translate yet.
+        --merge appends them to each <lang>/LC_MESSAGES/keel-ui.po untranslated;
+        --check writes nothing and exits 1 if anything is stale or missing.
   help  This text.
 ";
 
@@ -82,6 +90,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "run" => run::run(&run::parse(rest)?),
         "provision" => run::provision(rest),
         "bench" => bench::bench(rest),
+        "i18n" => i18n::i18n(&i18n::parse(rest)?),
         other => Err(Error::usage(format!("unknown task `{other}`"))),
     }
 }
