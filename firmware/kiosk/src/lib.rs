@@ -19,6 +19,7 @@ pub mod backend;
 pub mod card;
 pub mod error;
 pub mod map;
+pub mod map_ops;
 
 pub use app::{HeadlessKiosk, Kiosk};
 pub use card::{CardTokenSource, DemoCardTerminal};

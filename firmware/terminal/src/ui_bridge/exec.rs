@@ -190,6 +190,8 @@ fn after_success(
             Err(e) => log::warn!("ui: reading the Z report just made: {e}"),
         },
         UiAction::CustomerLookup { query } => screen.customers = records::customers(node, query),
+        // The customer just saved is listed (as a lookup of its id would).
+        UiAction::CustomerSet { id, .. } => screen.customers = records::customers(node, id),
         UiAction::Logout => {
             screen.customers.clear();
             screen.report = None;
