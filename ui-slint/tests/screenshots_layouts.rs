@@ -50,6 +50,9 @@ fn screen(name: &str, lang: &str, sizes: &[(u32, u32)], setup: impl Fn(&Ui)) {
 }
 
 fn tender(ui: &Ui) {
+    // The first snapshot settles the page after login (the sale screen);
+    // the next one of a tendered sale moves to the tender screen.
+    ui.show(demo::tender());
     ui.show(demo::tender());
     assert_eq!(ui.page(), Page::Tender);
     let actions = ui.window().global::<UiActions<'_>>();
