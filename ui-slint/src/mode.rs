@@ -10,6 +10,9 @@
 //! - SelfOrder: the customer-facing kiosk only, no status bar, no cashier or
 //!   manager function reachable.
 //!
+//! Both pinned modes start on the cashier's login page (and the kiosk on its
+//! shift page) until staff have set them up: see [`ScreenMode::page_for`].
+//!
 //! This module owns the mode and which page it pins; it must not hold any
 //! screen's content (each screen module fills its own global).
 
@@ -66,6 +69,22 @@ impl ScreenMode {
             ScreenMode::SelfOrder => Some(Page::SelfOrder),
         }
     }
+
+    /// The page the mode shows for `view` (`None`: the cashier's pages move
+    /// freely). Staff set a kitchen display or a self-order kiosk up on the
+    /// cashier's login page (the kitchen needs someone allowed to bump
+    /// tickets) and, for the kiosk, its shift page (sales need an open
+    /// shift); from then on only the mode's own page shows.
+    pub fn page_for(self, view: &ViewModel) -> Option<Page> {
+        let pinned = self.pinned_page()?;
+        Some(if view.user.is_none() {
+            Page::Login
+        } else if self == ScreenMode::SelfOrder && view.ops.shift.is_none() {
+            Page::Shift
+        } else {
+            pinned
+        })
+    }
 }
 
 impl fmt::Display for ScreenMode {
@@ -116,12 +135,12 @@ impl ModeScreens {
         self.kitchen.borrow_mut().show(window, view);
         self.self_order.borrow_mut().show(view);
         let state = window.global::<UiState<'_>>();
-        if let Some(page) = self.mode.pinned_page() {
+        if let Some(page) = self.mode.page_for(view) {
             if state.get_page() != page {
                 state.set_page(page);
             }
         }
-        if self.mode == ScreenMode::SelfOrder {
+        if self.mode.page_for(view) == Some(Page::SelfOrder) {
             // The customer sees refusals on the order panel, not the message line.
             state.set_message(SharedString::new());
         }
@@ -148,6 +167,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn staff_log_in_and_open_the_kiosks_shift_before_the_modes_page() {
+        let mut v = crate::demo::sale();
+        assert!(v.user.is_some() && v.ops.shift.is_some());
+        assert_eq!(ScreenMode::Cashier.page_for(&v), None);
+        assert_eq!(ScreenMode::Kitchen.page_for(&v), Some(Page::Kitchen));
+        assert_eq!(ScreenMode::SelfOrder.page_for(&v), Some(Page::SelfOrder));
+        v.ops.shift = None;
+        assert_eq!(ScreenMode::Kitchen.page_for(&v), Some(Page::Kitchen));
+        assert_eq!(ScreenMode::SelfOrder.page_for(&v), Some(Page::Shift));
+        v.user = None;
+        assert_eq!(ScreenMode::Kitchen.page_for(&v), Some(Page::Login));
+        assert_eq!(ScreenMode::SelfOrder.page_for(&v), Some(Page::Login));
+    }
+
+    #[test]
     fn modes_parse_from_config_text() {
         assert_eq!(ScreenMode::parse("cashier").unwrap(), ScreenMode::Cashier);
         assert_eq!(ScreenMode::parse(" Kitchen ").unwrap(), ScreenMode::Kitchen);
@@ -162,6 +196,7 @@ mod tests {
         ] {
             assert_eq!(ScreenMode::parse(m.as_str()).unwrap(), m);
         }
+        assert_eq!(ScreenMode::SelfOrder.to_string(), "self-order");
         let e = ScreenMode::parse("selforder").unwrap_err();
         assert!(e.to_string().contains("selforder"), "{e}");
     }

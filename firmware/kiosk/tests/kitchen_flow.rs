@@ -123,7 +123,13 @@ fn kitchen(
     let chime = CountingChime::new();
     k.screens().ui().set_chime(Box::new(chime.clone()));
     k.screens().ui().set_mode(ScreenMode::Kitchen);
+    assert_eq!(
+        k.screens().ui().page(),
+        Page::Login,
+        "someone logs in first"
+    );
     login_and_open_shift(&mut k);
+    assert_eq!(k.screens().ui().page(), Page::Kitchen);
     (k, chime)
 }
 

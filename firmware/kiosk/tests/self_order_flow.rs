@@ -33,8 +33,8 @@ fn demo_node(dir: &std::path::Path) -> Arc<Mutex<Node>> {
     Arc::new(Mutex::new(node))
 }
 
-/// A self-order kiosk on a demo node: a shift open under the kiosk's own
-/// login (what the binary does at start), the demo card terminal.
+/// A self-order kiosk on a demo node with the demo card terminal, set up as
+/// staff do: the login page, then the shift page, then the kiosk.
 fn kiosk(dir: &std::path::Path) -> HeadlessKiosk {
     let bridge = UiBridge::new(demo_node(dir), UiServices::default());
     let mut k = HeadlessKiosk::new(
@@ -44,12 +44,17 @@ fn kiosk(dir: &std::path::Path) -> HeadlessKiosk {
         Some(Box::new(DemoCardTerminal::default())),
     )
     .unwrap();
-    for a in [
-        UiAction::Login {
-            pin: CASHIER.into(),
-        },
-        UiAction::ShiftOpen { float: 0 },
+    k.screens().ui().set_mode(ScreenMode::SelfOrder);
+    for (page, a) in [
+        (
+            Page::Login,
+            UiAction::Login {
+                pin: CASHIER.into(),
+            },
+        ),
+        (Page::Shift, UiAction::ShiftOpen { float: 0 }),
     ] {
+        assert_eq!(k.screens().ui().page(), page, "staff set the kiosk up");
         let s = k.send(a);
         assert!(
             s.message
@@ -59,7 +64,7 @@ fn kiosk(dir: &std::path::Path) -> HeadlessKiosk {
             s.message
         );
     }
-    k.screens().ui().set_mode(ScreenMode::SelfOrder);
+    assert_eq!(k.screens().ui().page(), Page::SelfOrder);
     k
 }
 
