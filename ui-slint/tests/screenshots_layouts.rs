@@ -96,3 +96,34 @@ fn sale_screen_in_indonesian() {
 fn tender_screen_in_indonesian() {
     screen("tender-id", "id", &[(1024, 768)], tender);
 }
+
+/// docs/ui.md shows the screens from these references only: every
+/// reference image is linked there and every image linked there exists.
+#[test]
+fn docs_show_every_reference_image() {
+    let docs =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/ui.md"))
+            .unwrap();
+    let prefix = "../ui-slint/tests/screenshots/";
+    let mut references: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png") && !n.ends_with(".actual.png") && !n.ends_with(".diff.png"))
+        .collect();
+    references.sort();
+    let unlinked: Vec<&String> = references
+        .iter()
+        .filter(|n| !docs.contains(&format!("{prefix}{n}")))
+        .collect();
+    assert!(
+        unlinked.is_empty(),
+        "reference images docs/ui.md does not show: {unlinked:?}"
+    );
+    for link in docs.split(prefix).skip(1) {
+        let name = link.split(['"', ')']).next().unwrap();
+        assert!(
+            references.iter().any(|r| r == name),
+            "docs/ui.md links {name}, which no screenshot test makes"
+        );
+    }
+}
