@@ -12,7 +12,7 @@ use keel_terminal::ui_bridge::{UiAction, UiBridge, UiServices};
 use keel_ui::action::Action;
 use keel_ui::generated::{Page, SelfOrderActions, SelfOrderState, UiActions, UiState};
 use keel_ui::headless::{advance_clock, HeadlessUi};
-use keel_ui::screens::self_order::{Stage, THANKS_TIMEOUT};
+use keel_ui::screens::self_order::{Stage, IDLE_TIMEOUT, THANKS_TIMEOUT};
 use keel_ui::view::{ReceiptView, ViewModel};
 use keel_ui::{demo, ScreenMode, Ui};
 use slint::{ComponentHandle, Model};
@@ -216,6 +216,23 @@ fn a_customer_orders_edits_pays_by_card_sees_the_order_number_and_the_kiosk_rese
     assert_eq!(k.pump(), 1);
     assert!(k.snapshot().cart.is_none());
     assert_eq!(stage(&k).0, Stage::Welcome);
+
+    // The one after walks away: each tap restarts the idle timer; when it
+    // runs out the order is cancelled and the welcome screen is back.
+    tap(&mut k, 500.0, 700.0);
+    a.invoke_add(products[0].0.as_str().into());
+    assert_eq!(k.pump(), 2);
+    advance_clock(IDLE_TIMEOUT - Duration::from_secs(10));
+    a.invoke_plus(1);
+    assert_eq!(k.pump(), 1);
+    advance_clock(IDLE_TIMEOUT - Duration::from_secs(10));
+    assert_eq!(stage(&k).0, Stage::Browse, "the tap restarted the timer");
+    assert!(k.snapshot().cart.is_some());
+    advance_clock(Duration::from_secs(11));
+    assert_eq!(stage(&k).0, Stage::Welcome);
+    assert_eq!(k.pump(), 1, "the abandoned order is cancelled");
+    assert!(k.snapshot().cart.is_none(), "{:?}", k.snapshot().message);
+    assert_eq!(k.snapshot().shift.as_ref().map(|x| x.sales_count), Some(1));
 }
 
 /// Puts a fresh self-order UI (demo café, no terminal) at `stage`.

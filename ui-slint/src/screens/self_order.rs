@@ -1,7 +1,8 @@
 //! The self-order kiosk's Rust side: fills `SelfOrderState`
 //! (ui/self_order.slint) from the view-model and keeps the only state that
 //! exists on this screen alone: which stage the customer is at (welcome,
-//! browsing, paying, thank-you) and the thank-you timer back to welcome.
+//! browsing, paying, thank-you), the thank-you timer back to welcome and the
+//! idle timer that cancels an order left untouched ([`IDLE_TIMEOUT`]).
 //! `SelfOrderActions` taps become sale actions on the sink: add, quantity,
 //! void line, cancel, and "pay by card" as [`Action::TenderCard`] for what
 //! remains followed by [`Action::Complete`] (the kiosk's card terminal
@@ -28,6 +29,9 @@ use std::time::Duration;
 
 /// How long the thank-you screen stays before the welcome screen is back.
 pub const THANKS_TIMEOUT: Duration = Duration::from_secs(15);
+/// An order left untouched this long is cancelled and the welcome screen is
+/// back (the customer walked away).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Colours in `Theme.picture-colors` (ui/theme.slint).
 pub const PICTURE_COLOURS: u32 = 8;
 
@@ -92,6 +96,8 @@ pub struct SelfOrder {
     order_number: Option<u64>,
     problem: String,
     timer: Timer,
+    /// Restarted by every tap while browsing; cancels an abandoned order.
+    idle: Timer,
     me: Weak<RefCell<SelfOrder>>,
     window: slint::Weak<AppWindow>,
     sink: Rc<dyn Fn(Action)>,
@@ -112,6 +118,7 @@ impl SelfOrder {
                 order_number: None,
                 problem: String::new(),
                 timer: Timer::default(),
+                idle: Timer::default(),
                 me: me.clone(),
                 window: window.as_weak(),
                 sink,
@@ -145,6 +152,7 @@ impl SelfOrder {
     /// Back to the welcome screen (also when the kiosk mode is entered).
     pub fn reset(&mut self) {
         self.timer.stop();
+        self.idle.stop();
         self.stage = Stage::Welcome;
         self.order_number = None;
         self.problem.clear();
@@ -195,6 +203,24 @@ impl SelfOrder {
                     let mut s = me.borrow_mut();
                     if s.stage == Stage::Thanks {
                         s.reset();
+                    }
+                }
+            });
+    }
+
+    /// Restarts the idle timer while browsing (every tap calls it).
+    fn touch(&self) {
+        if self.stage != Stage::Browse {
+            return;
+        }
+        let me = self.me.clone();
+        self.idle
+            .start(TimerMode::SingleShot, IDLE_TIMEOUT, move || {
+                if let Some(me) = me.upgrade() {
+                    let mut s = me.borrow_mut();
+                    if s.stage == Stage::Browse {
+                        log::info!("self-order: order abandoned; back to welcome");
+                        s.cancel();
                     }
                 }
             });
@@ -334,11 +360,14 @@ impl SelfOrder {
 /// Wires `SelfOrderActions` to the kiosk state. Taps send and return.
 fn wire(window: &AppWindow, this: &Rc<RefCell<SelfOrder>>) {
     let actions = window.global::<SelfOrderActions<'_>>();
+    // Every tap restarts the idle timer (when still browsing after it).
     let on = |f: fn(&mut SelfOrder)| {
         let me = Rc::downgrade(this);
         move || {
             if let Some(me) = me.upgrade() {
-                f(&mut me.borrow_mut());
+                let mut s = me.borrow_mut();
+                f(&mut s);
+                s.touch();
             }
         }
     };
@@ -346,15 +375,19 @@ fn wire(window: &AppWindow, this: &Rc<RefCell<SelfOrder>>) {
         let me = Rc::downgrade(this);
         move |n: i32| {
             if let Some(me) = me.upgrade() {
-                f(&mut me.borrow_mut(), n);
+                let mut s = me.borrow_mut();
+                f(&mut s, n);
+                s.touch();
             }
         }
     };
     let on_str = |f: fn(&mut SelfOrder, &str)| {
         let me = Rc::downgrade(this);
-        move |s: SharedString| {
+        move |t: SharedString| {
             if let Some(me) = me.upgrade() {
-                f(&mut me.borrow_mut(), s.as_str());
+                let mut s = me.borrow_mut();
+                f(&mut s, t.as_str());
+                s.touch();
             }
         }
     };
