@@ -15,6 +15,8 @@ use keel_terminal::node::Node;
 use keel_terminal::peripherals::ScanChannel;
 use keel_terminal::ui_bridge::{scans, UiServices};
 use keel_ui::headless::{advance_clock, HeadlessUi};
+use keel_ui::mode::ScreenMode;
+use keel_ui::screens::chime::AplayChime;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,10 @@ pub struct Start {
     pub scans: Option<ScanChannel>,
     /// Window or frame size.
     pub size: (u32, u32),
+    /// The screen set (`[ui] mode`).
+    pub mode: ScreenMode,
+    /// The language (`[ui] language`).
+    pub language: String,
 }
 
 /// Why the UI could not run.
@@ -60,6 +66,9 @@ pub enum DisplayError {
     /// The kiosk (screens, bridge) could not start.
     #[error(transparent)]
     Kiosk(#[from] KioskError),
+    /// The language is not one the screens ship.
+    #[error(transparent)]
+    Language(#[from] keel_ui::i18n::I18nError),
     /// Slint's backend could not be selected or its event loop failed.
     #[error("{backend} backend: {message}")]
     Backend {
@@ -68,6 +77,16 @@ pub enum DisplayError {
         /// Slint's message.
         message: String,
     },
+}
+
+/// The screen set on the screens just made; the kitchen display rings for
+/// each new order where a person can hear it (not headless).
+fn set_mode<S: keel_kiosk::app::Screens>(kiosk: &Kiosk<S>, mode: ScreenMode, chime: bool) {
+    let ui = kiosk.screens().ui();
+    ui.set_mode(mode);
+    if chime && mode == ScreenMode::Kitchen {
+        ui.set_chime(Box::new(AplayChime::new()));
+    }
 }
 
 fn forward_scans<S: keel_kiosk::app::Screens>(kiosk: &Kiosk<S>, scans: Option<ScanChannel>) {
@@ -80,6 +99,8 @@ fn forward_scans<S: keel_kiosk::app::Screens>(kiosk: &Kiosk<S>, scans: Option<Sc
 
 /// Runs the UI on `backend` until it ends.
 pub fn run(backend: Backend, start: Start, stop: Stop) -> Result<(), DisplayError> {
+    // On this (the UI) thread, before the screens exist: they come up in it.
+    keel_ui::i18n::select_language(&start.language)?;
     match backend {
         Backend::Headless => headless(start, &stop),
         Backend::Winit | Backend::LinuxKms => windowed(backend, start),
@@ -97,6 +118,7 @@ fn windowed(backend: Backend, start: Start) -> Result<(), DisplayError> {
         .select()
         .map_err(err)?;
     let kiosk = Kiosk::start(start.node, start.services, start.cards, keel_ui::Ui::new)?;
+    set_mode(&kiosk, start.mode, true);
     forward_scans(&kiosk, start.scans);
     let window = kiosk.screens().window();
     if backend == Backend::Winit {
@@ -115,6 +137,7 @@ fn headless(start: Start, stop: &Stop) -> Result<(), DisplayError> {
     let kiosk = Kiosk::start(start.node, start.services, start.cards, |sink| {
         HeadlessUi::new(w, h, sink)
     })?;
+    set_mode(&kiosk, start.mode, false);
     forward_scans(&kiosk, start.scans);
     let frame_file = std::env::var_os("KEEL_UI_FRAME").map(PathBuf::from);
     let mut shown = None;

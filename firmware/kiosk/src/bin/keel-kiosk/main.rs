@@ -89,6 +89,10 @@ fn run(a: args::Args) -> Result<(), String> {
         cards,
         scans: terminal.take_scans(),
         size: a.size,
+        // The config checked the word; the screens parse the same words.
+        mode: keel_ui::mode::ScreenMode::parse(terminal.ui.mode.as_str())
+            .map_err(|e| e.to_string())?,
+        language: terminal.ui.language.clone(),
     };
     let shown = display::run(choice.backend, start, stop.clone()).map_err(|e| e.to_string());
     // The console's own result, when it is what ended the program.
