@@ -237,10 +237,10 @@ fn taps_on_the_touch_screen_reach_the_actions() {
     h.ui().show(demo::sale());
     h.render().unwrap();
     h.tap(85.0, 230.0); // the Bagel tile
-    h.tap(895.0, 157.0); // + on the Cappuccino line
+    h.tap(823.0, 157.0); // + on the Cappuccino line
     h.tap(963.0, 493.0); // Void on the weighed Bananas line
-    h.tap(146.0, 72.0); // the Drinks tab
-    h.tap(840.0, 381.0); // − on the voided Espresso line: disabled
+    h.tap(266.0, 72.0); // the Drinks tab
+    h.tap(768.0, 381.0); // − on the voided Espresso line: disabled
     assert_eq!(
         drain(&rx),
         vec![

@@ -64,7 +64,11 @@ pub fn show(ops: &mut Ops, w: &AppWindow) {
     let opened_now = shift && !ops.nav.had_shift;
     ops.nav.had_shift = shift;
     if ops.mode == ScreenMode::Cashier {
-        let page = settle(state.get_page(), user, shift, opened_now);
+        let page = match settle(state.get_page(), user, shift, opened_now) {
+            // A sale with a tender goes on on the tender screen.
+            Page::Sale if ops.seen.tendered => Page::Tender,
+            p => p,
+        };
         if page != state.get_page() {
             state.set_page(page);
         }
@@ -73,12 +77,7 @@ pub fn show(ops: &mut Ops, w: &AppWindow) {
         ops.nav.open = false;
     }
     let nav = w.global::<NavState<'_>>();
-    let who = match (&ops.seen.user, &ops.seen.ops.role) {
-        (Some(u), Some(r)) => format!("{u} ({r})"),
-        (Some(u), None) => u.clone(),
-        _ => String::new(),
-    };
-    nav.set_user(who.into());
+    nav.set_user(ops.seen.user.as_deref().unwrap_or("").into());
     nav.set_shift_open(shift);
     nav.set_open(ops.nav.open);
 }

@@ -26,10 +26,7 @@ fn dash(v: Option<String>) -> String {
 pub fn tech_info(d: &DiagnosticsView) -> TechInfo {
     let chain = match &d.chain {
         None => value(tr("not verified yet"), Level::Idle),
-        Some(c) if c.ok => value(
-            trf("ok, {} records verified ({})", &[&c.records, &c.detail]),
-            Level::Ok,
-        ),
+        Some(c) if c.ok => value(trf("ok, {} records verified", &[&c.records]), Level::Ok),
         Some(c) => value(trf("BROKEN: {}", &[&c.detail]), Level::Bad),
     };
     let cluster_level = if d.cluster == "standalone" {
