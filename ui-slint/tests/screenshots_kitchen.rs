@@ -14,15 +14,23 @@ use slint::ComponentHandle;
 use std::path::PathBuf;
 
 const SIZES: [(u32, u32); 2] = [(1024, 768), (1280, 800)];
+/// The large landscape screen and the portraits, for the screens with a
+/// layout of their own (the welcome and thank-you screens only centre).
+const MORE_SIZES: [(u32, u32); 3] = [(1920, 1080), (768, 1024), (1080, 1920)];
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots")
 }
 
-/// Renders at every size after `setup`, checks each; fails listing all mismatches.
+/// Renders at the base sizes after `setup`, checks each; fails listing all mismatches.
 fn screen(name: &str, setup: impl Fn(&Ui)) {
+    screen_at(name, &SIZES, setup)
+}
+
+/// Renders at `sizes` after `setup`, checks each; fails listing all mismatches.
+fn screen_at(name: &str, sizes: &[(u32, u32)], setup: impl Fn(&Ui)) {
     let mut failures = Vec::new();
-    for (w, h) in SIZES {
+    for &(w, h) in sizes {
         let (ui, _rx) = HeadlessUi::with_channel(w, h).unwrap();
         setup(ui.ui());
         let image = ui.render().unwrap();
@@ -144,6 +152,14 @@ fn kitchen_display() {
 }
 
 #[test]
+fn kitchen_display_large_and_portrait() {
+    screen_at("kitchen", &MORE_SIZES, |ui| {
+        ui.set_mode(ScreenMode::Kitchen);
+        ui.show(kitchen());
+    });
+}
+
+#[test]
 fn kitchen_display_filtered_to_one_station() {
     screen("kitchen-bar", |ui| {
         ui.set_mode(ScreenMode::Kitchen);
@@ -185,6 +201,15 @@ fn self_order_browsing_with_an_order() {
         ui.show(ordering());
         ui.window().global::<SelfOrderActions<'_>>().invoke_start();
         assert_eq!(ui.self_order_stage().0, Stage::Browse);
+    });
+}
+
+#[test]
+fn self_order_browsing_large_and_portrait() {
+    screen_at("self-order-browse", &MORE_SIZES, |ui| {
+        ui.set_mode(ScreenMode::SelfOrder);
+        ui.show(ordering());
+        ui.window().global::<SelfOrderActions<'_>>().invoke_start();
     });
 }
 
