@@ -8,7 +8,8 @@
 //! - Texts built in Rust that reach the screen (status bar, grid title,
 //!   receipt title, PIN pad title, cash change) go through [`tr`], [`trf`]
 //!   and [`trn`], which read the same catalogues (embedded by build.rs) and
-//!   fill `{}`/`{0}` placeholders as `@tr` does ([`format`]).
+//!   fill `{}`/`{0}` placeholders as `@tr` does ([`format`]); [`mark`] marks
+//!   a text kept in English to be translated later with `tr`.
 //! - [`select_language`] picks the language for both, on the calling thread
 //!   (Slint's translations are per thread, like its event loop): call it on
 //!   the UI thread, before or after creating the [`crate::Ui`]. Until it is
@@ -156,6 +157,14 @@ fn parse(lang: &'static str, text: &str) -> Result<Catalogue, I18nError> {
 /// The forms of `msgid` in the selected language, if it has them.
 fn lookup(msgid: &str) -> Option<Vec<String>> {
     CURRENT.with(|c| c.borrow().as_ref().and_then(|c| c.map.get(msgid).cloned()))
+}
+
+/// Marks a text for translation without translating it: for texts kept in
+/// English (constants, journaled words) and translated with [`tr`] where
+/// they reach the screen. `cargo xtask i18n` extracts `mark("...")` like
+/// `tr("...")`; a plain `tr(variable)` it cannot see.
+pub const fn mark(msgid: &'static str) -> &'static str {
+    msgid
 }
 
 /// `msgid` in the selected language (itself in English or when untranslated).

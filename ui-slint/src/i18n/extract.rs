@@ -1,7 +1,7 @@
 //! Finding the translatable strings in the sources: `@tr("...")` in `.slint`
 //! files (with an optional `"context" =>` and an optional `| "plural" % n`)
-//! and calls of the Rust helpers `tr("...")`, `trf("...", ...)` and
-//! `trn("...", "...", n)` (see `keel_ui::i18n`), up to a file's
+//! and calls of the Rust helpers `tr("...")`, `trf("...", ...)`,
+//! `trn("...", "...", n)` and `mark("...")` (see `keel_ui::i18n`), up to a file's
 //! `#[cfg(test)]` (unit tests show nothing on screen). The result becomes the
 //! `.pot` template (`cargo xtask i18n`) and is what the i18n test holds the
 //! Indonesian catalogue against.
@@ -50,7 +50,7 @@ impl std::error::Error for ExtractError {}
 pub enum Lang {
     /// A `.slint` file: `@tr(...)`.
     Slint,
-    /// A Rust file: `tr(...)`, `trf(...)`, `trn(...)`.
+    /// A Rust file: `tr(...)`, `trf(...)`, `trn(...)`, `mark(...)`.
     Rust,
 }
 
@@ -271,6 +271,8 @@ pub fn extract(
                     Some((4, false))
                 } else if sc.starts_with("trn(") {
                     Some((4, true))
+                } else if sc.starts_with("mark(") {
+                    Some((5, false))
                 } else {
                     None
                 }
@@ -494,6 +496,7 @@ Text { text: @tr( "Pay {}" , other); }
 let a = tr("Online");
 let b = i18n::trf("Receipt {}", &[&n]);
 let c = trn("{} item", "{} items", n);
+const R: [&str; 1] = [i18n::mark("Price match")];
 let d = xtr("no"); let e = '"'; let f = "tr(\"no\")";
 let r = r#"tr("raw")"#; pub fn tr(msgid: &str) {}
 fn g<'a>(x: &'a str) -> String { tr("Synced") }
@@ -501,7 +504,10 @@ fn g<'a>(x: &'a str) -> String { tr("Synced") }
         let mut out = Vec::new();
         extract(src, "a.rs", Lang::Rust, &mut out).unwrap();
         let ids: Vec<_> = out.iter().map(|m| m.msgid.as_str()).collect();
-        assert_eq!(ids, vec!["Online", "Receipt {}", "{} item", "Synced"]);
+        assert_eq!(
+            ids,
+            vec!["Online", "Receipt {}", "{} item", "Price match", "Synced"]
+        );
         assert_eq!(out[2].plural.as_deref(), Some("{} items"));
     }
 

@@ -14,10 +14,10 @@ use std::rc::Rc;
 /// The reasons offered, as journaled with the override (English, like the
 /// journal's other texts; the screen shows them translated).
 pub const REASONS: [&str; 4] = [
-    "Damaged item",
-    "Price match",
-    "Wrong shelf label",
-    "Manager discretion",
+    crate::i18n::mark("Damaged item"),
+    crate::i18n::mark("Price match"),
+    crate::i18n::mark("Wrong shelf label"),
+    crate::i18n::mark("Manager discretion"),
 ];
 
 /// The dialog's state while open.
