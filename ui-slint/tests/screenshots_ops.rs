@@ -24,8 +24,13 @@ fn dir() -> PathBuf {
 
 /// Renders after `setup` at every size, checks each; fails listing all mismatches.
 fn screen(name: &str, setup: impl Fn(&Ui)) {
+    screen_at(name, &SIZES, setup);
+}
+
+/// Renders after `setup` at `sizes`, checks each; fails listing all mismatches.
+fn screen_at(name: &str, sizes: &[(u32, u32)], setup: impl Fn(&Ui)) {
     let mut failures = Vec::new();
-    for (w, h) in SIZES {
+    for &(w, h) in sizes {
         let (ui, _rx) = HeadlessUi::with_channel(w, h).unwrap();
         setup(ui.ui());
         let image = ui.render().unwrap();
@@ -101,6 +106,17 @@ fn receipts_page_with_a_refund_chosen() {
         let a = ui.window().global::<ReceiptsActions<'_>>();
         a.invoke_refund_more(1);
         a.invoke_key("4".into());
+    });
+}
+
+#[test]
+fn receipts_page_in_portrait() {
+    screen_at("receipts", &[(768, 1024)], |ui| {
+        ui.show(ops_demo::receipts());
+        go(ui, Page::Receipts);
+        ui.window()
+            .global::<ReceiptsActions<'_>>()
+            .invoke_refund_more(2);
     });
 }
 
