@@ -21,7 +21,7 @@ use keel_ui::generated::{
 use keel_ui::screens::chime::CountingChime;
 use keel_ui::ScreenMode;
 use slint::{ComponentHandle, Model};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -331,7 +331,7 @@ struct Terminal {
     cluster: Arc<keel_terminal::cluster_runtime::ClusterHandle>,
 }
 
-fn start_terminal(config: &PathBuf) -> Terminal {
+fn start_terminal(config: &Path) -> Terminal {
     let cfg = keel_terminal::config::load(config).unwrap();
     let seed = if cfg.demo_catalog {
         keel_terminal::demo::seed_events()
