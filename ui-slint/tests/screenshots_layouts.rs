@@ -4,10 +4,13 @@
 //! the keypad), for the sale, tender and PIN pad screens with the status
 //! bar; and the sale and tender screens in Indonesian. Compared with the
 //! references in tests/screenshots/ (keel_ui::screenshot; accept new ones
-//! with KEEL_ACCEPT_SCREENSHOTS=1 after looking at them).
+//! with KEEL_ACCEPT_SCREENSHOTS=1 after looking at them). Also: the Theme
+//! breakpoints per size, the portrait screens driven by taps, and docs/ui.md
+//! showing every reference image.
 
+use keel_ui::action::{Action, AddSource};
 use keel_ui::demo;
-use keel_ui::generated::{Page, UiActions};
+use keel_ui::generated::{Page, Theme, UiActions, UiState};
 use keel_ui::headless::HeadlessUi;
 use keel_ui::i18n;
 use keel_ui::screenshot::{check, Outcome, Tolerance};
@@ -126,4 +129,70 @@ fn docs_show_every_reference_image() {
             "docs/ui.md links {name}, which no screenshot test makes"
         );
     }
+}
+
+/// The breakpoints follow the window's size: scale 1.4 when the short side
+/// is at least 1000 px, portrait when taller than wide, touch targets never
+/// under 48 px.
+#[test]
+fn breakpoints_follow_the_window_size() {
+    for (w, h, scale, portrait) in [
+        (1024, 768, 1.0, false),
+        (1280, 800, 1.0, false),
+        (1920, 1080, 1.4, false),
+        (768, 1024, 1.0, true),
+        (800, 1280, 1.0, true),
+        (1080, 1920, 1.4, true),
+    ] {
+        let (ui, _rx) = HeadlessUi::with_channel(w, h).unwrap();
+        ui.render().unwrap();
+        let theme = ui.ui().window().global::<Theme<'_>>();
+        assert_eq!(
+            (theme.get_scale(), theme.get_portrait()),
+            (scale, portrait),
+            "{w}x{h}"
+        );
+        assert!(theme.get_touch_min() >= 48.0, "{w}x{h}");
+        assert!(theme.get_font_body() >= 17.0, "{w}x{h}");
+    }
+}
+
+/// The portrait sale and tender screens work by touch: a tile above, the
+/// cart's buttons and Pay below, then the keypad and Cash on the tender
+/// screen, and back.
+#[test]
+fn portrait_screens_work_by_touch() {
+    let (h, rx) = HeadlessUi::with_channel(768, 1024).unwrap();
+    h.ui().show(demo::sale());
+    h.render().unwrap();
+    h.tap(98.0, 255.0); // the Bagel tile
+    h.tap(567.0, 693.0); // + on the Cappuccino line
+    h.tap(266.0, 96.0); // the Drinks tab
+    let sent: Vec<Action> = rx.try_iter().collect();
+    assert_eq!(
+        sent,
+        vec![
+            Action::AddItem {
+                code: "BAGEL".into(),
+                source: AddSource::Grid
+            },
+            Action::SetQty { line: 1, qty: 3 },
+            Action::SwitchCategory {
+                category: "Drinks".into()
+            },
+        ]
+    );
+    h.tap(450.0, 976.0); // Pay
+    assert_eq!(h.ui().page(), Page::Tender);
+    h.render().unwrap();
+    for (x, y) in [(383.0, 673.0), (383.0, 752.0), (138.0, 752.0)] {
+        h.tap(x, y); // 2, 0, 00
+    }
+    let state = h.ui().window().global::<UiState<'_>>();
+    assert_eq!(state.get_keypad_text().as_str(), "20.00");
+    h.tap(498.0, 828.0); // Cash 20.00
+    let sent: Vec<Action> = rx.try_iter().collect();
+    assert_eq!(sent, vec![Action::TenderCash { amount: 2000 }]);
+    h.tap(74.0, 984.0); // Back to sale (nothing tendered in this snapshot)
+    assert_eq!(h.ui().page(), Page::Sale);
 }
