@@ -413,3 +413,44 @@ fn the_technician_page_verifies_the_chain_and_shows_what_the_terminal_has() {
     assert_eq!(k.pump(), 1);
     assert!(message(&k).starts_with("journal ok"), "{}", message(&k));
 }
+
+#[test]
+fn the_menu_reaches_every_page_and_the_sale_needs_a_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = kiosk(dir.path());
+    login(&mut k, CASHIER);
+    let w = k.window();
+    let nav = w.global::<NavActions<'_>>();
+    let nav_state = w.global::<keel_ui::generated::NavState<'_>>();
+    assert_eq!(page(&k), Page::Shift);
+    // No shift: receipts and customers are reachable, the sale is not.
+    go(&k, Page::Receipts);
+    nav.invoke_go(Page::Sale);
+    assert_eq!(page(&k), Page::Receipts);
+    go(&k, Page::Shift);
+    shift_keys(&k, &["5", "0", "00"]);
+    w.global::<ShiftActions<'_>>().invoke_open_shift();
+    k.pump();
+    assert_eq!(page(&k), Page::Sale);
+    w.global::<UiActions<'_>>().invoke_dismiss_message();
+    k.pump();
+    // A finger on the sale screen's Menu button opens the drawer.
+    k.screens().render().unwrap();
+    k.screens().tap(60.0, 72.0);
+    assert!(nav_state.get_open(), "the menu button at the top left");
+    for p in [
+        Page::Kitchen,
+        Page::Customers,
+        Page::Technician,
+        Page::Receipts,
+    ] {
+        nav.invoke_go(p);
+        assert_eq!(page(&k), p);
+        assert!(!nav_state.get_open(), "going closes the drawer");
+        k.pump();
+        assert_eq!(page(&k), p, "a snapshot keeps the page");
+    }
+    go(&k, Page::Sale);
+    k.pump();
+    assert_eq!(page(&k), Page::Sale);
+}

@@ -79,11 +79,12 @@ pub fn show(ops: &mut Ops, w: &AppWindow) {
     let nav = w.global::<NavState<'_>>();
     nav.set_user(ops.seen.user.as_deref().unwrap_or("").into());
     nav.set_shift_open(shift);
+    nav.set_cashier(ops.mode == ScreenMode::Cashier);
     nav.set_open(ops.nav.open);
 }
 
 fn toggle(ops: &mut Ops, w: &AppWindow) {
-    ops.nav.open = !ops.nav.open && ops.seen.user.is_some();
+    ops.nav.open = !ops.nav.open && ops.seen.user.is_some() && ops.mode == ScreenMode::Cashier;
     w.global::<NavState<'_>>().set_open(ops.nav.open);
 }
 
