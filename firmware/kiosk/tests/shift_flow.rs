@@ -453,4 +453,24 @@ fn the_menu_reaches_every_page_and_the_sale_needs_a_shift() {
     go(&k, Page::Sale);
     k.pump();
     assert_eq!(page(&k), Page::Sale);
+
+    // A sale, then voided from the receipts page behind the manager PIN.
+    scan(&mut k, 1);
+    let a = w.global::<UiActions<'_>>();
+    a.invoke_show_page(Page::Tender);
+    a.invoke_tender_cash();
+    assert_eq!(k.pump(), 1);
+    complete(&mut k);
+    go(&k, Page::Receipts);
+    let rs = w.global::<ReceiptsState<'_>>();
+    w.global::<ReceiptsActions<'_>>().invoke_select(1);
+    assert_eq!(k.pump(), 1);
+    assert!(!rs.get_voided());
+    w.global::<ReceiptsActions<'_>>().invoke_void_receipt();
+    manager_pin(&mut k, "Manager PIN to void receipt 1", MANAGER);
+    assert!(rs.get_voided(), "{}", message(&k));
+    assert!(rs.get_recent().row_data(0).unwrap().voided);
+    let item = rs.get_items().row_data(0).unwrap();
+    assert_eq!(item.left.as_str(), "0", "nothing left to refund on a void");
+    assert!(!item.can_more);
 }
