@@ -314,9 +314,9 @@ mod tests {
     fn the_selection_is_cleared_when_the_receipt_or_what_is_left_changes() {
         let a = item(1, 2, false);
         let mut r = Receipts::default();
-        r.rebase(Some(4), &[a.clone()]);
+        r.rebase(Some(4), std::slice::from_ref(&a));
         r.more(&a);
-        r.rebase(Some(4), &[a.clone()]);
+        r.rebase(Some(4), std::slice::from_ref(&a));
         assert_eq!(
             r.chosen.len(),
             1,
