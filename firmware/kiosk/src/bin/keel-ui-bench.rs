@@ -11,13 +11,14 @@
 //!   bridge and the UI up (target under 100 MB).
 //!
 //! Ends with `BENCH ui frame_p99_ms=… input_to_frame_p99_ms=… rss_mb=…`.
-//! Build in release: `cargo run --release -p keel-kiosk --bin keel-ui-bench`.
+//! Build in release: `cargo run --release -p keel-kiosk --bin keel-ui-bench`;
+//! `--frame FILE.png` also writes the last frame measured, to look at.
 
 use keel_kiosk::map::view_model;
 use keel_kiosk::{DemoCardTerminal, Kiosk};
 use keel_terminal::node::Node;
 use keel_terminal::ui_bridge::{AddSource, UiAction, UiServices, UiSnapshot};
-use keel_ui::generated::UiActions;
+use keel_ui::generated::{Page, UiActions};
 use keel_ui::headless::HeadlessUi;
 use slint::ComponentHandle;
 use std::process::ExitCode;
@@ -38,7 +39,16 @@ type BenchKiosk = Kiosk<HeadlessUi>;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    match run() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let frame_file = match args.as_slice() {
+        [] => None,
+        [flag, path] if flag == "--frame" => Some(std::path::PathBuf::from(path)),
+        _ => {
+            eprintln!("usage: keel-ui-bench [--frame FILE.png]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(frame_file) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("keel-ui-bench: {e}");
@@ -101,7 +111,7 @@ fn rss_mb() -> Result<f64, String> {
     Ok(kb / 1024.0)
 }
 
-fn run() -> Result<(), String> {
+fn run(frame_file: Option<std::path::PathBuf>) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let node = Node::open(
         keel_terminal::demo::profile(1),
@@ -134,6 +144,12 @@ fn run() -> Result<(), String> {
     let full = wait_for(&kiosk, "40-line cart", |s| lines(s) == LINES)?;
     let screens = kiosk.screens();
     screens.render().map_err(|e| e.to_string())?;
+    if screens.ui().page() != Page::Sale {
+        return Err(format!(
+            "the sale screen is not up (page {:?})",
+            screens.ui().page()
+        ));
+    }
 
     // Frame: a model change, then the whole frame. Two real view-models
     // (the first line at two quantities) alternate, so every frame differs.
@@ -162,6 +178,7 @@ fn run() -> Result<(), String> {
     let window = screens.ui().window().clone_strong();
     let actions = window.global::<UiActions<'_>>();
     let mut input_ms = Vec::with_capacity(TAPS);
+    let mut last_frame = None;
     for i in 0..TAPS {
         let before = first_qty(&kiosk.snapshot().unwrap_or_else(|| full.clone()));
         let want = before.map(|q| if i % 2 == 0 { q + 1 } else { q - 1 });
@@ -172,8 +189,12 @@ fn run() -> Result<(), String> {
             actions.invoke_line_minus(1);
         }
         wait_for(&kiosk, "the tap's snapshot", |s| first_qty(s) == want)?;
-        screens.render().map_err(|e| e.to_string())?;
+        last_frame = Some(screens.render().map_err(|e| e.to_string())?);
         input_ms.push(millis(t.elapsed()));
+    }
+    if let (Some(path), Some(frame)) = (&frame_file, &last_frame) {
+        frame.save_png(path).map_err(|e| e.to_string())?;
+        println!("  last frame: {}", path.display());
     }
     let rss = rss_mb()?;
 
