@@ -11,8 +11,8 @@
 //!   tests: taps queue actions, [`HeadlessKiosk::pump`] runs them and shows
 //!   the snapshot after them.
 //!
-//! The screens have no login or shift pages yet, so both offer `send` for
-//! bridge actions the screens cannot ask for themselves.
+//! Both also offer `send`, a bridge action straight to the bridge (what no
+//! screen asks: a scripted set-up, a test's shortcut to a logged-in shift).
 
 use crate::card::CardTokenSource;
 use crate::error::KioskError;
@@ -126,8 +126,8 @@ impl<S: Screens> Kiosk<S> {
         poll(&self.shared, &self.mapper, &self.snapshots)
     }
 
-    /// Sends a bridge action the screens cannot ask for yet (login, shift
-    /// open). Never blocks.
+    /// Sends a bridge action straight to the bridge, not through the screens.
+    /// Never blocks.
     pub fn send(&self, action: UiAction) -> Result<(), KioskError> {
         self.actions
             .send(action)
@@ -248,8 +248,8 @@ impl HeadlessKiosk {
         ran
     }
 
-    /// Runs a bridge action the screens cannot ask for yet (login, shift
-    /// open) and shows the snapshot after it.
+    /// Runs a bridge action straight on the bridge, not through the screens,
+    /// and shows the snapshot after it.
     pub fn send(&mut self, action: UiAction) -> &UiSnapshot {
         self.apply(action);
         &self.last

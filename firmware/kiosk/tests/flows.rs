@@ -40,7 +40,7 @@ fn kiosk(dir: &std::path::Path) -> HeadlessKiosk {
         Some(Box::new(DemoCardTerminal::default())),
     )
     .unwrap();
-    // The screens have no login or shift pages yet: straight to the bridge.
+    // Straight to the bridge (tests/shift_flow.rs logs in and opens the shift on the screens).
     let s = k.send(UiAction::Login {
         pin: CASHIER.into(),
     });
