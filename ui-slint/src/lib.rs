@@ -14,7 +14,9 @@
 //!   screens' `@tr` texts and the texts built in Rust.
 //! - [`mode`]: [`ScreenMode`] (cashier, kitchen display, self-order kiosk);
 //!   [`screens`]: the screens with their own module (kitchen, self-order, the
-//!   new-order chime).
+//!   new-order chime; the cashier's operations pages behind
+//!   [`screens::ops::Ops`]: menu, login, shift and reports, receipts and
+//!   refunds, price override, customers, technician).
 //! - [`demo`]: a fixed snapshot of a small café for tests and previews.
 //!
 //! Slint stays in this crate: the rest of the workspace builds without it.
