@@ -28,11 +28,14 @@ pub enum DerivedTable {
     Customers,
     /// Customers with personal fields sealed (last writer by HLC wins).
     SealedCustomers,
+    /// Counter orders by id (open and recently closed), and this terminal's
+    /// last order number (key `last`).
+    CounterOrders,
 }
 
 impl DerivedTable {
     /// Every table, for clearing and rebuilding.
-    pub const ALL: [DerivedTable; 10] = [
+    pub const ALL: [DerivedTable; 11] = [
         DerivedTable::Cart,
         DerivedTable::Shift,
         DerivedTable::Stock,
@@ -43,6 +46,7 @@ impl DerivedTable {
         DerivedTable::Settings,
         DerivedTable::Customers,
         DerivedTable::SealedCustomers,
+        DerivedTable::CounterOrders,
     ];
 
     /// Stable name, used as the redb table name suffix.
@@ -58,6 +62,7 @@ impl DerivedTable {
             DerivedTable::Settings => "settings",
             DerivedTable::Customers => "customers",
             DerivedTable::SealedCustomers => "sealed-customers",
+            DerivedTable::CounterOrders => "counter-orders",
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::cart::CartEdit;
 use crate::catalog::CatalogItem;
 use crate::chain::ChainHash;
+use crate::counter_order::{CounterLine, CounterOrderId};
 use crate::hlc::Hlc;
 use crate::ids::{Dot, ReceiptNo, Sku, StoreId, TerminalId, TicketId, UserId};
 use crate::kitchen::TicketStatus;
@@ -149,6 +150,34 @@ pub enum EventBody {
     /// customer's own key (see `pii`); last writer by HLC wins. Replaces
     /// `CustomerUpserted`, which older journals still hold in clear.
     CustomerSealed(crate::pii::SealedCustomer),
+    /// A counter order placed on this terminal (the self-order kiosk), to be
+    /// paid at the counter; placed time is the event's HLC.
+    CounterOrderPlaced {
+        /// Order number (this terminal's).
+        order: CounterOrderId,
+        /// What was ordered (priced when taken).
+        lines: Vec<CounterLine>,
+        /// Who was logged in on the placing terminal.
+        by: UserId,
+    },
+    /// A counter order taken into a sale on this terminal.
+    CounterOrderTaken {
+        /// Order.
+        order: CounterOrderId,
+        /// The receipt number the sale was to get (this terminal's next one).
+        receipt_no: ReceiptNo,
+        /// Raft index of the consensus that granted the take (0 standalone).
+        raft_index: u64,
+        /// Cashier.
+        by: UserId,
+    },
+    /// A counter order cancelled by a manager (ignored if it was taken).
+    CounterOrderCancelled {
+        /// Order.
+        order: CounterOrderId,
+        /// Manager.
+        by: UserId,
+    },
 }
 
 impl EventBody {
@@ -172,6 +201,9 @@ impl EventBody {
             EventBody::SettingChanged { .. } => "setting-changed",
             EventBody::CustomerUpserted(_) => "customer-upserted",
             EventBody::CustomerSealed(_) => "customer-sealed",
+            EventBody::CounterOrderPlaced { .. } => "counter-order-placed",
+            EventBody::CounterOrderTaken { .. } => "counter-order-taken",
+            EventBody::CounterOrderCancelled { .. } => "counter-order-cancelled",
         }
     }
 }

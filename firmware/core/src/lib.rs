@@ -16,6 +16,7 @@ pub mod cart;
 pub mod catalog;
 pub mod catalog_import;
 pub mod chain;
+pub mod counter_order;
 pub mod customer;
 pub mod derived;
 pub mod engine;

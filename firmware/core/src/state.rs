@@ -6,6 +6,7 @@
 
 use crate::cart::{Cart, CartEdit};
 use crate::catalog::Catalog;
+use crate::counter_order::{CounterOrder, CounterOrderId, CounterTake};
 use crate::derived::{DerivedTable, DerivedWrite};
 use crate::event::{DrawerReason, Event, EventBody};
 use crate::hlc::Hlc;
@@ -20,6 +21,12 @@ use thiserror::Error;
 
 /// Served tickets kept for recall; older served tickets are dropped from the derived state.
 pub const SERVED_TICKETS_KEPT: usize = 100;
+
+/// Closed (taken or cancelled) counter orders kept; older ones are dropped from the derived state.
+pub const CLOSED_COUNTER_ORDERS_KEPT: usize = 200;
+
+/// Key of this terminal's last counter order number in the `CounterOrders` table.
+pub const LAST_COUNTER_ORDER_KEY: &str = "last";
 
 /// Small counters kept together.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +117,10 @@ pub struct TerminalState {
     /// Customers whose personal fields are sealed, by id, with when each was
     /// written (last writer by HLC wins, across both maps: see [`TerminalState::customer`]).
     pub sealed_customers: BTreeMap<String, (crate::pii::SealedCustomer, Hlc)>,
+    /// Counter orders of every terminal (open and recently closed).
+    pub counter_orders: BTreeMap<CounterOrderId, CounterOrder>,
+    /// This terminal's last counter order number (0 = none yet).
+    pub last_counter_order: u64,
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -142,6 +153,9 @@ struct Touched {
     settings: BTreeSet<String>,
     customers: BTreeSet<String>,
     sealed_customers: BTreeSet<String>,
+    counter_orders: BTreeSet<CounterOrderId>,
+    counter_removed: BTreeSet<CounterOrderId>,
+    last_counter_order: bool,
 }
 
 impl TerminalState {
@@ -160,6 +174,8 @@ impl TerminalState {
             settings: BTreeMap::new(),
             customers: BTreeMap::new(),
             sealed_customers: BTreeMap::new(),
+            counter_orders: BTreeMap::new(),
+            last_counter_order: 0,
         }
     }
 
@@ -202,6 +218,14 @@ impl TerminalState {
                 decode(DerivedTable::SealedCustomers, &k, &v)?;
             s.sealed_customers.insert(k, entry);
         }
+        for (k, v) in rows(DerivedTable::CounterOrders) {
+            if k == LAST_COUNTER_ORDER_KEY {
+                s.last_counter_order = decode(DerivedTable::CounterOrders, &k, &v)?;
+            } else {
+                let o: CounterOrder = decode(DerivedTable::CounterOrders, &k, &v)?;
+                s.counter_orders.insert(o.id, o);
+            }
+        }
         for (k, v) in rows(DerivedTable::Kitchen) {
             let t: Ticket = decode(DerivedTable::Kitchen, &k, &v)?;
             s.kitchen.insert(t.id, t);
@@ -215,7 +239,8 @@ impl TerminalState {
     /// Store-wide state is a CRDT fold, the same whatever order events of different
     /// origins arrive in: the catalog is a last-writer-wins register per SKU by HLC,
     /// stock a PN-counter per SKU (sum of every origin's deltas), kitchen tickets only
-    /// move forward. The open cart, the open shift and this terminal's counters come
+    /// move forward, counter orders are open until taken or cancelled (the
+    /// earliest take owns an order, see `counter_order`). The open cart, the open shift and this terminal's counters come
     /// from its own events only.
     pub fn apply(&mut self, event: &Event) -> Vec<DerivedWrite> {
         let mut t = Touched::default();
@@ -387,6 +412,49 @@ impl TerminalState {
                     .or_insert_with(|| Ticket::placeholder(*ticket));
                 k.recalls = k.recalls.max(*recalls);
                 t.kitchen.insert(*ticket);
+            }
+            EventBody::CounterOrderPlaced { order, lines, .. } => {
+                if own {
+                    self.last_counter_order = self.last_counter_order.max(order.number);
+                    t.last_counter_order = true;
+                }
+                let o = self
+                    .counter_orders
+                    .entry(*order)
+                    .or_insert_with(|| CounterOrder::placeholder(*order));
+                o.lines = lines.clone();
+                o.placed_ms = event.hlc.wall_ms;
+                o.placed = true;
+                t.counter_orders.insert(*order);
+                self.prune_counter_orders(&mut t);
+            }
+            EventBody::CounterOrderTaken {
+                order,
+                receipt_no,
+                by,
+                ..
+            } => {
+                let o = self
+                    .counter_orders
+                    .entry(*order)
+                    .or_insert_with(|| CounterOrder::placeholder(*order));
+                o.merge_take(CounterTake {
+                    at: event.hlc,
+                    terminal: origin,
+                    receipt_no: *receipt_no,
+                    by: by.clone(),
+                });
+                t.counter_orders.insert(*order);
+                self.prune_counter_orders(&mut t);
+            }
+            EventBody::CounterOrderCancelled { order, .. } => {
+                let o = self
+                    .counter_orders
+                    .entry(*order)
+                    .or_insert_with(|| CounterOrder::placeholder(*order));
+                o.cancelled = true;
+                t.counter_orders.insert(*order);
+                self.prune_counter_orders(&mut t);
             }
         }
         self.writes(t)
@@ -561,6 +629,37 @@ impl TerminalState {
         }
     }
 
+    /// Drops the oldest closed counter orders beyond [`CLOSED_COUNTER_ORDERS_KEPT`].
+    fn prune_counter_orders(&mut self, t: &mut Touched) {
+        let closed: Vec<CounterOrderId> = self
+            .counter_orders
+            .values()
+            .filter(|o| o.placed && !o.is_open())
+            .map(|o| o.id)
+            .collect();
+        if closed.len() > CLOSED_COUNTER_ORDERS_KEPT {
+            for id in closed
+                .iter()
+                .take(closed.len() - CLOSED_COUNTER_ORDERS_KEPT)
+            {
+                self.counter_orders.remove(id);
+                t.counter_orders.remove(id);
+                t.counter_removed.insert(*id);
+            }
+        }
+    }
+
+    /// Open counter orders, oldest first.
+    pub fn open_counter_orders(&self) -> Vec<&CounterOrder> {
+        let mut v: Vec<&CounterOrder> = self
+            .counter_orders
+            .values()
+            .filter(|o| o.is_open())
+            .collect();
+        v.sort_by_key(|o| (o.placed_ms, o.id));
+        v
+    }
+
     fn writes(&self, t: Touched) -> Vec<DerivedWrite> {
         let mut out = Vec::new();
         let put = |table, key: String, value: Option<Vec<u8>>| DerivedWrite { table, key, value };
@@ -616,6 +715,27 @@ impl TerminalState {
             let v = self.settings.get(&key).map(encode);
             out.push(put(DerivedTable::Settings, key, v));
         }
+        for id in t.counter_orders {
+            out.push(put(
+                DerivedTable::CounterOrders,
+                counter_order_key(id),
+                self.counter_orders.get(&id).map(encode),
+            ));
+        }
+        for id in t.counter_removed {
+            out.push(put(
+                DerivedTable::CounterOrders,
+                counter_order_key(id),
+                None,
+            ));
+        }
+        if t.last_counter_order {
+            out.push(put(
+                DerivedTable::CounterOrders,
+                LAST_COUNTER_ORDER_KEY.into(),
+                Some(encode(&self.last_counter_order)),
+            ));
+        }
         for (key, seq) in t.receipts {
             out.push(put(DerivedTable::Receipts, key, Some(encode(&seq))));
         }
@@ -666,6 +786,11 @@ impl TerminalState {
     pub fn next_receipt(&self) -> ReceiptNo {
         ReceiptNo(self.counters.last_receipt + 1)
     }
+}
+
+/// Key of a counter order in the `CounterOrders` table (sorts by terminal, then number).
+pub fn counter_order_key(id: CounterOrderId) -> String {
+    format!("{:06}/{:012}", id.terminal.0, id.number)
 }
 
 /// Key of a ticket in the `Kitchen` table (sorts by terminal, then number).

@@ -74,11 +74,12 @@ pub(crate) fn derived_tag(table: DerivedTable) -> u8 {
         DerivedTable::Settings => 10,
         DerivedTable::Customers => 12,
         DerivedTable::SealedCustomers => 13,
+        DerivedTable::CounterOrders => 14,
     }
 }
 
 /// The tags of every derived table's keys in `state` (1..=7, 10 for settings, 12 and 13 for
-/// customers; 8 is idempotency, 9 the replicated origins' heads, 11 their certificates).
+/// customers, 14 for counter orders; 8 is idempotency, 9 the replicated origins' heads, 11 their certificates).
 pub(crate) fn derived_tags() -> impl Iterator<Item = u8> {
     DerivedTable::ALL.into_iter().map(derived_tag)
 }

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
+pub mod counter_claims;
 pub mod key_sync;
 pub mod uplink_marks;
 
@@ -138,6 +139,14 @@ pub enum Consensus {
     /// Replicate the cloud uplink's high-water marks (proposed by the leader
     /// after the cloud acknowledged; every terminal merges them).
     UplinkMarks(UplinkMarks),
+    /// Take a counter order into a sale on `terminal` (the first committed
+    /// take of an order wins; see `counter_claims`).
+    TakeCounterOrder {
+        /// Order number (`K2-7`).
+        order: String,
+        /// Taking terminal.
+        terminal: u32,
+    },
 }
 
 /// How long a consensus operation may take before it is refused.
@@ -455,6 +464,7 @@ pub fn start(
         next_req: 1,
         retries: Vec::new(),
         key_sync: key_sync::KeySync::default(),
+        counter_claims: counter_claims::Claims::new(),
     };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
@@ -496,6 +506,8 @@ struct Runtime {
     uplink_marks: Arc<Mutex<UplinkMarks>>,
     /// Paces the customer-key anti-entropy.
     key_sync: key_sync::KeySync,
+    /// Which terminal won each counter order, folded from every committed take.
+    counter_claims: counter_claims::Claims,
 }
 
 /// Who waits for a proposal's outcome.
@@ -743,6 +755,9 @@ impl Runtime {
                 .raft
                 .propose_conf_change(MembershipChange::RemoveNode(u64::from(t))),
             Consensus::UplinkMarks(m) => self.raft.propose(uplink_marks::command(&m)),
+            Consensus::TakeCounterOrder { order, terminal } => {
+                self.raft.propose(counter_claims::command(&order, terminal))
+            }
         };
         match result {
             Ok(id) => {
@@ -923,10 +938,12 @@ impl Runtime {
         for c in out.committed {
             // Every terminal merges every committed marks entry, its own or not.
             uplink_marks::apply(&self.uplink_marks, &c);
-            let result = if c.local {
-                self.apply_committed(c.index, &c.kind)
-            } else {
-                Ok(c.index)
+            // Likewise every counter order take, so any leader refuses a second one.
+            let claim = counter_claims::apply(&mut self.counter_claims, &c);
+            let result = match claim {
+                Some(granted) => granted.map(|()| c.index),
+                None if c.local => self.apply_committed(c.index, &c.kind),
+                None => Ok(c.index),
             };
             if let Some(w) = c.proposal.and_then(|p| self.pending_local.remove(&p)) {
                 self.reply(w, result);

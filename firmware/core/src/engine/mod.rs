@@ -6,12 +6,14 @@
 //! writes nothing.
 
 mod catalog_ops;
+mod counter_ops;
 mod kitchen_ops;
 mod returns;
 mod sale_ops;
 mod shift_ops;
 
 pub use catalog_ops::CatalogError;
+pub use counter_ops::{CounterOrderError, MAX_COUNTER_LINES};
 pub use kitchen_ops::KitchenError;
 pub use returns::{RefundRequest, ReturnError};
 pub use sale_ops::{AddRequest, SaleError};

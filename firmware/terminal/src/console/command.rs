@@ -64,6 +64,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("kitchen list", "kitchen list"),
     ("kitchen advance", "kitchen advance <ticket>"),
     ("kitchen recall", "kitchen recall <ticket>"),
+    ("order place", "order place"),
+    ("orders", "orders"),
+    ("order take", "order take <number>"),
+    ("order cancel", "order cancel <number>"),
     ("quit", "quit"),
 ];
 
@@ -211,6 +215,14 @@ pub enum Command {
     },
     KitchenRecall {
         ticket: String,
+    },
+    OrderPlace,
+    Orders,
+    OrderTake {
+        number: String,
+    },
+    OrderCancel {
+        number: String,
     },
     Quit,
 }
@@ -658,6 +670,28 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "kitchen recall" => {
             a.count(1, 1)?;
             Command::KitchenRecall { ticket: a.word(0) }
+        }
+        "order place" => {
+            a.count(0, 0)?;
+            Command::OrderPlace
+        }
+        "orders" => {
+            a.count(0, 0)?;
+            Command::Orders
+        }
+        "order take" | "order cancel" => {
+            a.count(1, 1)?;
+            if keel_core::counter_order::CounterOrderId::parse(&a.word(0)).is_none() {
+                return Err(a.bad(format!(
+                    "an order number looks like K2-7, got {:?}",
+                    a.word(0)
+                )));
+            }
+            if name == "order take" {
+                Command::OrderTake { number: a.word(0) }
+            } else {
+                Command::OrderCancel { number: a.word(0) }
+            }
         }
         "quit" => Command::Quit,
         _ => return Err(ParseError::Unknown(name.to_string())),

@@ -6,6 +6,7 @@
 
 pub mod cloud;
 pub mod command;
+pub mod counter_orders;
 pub mod customers;
 pub mod devices;
 pub mod render;
@@ -155,7 +156,10 @@ fn serve_inputs<W: Write>(
         // A consensus operation runs with the node unlocked: the cluster runtime
         // applies the decision to the node before answering.
         let reply = match (state.pending.take(), services.cluster) {
-            (Some(p), Some(c)) => Some((p.render)(c.consensus(p.request))),
+            (Some(p), Some(c)) => {
+                let outcome = c.consensus(p.request.clone());
+                Some(p.conclude(outcome, node))
+            }
             (Some(p), None) => Some((p.render)(Err(
                 "this terminal has no cluster configured".into()
             ))),

@@ -43,6 +43,27 @@ pub struct Pending {
     pub request: crate::cluster_runtime::Consensus,
     /// Turns the outcome (raft index, or why not) into the reply.
     pub render: Box<dyn FnOnce(Result<u64, String>) -> Reply + Send>,
+    /// What this terminal journals once the decision is granted (a counter
+    /// order's take), run with the node locked again; `None` when the
+    /// decision itself is the whole effect.
+    pub finish: Option<Box<dyn FnOnce(&mut Node, u64) -> Reply + Send>>,
+}
+
+impl Pending {
+    /// The reply for the decision's `outcome`: a granted decision with a local
+    /// step runs it under the node lock; everything else is rendered.
+    pub fn conclude(self, outcome: Result<u64, String>, node: &std::sync::Mutex<Node>) -> Reply {
+        match (outcome, self.finish) {
+            (Ok(index), Some(finish)) => {
+                let mut guard = match node.lock() {
+                    Ok(g) => g,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                finish(&mut guard, index)
+            }
+            (outcome, _) => (self.render)(outcome),
+        }
+    }
 }
 
 impl SessionState {
@@ -154,8 +175,46 @@ impl<'n> Session<'n> {
                 Ok(index) => ok(index),
                 Err(e) => Reply::err(e),
             }),
+            finish: None,
         });
         Reply::line("pending consensus")
+    }
+
+    /// `order take <number>`: checked here; in a cluster the take is granted
+    /// by consensus first (the first committed take of an order wins) and
+    /// journaled once granted, otherwise it is journaled at once.
+    fn order_take(&mut self, number: String) -> Result<Reply, Reply> {
+        let order = Engine::new(&self.node.profile, &self.node.state)
+            .check_take(self.user(), &number)
+            .map_err(Reply::err)?
+            .id;
+        if self.cluster.is_none() {
+            return super::counter_orders::take(self.node, self.st.user.as_ref(), &number, 0);
+        }
+        let user = self.st.user.clone();
+        self.st.pending = Some(Pending {
+            request: crate::cluster_runtime::Consensus::TakeCounterOrder {
+                order: order.to_string(),
+                terminal: self.node.state.terminal.0,
+            },
+            render: Box::new(|r| match r {
+                Ok(index) => Reply::err(format!(
+                    "internal: take granted at raft index {index} without its local step"
+                )),
+                Err(e) => Reply::err(e),
+            }),
+            finish: Some(Box::new(
+                move |node, index| match super::counter_orders::take(
+                    node,
+                    user.as_ref(),
+                    &number,
+                    index,
+                ) {
+                    Ok(r) | Err(r) => r,
+                },
+            )),
+        });
+        Ok(Reply::line("pending consensus"))
     }
 
     fn cluster_status(&self) -> Result<crate::cluster_runtime::ClusterStatus, Reply> {
@@ -705,6 +764,12 @@ impl<'n> Session<'n> {
                 ))
             }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
+            Command::OrderPlace => super::counter_orders::place(self.node, self.st.user.as_ref()),
+            Command::Orders => Ok(super::counter_orders::list(self.node, now)),
+            Command::OrderTake { number } => self.order_take(number),
+            Command::OrderCancel { number } => {
+                super::counter_orders::cancel(self.node, self.st.user.as_ref(), &number)
+            }
             Command::KitchenAdvance { ticket } => {
                 let (events, to) = Engine::new(&self.node.profile, &self.node.state)
                     .kitchen_advance(self.user(), &ticket)

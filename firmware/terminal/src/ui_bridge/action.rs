@@ -178,6 +178,14 @@ pub enum UiAction {
     },
     /// Open the drawer without a sale (journaled).
     NoSale,
+    /// Place the open sale as a counter order, paid at the counter (the
+    /// self-order kiosk's "Pay at the counter"); the sale is closed.
+    PlaceCounterOrder,
+    /// Take an open counter order into a new sale on this terminal.
+    TakeCounterOrder {
+        /// Order number as shown (`K2-7`).
+        number: String,
+    },
     /// Filter the product grid by a search (empty clears it). Screen state only.
     ProductSearch {
         /// Query text.
@@ -239,6 +247,8 @@ impl UiAction {
             UiAction::KitchenBump { .. } => "kitchen advance",
             UiAction::KitchenRecall { .. } => "kitchen recall",
             UiAction::NoSale => "drawer open",
+            UiAction::PlaceCounterOrder => "order place",
+            UiAction::TakeCounterOrder { .. } => "order take",
             UiAction::ProductSearch { .. } => "product search",
             UiAction::SwitchCategory { .. } => "switch category",
             UiAction::DismissMessage => "dismiss",
@@ -328,6 +338,10 @@ impl UiAction {
                 ticket: ticket.clone(),
             },
             UiAction::NoSale => Command::DrawerOpen,
+            UiAction::PlaceCounterOrder => Command::OrderPlace,
+            UiAction::TakeCounterOrder { number } => Command::OrderTake {
+                number: number.trim().to_string(),
+            },
             UiAction::ProductSearch { .. }
             | UiAction::SwitchCategory { .. }
             | UiAction::DismissMessage

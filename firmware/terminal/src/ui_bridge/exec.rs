@@ -244,7 +244,10 @@ pub fn execute(
     // A consensus operation is decided with the node unlocked (the cluster
     // runtime applies the decision to the node before answering).
     let reply = match (pending, services.cluster.as_deref()) {
-        (Some(p), Some(c)) => (p.render)(c.consensus(p.request)),
+        (Some(p), Some(c)) => {
+            let outcome = c.consensus(p.request.clone());
+            p.conclude(outcome, node)
+        }
         (Some(p), None) => (p.render)(Err("this terminal has no cluster configured".into())),
         (None, _) => reply,
     };

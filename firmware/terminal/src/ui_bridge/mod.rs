@@ -23,6 +23,7 @@
 //!   to the bridge as `AddItem` actions.
 
 pub mod action;
+pub mod counter_orders;
 pub mod diagnostics;
 pub mod exec;
 pub mod history;

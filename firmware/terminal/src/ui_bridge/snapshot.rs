@@ -220,6 +220,30 @@ pub struct TicketView {
     pub recalled: bool,
 }
 
+/// One item of a counter order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterItemView {
+    /// Item name (the SKU when the item left the catalog).
+    pub name: String,
+    /// Quantity as shown (`2`, `0.350 kg`).
+    pub qty_text: String,
+}
+
+/// An open counter order, as the cashier's "Counter orders" page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterOrderView {
+    /// Order number (`K2-7`, what `TakeCounterOrder` takes).
+    pub number: String,
+    /// The terminal where it was placed.
+    pub terminal: u32,
+    /// Items.
+    pub items: Vec<CounterItemView>,
+    /// Total at today's prices; `None` when an item can no longer be sold.
+    pub total: Option<MoneyView>,
+    /// Seconds since it was placed (from the bridge's clock).
+    pub age_s: u64,
+}
+
 /// A customer found by `CustomerLookup`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomerView {
@@ -345,6 +369,11 @@ pub struct UiSnapshot {
     pub kitchen_served: Vec<TicketView>,
     /// The last customer lookup's results.
     pub customers: Vec<CustomerView>,
+    /// Open counter orders of every terminal of the store, oldest first.
+    pub counter_orders: Vec<CounterOrderView>,
+    /// The number of the last counter order placed on this terminal (`K2-7`),
+    /// what the self-order kiosk's thank-you screen shows.
+    pub last_counter_order: Option<String>,
     /// This terminal's most recent receipts, newest first (at most
     /// `history::RECENT_RECEIPTS`).
     pub recent_receipts: Vec<ReceiptSummaryView>,

@@ -246,6 +246,8 @@ pub fn build(
         kitchen: kitchen(node, now_ms),
         kitchen_served: kitchen_served(node, now_ms),
         customers: screen.customers.clone(),
+        counter_orders: super::counter_orders::open(node, now_ms),
+        last_counter_order: super::counter_orders::last_placed(node),
         recent_receipts: super::history::recent(node),
         diagnostics: super::diagnostics::build(node, screen, outside, &status),
         status,
