@@ -159,6 +159,13 @@ pub enum Action {
         /// Ticket id (`1-3`).
         ticket: String,
     },
+    /// Place the open order to be paid at the counter (self-order kiosk).
+    PlaceCounterOrder,
+    /// Take an open counter order into a sale on this till.
+    TakeCounterOrder {
+        /// Order number (`K2-7`).
+        number: String,
+    },
 }
 
 impl Action {
@@ -188,6 +195,8 @@ impl Action {
             Action::Diagnose => "diagnose",
             Action::KitchenBump { .. } => "kitchen bump",
             Action::KitchenRecall { .. } => "kitchen recall",
+            Action::PlaceCounterOrder => "order place",
+            Action::TakeCounterOrder { .. } => "order take",
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Ui {
     modes: RefCell<crate::mode::ModeScreens>,
     /// The cashier's operations pages (login, shift, receipts, customers, technician).
     ops: Rc<RefCell<crate::screens::ops::Ops>>,
+    /// The cashier's counter orders page.
+    counter: Rc<RefCell<crate::screens::counter_orders::CounterOrders>>,
 }
 
 /// State shared by the callbacks.
@@ -60,11 +62,16 @@ impl Ui {
         }));
         let ops_sink = Rc::clone(&inner.borrow().sink);
         let ops = crate::screens::ops::Ops::attach(&window, ops_sink, pin_opener(&inner, &window));
+        let counter = crate::screens::counter_orders::CounterOrders::attach(
+            &window,
+            Rc::clone(&inner.borrow().sink),
+        );
         let ui = Ui {
             window,
             inner,
             modes: RefCell::new(modes),
             ops,
+            counter,
         };
         ui.wire();
         ui.show(ViewModel::default());
@@ -96,6 +103,9 @@ impl Ui {
         self.modes.borrow().show(&self.window, &inner.view);
         let mode = self.modes.borrow().mode();
         self.ops.borrow_mut().show(&self.window, &inner.view, mode);
+        self.counter
+            .borrow_mut()
+            .show(&self.window, &inner.view, mode);
     }
 
     /// Sets what the window is for (cashier till, kitchen display, self-order kiosk).
@@ -123,11 +133,17 @@ impl Ui {
         self.modes.borrow().kitchen().filter().map(str::to_string)
     }
 
-    /// The self-order kiosk's stage and the order number it shows.
-    pub fn self_order_stage(&self) -> (crate::screens::self_order::Stage, Option<u64>) {
+    /// The self-order kiosk's stage and the order number it shows (a
+    /// receipt number, or a counter order's number such as `K2-7`).
+    pub fn self_order_stage(&self) -> (crate::screens::self_order::Stage, Option<String>) {
         let modes = self.modes.borrow();
         let s = modes.self_order();
-        (s.stage(), s.order_number())
+        (s.stage(), s.order_number().map(str::to_string))
+    }
+
+    /// The order the counter orders page sent a Take for, until answered.
+    pub fn counter_taking(&self) -> Option<String> {
+        self.counter.borrow().taking().map(str::to_string)
     }
 
     /// The page on screen.

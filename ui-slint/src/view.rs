@@ -238,6 +238,10 @@ pub struct ViewModel {
     pub kitchen: Vec<TicketView>,
     /// Served kitchen tickets that can be recalled, newest first.
     pub kitchen_served: Vec<TicketView>,
+    /// Open counter orders of every terminal, oldest first.
+    pub counter_orders: Vec<crate::screens::counter_orders::CounterOrderView>,
+    /// The last counter order placed on this terminal (`K2-7`).
+    pub last_counter_order: Option<String>,
     /// The terminal's snapshot serial; 0 until a snapshot from the terminal is
     /// shown (the kitchen display does not chime for tickets already there).
     pub serial: u64,

@@ -230,6 +230,39 @@ fn self_order_thank_you_with_the_order_number() {
             }),
             ..ordering()
         });
-        assert_eq!(ui.self_order_stage(), (Stage::Thanks, Some(42)));
+        assert_eq!(
+            ui.self_order_stage(),
+            (Stage::Thanks, Some("42".to_string()))
+        );
+    });
+}
+
+#[test]
+fn self_order_thank_you_paying_at_the_counter() {
+    screen("self-order-thanks-counter", |ui| {
+        ui.set_mode(ScreenMode::SelfOrder);
+        ui.show(ViewModel {
+            last_counter_order: Some("K2-6".into()),
+            ..ordering()
+        });
+        let a = ui.window().global::<SelfOrderActions<'_>>();
+        a.invoke_start();
+        a.invoke_pay_counter();
+        assert_eq!(ui.self_order_stage().0, Stage::Paying);
+        // A snapshot still showing the earlier order number changes nothing.
+        ui.show(ViewModel {
+            last_counter_order: Some("K2-6".into()),
+            ..ordering()
+        });
+        assert_eq!(ui.self_order_stage().0, Stage::Paying);
+        ui.show(ViewModel {
+            cart: None,
+            last_counter_order: Some("K2-7".into()),
+            ..ordering()
+        });
+        assert_eq!(
+            ui.self_order_stage(),
+            (Stage::Thanks, Some("K2-7".to_string()))
+        );
     });
 }

@@ -127,6 +127,29 @@ pub fn cash_notes(currency: Currency) -> Vec<i64> {
     }
 }
 
+/// A counter order as the cashier's counter orders page shows it.
+fn counter_order(
+    o: &bridge::CounterOrderView,
+) -> keel_ui::screens::counter_orders::CounterOrderView {
+    keel_ui::screens::counter_orders::CounterOrderView {
+        number: o.number.clone(),
+        terminal: o.terminal,
+        items: o
+            .items
+            .iter()
+            .map(|i| keel_ui::screens::counter_orders::CounterItemView {
+                name: i.name.clone(),
+                qty_text: i.qty_text.clone(),
+            })
+            .collect(),
+        total: o
+            .total
+            .as_ref()
+            .map(|t| vm::MoneyView::new(t.minor, t.text.clone())),
+        age_s: o.age_s,
+    }
+}
+
 /// The view-model the screens draw for `s`. An unknown currency code (never
 /// sent by a bridge on a valid profile) reads as exponent 2 with no quick
 /// amounts.
@@ -159,6 +182,8 @@ pub fn view_model(s: &UiSnapshot) -> ViewModel {
         ops: crate::map_ops::ops_view(s),
         kitchen: s.kitchen.iter().map(ticket).collect(),
         kitchen_served: s.kitchen_served.iter().map(ticket).collect(),
+        counter_orders: s.counter_orders.iter().map(counter_order).collect(),
+        last_counter_order: s.last_counter_order.clone(),
         serial: s.serial,
     }
 }
@@ -264,6 +289,8 @@ impl Mapper {
             | Action::Diagnose) => crate::map_ops::actions(&a).unwrap_or_default(),
             Action::KitchenBump { ticket } => vec![UiAction::KitchenBump { ticket }],
             Action::KitchenRecall { ticket } => vec![UiAction::KitchenRecall { ticket }],
+            Action::PlaceCounterOrder => vec![UiAction::PlaceCounterOrder],
+            Action::TakeCounterOrder { number } => vec![UiAction::TakeCounterOrder { number }],
         })
     }
 }

@@ -68,7 +68,7 @@ fn kiosk(dir: &std::path::Path) -> HeadlessKiosk {
     k
 }
 
-fn stage(k: &HeadlessKiosk) -> (Stage, Option<u64>) {
+fn stage(k: &HeadlessKiosk) -> (Stage, Option<String>) {
     k.screens().ui().self_order_stage()
 }
 
@@ -191,7 +191,7 @@ fn a_customer_orders_edits_pays_by_card_sees_the_order_number_and_the_kiosk_rese
         receipt.lines
     );
     assert_eq!(s.shift.map(|x| x.sales_count), Some(1));
-    assert_eq!(stage(&k), (Stage::Thanks, Some(receipt.number)));
+    assert_eq!(stage(&k), (Stage::Thanks, Some(receipt.number.to_string())));
     assert_eq!(st.get_order_number().as_str(), receipt.number.to_string());
     assert_eq!(k.screens().ui().page(), Page::SelfOrder);
     assert!(

@@ -2,6 +2,7 @@
 //! the view-model and wires its own callbacks; `ui.rs` only calls into them.
 
 pub mod chime;
+pub mod counter_orders;
 pub mod customers;
 pub mod kitchen;
 pub mod login;

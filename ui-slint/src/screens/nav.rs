@@ -35,6 +35,7 @@ pub fn cashier_page(page: Page) -> bool {
             | Page::Receipts
             | Page::Customers
             | Page::Technician
+            | Page::CounterOrders
     )
 }
 

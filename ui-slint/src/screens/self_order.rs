@@ -4,14 +4,11 @@
 //! browsing, paying, thank-you), the thank-you timer back to welcome and the
 //! idle timer that cancels an order left untouched ([`IDLE_TIMEOUT`]).
 //! `SelfOrderActions` taps become sale actions on the sink: add, quantity,
-//! void line, cancel, and "pay by card" as [`Action::TenderCard`] for what
+//! void line, cancel, "pay by card" as [`Action::TenderCard`] for what
 //! remains followed by [`Action::Complete`] (the kiosk's card terminal
-//! supplies the token).
-//!
-//! Paying at the counter is not offered: the terminal's core keeps one open
-//! sale per terminal and has no parked order another terminal could take
-//! over, and a sale cannot complete without a tender; a self-order kiosk
-//! therefore takes cards only (see ui-slint/README.md).
+//! supplies the token), and "pay at the counter" as
+//! [`Action::PlaceCounterOrder`]: the order goes to the cashiers' counter
+//! orders page under its number (`K2-7`), shown on the thank-you screen.
 //!
 //! It must not hold business rules (the engine prices and refuses) nor reach
 //! any cashier or manager function; it never waits on I/O.
@@ -93,7 +90,12 @@ pub struct SelfOrder {
     /// The receipt previewed when payment was sent (the order's own receipt
     /// is the next one to show).
     receipt_before: Option<u64>,
-    order_number: Option<u64>,
+    /// The last counter order placed here when "pay at the counter" was sent.
+    counter_before: Option<String>,
+    /// Paying at the counter (not by card).
+    at_counter: bool,
+    /// The number on the thank-you screen: the receipt's, or the counter order's.
+    order_number: Option<String>,
     problem: String,
     timer: Timer,
     /// Restarted by every tap while browsing; cancels an abandoned order.
@@ -115,6 +117,8 @@ impl SelfOrder {
                 stage: Stage::Welcome,
                 view: ViewModel::default(),
                 receipt_before: None,
+                counter_before: None,
+                at_counter: false,
                 order_number: None,
                 problem: String::new(),
                 timer: Timer::default(),
@@ -144,9 +148,15 @@ impl SelfOrder {
         self.stage
     }
 
-    /// The order number on the thank-you screen.
-    pub fn order_number(&self) -> Option<u64> {
-        self.order_number
+    /// The order number on the thank-you screen (the receipt number, or the
+    /// counter order's number such as `K2-7`).
+    pub fn order_number(&self) -> Option<&str> {
+        self.order_number.as_deref()
+    }
+
+    /// The order is being paid at the counter (not by card).
+    pub fn at_counter(&self) -> bool {
+        self.at_counter
     }
 
     /// Back to the welcome screen (also when the kiosk mode is entered).
@@ -155,6 +165,7 @@ impl SelfOrder {
         self.idle.stop();
         self.stage = Stage::Welcome;
         self.order_number = None;
+        self.at_counter = false;
         self.problem.clear();
         self.redraw();
     }
@@ -174,8 +185,22 @@ impl SelfOrder {
                 .message
                 .as_ref()
                 .filter(|m| m.kind == MessageKind::Error);
-            if view.cart.is_none() && receipt.is_some() && receipt != self.receipt_before {
-                self.order_number = receipt;
+            let placed = view.last_counter_order.clone();
+            if self.at_counter
+                && view.cart.is_none()
+                && placed.is_some()
+                && placed != self.counter_before
+            {
+                self.order_number = placed;
+                self.stage = Stage::Thanks;
+                self.problem.clear();
+                self.start_timer();
+            } else if !self.at_counter
+                && view.cart.is_none()
+                && receipt.is_some()
+                && receipt != self.receipt_before
+            {
+                self.order_number = receipt.map(|n| n.to_string());
                 self.stage = Stage::Thanks;
                 self.problem.clear();
                 self.start_timer();
@@ -272,7 +297,21 @@ impl SelfOrder {
             self.send(Action::TenderCard { amount: remaining });
         }
         self.send(Action::Complete);
+        self.at_counter = false;
         self.receipt_before = self.view.receipt.as_ref().map(|r| r.number);
+        self.stage = Stage::Paying;
+        self.problem.clear();
+        self.redraw();
+    }
+
+    fn pay_counter(&mut self) {
+        let Some(cart) = &self.view.cart else { return };
+        if self.stage != Stage::Browse || cart.tendered || !cart.lines.iter().any(|l| !l.voided) {
+            return;
+        }
+        self.send(Action::PlaceCounterOrder);
+        self.counter_before = self.view.last_counter_order.clone();
+        self.at_counter = true;
         self.stage = Stage::Paying;
         self.problem.clear();
         self.redraw();
@@ -348,11 +387,8 @@ impl SelfOrder {
             cart.map(|c| SharedString::from(c.total.text.as_str()))
                 .unwrap_or_default(),
         );
-        st.set_order_number(
-            self.order_number
-                .map(|n| SharedString::from(n.to_string()))
-                .unwrap_or_default(),
-        );
+        st.set_order_number(self.order_number.as_deref().unwrap_or("").into());
+        st.set_at_counter(self.at_counter);
         st.set_problem(self.problem.as_str().into());
     }
 }
@@ -409,6 +445,7 @@ fn wire(window: &AppWindow, this: &Rc<RefCell<SelfOrder>>) {
     actions.on_minus(on_int(|s, l| s.step(l, -1)));
     actions.on_remove(on_int(|s, l| s.remove(l)));
     actions.on_pay_card(on(SelfOrder::pay_card));
+    actions.on_pay_counter(on(SelfOrder::pay_counter));
     actions.on_cancel(on(SelfOrder::cancel));
     actions.on_done(on(|s| {
         if s.stage == Stage::Thanks {
