@@ -35,6 +35,7 @@ pub mod image;
 pub mod keypad;
 pub mod mode;
 pub mod models;
+pub mod pictures;
 pub mod pin;
 pub mod screens;
 pub mod screenshot;

@@ -146,6 +146,11 @@ impl ModeScreens {
         }
     }
 
+    /// The product pictures the self-order kiosk shows.
+    pub(crate) fn set_pictures(&self, pictures: crate::pictures::Pictures) {
+        self.self_order.borrow_mut().set_pictures(pictures);
+    }
+
     /// The sound for each new kitchen order.
     pub(crate) fn set_chime(&self, chime: Box<dyn Chime>) {
         self.kitchen.borrow_mut().set_chime(chime);

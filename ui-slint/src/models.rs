@@ -120,12 +120,18 @@ pub fn category_tabs(view: &ViewModel) -> Vec<CategoryTab> {
 }
 
 /// The grid's title and tiles: the search results while a search is typed,
-/// else the selected category's products.
-pub fn grid(view: &ViewModel) -> (String, Vec<ProductTile>) {
-    let tile = |p: &crate::view::ProductView| ProductTile {
-        sku: p.sku.as_str().into(),
-        name: p.name.as_str().into(),
-        price_text: p.price_text.as_str().into(),
+/// else the selected category's products; each with its picture from
+/// `pictures`, if it has one.
+pub fn grid(view: &ViewModel, pictures: &crate::pictures::Pictures) -> (String, Vec<ProductTile>) {
+    let tile = |p: &crate::view::ProductView| {
+        let (picture, has_picture) = pictures.tile(&p.sku);
+        ProductTile {
+            sku: p.sku.as_str().into(),
+            name: p.name.as_str().into(),
+            price_text: p.price_text.as_str().into(),
+            picture,
+            has_picture,
+        }
     };
     if !view.search.trim().is_empty() {
         let n = view.search_results.len();

@@ -41,6 +41,8 @@ struct Inner {
     sink: Rc<dyn Fn(Action)>,
     /// Cashier functions (page changes, the PIN pad) only in cashier mode.
     mode: crate::mode::ScreenMode,
+    /// Product pictures by SKU (`Ui::set_pictures`).
+    pictures: crate::pictures::Pictures,
 }
 
 impl Ui {
@@ -59,6 +61,7 @@ impl Ui {
             pin: None,
             sink,
             mode: crate::mode::ScreenMode::Cashier,
+            pictures: crate::pictures::Pictures::default(),
         }));
         let ops_sink = Rc::clone(&inner.borrow().sink);
         let ops = crate::screens::ops::Ops::attach(&window, ops_sink, pin_opener(&inner, &window));
@@ -106,6 +109,17 @@ impl Ui {
         self.counter
             .borrow_mut()
             .show(&self.window, &inner.view, mode);
+    }
+
+    /// Sets the product pictures (decoded off the UI thread; see
+    /// [`crate::pictures`]) and redraws the tiles with them.
+    pub fn set_pictures(&self, buffers: crate::pictures::PictureBuffers) {
+        let pictures = crate::pictures::Pictures::from_buffers(buffers);
+        log::info!("ui: {} product pictures", pictures.len());
+        self.modes.borrow().set_pictures(pictures.clone());
+        let view = self.inner.borrow().view.clone();
+        self.inner.borrow_mut().pictures = pictures;
+        self.show(view);
     }
 
     /// Sets what the window is for (cashier till, kitchen display, self-order kiosk).
@@ -363,7 +377,7 @@ impl Inner {
         let view = &self.view;
         state.set_status(models::status_info(view));
         sync_rows(&self.models.categories, models::category_tabs(view));
-        let (title, tiles) = models::grid(view);
+        let (title, tiles) = models::grid(view, &self.pictures);
         state.set_grid_title(title.into());
         sync_rows(&self.models.products, tiles);
         if state.get_search().as_str() != view.search {

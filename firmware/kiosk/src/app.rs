@@ -145,6 +145,20 @@ impl<S: Screens> Kiosk<S> {
         &self.shared.screens
     }
 
+    /// Calls `f` with the screens every `period` from a timer on the UI
+    /// thread, for as long as the returned timer lives (feeds other than
+    /// the bridge: the product pictures, `crate::pictures`). `f` must not block.
+    pub fn every(&self, period: Duration, mut f: impl FnMut(&S) + 'static) -> slint::Timer {
+        let shared = Rc::downgrade(&self.shared);
+        let timer = slint::Timer::default();
+        timer.start(slint::TimerMode::Repeated, period, move || {
+            if let Some(s) = shared.upgrade() {
+                f(&s.screens);
+            }
+        });
+        timer
+    }
+
     /// The snapshot on screen now.
     pub fn snapshot(&self) -> Option<UiSnapshot> {
         self.shared.last.borrow().clone()

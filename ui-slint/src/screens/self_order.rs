@@ -49,8 +49,11 @@ pub fn initial(name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn tile(p: &ProductView) -> OrderTile {
+fn tile(p: &ProductView, pictures: &crate::pictures::Pictures) -> OrderTile {
+    let (picture, has_picture) = pictures.tile(&p.sku);
     OrderTile {
+        picture,
+        has_picture,
         sku: p.sku.as_str().into(),
         name: p.name.as_str().into(),
         price_text: p.price_text.as_str().into(),
@@ -106,6 +109,8 @@ pub struct SelfOrder {
     categories: Rc<VecModel<CategoryTab>>,
     products: Rc<VecModel<OrderTile>>,
     lines: Rc<VecModel<OrderLine>>,
+    /// Product pictures by SKU (the initial on a colour where there is none).
+    pictures: crate::pictures::Pictures,
 }
 
 impl SelfOrder {
@@ -129,6 +134,7 @@ impl SelfOrder {
                 categories: Rc::new(VecModel::default()),
                 products: Rc::new(VecModel::default()),
                 lines: Rc::new(VecModel::default()),
+                pictures: crate::pictures::Pictures::default(),
             })
         });
         {
@@ -152,6 +158,12 @@ impl SelfOrder {
     /// counter order's number such as `K2-7`).
     pub fn order_number(&self) -> Option<&str> {
         self.order_number.as_deref()
+    }
+
+    /// Sets the product pictures and redraws the tiles with them.
+    pub fn set_pictures(&mut self, pictures: crate::pictures::Pictures) {
+        self.pictures = pictures;
+        self.redraw();
     }
 
     /// The order is being paid at the counter (not by card).
@@ -352,7 +364,7 @@ impl SelfOrder {
         sync_rows(
             &self.products,
             selected
-                .map(|c| c.products.iter().map(tile).collect())
+                .map(|c| c.products.iter().map(|p| tile(p, &self.pictures)).collect())
                 .unwrap_or_default(),
         );
         let cart = view.cart.as_ref();

@@ -10,6 +10,7 @@
 //! comes through the kiosk's bridge thread.
 
 use keel_kiosk::backend::Backend;
+use keel_kiosk::pictures::{PictureFeed, PictureLoader, RESCAN_PERIOD};
 use keel_kiosk::{CardTokenSource, Kiosk, KioskError};
 use keel_terminal::node::Node;
 use keel_terminal::peripherals::ScanChannel;
@@ -58,6 +59,8 @@ pub struct Start {
     pub mode: ScreenMode,
     /// The language (`[ui] language`).
     pub language: String,
+    /// The product pictures' directory (`<data-dir>/images`).
+    pub images: PathBuf,
 }
 
 /// Why the UI could not run.
@@ -86,6 +89,20 @@ fn set_mode<S: keel_kiosk::app::Screens>(kiosk: &Kiosk<S>, mode: ScreenMode, chi
     ui.set_mode(mode);
     if chime && mode == ScreenMode::Kitchen {
         ui.set_chime(Box::new(AplayChime::new()));
+    }
+}
+
+/// The product pictures, decoded on their own thread, fed to the screens.
+fn feed_pictures<S: keel_kiosk::app::Screens>(
+    kiosk: &Kiosk<S>,
+    images: PathBuf,
+) -> Option<PictureFeed> {
+    match PictureLoader::start(images, RESCAN_PERIOD) {
+        Ok(loader) => Some(PictureFeed::start(loader, kiosk)),
+        Err(e) => {
+            log::warn!("keel-kiosk: no product pictures: loader thread: {e}");
+            None
+        }
     }
 }
 
@@ -120,6 +137,7 @@ fn windowed(backend: Backend, start: Start) -> Result<(), DisplayError> {
     let kiosk = Kiosk::start(start.node, start.services, start.cards, keel_ui::Ui::new)?;
     set_mode(&kiosk, start.mode, true);
     forward_scans(&kiosk, start.scans);
+    let _pictures = feed_pictures(&kiosk, start.images);
     let window = kiosk.screens().window();
     if backend == Backend::Winit {
         let (w, h) = start.size;
@@ -139,6 +157,9 @@ fn headless(start: Start, stop: &Stop) -> Result<(), DisplayError> {
     })?;
     set_mode(&kiosk, start.mode, false);
     forward_scans(&kiosk, start.scans);
+    let pictures = feed_pictures(&kiosk, start.images);
+    let pictures_shown = || pictures.as_ref().map_or(0, PictureFeed::sets_shown);
+    let mut shown_pictures = 0;
     let frame_file = std::env::var_os("KEEL_UI_FRAME").map(PathBuf::from);
     let mut shown = None;
     let mut frames = 0u64;
@@ -151,8 +172,9 @@ fn headless(start: Start, stop: &Stop) -> Result<(), DisplayError> {
         last = Instant::now();
         kiosk.poll();
         let serial = kiosk.snapshot().map(|s| s.serial);
-        if serial != shown {
+        if serial != shown || pictures_shown() != shown_pictures {
             shown = serial;
+            shown_pictures = pictures_shown();
             match kiosk.screens().render() {
                 Ok(frame) => {
                     frames += 1;

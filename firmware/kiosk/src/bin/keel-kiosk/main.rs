@@ -83,6 +83,16 @@ fn run(a: args::Args) -> Result<(), String> {
     } else {
         None
     };
+    let images = keel_kiosk::pictures::images_dir(&terminal.data_dir);
+    if a.console.demo || a.demo_cards {
+        // The demo store: its catalog's pictures, painted when none are there.
+        if let Err(e) = keel_kiosk::demo_pictures::write_if_empty(
+            &images,
+            &keel_kiosk::demo_pictures::demo_products(),
+        ) {
+            log::warn!("keel-kiosk: demo pictures not written: {e}");
+        }
+    }
     let start = Start {
         node: Arc::clone(&terminal.node),
         services: terminal.ui_services(),
@@ -93,6 +103,7 @@ fn run(a: args::Args) -> Result<(), String> {
         mode: keel_ui::mode::ScreenMode::parse(terminal.ui.mode.as_str())
             .map_err(|e| e.to_string())?,
         language: terminal.ui.language.clone(),
+        images,
     };
     let shown = display::run(choice.backend, start, stop.clone()).map_err(|e| e.to_string());
     // The console's own result, when it is what ended the program.
