@@ -207,7 +207,7 @@ fn decode_control(b: &[u8]) -> Result<ControlMessage, String> {
 
 fn no_quorum(members: usize) -> String {
     format!(
-        "no quorum: this terminal cannot reach a majority of the store's {members} terminals, so consensus operations (price and settings changes, day close, adding or removing terminals) are refused; selling continues"
+        "no quorum: this terminal cannot reach a majority of the store's {members} terminals, so consensus operations (price and settings changes, day close, adding or removing terminals, taking counter orders) are refused; selling continues"
     )
 }
 
