@@ -158,7 +158,7 @@ pub fn paint(p: &DemoProduct) -> Image {
     }
     if let Some(letter) = p.name.chars().find(|ch| ch.is_ascii_alphanumeric()) {
         // The initial in a dark label, lower left.
-        let scale = s / 32;
+        let scale = s / 20;
         let (w, h) = (5 * scale + 2 * scale, 7 * scale + 2 * scale);
         let (x, y) = (s / 16, s - h - s / 16);
         c.rect(x, y, w, h, [20, 27, 36]);

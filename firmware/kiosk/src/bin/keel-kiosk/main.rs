@@ -8,6 +8,10 @@
 //! does closing the window.
 //!
 //! Scanner barcodes go to the UI (the sale on screen) rather than the console.
+//! Product pictures come from `<data-dir>/images/` through
+//! `keel_kiosk::pictures` (decoded off the UI thread); a demo terminal
+//! (`--demo`, or `--demo-cards` as `cargo xtask run` starts it) gets the demo
+//! catalog's pictures painted there when the directory holds none.
 
 mod args;
 mod display;
@@ -62,6 +66,16 @@ fn run(a: args::Args) -> Result<(), String> {
         terminal.ui.language
     );
     log::info!("ui backend {}: {}", choice.backend.as_str(), choice.why);
+    let images = keel_kiosk::pictures::images_dir(&terminal.data_dir);
+    if a.console.demo || a.demo_cards {
+        // The demo store: its catalog's pictures, painted when none are there.
+        if let Err(e) = keel_kiosk::demo_pictures::write_if_empty(
+            &images,
+            &keel_kiosk::demo_pictures::demo_products(),
+        ) {
+            log::warn!("keel-kiosk: demo pictures not written: {e}");
+        }
+    }
     let stop = Stop::default();
     let console = if a.with_console {
         let (terminal, stop, c) = (Arc::clone(&terminal), stop.clone(), a.console.clone());
@@ -83,16 +97,6 @@ fn run(a: args::Args) -> Result<(), String> {
     } else {
         None
     };
-    let images = keel_kiosk::pictures::images_dir(&terminal.data_dir);
-    if a.console.demo || a.demo_cards {
-        // The demo store: its catalog's pictures, painted when none are there.
-        if let Err(e) = keel_kiosk::demo_pictures::write_if_empty(
-            &images,
-            &keel_kiosk::demo_pictures::demo_products(),
-        ) {
-            log::warn!("keel-kiosk: demo pictures not written: {e}");
-        }
-    }
     let start = Start {
         node: Arc::clone(&terminal.node),
         services: terminal.ui_services(),
