@@ -329,7 +329,7 @@ mod tests {
         tags.sort();
         assert_eq!(
             tags,
-            [1, 2, 3, 4, 5, 6, 7, 10, 12, 13],
+            [1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 14],
             "one distinct tag per table, none is the head's"
         );
         assert!(
