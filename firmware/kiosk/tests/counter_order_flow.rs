@@ -20,6 +20,7 @@ use keel_terminal::ui_bridge::snapshot::MessageKind;
 use keel_terminal::ui_bridge::{UiAction, UiBridge, UiServices, UiSnapshot};
 use keel_ui::generated::{
     CounterOrdersActions, CounterOrdersState, NavActions, Page, SelfOrderActions, SelfOrderState,
+    UiState,
 };
 use keel_ui::screens::self_order::Stage;
 use keel_ui::ScreenMode;
@@ -168,6 +169,10 @@ fn order_at_the_kiosk(kiosk: &mut HeadlessKiosk, skus: &[&str]) -> String {
     let st = w.global::<SelfOrderState<'_>>();
     assert!(st.get_at_counter(), "'please pay at the counter'");
     assert_eq!(st.get_order_number().as_str(), number);
+    assert!(
+        w.global::<UiState<'_>>().get_message().is_empty(),
+        "no message line over the customer's thank-you"
+    );
     a.invoke_done();
     number
 }

@@ -84,7 +84,9 @@ fn notice(action: &UiAction, reply: &Reply) -> Option<String> {
         | UiAction::Discount { .. }
         | UiAction::TenderCash { .. }
         | UiAction::TenderCard { .. }
-        | UiAction::CustomerLookup { .. } => None,
+        | UiAction::CustomerLookup { .. }
+        // The self-order kiosk's thank-you screen shows the order's number.
+        | UiAction::PlaceCounterOrder => None,
         _ => reply.text.first().cloned(),
     }
 }
