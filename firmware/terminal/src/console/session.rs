@@ -46,8 +46,12 @@ pub struct Pending {
     /// What this terminal journals once the decision is granted (a counter
     /// order's take), run with the node locked again; `None` when the
     /// decision itself is the whole effect.
-    pub finish: Option<Box<dyn FnOnce(&mut Node, u64) -> Reply + Send>>,
+    pub finish: Option<FinishStep>,
 }
+
+/// What a terminal journals once a consensus decision is granted at a raft
+/// index, run with the node locked (see [`Pending::finish`]).
+pub type FinishStep = Box<dyn FnOnce(&mut Node, u64) -> Reply + Send>;
 
 impl Pending {
     /// The reply for the decision's `outcome`: a granted decision with a local
