@@ -1,6 +1,7 @@
 //! The console's counter order commands: `order place` (the self-order
 //! kiosk's "pay at the counter": the open sale becomes a counter order),
-//! `orders` (open orders with their total at today's prices and age),
+//! `orders` (open orders with their total at today's prices and age, and
+//! any order two terminals took),
 //! `order take <number>` (the order becomes this terminal's sale) and
 //! `order cancel <number>` (manager).
 //!
@@ -87,7 +88,33 @@ pub fn list(node: &Node, now_ms: u64) -> Reply {
     if text.is_empty() {
         text.push("no open counter orders".into());
     }
-    Reply::ok(fields! { "orders" => list }, text)
+    // Orders taken by more than one terminal (possible only without a
+    // cluster or across a partition): the earliest take owns the order, the
+    // others are to be settled by hand.
+    let conflicts: Vec<Value> = node
+        .state
+        .counter_orders
+        .values()
+        .filter(|o| !o.conflicts.is_empty())
+        .filter_map(|o| {
+            let owner = o.taken.as_ref()?;
+            let others: Vec<String> = o.conflicts.iter().map(|t| t.terminal.to_string()).collect();
+            text.push(format!(
+                "CONFLICT {}: taken by {} (receipt {}) and also by {}",
+                o.id,
+                owner.terminal,
+                owner.receipt_no,
+                others.join(", ")
+            ));
+            Some(json!({
+                "order": o.id.to_string(),
+                "owner": owner.terminal.to_string(),
+                "owner_receipt": owner.receipt_no.0,
+                "also_taken_by": others,
+            }))
+        })
+        .collect();
+    Reply::ok(fields! { "orders" => list, "conflicts" => conflicts }, text)
 }
 
 /// `order take <number>` after the checks (and, in a cluster, the consensus
@@ -126,4 +153,67 @@ pub fn cancel(node: &mut Node, user: Option<&User>, number: &str) -> Result<Repl
         fields! { "order" => order.to_string(), "cancelled" => true },
         vec![format!("counter order {order} cancelled")],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_core::counter_order::{CounterLine, CounterOrderId, CounterTake};
+    use keel_core::hlc::Hlc;
+    use keel_core::ids::{ReceiptNo, Sku, TerminalId, UserId};
+
+    fn take(terminal: u32, ms: u64, receipt: u64) -> CounterTake {
+        CounterTake {
+            at: Hlc {
+                wall_ms: ms,
+                counter: 0,
+                node: terminal,
+            },
+            terminal: TerminalId(terminal),
+            receipt_no: ReceiptNo(receipt),
+            by: UserId("c".into()),
+        }
+    }
+
+    #[test]
+    fn orders_lists_open_orders_and_flags_an_order_two_terminals_took() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut node = Node::open(
+            crate::demo::profile(1),
+            dir.path(),
+            Box::new(crate::clock::SystemClock::new()),
+            crate::demo::seed_events(),
+        )
+        .unwrap();
+        let id = |n| CounterOrderId {
+            terminal: TerminalId(2),
+            number: n,
+        };
+        let mut open = CounterOrder::placeholder(id(1));
+        open.placed = true;
+        open.lines = vec![CounterLine {
+            sku: Sku("ESPRESSO".into()),
+            qty: 2,
+        }];
+        let mut twice = open.clone();
+        twice.id = id(2);
+        twice.merge_take(take(3, 20, 8));
+        twice.merge_take(take(1, 10, 5));
+        node.state.counter_orders.insert(id(1), open);
+        node.state.counter_orders.insert(id(2), twice);
+        let r = list(&node, 0);
+        let fields = r.result.clone().unwrap();
+        assert_eq!(fields["orders"].as_array().map(Vec::len), Some(1));
+        assert_eq!(fields["orders"][0]["order"], "K2-1");
+        assert_eq!(fields["orders"][0]["total"], "4.40");
+        assert_eq!(fields["conflicts"][0]["order"], "K2-2");
+        assert_eq!(fields["conflicts"][0]["owner"], "T01", "the earliest take");
+        assert_eq!(fields["conflicts"][0]["owner_receipt"], 5);
+        assert_eq!(fields["conflicts"][0]["also_taken_by"][0], "T03");
+        assert!(
+            r.text.iter().any(|l| l.starts_with("CONFLICT K2-2")),
+            "{:?}",
+            r.text
+        );
+    }
 }
