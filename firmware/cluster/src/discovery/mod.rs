@@ -23,7 +23,9 @@
 //! `DBUS_SYSTEM_BUS_ADDRESS` (libdbus's default when unset).
 //!
 //! Limits: zeroconf reports removals by service name only, so a peer visible on
-//! two interfaces is reported lost when it vanishes from the first. When
+//! two interfaces is reported lost when it vanishes from the first, and it never
+//! retries a failed resolution; the worker therefore browses afresh shortly after
+//! any removal or failure and every minute, which finds such a peer again. When
 //! avahi-daemon goes away the worker logs the failure and stops sending events.
 
 pub mod txt;
@@ -36,7 +38,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zeroconf::prelude::*;
 use zeroconf::{
     BrowserEvent, MdnsBrowser, MdnsService, ServiceDiscovery, ServiceRegistration, ServiceType,
@@ -53,6 +55,14 @@ pub const SERVICE_PROTOCOL: &str = "udp";
 const MAX_INSTANCE_LEN: usize = 63;
 /// How long each Avahi event loop is polled per turn of the worker loop.
 const POLL_SLICE: Duration = Duration::from_millis(50);
+/// After a removal or a failed resolution, the browser is started afresh this
+/// much later: Avahi reports removals by name only and zeroconf never retries a
+/// failed resolution, so a peer withdrawn and announced again (or whose
+/// resolution timed out) would otherwise stay unseen. A fresh browse lists every
+/// instance again; peers already known and unchanged produce no event.
+const REBROWSE_AFTER: Duration = Duration::from_secs(2);
+/// A fresh browse at least this often, whatever happened.
+const REBROWSE_EVERY: Duration = Duration::from_secs(60);
 
 /// What this terminal publishes about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,19 +237,21 @@ fn worker(
             terminal: adv.terminal,
             peers: HashMap::new(),
             events,
+            rebrowse: false,
         }));
-        let mut browser = MdnsBrowser::new(service_type);
-        browser.set_service_callback(Box::new(move |event, _| match state.lock() {
-            Ok(mut state) => state.on_browse(event),
-            Err(_) => log::error!("discovery state poisoned; event dropped"),
-        }));
-        let browser_loop = browser
-            .browse_services()
-            .map_err(|e| avahi("browsing", e))?;
-        Ok((service, service_loop, browser, browser_loop))
+        let (browser, browser_loop) =
+            browse(&service_type, &state).map_err(|e| avahi("browsing", e))?;
+        Ok((
+            service_type,
+            state,
+            service,
+            service_loop,
+            browser,
+            browser_loop,
+        ))
     })();
 
-    let (service, service_loop, browser, browser_loop) = match setup {
+    let (service_type, state, service, service_loop, mut browser, mut browser_loop) = match setup {
         Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -255,6 +267,8 @@ fn worker(
         adv.terminal,
         adv.port
     );
+    let mut browsed = Instant::now();
+    let mut rebrowse_at: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         if let Err(e) = service_loop.poll(POLL_SLICE) {
             log::error!("discovery: registration event loop failed: {e}; stopping");
@@ -264,6 +278,35 @@ fn worker(
             log::error!("discovery: browser event loop failed: {e}; stopping");
             break;
         }
+        // A removal or a failed resolution asks for a fresh browse shortly after
+        // (see REBROWSE_AFTER); a periodic one heals anything else missed.
+        let asked = state
+            .lock()
+            .map(|mut s| std::mem::take(&mut s.rebrowse))
+            .unwrap_or(false);
+        if asked && rebrowse_at.is_none() {
+            rebrowse_at = Some(Instant::now() + REBROWSE_AFTER);
+        }
+        let due = rebrowse_at.is_some_and(|at| Instant::now() >= at)
+            || browsed.elapsed() >= REBROWSE_EVERY;
+        if due {
+            drop(browser_loop);
+            drop(browser);
+            match browse(&service_type, &state) {
+                Ok((b, l)) => {
+                    log::debug!("discovery: browsing afresh");
+                    (browser, browser_loop) = (b, l);
+                }
+                Err(e) => {
+                    log::error!("discovery: browsing again failed: {e}; stopping");
+                    drop(service_loop);
+                    drop(service);
+                    return;
+                }
+            }
+            browsed = Instant::now();
+            rebrowse_at = None;
+        }
     }
     // Browser first, then the registration (freeing its Avahi client withdraws
     // the entry group, so Avahi sends a goodbye).
@@ -272,6 +315,21 @@ fn worker(
     drop(service_loop);
     drop(service);
     log::info!("discovery: stopped advertising {instance:?}");
+}
+
+/// Starts a browser for `service_type` whose events go to `state`.
+fn browse(
+    service_type: &ServiceType,
+    state: &Arc<Mutex<BrowseState>>,
+) -> zeroconf::Result<(MdnsBrowser, zeroconf::EventLoop)> {
+    let mut browser = MdnsBrowser::new(service_type.clone());
+    let state = Arc::clone(state);
+    browser.set_service_callback(Box::new(move |event, _| match state.lock() {
+        Ok(mut state) => state.on_browse(event),
+        Err(_) => log::error!("discovery state poisoned; event dropped"),
+    }));
+    let event_loop = browser.browse_services()?;
+    Ok((browser, event_loop))
 }
 
 fn on_registered(
@@ -299,6 +357,8 @@ struct BrowseState {
     terminal: TerminalId,
     peers: HashMap<String, Seen>,
     events: Sender<DiscoveryEvent>,
+    /// A removal or a failed resolution happened: browse afresh soon.
+    rebrowse: bool,
 }
 
 impl BrowseState {
@@ -306,7 +366,12 @@ impl BrowseState {
         match event {
             Ok(BrowserEvent::Add(found)) => self.on_found(&found),
             Ok(BrowserEvent::Remove(removed)) => self.on_removed(removed.name()),
-            Err(e) => log::debug!("discovery: browser: {e}"),
+            Err(e) => {
+                // A resolution that failed (e.g. timed out on a loaded machine)
+                // is not retried by zeroconf: the next browse resolves again.
+                self.rebrowse = true;
+                log::debug!("discovery: browser: {e}")
+            }
         }
     }
 
@@ -385,6 +450,9 @@ impl BrowseState {
     }
 
     fn on_removed(&mut self, name: &str) {
+        // Removals come by name only, and the instance may be announced again:
+        // browse afresh to see what is really there.
+        self.rebrowse = true;
         let Some(gone) = self.peers.remove(name) else {
             log::debug!("discovery: {name:?} removed (was not a known peer)");
             return;
@@ -453,6 +521,7 @@ mod tests {
             terminal: TerminalId(1),
             peers: HashMap::new(),
             events: tx,
+            rebrowse: false,
         };
         let fp = "ab".repeat(32);
         let discovery = |name: &str, store: &str, terminal: &str, address: &str| {
@@ -484,7 +553,9 @@ mod tests {
         state.on_found(&discovery("keel B 3", "B", "3", "127.0.0.1")); // other store
         state.on_found(&discovery("keel A 4", "A", "4", "::1")); // IPv6
         state.on_found(&discovery("keel A 5", "A", "x", "127.0.0.1")); // bad TXT
+        assert!(!state.rebrowse);
         state.on_removed("keel B 3");
+        assert!(state.rebrowse, "a removal asks for a fresh browse");
         state.on_removed("keel A 2");
         let events: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         assert_eq!(
