@@ -104,7 +104,7 @@ fn a_customer_orders_edits_pays_by_card_sees_the_order_number_and_the_kiosk_rese
     assert_eq!(
         img.pixel(5, 5).unwrap(),
         [0x1f, 0x5f, 0xbf, 255],
-        "no status bar: the welcome screen fills the window"
+        "no status bar at the top: the welcome screen starts at the top edge"
     );
 
     // A touch anywhere starts an order (nothing reaches the terminal yet).
