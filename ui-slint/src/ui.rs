@@ -77,6 +77,7 @@ impl Ui {
             counter,
         };
         ui.wire();
+        crate::screens::keyboard::attach(&ui.window);
         ui.show(ViewModel::default());
         Ok(ui)
     }

@@ -4,6 +4,7 @@
 pub mod chime;
 pub mod counter_orders;
 pub mod customers;
+pub mod keyboard;
 pub mod kitchen;
 pub mod login;
 pub mod nav;
