@@ -391,10 +391,22 @@ fn customer_lookup_register_and_change() {
 fn the_technician_page_verifies_the_chain_and_shows_what_the_terminal_has() {
     let dir = tempfile::tempdir().unwrap();
     let mut k = kiosk(dir.path());
+    // A cashier sees the page but may not run the journal check (as on the console).
     login(&mut k, CASHIER);
     let w = k.window();
     let t = w.global::<TechState<'_>>();
     assert_eq!(t.get_info().chain.text.as_str(), "not verified yet");
+    go(&k, Page::Technician);
+    assert_eq!(k.pump(), 1, "opening the page asks for a chain check");
+    assert!(
+        message(&k).contains("needs a technician or a manager"),
+        "{}",
+        message(&k)
+    );
+    assert_eq!(t.get_info().chain.text.as_str(), "not verified yet");
+    w.global::<NavActions<'_>>().invoke_logout();
+    k.pump();
+    login(&mut k, MANAGER);
     go(&k, Page::Technician);
     assert_eq!(k.pump(), 1, "opening the page asks for a chain check");
     let i = t.get_info();

@@ -111,9 +111,26 @@ fn screen_only(action: &UiAction, screen: &mut Screen) -> bool {
 fn reads_only(
     node: &Mutex<Node>,
     services: &UiServices,
+    sessions: &Sessions,
     screen: &mut Screen,
     action: &UiAction,
 ) -> Option<Reply> {
+    if matches!(action, UiAction::Diagnose) {
+        // The same permission as the console's `journal verify`: the check
+        // holds the node for the whole journal, so not for whoever is at the till.
+        let allowed = sessions.cashier.user().is_some_and(|u| {
+            keel_core::auth::allows(u.role, keel_core::auth::Permission::Diagnostics)
+        });
+        if !allowed {
+            let e = "verifying the journal needs a technician or a manager".to_string();
+            screen.message = Some(UiMessage {
+                kind: MessageKind::Error,
+                text: e.clone(),
+                action: action.name().to_string(),
+            });
+            return Some(Reply::err(e));
+        }
+    }
     let guard = match action {
         UiAction::PreviewReceipt { .. } | UiAction::Diagnose => lock(node),
         _ => return None,
@@ -213,7 +230,7 @@ pub fn execute(
     if screen_only(action, screen) {
         return Reply::line("ok");
     }
-    if let Some(reply) = reads_only(node, services, screen, action) {
+    if let Some(reply) = reads_only(node, services, sessions, screen, action) {
         return reply;
     }
     screen.report = None;
