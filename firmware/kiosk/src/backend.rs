@@ -17,6 +17,10 @@ use thiserror::Error;
 /// The environment variable that overrides the config's backend.
 pub const BACKEND_ENV: &str = "KEEL_UI_BACKEND";
 
+/// The environment variable that picks the renderer under linuxkms:
+/// `auto` (default: GL where the board has it, else software), `software` or `gl`.
+pub const RENDERER_ENV: &str = "KEEL_UI_RENDERER";
+
 /// A backend the kiosk can run on (never `auto`: that is decided here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -108,6 +112,9 @@ pub enum BackendError {
     /// `KEEL_UI_BACKEND` names no backend.
     #[error("{BACKEND_ENV}={0:?}: expected auto, linuxkms, winit or headless")]
     BadOverride(String),
+    /// `KEEL_UI_RENDERER` names no renderer.
+    #[error("{RENDERER_ENV}={0:?}: expected auto, software or gl")]
+    BadRenderer(String),
     /// The backend asked for is not in this build.
     #[error("the {backend} backend was asked for ({by}) but this keel-kiosk was built without it: rebuild with `--features {feature}`")]
     NotBuilt {
@@ -118,6 +125,28 @@ pub enum BackendError {
         /// The feature that builds it.
         feature: &'static str,
     },
+}
+
+/// The Slint renderer name to ask `backend` for, given `KEEL_UI_RENDERER`
+/// (`None` there means unset). `Ok(None)` lets Slint's linuxkms backend try
+/// femtovg over EGL/GBM first and fall back to the software renderer. A
+/// desktop window always uses the software renderer (the desktop build has no
+/// other), and so does headless.
+pub fn renderer(
+    backend: Backend,
+    word: Option<&str>,
+) -> Result<Option<&'static str>, BackendError> {
+    let word = word.map(str::trim).unwrap_or("auto");
+    let wanted = match word {
+        "" | "auto" => None,
+        "software" => Some("software"),
+        "gl" => Some("femtovg"),
+        other => return Err(BackendError::BadRenderer(other.to_string())),
+    };
+    Ok(match backend {
+        Backend::LinuxKms => wanted,
+        Backend::Winit | Backend::Headless => Some("software"),
+    })
 }
 
 /// Decides the backend: the override, else the config's `[ui] backend`, with
@@ -204,6 +233,27 @@ mod tests {
 
     fn all(_: Backend) -> bool {
         true
+    }
+
+    #[test]
+    fn kms_tries_gl_then_software_unless_told() {
+        assert_eq!(renderer(Backend::LinuxKms, None), Ok(None));
+        assert_eq!(renderer(Backend::LinuxKms, Some("auto")), Ok(None));
+        assert_eq!(
+            renderer(Backend::LinuxKms, Some("software")),
+            Ok(Some("software"))
+        );
+        assert_eq!(renderer(Backend::LinuxKms, Some("gl")), Ok(Some("femtovg")));
+        assert_eq!(renderer(Backend::Winit, None), Ok(Some("software")));
+        assert_eq!(renderer(Backend::Winit, Some("gl")), Ok(Some("software")));
+        assert_eq!(
+            renderer(Backend::LinuxKms, Some("vulkan")),
+            Err(BackendError::BadRenderer("vulkan".into()))
+        );
+        assert_eq!(
+            BackendError::BadRenderer("vulkan".into()).to_string(),
+            "KEEL_UI_RENDERER=\"vulkan\": expected auto, software or gl"
+        );
     }
 
     fn only_headless(b: Backend) -> bool {

@@ -62,6 +62,26 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         why: "the UI (keel-ui, Slint's software renderer with system fonts) links fontconfig; the screens embed their own fonts, so screenshots do not depend on the machine's",
     },
     AptPackage {
+        name: "libseat-dev",
+        why: "the appliance UI (keel-kiosk --features kms, built by the test suite) opens the KMS display through libseat",
+    },
+    AptPackage {
+        name: "libinput-dev",
+        why: "the appliance UI reads touch and keys through libinput under linuxkms",
+    },
+    AptPackage {
+        name: "libxkbcommon-dev",
+        why: "the appliance UI maps key codes to characters (linuxkms keyboard input)",
+    },
+    AptPackage {
+        name: "libudev-dev",
+        why: "the appliance UI finds input devices and hot-plugs through udev (linuxkms)",
+    },
+    AptPackage {
+        name: "libgbm-dev",
+        why: "GL on the appliance's display: linuxkms renders with femtovg over EGL on GBM where the board has a GPU (EGL is loaded at run time; the software renderer is the fallback)",
+    },
+    AptPackage {
         name: "postgresql",
         why: "the cloud's storage tests and benchmark start their own PostgreSQL server on loopback (initdb + postgres as the `postgres` user, on a temp dir); the package's own cluster service is never started",
     },

@@ -2,8 +2,11 @@
 //!
 //! Runs setup, then `cargo test --workspace --locked --no-fail-fast`, passing
 //! cargo's output through unchanged (CI reads its `test result:` lines), and
-//! ends with one summary line totalling every test binary. Exits with cargo's
-//! exit code.
+//! ends with one summary line totalling every test binary. When the whole
+//! workspace was tested, it then builds the appliance's UI binary as the image
+//! ships it (`keel-kiosk --features kms`: linuxkms with GL), so a change that
+//! breaks the fullscreen build fails the suite even though no test here can
+//! open a DRM device. Exits with the first failing step's exit code.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -141,15 +144,19 @@ impl Totals {
     }
 }
 
+/// Whether the caller's cargo arguments pick packages (`-p`, `--package`).
+fn picks_package(extra: &[String]) -> bool {
+    extra
+        .iter()
+        .take_while(|a| a.as_str() != "--")
+        .any(|a| a == "-p" || a.starts_with("--package") || (a.starts_with("-p") && a.len() > 2))
+}
+
 /// The `cargo` arguments: the whole workspace unless the caller picked
 /// packages (`-- -p keel-core`), which `--workspace` would override.
 pub fn test_args(extra: &[String]) -> Vec<String> {
-    let picks_package = extra
-        .iter()
-        .take_while(|a| a.as_str() != "--")
-        .any(|a| a == "-p" || a.starts_with("--package") || (a.starts_with("-p") && a.len() > 2));
     let mut args = vec!["test".to_string()];
-    if !picks_package {
+    if !picks_package(extra) {
         args.push("--workspace".to_string());
     }
     args.extend(["--locked", "--no-fail-fast"].map(String::from));
@@ -211,7 +218,7 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         pass_through(&mut out, &mut totals).context("reading cargo test output")?;
     }
     let status = child.wait().context("waiting for cargo test")?;
-    let code = cmd::exit_code(status);
+    let mut code = cmd::exit_code(status);
     let secs = start.elapsed().as_secs();
     let counts = format!(
         "{} passed, {} failed, {} ignored in {} test runs, {secs} s",
@@ -240,7 +247,46 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         );
     }
     flush();
+    if !picks_package(&opts.cargo_args) {
+        let appliance = build_appliance_ui();
+        if code == 0 {
+            code = appliance;
+        }
+    }
     Ok(code)
+}
+
+/// The `cargo build` arguments of the appliance UI check.
+pub fn appliance_build_args() -> Vec<String> {
+    ["build", "--locked", "-p", "keel-kiosk", "--features", "kms"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Builds `keel-kiosk` with its `kms` feature (linuxkms, femtovg over EGL/GBM
+/// with the software renderer as fallback) and returns the exit code.
+fn build_appliance_ui() -> i32 {
+    let mut cargo = cmd::cargo();
+    cargo.args(appliance_build_args()).stdin(Stdio::null());
+    println!("xtask test: appliance UI build: {}", cmd::display(&cargo));
+    flush();
+    match cargo.status() {
+        Ok(status) if status.success() => {
+            println!("xtask test: appliance UI build: ok");
+            0
+        }
+        Ok(status) => {
+            println!(
+                "xtask test: FAILED: appliance UI build (keel-kiosk --features kms) {}",
+                cmd::describe(status)
+            );
+            cmd::exit_code(status).max(1)
+        }
+        Err(e) => {
+            println!("xtask test: FAILED: cannot start the appliance UI build: {e}");
+            1
+        }
+    }
 }
 
 /// Copies `out` to our stdout as it arrives (partial lines included) while
@@ -362,5 +408,35 @@ mod tests {
             s(&["test", "--locked", "--no-fail-fast", "-p", "xtask"])
         );
         assert!(test_args(&s(&["--", "-p"])).contains(&"--workspace".to_string()));
+    }
+
+    #[test]
+    fn appliance_build_is_the_kms_feature_with_gl() {
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert!(!picks_package(&[]));
+        assert!(picks_package(&s(&["-p", "keel-core"])));
+        assert!(picks_package(&s(&["--package=keel-core"])));
+        let args = appliance_build_args();
+        let feature = args
+            .iter()
+            .skip_while(|a| a.as_str() != "--features")
+            .nth(1)
+            .cloned()
+            .unwrap_or_default();
+        // The feature the check builds must be the one that turns on linuxkms and GL.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let kiosk = std::fs::read_to_string(root.join("firmware/kiosk/Cargo.toml")).unwrap();
+        let line = kiosk
+            .lines()
+            .find(|l| l.starts_with(&format!("{feature} =")))
+            .unwrap_or_else(|| panic!("keel-kiosk has no feature `{feature}`"));
+        assert!(
+            line.contains("keel-ui/linuxkms") && line.contains("keel-ui/gl"),
+            "{line}"
+        );
+        let ui = std::fs::read_to_string(root.join("ui-slint/Cargo.toml")).unwrap();
+        assert!(ui
+            .lines()
+            .any(|l| l.starts_with("gl =") && l.contains("slint/renderer-femtovg")));
     }
 }

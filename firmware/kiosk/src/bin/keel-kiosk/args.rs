@@ -25,6 +25,8 @@ pub const USAGE: &str = "usage:
   backend: KEEL_UI_BACKEND=auto|linuxkms|winit|headless, else the config's
   [ui] backend (default auto: winit with DISPLAY or WAYLAND_DISPLAY, linuxkms with
   /dev/dri/card*, headless otherwise)
+  renderer on linuxkms: KEEL_UI_RENDERER=auto|software|gl (auto: GL where the board
+  has it, else software)
   headless: KEEL_UI_FRAME=FILE.png writes each rendered frame there";
 
 /// What to run.

@@ -1,7 +1,8 @@
 //! Running the kiosk on the chosen backend, on the main thread, until the
 //! window closes or [`Stop`] is raised (the console ended):
-//! - winit and linuxkms: Slint's own event loop with the software renderer;
-//!   the kiosk's timer picks up snapshots;
+//! - winit and linuxkms: Slint's own event loop (winit: software renderer;
+//!   linuxkms: GL where the board has it, else software, or as
+//!   `KEEL_UI_RENDERER` says); the kiosk's timer picks up snapshots;
 //! - headless: a loop of our own on the software renderer; a frame is
 //!   rendered off-screen for each new snapshot (and written to
 //!   `KEEL_UI_FRAME`, if set).
@@ -129,11 +130,23 @@ fn windowed(backend: Backend, start: Start) -> Result<(), DisplayError> {
         backend: backend.as_str(),
         message: e.to_string(),
     };
-    slint::BackendSelector::new()
-        .backend_name(backend.as_str().into())
-        .renderer_name("software".into())
-        .select()
-        .map_err(err)?;
+    let word = std::env::var(keel_kiosk::backend::RENDERER_ENV).ok();
+    let renderer = keel_kiosk::backend::renderer(backend, word.as_deref()).map_err(|e| {
+        DisplayError::Backend {
+            backend: backend.as_str(),
+            message: e.to_string(),
+        }
+    })?;
+    let mut selector = slint::BackendSelector::new().backend_name(backend.as_str().into());
+    if let Some(name) = renderer {
+        selector = selector.renderer_name(name.into());
+    }
+    log::info!(
+        "ui: {} backend, renderer {}",
+        backend.as_str(),
+        renderer.unwrap_or("auto (GL, else software)")
+    );
+    selector.select().map_err(err)?;
     let kiosk = Kiosk::start(start.node, start.services, start.cards, keel_ui::Ui::new)?;
     set_mode(&kiosk, start.mode, true);
     forward_scans(&kiosk, start.scans);
