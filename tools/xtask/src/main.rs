@@ -2,7 +2,8 @@
 //! `.cargo/config.toml`). Standard library only, so it compiles in seconds on a
 //! fresh machine before anything else is built.
 //!
-//! - `setup`: install the Debian packages Keel needs ([`setup::APT_PACKAGES`]).
+//! - `setup`: install the Debian packages Keel needs ([`setup::APT_PACKAGES`]) and
+//!   unpack the TensorFlow Lite library and headers ([`tflite`]).
 //! - `test`:  setup, then the whole workspace's tests (the README's test command; `.ci/run`).
 //! - `run`:   setup, build `keel`, provision and start the demo store (the README's run command).
 //! - `provision`: make a store's CA, terminal certificates and configs (`keel provision`).
@@ -16,6 +17,7 @@ mod i18n;
 mod run;
 mod setup;
 mod test;
+mod tflite;
 
 use error::{Error, Result};
 
@@ -39,13 +41,17 @@ tasks:
         Build keel and write a store CA, a certificate and key per terminal and
         DIR/t<n>/terminal.toml (static peers included) for `keel console --config`.
   test  [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS]
-        Set up this machine, then `cargo test --workspace --locked --no-fail-fast`
-        and a summary line; exits with cargo test's exit code. This is what CI
+        Set up this machine, then `cargo test --workspace --features
+        keel-ai/tflite --locked --no-fail-fast`, a summary line, and a build of
+        the appliance UI (keel-kiosk --features kms); exits with the first
+        failing step's exit code. This is what CI
         runs (.ci/run). KEEL_CRASH_ITERATIONS (default 200) is passed through;
         --crash-iterations sets it.
   setup [--check] [--list]
         Install the missing Debian packages Keel needs (apt-get, via sudo when
-        not root). --check only reports; --list prints the packages and why.
+        not root) and unpack the TensorFlow Lite 2.6 C library and headers from
+        the cargo registry into target/tflite (the `tflite` feature builds
+        against them). --check only reports; --list prints the packages and why.
   bench NAME [ARGS]
         `cargo run --release -p keel-bench -- NAME ARGS`. Benchmarks:
           journal   durable sale commits through keel-store vs SQLite (WAL, FULL)

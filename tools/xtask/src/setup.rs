@@ -82,6 +82,10 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         why: "GL on the appliance's display: linuxkms renders with femtovg over EGL on GBM where the board has a GPU (EGL is loaded at run time; the software renderer is the fallback)",
     },
     AptPackage {
+        name: "unzip",
+        why: "setup unpacks the TensorFlow Lite 2.6 C library from the tflitec crate's build-res/docsrs_res.zip",
+    },
+    AptPackage {
         name: "postgresql",
         why: "the cloud's storage tests and benchmark start their own PostgreSQL server on loopback (initdb + postgres as the `postgres` user, on a temp dir); the package's own cluster service is never started",
     },
@@ -116,8 +120,18 @@ pub fn parse(args: &[String]) -> Result<SetupOptions> {
     Ok(opts)
 }
 
-/// Runs setup: checks every package and installs the missing ones.
+/// Runs setup: checks every package and installs the missing ones, then puts
+/// the TensorFlow Lite library and headers in place ([`crate::tflite`]).
 pub fn setup(opts: &SetupOptions) -> Result<()> {
+    packages(opts)?;
+    if !opts.list && !opts.check_only {
+        crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
+    }
+    Ok(())
+}
+
+/// Checks every Debian package and installs the missing ones.
+fn packages(opts: &SetupOptions) -> Result<()> {
     if opts.list {
         for p in APT_PACKAGES {
             println!("{:<20} {}", p.name, p.why);

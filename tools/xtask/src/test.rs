@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the README's test command and what `.ci/run` runs.
 //!
-//! Runs setup, then `cargo test --workspace --locked --no-fail-fast`, passing
+//! Runs setup, then `cargo test --workspace --features keel-ai/tflite --locked
+//! --no-fail-fast` (the AI tests on the real TensorFlow Lite library), passing
 //! cargo's output through unchanged (CI reads its `test result:` lines), and
 //! ends with one summary line totalling every test binary. When the whole
 //! workspace was tested, it then builds the appliance's UI binary as the image
@@ -144,6 +145,9 @@ impl Totals {
     }
 }
 
+/// The feature that runs inference through the real TensorFlow Lite library.
+pub const AI_FEATURE: &str = "keel-ai/tflite";
+
 /// Whether the caller's cargo arguments pick packages (`-p`, `--package`).
 fn picks_package(extra: &[String]) -> bool {
     extra
@@ -158,6 +162,8 @@ pub fn test_args(extra: &[String]) -> Vec<String> {
     let mut args = vec!["test".to_string()];
     if !picks_package(extra) {
         args.push("--workspace".to_string());
+        // The AI tests run on the real TensorFlow Lite library (setup unpacks it).
+        args.extend(["--features", AI_FEATURE].map(String::from));
     }
     args.extend(["--locked", "--no-fail-fast"].map(String::from));
     args.extend(extra.iter().cloned());
@@ -401,7 +407,14 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
         assert_eq!(
             test_args(&[]),
-            s(&["test", "--workspace", "--locked", "--no-fail-fast"])
+            s(&[
+                "test",
+                "--workspace",
+                "--features",
+                "keel-ai/tflite",
+                "--locked",
+                "--no-fail-fast"
+            ])
         );
         assert_eq!(
             test_args(&s(&["-p", "xtask"])),
