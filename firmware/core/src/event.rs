@@ -178,6 +178,29 @@ pub enum EventBody {
         /// Manager.
         by: UserId,
     },
+    /// The terminal's risk assessment of the cashier handed to the open cart
+    /// (it decides the offline card rules, see `risk`), with the manager who
+    /// approved offline card tenders under it, if one did.
+    CartRiskAssessed {
+        /// Cashier whose activity was assessed.
+        by: UserId,
+        /// The assessment.
+        assessment: crate::risk::RiskAssessment,
+        /// Manager who approved offline card tenders at `High`.
+        approved_by: Option<UserId>,
+    },
+    /// A sale completed under a risk assessment at `Review` or above: flagged
+    /// for review in the cloud (journaled in the same commit as the sale).
+    SaleFlagged {
+        /// The sale's receipt number (this terminal's).
+        receipt_no: ReceiptNo,
+        /// Cashier of the sale.
+        cashier: UserId,
+        /// The assessment the sale completed under.
+        assessment: crate::risk::RiskAssessment,
+        /// Manager who approved its offline card tender, if any.
+        approved_by: Option<UserId>,
+    },
 }
 
 impl EventBody {
@@ -204,6 +227,8 @@ impl EventBody {
             EventBody::CounterOrderPlaced { .. } => "counter-order-placed",
             EventBody::CounterOrderTaken { .. } => "counter-order-taken",
             EventBody::CounterOrderCancelled { .. } => "counter-order-cancelled",
+            EventBody::CartRiskAssessed { .. } => "cart-risk-assessed",
+            EventBody::SaleFlagged { .. } => "sale-flagged",
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod profile;
 pub mod published;
 pub mod receipt;
 pub mod replication;
+pub mod risk;
 pub mod sale;
 pub mod shift;
 pub mod state;

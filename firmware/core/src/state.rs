@@ -25,6 +25,9 @@ pub const SERVED_TICKETS_KEPT: usize = 100;
 /// Closed (taken or cancelled) counter orders kept; older ones are dropped from the derived state.
 pub const CLOSED_COUNTER_ORDERS_KEPT: usize = 200;
 
+/// Key of the open cart's risk assessment in the `Cart` table (the cart itself is `open`).
+pub const CART_RISK_KEY: &str = "risk";
+
 /// Key of this terminal's last counter order number in the `CounterOrders` table.
 pub const LAST_COUNTER_ORDER_KEY: &str = "last";
 
@@ -104,6 +107,8 @@ pub struct TerminalState {
     pub catalog: Catalog,
     /// Open cart.
     pub cart: Option<Cart>,
+    /// The risk assessment handed to the open cart, if any (see `risk`).
+    pub cart_risk: Option<crate::risk::CartRisk>,
     /// Open shift.
     pub shift: Option<OpenShift>,
     /// Stock on hand per SKU (units or grams).
@@ -168,6 +173,7 @@ impl TerminalState {
             counters: Counters::default(),
             catalog: Catalog::default(),
             cart: None,
+            cart_risk: None,
             shift: None,
             stock: BTreeMap::new(),
             kitchen: BTreeMap::new(),
@@ -191,7 +197,11 @@ impl TerminalState {
             s.counters = decode(DerivedTable::Counters, &k, &v)?;
         }
         for (k, v) in rows(DerivedTable::Cart) {
-            s.cart = Some(decode(DerivedTable::Cart, &k, &v)?);
+            if k == CART_RISK_KEY {
+                s.cart_risk = Some(decode(DerivedTable::Cart, &k, &v)?);
+            } else {
+                s.cart = Some(decode(DerivedTable::Cart, &k, &v)?);
+            }
         }
         for (k, v) in rows(DerivedTable::Shift) {
             s.shift = Some(decode(DerivedTable::Shift, &k, &v)?);
@@ -456,6 +466,34 @@ impl TerminalState {
                 t.counter_orders.insert(*order);
                 self.prune_counter_orders(&mut t);
             }
+            EventBody::CartRiskAssessed {
+                assessment,
+                approved_by,
+                ..
+            } => {
+                if own && self.cart.is_some() {
+                    self.cart_risk = Some(crate::risk::CartRisk {
+                        assessment: assessment.clone(),
+                        approved_by: approved_by.clone(),
+                    });
+                    t.cart = true;
+                }
+            }
+            // Flags are for the cloud's review; the terminal's state keeps nothing of them.
+            EventBody::SaleFlagged { .. } => {}
+        }
+        // The assessment belongs to the open cart: it goes when the cart goes
+        // or a new one opens.
+        let new_cart = matches!(
+            &event.body,
+            EventBody::CartEdited {
+                edit: CartEdit::Open,
+                ..
+            }
+        );
+        if own && self.cart_risk.is_some() && (self.cart.is_none() || new_cart) {
+            self.cart_risk = None;
+            t.cart = true;
         }
         self.writes(t)
     }
@@ -673,6 +711,11 @@ impl TerminalState {
                 DerivedTable::Cart,
                 "open".into(),
                 self.cart.as_ref().map(encode),
+            ));
+            out.push(put(
+                DerivedTable::Cart,
+                CART_RISK_KEY.into(),
+                self.cart_risk.as_ref().map(encode),
             ));
         }
         if t.shift {

@@ -6,7 +6,8 @@ use keel_core::event::EventBody;
 /// Upload class, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
-    /// Sales, voids, refunds, tenders, drawer and cash movements, shifts, day close.
+    /// Sales, voids, refunds, tenders, drawer and cash movements, shifts, day close,
+    /// sales flagged for risk review.
     Sales = 0,
     /// Kitchen ticket progress.
     Kitchen = 1,
@@ -36,7 +37,8 @@ pub fn priority_of(body: &EventBody) -> Priority {
         | EventBody::CashMoved { .. }
         | EventBody::ShiftOpened { .. }
         | EventBody::ShiftClosed(_)
-        | EventBody::DayClosed { .. } => Priority::Sales,
+        | EventBody::DayClosed { .. }
+        | EventBody::SaleFlagged { .. } => Priority::Sales,
         EventBody::KitchenAdvanced { .. } | EventBody::KitchenRecalled { .. } => Priority::Kitchen,
         EventBody::CustomerUpserted(_) | EventBody::CustomerSealed(_) => Priority::Customers,
         _ => Priority::Statistics,

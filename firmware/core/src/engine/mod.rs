@@ -9,6 +9,7 @@ mod catalog_ops;
 mod counter_ops;
 mod kitchen_ops;
 mod returns;
+mod risk_ops;
 mod sale_ops;
 mod shift_ops;
 
@@ -16,6 +17,7 @@ pub use catalog_ops::CatalogError;
 pub use counter_ops::{CounterOrderError, MAX_COUNTER_LINES};
 pub use kitchen_ops::KitchenError;
 pub use returns::{RefundRequest, ReturnError};
+pub use risk_ops::CardTender;
 pub use sale_ops::{AddRequest, SaleError};
 pub use shift_ops::ShiftError;
 

@@ -110,6 +110,42 @@ pub enum SaleError {
         /// Already held.
         held: String,
     },
+    /// Over the per-transaction offline card limit as the risk policy lowered it.
+    #[error("card refused: {amount} is over the offline per-transaction card limit of {limit}, lowered to {percent}% by the risk review ({reasons})")]
+    OverRiskTransactionLimit {
+        /// Card amount.
+        amount: String,
+        /// Lowered limit.
+        limit: String,
+        /// Percentage of the usual limit.
+        percent: u8,
+        /// Reason codes of the assessment.
+        reasons: String,
+    },
+    /// Over the total offline card limit as the risk policy lowered it.
+    #[error("card refused: over the total offline card limit of {limit} ({held} already held offline), lowered to {percent}% by the risk review ({reasons})")]
+    OverRiskOfflineLimit {
+        /// Lowered limit.
+        limit: String,
+        /// Already held.
+        held: String,
+        /// Percentage of the usual limit.
+        percent: u8,
+        /// Reason codes of the assessment.
+        reasons: String,
+    },
+    /// High risk: an offline card tender needs a manager's approval.
+    #[error("card needs a manager's approval: high loss-prevention risk ({reasons}); a manager approves with their PIN")]
+    ManagerApprovalNeeded {
+        /// Reason codes of the assessment.
+        reasons: String,
+    },
+    /// The approving user is not a manager.
+    #[error("{0} is not a manager: only a manager can approve a high-risk card tender")]
+    ApproverNotManager(String),
+    /// The assessment handed to the cart is malformed.
+    #[error("bad risk assessment: {0}")]
+    Risk(#[from] crate::risk::RiskError),
     /// A card field is malformed (or looks like a card number).
     #[error("bad card record: {0}")]
     Card(&'static str),
@@ -483,7 +519,9 @@ impl<'a> Engine<'a> {
         Ok(Self::edit(u, CartEdit::Tender(Tender::Cash { amount })))
     }
 
-    /// `sale tender card <amount> <token> <last4> [brand]`: an offline store-and-forward card record.
+    /// `sale tender card <amount> <token> <last4> [brand]`: an offline
+    /// store-and-forward card record, under the risk assessment the open cart
+    /// carries (see `tender_card_assessed` to hand it a new one).
     pub fn tender_card(
         &self,
         user: Option<&'a User>,
@@ -492,29 +530,60 @@ impl<'a> Engine<'a> {
         last4: &str,
         brand: Option<&str>,
     ) -> Result<Vec<EventBody>, SaleError> {
-        let (u, priced, amount) = self.tender_preamble(user, amount)?;
+        let card = super::risk_ops::CardTender {
+            amount,
+            token,
+            last4,
+            brand,
+        };
+        self.card_tender_under(user, &card, self.state.cart_risk.as_ref())
+    }
+
+    /// The card tender's event under `risk` (the cart's assessment, or the one
+    /// about to be journaled with it).
+    pub(super) fn card_tender_under(
+        &self,
+        user: Option<&'a User>,
+        card: &super::risk_ops::CardTender<'_>,
+        risk: Option<&crate::risk::CartRisk>,
+    ) -> Result<Vec<EventBody>, SaleError> {
+        let (token, last4, brand) = (card.token, card.last4, card.brand);
+        let (u, priced, amount) = self.tender_preamble(user, card.amount)?;
         validate_token(token)?;
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SaleError::Card("last4 must be exactly 4 digits"));
         }
-        let limits = self.profile.card_limits;
         if amount.minor > priced.remaining.minor {
             return Err(SaleError::CardExceedsDue {
                 amount: amount.amount_text(),
                 remaining: priced.remaining.amount_text(),
             });
         }
+        let (limits, lowered) = self.risk_card_limits(risk)?;
         if amount.minor > limits.per_transaction.minor {
-            return Err(SaleError::OverTransactionLimit {
-                amount: amount.amount_text(),
-                limit: limits.per_transaction.amount_text(),
+            let (amount, limit) = (amount.amount_text(), limits.per_transaction.amount_text());
+            return Err(match lowered {
+                Some((percent, reasons)) => SaleError::OverRiskTransactionLimit {
+                    amount,
+                    limit,
+                    percent,
+                    reasons,
+                },
+                None => SaleError::OverTransactionLimit { amount, limit },
             });
         }
         let held = self.state.counters.card_offline_minor + priced.card_paid.minor;
         if held + amount.minor > limits.total_offline.minor {
-            return Err(SaleError::OverOfflineLimit {
-                limit: limits.total_offline.amount_text(),
-                held: Money::new(held, self.profile.currency).amount_text(),
+            let limit = limits.total_offline.amount_text();
+            let held = Money::new(held, self.profile.currency).amount_text();
+            return Err(match lowered {
+                Some((percent, reasons)) => SaleError::OverRiskOfflineLimit {
+                    limit,
+                    held,
+                    percent,
+                    reasons,
+                },
+                None => SaleError::OverOfflineLimit { limit, held },
             });
         }
         let brand = brand
@@ -582,6 +651,7 @@ impl<'a> Engine<'a> {
             tickets,
         };
         let mut events = vec![EventBody::SaleCompleted(sale.clone())];
+        events.extend(self.sale_flag(&sale));
         if priced.cash_paid.minor > 0 {
             events.push(EventBody::DrawerOpened {
                 by: u.id.clone(),
