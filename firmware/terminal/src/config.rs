@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use toml::Spanned;
 
+pub mod ai;
 pub mod cloud;
 pub mod devices;
 pub mod ui;
 
+pub use ai::{AiSettings, CameraSetting};
 pub use cloud::{CloudConfig, HealthConfig};
 pub use devices::{
     DevicesConfig, DrawerConfig, Flow, PortConfig, PrinterConfig, ScaleConfig, ScannerConfig,
@@ -50,6 +52,8 @@ pub struct Config {
     pub devices: DevicesConfig,
     /// The touch UI: backend, screen mode, language (`[ui]`).
     pub ui: UiConfig,
+    /// The on-device AI: models directory, camera, time limits (`[ai]`).
+    pub ai: AiSettings,
 }
 
 /// The `[cluster]` section: how this terminal joins its store's cluster.
@@ -130,6 +134,7 @@ struct RawConfig {
     scanner: Option<devices::RawScanner>,
     scale: Option<devices::RawScale>,
     ui: Option<ui::RawUi>,
+    ai: Option<ai::RawAi>,
 }
 
 #[derive(Deserialize)]
@@ -498,6 +503,10 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         None => UiConfig::default(),
         Some(u) => ui::ui(&loc, u)?,
     };
+    let ai = match &raw.ai {
+        None => AiSettings::default(),
+        Some(a) => ai::ai(&loc, a, &resolve)?,
+    };
     let devices = DevicesConfig {
         kitchen_printer: match &raw.kitchen_printer {
             None => None,
@@ -545,6 +554,7 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         health,
         devices,
         ui,
+        ai,
     })
 }
 
@@ -552,7 +562,7 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
+    pub(super) const GOOD: &str = r#"
 [store]
 id = "toko-1"
 name = "Toko Satu"

@@ -517,7 +517,7 @@ pub fn build_keel() -> Result<PathBuf> {
 /// Builds `keel`, `keel-cloud` and, for `ui`, `keel-kiosk` (with the
 /// feature the plan needs) in release mode; returns their paths.
 pub fn build_demo(ui: Option<UiPlan>) -> Result<Binaries> {
-    let (packages, names, features): (Vec<&str>, Vec<&str>, Vec<&str>) = match &ui {
+    let (packages, names, mut features): (Vec<&str>, Vec<&str>, Vec<&str>) = match &ui {
         Some(plan) => (
             vec!["keel-terminal", "keel-cloud", "keel-kiosk"],
             vec!["keel", "keel-cloud", "keel-kiosk"],
@@ -529,6 +529,9 @@ pub fn build_demo(ui: Option<UiPlan>) -> Result<Binaries> {
             Vec::new(),
         ),
     };
+    // The demo runs its AI models through the real TensorFlow Lite library
+    // (setup has unpacked it into target/tflite).
+    features.push("keel-terminal/tflite");
     let mut paths = build_release_with(&packages, &names, &features)?.into_iter();
     let mut next = || {
         paths
