@@ -15,5 +15,6 @@ pub mod health;
 pub mod node;
 pub mod peripherals;
 pub mod provision;
+pub mod risk;
 pub mod ui_bridge;
 pub mod uplink_runtime;

@@ -81,6 +81,7 @@ pub struct Node {
     data_dir: PathBuf,
     on_commit: Vec<Box<dyn FnMut(CommittedRecords) + Send>>,
     on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
+    risk: Option<std::sync::Arc<dyn crate::risk::RiskSource>>,
 }
 
 /// Customers' data keys, kept outside the journal (see keel-core's `pii`).
@@ -164,11 +165,22 @@ impl Node {
             data_dir: data_dir.to_path_buf(),
             on_commit: Vec::new(),
             on_keys: None,
+            risk: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
         }
         Ok(node)
+    }
+
+    /// Sets the risk source asked before every offline card tender (see `risk`).
+    pub fn set_risk_source(&mut self, source: std::sync::Arc<dyn crate::risk::RiskSource>) {
+        self.risk = Some(source);
+    }
+
+    /// The risk source, if one is set.
+    pub fn risk_source(&self) -> Option<std::sync::Arc<dyn crate::risk::RiskSource>> {
+        self.risk.clone()
     }
 
     /// Rebuilds every derived table by replaying the whole journal, then reloads the

@@ -27,7 +27,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("sale tender cash", "sale tender cash <amount>"),
     (
         "sale tender card",
-        "sale tender card <amount> <token> <last4> [brand]",
+        "sale tender card <amount> <token> <last4> [brand] [--approve <manager-pin>]",
     ),
     ("sale show", "sale show"),
     ("sale complete", "sale complete [command-id]"),
@@ -139,6 +139,8 @@ pub enum Command {
         token: String,
         last4: String,
         brand: Option<String>,
+        /// A manager's PIN approving a high-risk offline card tender.
+        approve_pin: Option<String>,
     },
     SaleShow,
     SaleComplete {
@@ -372,7 +374,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         rest = &rest[end..];
     }
-    let a = Args {
+    let mut a = Args {
         name,
         words: words[used..].to_vec(),
         rest,
@@ -486,12 +488,23 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             Command::TenderCash { amount: a.word(0) }
         }
         "sale tender card" => {
+            // `--approve <pin>`: a manager approves a high-risk card tender.
+            let mut approve_pin = None;
+            if let Some(i) = a.words.iter().position(|w| *w == "--approve") {
+                let pin = a
+                    .words
+                    .get(i + 1)
+                    .ok_or_else(|| a.bad("--approve needs the manager's PIN"))?;
+                approve_pin = Some(pin.to_string());
+                a.words.drain(i..i + 2);
+            }
             a.count(3, 4)?;
             Command::TenderCard {
                 amount: a.word(0),
                 token: a.word(1),
                 last4: a.word(2),
                 brand: a.words.get(3).map(|s| s.to_string()),
+                approve_pin,
             }
         }
         "sale show" => Command::SaleShow,

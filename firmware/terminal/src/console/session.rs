@@ -3,6 +3,8 @@
 //! goes decide (engine) -> commit (durable) -> reply, so a reply that reports
 //! success always describes something already on disk.
 
+mod card_risk;
+
 use super::command::{parse, Command, USAGE};
 use super::render;
 use super::reply::Reply;
@@ -614,12 +616,15 @@ impl<'n> Session<'n> {
                 token,
                 last4,
                 brand,
+                approve_pin,
             } => {
-                let events = Engine::new(&self.node.profile, &self.node.state)
-                    .tender_card(self.user(), &amount, &token, &last4, brand.as_deref())
-                    .map_err(Reply::err)?;
-                self.commit(events)?;
-                Ok(render::cart_after_edit(self.node))
+                let card = keel_core::engine::CardTender {
+                    amount: &amount,
+                    token: &token,
+                    last4: &last4,
+                    brand: brand.as_deref(),
+                };
+                self.tender_card(&card, approve_pin.as_deref(), now)
             }
             Command::SaleShow => {
                 let priced = Engine::new(&self.node.profile, &self.node.state)

@@ -312,6 +312,8 @@ impl UiAction {
                 token: token.clone(),
                 last4: last4.clone(),
                 brand: brand.clone(),
+                // A high-risk card tender is approved by a manager logged in on the screen.
+                approve_pin: None,
             },
             UiAction::Complete { command_id } => Command::SaleComplete {
                 command_id: command_id.clone(),
