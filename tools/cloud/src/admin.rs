@@ -315,6 +315,13 @@ pub enum Action {
         /// One store only.
         store: Option<String>,
     },
+    /// Sales the terminals flagged for risk review.
+    Flagged {
+        /// One store only.
+        store: Option<String>,
+        /// JSON instead of the table.
+        json: bool,
+    },
     /// Stock of a store.
     Stock {
         /// The store.
@@ -452,6 +459,11 @@ pub fn run(
             ])
         )),
         Action::Flags { store } => get(format!("/flags{}", query(&[("store", store.clone())]))),
+        Action::Flagged { store, json } => get(format!(
+            "{}{}",
+            if *json { "/flagged.json" } else { "/flagged" },
+            query(&[("store", store.clone())])
+        )),
         Action::Stock { store } => get(format!(
             "/stock{}",
             query(&[("store", Some(store.clone()))])

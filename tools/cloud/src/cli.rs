@@ -33,6 +33,7 @@ pub const USAGE: &str = "usage:
   keel-cloud report --dir DIR [--csv] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   keel-cloud orders --dir DIR [--store S] [--limit N]
   keel-cloud flags --dir DIR [--store S]
+  keel-cloud flagged --dir DIR [--store S] [--json]
   keel-cloud stock --dir DIR --store S
   keel-cloud --version | help
 
@@ -45,6 +46,8 @@ pub const USAGE: &str = "usage:
   erase-customer  delete a customer's data keys in the cloud and in every store (or the
               --store ones), now or when they reconnect: their sealed data becomes unreadable
   customer    show a customer's name and phone if readable, or that they were erased
+  flagged     sales the terminals flagged for risk review (receipt, terminal, cashier,
+              score, reasons); the status view counts them per store
   admin commands reach the running service at the http address of DIR/cloud.toml
   (or --http ADDR) with DIR/admin-token
 
@@ -263,6 +266,15 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
             a.positionals("flags", 0)?;
             let action = Action::Flags {
                 store: a.one("--store")?.map(String::from),
+            };
+            admin(&a, action)
+        }
+        "flagged" => {
+            let a = Args::split(rest, &["--dir", "--http", "--store"], &["--json"])?;
+            a.positionals("flagged", 0)?;
+            let action = Action::Flagged {
+                store: a.one("--store")?.map(String::from),
+                json: a.flag("--json"),
             };
             admin(&a, action)
         }

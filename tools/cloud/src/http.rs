@@ -7,6 +7,7 @@
 //! - `GET /status` (text table) and `GET /status.json`: every store, with alerts;
 //! - `GET /report?from=YYYY-MM-DD&to=YYYY-MM-DD` (text) and `GET /report.csv?...`;
 //! - `GET /orders?store=S&limit=N`, `GET /flags?store=S`, `GET /stock?store=S` (text);
+//! - `GET /flagged?store=S` (text), `GET /flagged.json?store=S`: sales flagged for risk review;
 //! - `POST /publish` with `Authorization: Bearer <admin token>` and a JSON body
 //!   (see `admin`): answers `{"seq": N, "kind": "...", "stores": [...]}`; an
 //!   `erase-customer` item first deletes the customer's keys in the cloud and
@@ -462,6 +463,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("/report.csv", "GET"),
     ("/orders", "GET"),
     ("/flags", "GET"),
+    ("/flagged", "GET"),
+    ("/flagged.json", "GET"),
     ("/stock", "GET"),
     ("/publish", "POST"),
     ("/customer", "GET"),
@@ -495,6 +498,17 @@ pub fn route(service: &Service, req: &Request) -> Response {
                 .flags(store.as_ref())
                 .map(|f| Response::text(200, report::flags_text(&f, now_ms())))
                 .map_err(storage_error)
+        }),
+        "/flagged" | "/flagged.json" => store_param(req).and_then(|store| {
+            let rows = service
+                .store
+                .flagged_sales(store.as_ref())
+                .map_err(storage_error)?;
+            Ok(if req.path == "/flagged" {
+                Response::text(200, crate::flagged::flagged_text(&rows, now_ms()))
+            } else {
+                Response::json(200, &crate::flagged::flagged_json(&rows))
+            })
         }),
         "/stock" => match store_param(req) {
             Ok(Some(store)) => service

@@ -10,6 +10,7 @@
 //! - `http`: the HTTP/1.1 endpoint (routes) and the small client the admin commands use;
 //! - `status`: health figures, alerts and the status view;
 //! - `report`: the sales report (text and CSV), orders, flags and stock as text;
+//! - `flagged`: the sales terminals flagged for risk review, as text and JSON;
 //! - `admin`: the publish request format and the admin commands;
 //! - `customer`: customers' ids, the erasure request and the operator's view of a customer;
 //! - `store`: storage (PostgreSQL or embedded), behind one trait.
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod cli;
 pub mod customer;
+pub mod flagged;
 pub mod http;
 pub mod init;
 pub mod report;

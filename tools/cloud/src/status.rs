@@ -151,6 +151,7 @@ fn store_json(s: &StoreStatus, now_ms: u64) -> Value {
         "last_error": s.last_error,
         "disk_free_pct": s.disk_free_pct,
         "events": s.events,
+        "flagged_for_review": s.flagged,
         "alerts": alerts(s, now_ms).iter().map(|a| a.name()).collect::<Vec<_>>(),
     })
 }
@@ -176,6 +177,7 @@ pub fn status_text(rows: &[StoreStatus], now_ms: u64) -> String {
         "FAILED",
         "ERRORS",
         "EVENTS",
+        "FLAGGED FOR REVIEW",
         "ALERTS",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
@@ -191,6 +193,7 @@ pub fn status_text(rows: &[StoreStatus], now_ms: u64) -> String {
             s.failed_syncs.to_string(),
             s.errors.to_string(),
             s.events.to_string(),
+            s.flagged.to_string(),
             if a.is_empty() {
                 "-".into()
             } else {
@@ -258,6 +261,7 @@ mod tests {
             last_error: None,
             disk_free_pct: Some(50),
             events: 3,
+            flagged: 0,
         }
     }
 

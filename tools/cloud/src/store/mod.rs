@@ -1,6 +1,7 @@
 //! Storage of the cloud service: the append-only events table, per-terminal
 //! cursors and stubs, projections (sales per store and day, stock per store and
-//! SKU, each customer's newest sealed record), review flags, publications,
+//! SKU, each customer's newest sealed record), review flags, sales the
+//! terminals flagged for risk review, publications,
 //! per-store sync status, and customers' data keys with their erasures (kept
 //! apart from the events, so an erasure deletes keys while the journals stay
 //! whole).
@@ -25,12 +26,14 @@
 mod codec;
 mod customers;
 pub mod embedded;
+mod flagged;
 pub mod pg;
 mod plan;
 mod prices;
 mod rows;
 
 pub use embedded::EmbeddedStore;
+pub use flagged::FlaggedSale;
 pub use pg::PgStore;
 
 use keel_core::customer::Customer;
@@ -117,6 +120,8 @@ pub struct StoreStatus {
     pub disk_free_pct: Option<u8>,
     /// Events stored for the store.
     pub events: u64,
+    /// Sales its terminals flagged for review (adaptive offline risk).
+    pub flagged: u64,
 }
 
 /// Sales totals of one store and day in one currency.
@@ -261,6 +266,10 @@ pub trait CloudStore: Send + Sync {
 
     /// Review flags (price overrides, negative stock, order-number conflicts), oldest first.
     fn flags(&self, store: Option<&StoreId>) -> Result<Vec<StoreFlag>, StoreError>;
+
+    /// Sales flagged for review by the terminals' risk checks (of one store
+    /// or all), oldest first (by time, then store, terminal and record).
+    fn flagged_sales(&self, store: Option<&StoreId>) -> Result<Vec<FlaggedSale>, StoreError>;
 
     /// Stock per SKU of a store.
     fn stock(&self, store: &StoreId) -> Result<Vec<(keel_core::ids::Sku, i64)>, StoreError>;

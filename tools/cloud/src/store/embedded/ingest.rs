@@ -14,6 +14,7 @@ use super::tables::{
 };
 use super::EmbeddedStore;
 use crate::store::codec::decode_item;
+use crate::store::flagged::flagged_in;
 use crate::store::plan::{batch_flags, negative_stock_flags, order_counts, plan_orders, precheck};
 use crate::store::{IngestOutcome, StoreError};
 use keel_core::ids::{Sku, StoreId, TerminalId};
@@ -190,6 +191,7 @@ fn write(
     })?;
     let order_flags = write_orders(txn, s, &delta)?;
     insert_flags(txn, s, &batch_flags(&delta.flags, stock_flags, order_flags))?;
+    super::flagged::write(txn, s, &flagged_in(store, &checked.records))?;
     Ok(IngestOutcome {
         accepted,
         duplicates: checked.duplicates,

@@ -7,6 +7,7 @@
 //! processes: redb locks the file, and the service with no database URL is a
 //! single node by design.
 
+mod flagged;
 mod ingest;
 mod keys;
 mod read;
@@ -139,6 +140,13 @@ impl CloudStore for EmbeddedStore {
 
     fn stock(&self, store: &StoreId) -> Result<Vec<(Sku, i64)>, StoreError> {
         read::stock(self, store)
+    }
+
+    fn flagged_sales(
+        &self,
+        store: Option<&StoreId>,
+    ) -> Result<Vec<super::FlaggedSale>, StoreError> {
+        flagged::list(self, store)
     }
 
     fn event_count(&self, store: Option<&StoreId>) -> Result<u64, StoreError> {

@@ -81,6 +81,7 @@ pub(super) fn status(e: &EmbeddedStore) -> Result<Vec<StoreStatus>, StoreError> 
             last_error: r.last_error,
             disk_free_pct: r.disk_free_pct,
             events: r.events,
+            flagged: super::flagged::count(e, k.value())?,
         });
     }
     Ok(out)

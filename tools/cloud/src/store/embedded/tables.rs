@@ -22,6 +22,8 @@
 //!   keys, or an erasure tombstone), apart from `events` so erasing deletes keys
 //!   while the journals stay whole.
 //! - `customers` ((store, customer) -> [`StoredCustomer`]): the newest sealed record.
+//! - `flagged_sales` ((store, terminal, seq) -> `FlaggedSale`): sales the
+//!   terminals flagged for risk review, one row per flag record.
 //!
 //! Tables added later are created when a file is opened, so schema version 1
 //! still describes a file that lacks them (an older build ignores them).
@@ -66,6 +68,8 @@ pub(super) const CUSTOMER_KEYS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("customer_keys");
 pub(super) const CUSTOMERS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("customers");
+pub(super) const FLAGGED: TableDefinition<(&str, u32, u64), &[u8]> =
+    TableDefinition::new("flagged_sales");
 
 /// An event's row (the record exactly as received, plus what is indexed in SQL).
 #[derive(Debug, Serialize, Deserialize)]
@@ -178,5 +182,6 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
     txn.open_table(CUSTOMER_ERASURES).map_err(db)?;
     txn.open_table(CUSTOMER_KEYS).map_err(db)?;
     txn.open_table(CUSTOMERS).map_err(db)?;
+    txn.open_table(FLAGGED).map_err(db)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::pool::{Failure, Retry};
 use super::project::{insert_flags, write_customers, write_days, write_orders, write_stock};
 use super::PgStore;
 use crate::store::codec::{int, ms, uint};
+use crate::store::flagged::flagged_in;
 use crate::store::plan::{batch_flags, precheck};
 use crate::store::{IngestOutcome, StoreError};
 use keel_core::chain::{genesis_hash, ChainHash};
@@ -203,6 +204,7 @@ fn write(
         store,
         &batch_flags(&delta.flags, stock_flags, order_flags),
     )?;
+    super::flagged::write(tx, store, &flagged_in(store, records))?;
     let rows = tx.query(
         "SELECT terminal, bodies, chain, chain_hash FROM cursors WHERE store = $1",
         &[&store.0],

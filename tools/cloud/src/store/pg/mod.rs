@@ -7,6 +7,7 @@
 //! nodes would need: the only thing cached in memory is the price book, which
 //! is refreshed from `publications` before each batch.
 
+mod flagged;
 mod ingest;
 mod keys;
 mod pool;
@@ -161,6 +162,13 @@ impl CloudStore for PgStore {
 
     fn flags(&self, store: Option<&StoreId>) -> Result<Vec<StoreFlag>, StoreError> {
         read::flags(self, store)
+    }
+
+    fn flagged_sales(
+        &self,
+        store: Option<&StoreId>,
+    ) -> Result<Vec<super::FlaggedSale>, StoreError> {
+        flagged::list(self, store)
     }
 
     fn stock(&self, store: &StoreId) -> Result<Vec<(Sku, i64)>, StoreError> {

@@ -74,7 +74,8 @@ pub(super) fn status(pg: &PgStore) -> Result<Vec<StoreStatus>, StoreError> {
     pg.pool.run(Retry::Safe, |c| {
         let rows = c.query(
             "SELECT store, leader, last_sync_ms, last_seen_ms, pending, reported_failed, \
-             refused_since_sync, errors, last_error, disk_free_pct, events \
+             refused_since_sync, errors, last_error, disk_free_pct, events, \
+             (SELECT count(*) FROM flagged_sales f WHERE f.store = sync_status.store) \
              FROM sync_status ORDER BY store COLLATE \"C\"",
             &[],
         )?;
@@ -94,6 +95,7 @@ pub(super) fn status(pg: &PgStore) -> Result<Vec<StoreStatus>, StoreError> {
                     .get::<_, Option<i16>>(9)
                     .map(|d| u8::try_from(d).unwrap_or(0)),
                 events: uint(r.get(10)),
+                flagged: uint(r.get(11)),
             })
             .collect())
     })

@@ -25,6 +25,9 @@
 //!   `events`, so erasing deletes keys while the journals stay whole.
 //! - `customers` (migration 2): per (store, customer) the newest sealed record
 //!   (version byte + postcard `SealedCustomer`: personal fields ciphertext).
+//! - `flagged_sales` (migration 3): per (store, terminal, seq) a sale the
+//!   terminal flagged for risk review: receipt, cashier, score, level, reason
+//!   codes (comma-separated), source, approving manager, time.
 
 use super::pool::Failure;
 use postgres::Client;
@@ -36,6 +39,7 @@ const MIGRATION_LOCK: i64 = 0x6b65_656c_2d6d_6967;
 pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial schema", V1),
     (2, "customers' keys, erasures and sealed records", V2),
+    (3, "sales flagged for risk review", V3),
 ];
 
 const V1: &str = r#"
@@ -173,6 +177,24 @@ CREATE TABLE customers (
     at_ms bigint NOT NULL,
     PRIMARY KEY (store, customer)
 );
+"#;
+
+const V3: &str = r#"
+CREATE TABLE flagged_sales (
+    store text NOT NULL,
+    terminal integer NOT NULL,
+    seq bigint NOT NULL,
+    receipt_no bigint NOT NULL,
+    cashier text NOT NULL,
+    score_permille integer NOT NULL,
+    level text NOT NULL,
+    reasons text NOT NULL,
+    source text NOT NULL,
+    approved_by text,
+    at_ms bigint NOT NULL,
+    PRIMARY KEY (store, terminal, seq)
+);
+CREATE INDEX flagged_sales_time ON flagged_sales (at_ms, store, terminal, seq);
 "#;
 
 /// Applies the migrations not applied yet; returns how many it applied.
