@@ -202,6 +202,7 @@ impl RiskPolicy {
 }
 
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)] // amounts as units_cents
 mod tests {
     use super::*;
     use crate::money::Currency;

@@ -2,6 +2,8 @@
 //! offline card limits at Review, asks for a manager at High, changes nothing
 //! at Low; a sale completed at Review or above is flagged in the same commit;
 //! replaying the journal (and loading the derived tables) gives the live state.
+//! Amounts are written `units_cents` (`125_00` is 125.00 EUR).
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod harness;
 

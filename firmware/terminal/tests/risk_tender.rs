@@ -5,6 +5,8 @@
 //! without a source nothing changes; the UI bridge's card tender goes the same
 //! way. The risk source here is `FixedRisk`, a real implementation of the
 //! trait giving a set assessment. A restart and a rebuild keep every decision.
+//! UI amounts are written `units_cents` (`100_00` is 100.00 EUR).
+#![allow(clippy::inconsistent_digit_grouping)]
 
 use keel_core::event::EventBody;
 use keel_core::risk::RiskLevel;

@@ -5,6 +5,7 @@
 //! count them per store in the status view, and list them, through the HTTP
 //! routes (`/flagged`, `/flagged.json`, `/status`) and the command line's
 //! parse.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod common;
 
