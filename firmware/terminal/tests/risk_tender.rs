@@ -238,3 +238,45 @@ fn the_ui_card_tender_goes_through_the_same_path() {
     b.apply(UiAction::Complete { command_id: None });
     assert_eq!(flagged(&node.lock().unwrap()).len(), 1);
 }
+
+/// A risk source that breaks the core's bounds (score over 1000, a reason code
+/// in lower case): a real, if faulty, implementation of the trait.
+struct OutOfBounds;
+
+impl keel_terminal::risk::RiskSource for OutOfBounds {
+    fn assess(
+        &self,
+        _cashier: &keel_core::ids::UserId,
+        _now_ms: u64,
+    ) -> Option<keel_core::risk::RiskAssessment> {
+        Some(keel_core::risk::RiskAssessment {
+            score_permille: 1500,
+            level: RiskLevel::Review,
+            reasons: vec!["SWEETHEARTING".into(), "not a code".into()],
+            source: "faulty\nsource".into(),
+        })
+    }
+}
+
+#[test]
+fn a_faulty_risk_source_never_stops_a_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = open(dir.path());
+    node.set_risk_source(Arc::new(OutOfBounds));
+    let mut st = SessionState::new(true);
+    ok(&mut node, &mut st, "login 1111");
+    ok(&mut node, &mut st, "shift open 100.00");
+    new_sale(&mut node, &mut st);
+    // Its level still applies: the per-transaction limit is lowered to 125.00.
+    let e = refused(&mut node, &mut st, "sale tender card 130.00 tok 4242");
+    assert!(e.contains("limit of 125.00"), "{e}");
+    let c = ok(&mut node, &mut st, "sale tender card 100.00 tok 4242");
+    assert_eq!(c["risk"]["score_permille"], 1000, "{c}");
+    assert_eq!(
+        c["risk"]["reasons"],
+        serde_json::json!(["SWEETHEARTING"]),
+        "{c}"
+    );
+    ok(&mut node, &mut st, "sale tender card 79.80 tok 4242");
+    ok(&mut node, &mut st, "sale complete");
+}

@@ -10,7 +10,7 @@ use crate::console::render;
 use crate::console::reply::Reply;
 use keel_core::auth::{Role, User};
 use keel_core::engine::{CardTender, Engine};
-use keel_core::risk::RiskLevel;
+use keel_core::risk::{RiskAssessment, RiskLevel};
 
 impl Session<'_> {
     /// `sale tender card <amount> <token> <last4> [brand] [--approve <pin>]`.
@@ -34,7 +34,7 @@ impl Session<'_> {
             None => None,
         };
         let assessment = match (self.node.risk_source(), self.st.user()) {
-            (Some(source), Some(u)) => source.assess(&u.id, now),
+            (Some(source), Some(u)) => source.assess(&u.id, now).map(valid),
             _ => None,
         };
         // A manager ringing up the sale approves by being logged in, as their
@@ -79,5 +79,22 @@ impl Session<'_> {
             }
         }
         Ok(reply)
+    }
+}
+
+/// The assessment as given, or (when a risk source broke the core's bounds)
+/// made valid: a faulty risk source never stops a sale.
+fn valid(a: RiskAssessment) -> RiskAssessment {
+    match a.validate() {
+        Ok(()) => a,
+        Err(e) => {
+            log::warn!("risk source gave an invalid assessment ({e}); bounds applied");
+            crate::risk::assessment(
+                f32::from(a.score_permille.min(1000)) / 1000.0,
+                a.level,
+                &a.reasons,
+                &a.source,
+            )
+        }
     }
 }
