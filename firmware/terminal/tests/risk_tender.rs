@@ -113,7 +113,10 @@ fn console_card_tenders_follow_the_risk_source() {
     assert_eq!(c["risk"]["score_permille"], 620, "{c}");
     ok(&mut node, &mut st, "sale tender cash 54.80");
     let done = ok(&mut node, &mut st, "sale complete");
-    let receipt = done["receipt"].as_u64().unwrap_or(2);
+    assert_eq!(done["flagged"]["level"], "review", "{done}");
+    assert_eq!(done["flagged"]["reasons"], "SWEETHEARTING", "{done}");
+    let receipt = done["receipt"].as_u64().unwrap();
+    assert_eq!(receipt, 2, "{done}");
     assert_eq!(
         flagged(&node),
         vec![(
@@ -179,7 +182,8 @@ fn console_card_tenders_follow_the_risk_source() {
     )));
     new_sale(&mut node, &mut st);
     ok(&mut node, &mut st, "sale tender card 179.80 tok6 4242");
-    ok(&mut node, &mut st, "sale complete");
+    let done = ok(&mut node, &mut st, "sale complete");
+    assert!(done.get("flagged").is_none(), "{done}");
     assert_eq!(flagged(&node).len(), 2);
 
     // A restart and a rebuild give the same state (the decisions are in the journal).

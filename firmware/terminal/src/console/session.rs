@@ -830,6 +830,7 @@ impl<'n> Session<'n> {
             )),
             None => None,
         };
+        let flagged = card_risk::flag_of(&events);
         let stored = self.node.commit(events, idem).map_err(Reply::err)?;
         let first = stored
             .first()
@@ -841,7 +842,9 @@ impl<'n> Session<'n> {
             &first.hash,
             first.event.hlc.wall_ms,
         );
-        Ok(render::completed(&receipt))
+        let mut reply = render::completed(&receipt);
+        card_risk::add_flag(&mut reply, flagged);
+        Ok(reply)
     }
 
     fn completed_reply(&self, no: ReceiptNo) -> Result<Reply, Reply> {

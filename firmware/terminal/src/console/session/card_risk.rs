@@ -10,6 +10,7 @@ use crate::console::render;
 use crate::console::reply::Reply;
 use keel_core::auth::{Role, User};
 use keel_core::engine::{CardTender, Engine};
+use keel_core::event::EventBody;
 use keel_core::risk::{RiskAssessment, RiskLevel};
 
 impl Session<'_> {
@@ -96,5 +97,31 @@ fn valid(a: RiskAssessment) -> RiskAssessment {
                 &a.source,
             )
         }
+    }
+}
+
+/// The risk flag among a completion's events (level and reasons), if the sale is flagged.
+pub(super) fn flag_of(events: &[EventBody]) -> Option<(RiskLevel, String)> {
+    events.iter().find_map(|e| match e {
+        EventBody::SaleFlagged { assessment, .. } => {
+            Some((assessment.level, assessment.reasons_text()))
+        }
+        _ => None,
+    })
+}
+
+/// Tells the cashier a completed sale was flagged for review (`flagged` in JSON).
+pub(super) fn add_flag(reply: &mut Reply, flag: Option<(RiskLevel, String)>) {
+    let Some((level, reasons)) = flag else {
+        return;
+    };
+    if let Ok(fields) = &mut reply.result {
+        fields.insert(
+            "flagged".into(),
+            serde_json::json!({ "level": level.as_str(), "reasons": reasons }),
+        );
+        reply.text.push(format!(
+            "flagged for review in the cloud: risk {level} ({reasons})"
+        ));
     }
 }
