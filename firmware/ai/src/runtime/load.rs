@@ -1,0 +1,62 @@
+//! Loading a model directory with every check before it may serve: manifest,
+//! kind, sha256 of the file, TensorFlow Lite accepting it with the declared
+//! shapes, and each golden pair within tolerance (the smoke test). This module
+//! must not swap models in; the runtime does that only after it succeeds.
+
+use super::ReloadError;
+use crate::inference::{self, Inference};
+use crate::manifest::{Manifest, ModelKind};
+use std::path::Path;
+
+/// Loads and verifies `dir` as a model of `kind`.
+pub fn load_verified(
+    kind: ModelKind,
+    dir: &Path,
+) -> Result<(Manifest, Box<dyn Inference>), ReloadError> {
+    if !dir.is_dir() {
+        return Err(ReloadError::MissingDir(dir.display().to_string()));
+    }
+    let manifest = Manifest::load(dir)?;
+    if manifest.kind != kind {
+        return Err(ReloadError::WrongKind {
+            expected: kind,
+            found: manifest.kind,
+        });
+    }
+    manifest.verify_file()?;
+    let mut model = inference::open(&manifest, dir)?;
+    for (index, golden) in manifest.golden.iter().enumerate() {
+        let (input, expected) = manifest.read_golden(golden)?;
+        let actual = model.run(&input).map_err(|e| ReloadError::Golden {
+            index,
+            detail: e.to_string(),
+        })?;
+        if actual.len() != expected.len() {
+            return Err(ReloadError::Golden {
+                index,
+                detail: format!("{} outputs, golden has {}", actual.len(), expected.len()),
+            });
+        }
+        if let Some((i, (a, e))) = actual
+            .iter()
+            .zip(&expected)
+            .enumerate()
+            .find(|(_, (a, e))| !((*a - *e).abs() <= golden.tolerance))
+        {
+            return Err(ReloadError::Golden {
+                index,
+                detail: format!(
+                    "element {i}: got {a}, golden {e} (tolerance {})",
+                    golden.tolerance
+                ),
+            });
+        }
+    }
+    log::info!(
+        "model {} {} verified ({} golden pairs)",
+        manifest.name,
+        manifest.version,
+        manifest.golden.len()
+    );
+    Ok((manifest, model))
+}

@@ -1,0 +1,1 @@
+//! Runtime unit tests with in-process models (no TFLite): timeouts, busy, NaN.
