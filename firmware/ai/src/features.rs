@@ -100,11 +100,9 @@ pub fn extract(
             EventBody::DrawerOpened {
                 by,
                 reason: DrawerReason::NoSale,
-            } if by == cashier => {
-                if in_window(t) {
-                    no_sales += 1;
-                    times.push(t);
-                }
+            } if by == cashier && in_window(t) => {
+                no_sales += 1;
+                times.push(t);
             }
             EventBody::CartEdited { by, edit } => match edit {
                 CartEdit::Open => {

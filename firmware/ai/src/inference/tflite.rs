@@ -57,14 +57,9 @@ impl TfliteModel {
         };
         // SAFETY: `model` lives until Drop, which drops the interpreter first.
         let model_ref: &'static Model<'static> = unsafe { &*this.model };
-        let interpreter = Interpreter::new(
-            model_ref,
-            Some(Options {
-                thread_count: 1,
-                ..Options::default()
-            }),
-        )
-        .map_err(|e| load_err(path, e.to_string()))?;
+        let options = Options { thread_count: 1 };
+        let interpreter = Interpreter::new(model_ref, Some(options))
+            .map_err(|e| load_err(path, e.to_string()))?;
         interpreter
             .allocate_tensors()
             .map_err(|e| load_err(path, e.to_string()))?;

@@ -41,7 +41,7 @@ pub fn load_verified(
             .iter()
             .zip(&expected)
             .enumerate()
-            .find(|(_, (a, e))| !((*a - *e).abs() <= golden.tolerance))
+            .find(|(_, (a, e))| !within(**a, **e, golden.tolerance))
         {
             return Err(ReloadError::Golden {
                 index,
@@ -59,4 +59,12 @@ pub fn load_verified(
         manifest.golden.len()
     );
     Ok((manifest, model))
+}
+
+/// `|actual - expected| <= tolerance`; false for NaN.
+fn within(actual: f32, expected: f32, tolerance: f32) -> bool {
+    matches!(
+        (actual - expected).abs().partial_cmp(&tolerance),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    )
 }
