@@ -89,6 +89,7 @@ struct Plan {
     health: Option<config::HealthConfig>,
     devices: DevicesConfig,
     ui: UiConfig,
+    ai: config::AiSettings,
 }
 
 fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
@@ -108,6 +109,7 @@ fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
             health: None,
             devices: DevicesConfig::default(),
             ui: UiConfig::default(),
+            ai: config::AiSettings::default(),
         });
     }
     let path = c.config.clone().ok_or(AppError::NoConfig)?;
@@ -133,6 +135,7 @@ fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
         health: cfg.health,
         devices: cfg.devices,
         ui: cfg.ui,
+        ai: cfg.ai,
     })
 }
 
@@ -190,8 +193,9 @@ impl Terminal {
     pub fn start(c: &ConsoleArgs) -> Result<Terminal, AppError> {
         let mut p = plan(c)?;
         apply_device_flags(c, &mut p.devices);
-        let node = Node::open(p.profile, &p.data_dir, Box::new(SystemClock::new()), p.seed)
+        let mut node = Node::open(p.profile, &p.data_dir, Box::new(SystemClock::new()), p.seed)
             .map_err(start_err)?;
+        crate::ai::start_on(&mut node, &p.ai, c.models_dir.as_deref(), &p.data_dir);
         log::info!(
             "terminal {} of {} ready, journal at seq {}",
             node.profile.terminal,

@@ -7,7 +7,7 @@ use thiserror::Error;
 /// Usage text.
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
-               [--printer-port PATH] [--scanner-events PATH]
+               [--printer-port PATH] [--scanner-events PATH] [--models-dir DIR]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
                  [--operator CLOUD_DIR [--cloud ADDR]]
   keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
@@ -26,6 +26,8 @@ pub const USAGE: &str = "usage:
                     otherwise); receipts print there and the drawer kicks through it
   --scanner-events  kernel input_event records of a keyboard-wedge scanner (its event node,
                     a recorded stream or a FIFO); each scan goes into the open sale
+  --models-dir      the AI models' directory (overrides [ai] models_dir; default
+                    DATA-DIR/models when it exists, else the repository's models/)
 
   provision   make a store CA, a certificate per terminal and DIR/t<n>/terminal.toml
               (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)
@@ -81,6 +83,8 @@ pub struct ConsoleArgs {
     pub printer_port: Option<PathBuf>,
     /// Scanner event source (overrides the config's `[scanner]` source).
     pub scanner_events: Option<PathBuf>,
+    /// The AI models' directory (overrides the config's `[ai] models_dir`).
+    pub models_dir: Option<PathBuf>,
 }
 
 /// A bad command line.
@@ -114,6 +118,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             "--config" => c.config = Some(PathBuf::from(value("--config")?)),
             "--data-dir" => c.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--printer-port" => c.printer_port = Some(PathBuf::from(value("--printer-port")?)),
+            "--models-dir" => c.models_dir = Some(PathBuf::from(value("--models-dir")?)),
             "--scanner-events" => {
                 c.scanner_events = Some(PathBuf::from(value("--scanner-events")?))
             }

@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ai;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -81,6 +81,7 @@ pub struct Node {
     data_dir: PathBuf,
     on_commit: Vec<Box<dyn FnMut(CommittedRecords) + Send>>,
     on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
+    ai: Option<crate::ai::AiService>,
     risk: Option<std::sync::Arc<dyn crate::risk::RiskSource>>,
 }
 
@@ -165,6 +166,7 @@ impl Node {
             data_dir: data_dir.to_path_buf(),
             on_commit: Vec::new(),
             on_keys: None,
+            ai: None,
             risk: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
@@ -206,6 +208,21 @@ impl Node {
     /// The journal (read access).
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// The terminal's AI (models, camera, recent events), if started.
+    pub fn ai(&self) -> Option<&crate::ai::AiService> {
+        self.ai.as_ref()
+    }
+
+    /// Gives the node its AI: the journal's recent events are loaded into it
+    /// and every later commit is added (for the loss-prevention features).
+    pub fn set_ai(&mut self, ai: crate::ai::AiService) {
+        ai.load_history(&self.journal);
+        let feed = ai.clone();
+        self.on_commit
+            .push(Box::new(move |records| feed.record(&records)));
+        self.ai = Some(ai);
     }
 
     /// Wall clock now (ms).

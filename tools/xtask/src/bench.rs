@@ -1,6 +1,8 @@
 //! `cargo xtask bench NAME [ARGS]`: runs a benchmark from the `keel-bench`
 //! binary (`cargo run --release -p keel-bench -- NAME ARGS`), passing its output
 //! through. Each benchmark ends with one `BENCH name key=value ...` line.
+//! `ai` runs `keel-ai-bench` from keel-terminal with the real TensorFlow Lite
+//! library (`--features tflite`).
 //! `ui` is the exception: it runs `keel-ui-bench` from keel-kiosk (`cargo run
 //! --release -p keel-kiosk --bin keel-ui-bench`), so keel-bench and its other
 //! benchmarks never compile Slint.
@@ -21,6 +23,10 @@ pub const BENCHMARKS: &[(&str, &str)] = &[
     (
         "ui",
         "the sale screen with a 40-line cart at 1280x800, software renderer: frame time and tap-to-frame latency p50/p99 through a demo node, resident memory with the UI up",
+    ),
+    (
+        "ai",
+        "the shipped models through the real TensorFlow Lite library: recognition (320x240 frame, preprocessing + inference) and loss-prevention scoring latency p50/p99, resident memory",
     ),
     (
         "cloud",
@@ -63,7 +69,22 @@ pub fn bench(args: &[String]) -> Result<i32> {
         }
     }
     let mut cargo = cmd::cargo();
-    if name == "ui" {
+    if name == "ai" {
+        // The terminal's AI runtime with the real library (keel-terminal's `tflite` feature).
+        cargo
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "keel-terminal",
+                "--features",
+                "tflite",
+                "--bin",
+                "keel-ai-bench",
+                "--",
+            ])
+            .args(&args[1..]);
+    } else if name == "ui" {
         cargo
             .args([
                 "run",

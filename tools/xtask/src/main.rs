@@ -56,6 +56,7 @@ tasks:
         `cargo run --release -p keel-bench -- NAME ARGS`. Benchmarks:
           journal   durable sale commits through keel-store vs SQLite (WAL, FULL)
           ui        the sale screen: frame and tap-to-frame p50/p99, RSS (keel-kiosk)
+          ai        the AI models via real TFLite: recognize/score p50/p99, RSS (keel-terminal)
   i18n  [--merge | --check]
         Extract the UI's translatable texts (@tr in ui-slint/ui, tr/trf/trn
         in ui-slint/src and firmware/kiosk/src) into ui-slint/lang/keel-ui.pot

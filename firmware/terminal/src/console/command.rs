@@ -68,6 +68,13 @@ pub const USAGE: &[(&str, &str)] = &[
     ("orders", "orders"),
     ("order take", "order take <number>"),
     ("order cancel", "order cancel <number>"),
+    ("model list", "model list"),
+    ("model recognize", "model recognize [image.png]"),
+    ("model score", "model score [shift]"),
+    (
+        "model reload",
+        "model reload <recognition|loss-prevention> <dir>",
+    ),
     ("quit", "quit"),
 ];
 
@@ -225,6 +232,17 @@ pub enum Command {
     },
     OrderCancel {
         number: String,
+    },
+    ModelList,
+    ModelRecognize {
+        image: Option<String>,
+    },
+    ModelScore {
+        shift: Option<u64>,
+    },
+    ModelReload {
+        kind: String,
+        dir: String,
     },
     Quit,
 }
@@ -704,6 +722,40 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
                 Command::OrderTake { number: a.word(0) }
             } else {
                 Command::OrderCancel { number: a.word(0) }
+            }
+        }
+        "model list" => {
+            a.count(0, 0)?;
+            Command::ModelList
+        }
+        "model recognize" => {
+            a.count(0, 1)?;
+            Command::ModelRecognize {
+                image: a.words.first().map(|s| s.to_string()),
+            }
+        }
+        "model score" => {
+            a.count(0, 1)?;
+            Command::ModelScore {
+                shift: if a.words.is_empty() {
+                    None
+                } else {
+                    Some(a.number(0, "shift")?)
+                },
+            }
+        }
+        "model reload" => {
+            a.count(2, 2)?;
+            let kind = a.word(0).to_ascii_lowercase();
+            if kind != "recognition" && kind != "loss-prevention" {
+                return Err(a.bad(format!(
+                    "the model is recognition or loss-prevention, got {:?}",
+                    a.word(0)
+                )));
+            }
+            Command::ModelReload {
+                kind,
+                dir: a.word(1),
             }
         }
         "quit" => Command::Quit,

@@ -9,6 +9,7 @@ pub mod command;
 pub mod counter_orders;
 pub mod customers;
 pub mod devices;
+pub mod models;
 pub mod render;
 pub mod reply;
 pub mod serial;

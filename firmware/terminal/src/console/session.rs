@@ -294,6 +294,7 @@ impl<'n> Session<'n> {
                 if let Some(p) = self.devices.and_then(|d| d.printer_status()) {
                     super::devices::add_printer_line(&mut reply, &p);
                 }
+                super::models::add_status_lines(&mut reply, self.node);
                 Ok(reply)
             }
             Command::DrawerTest
@@ -771,6 +772,28 @@ impl<'n> Session<'n> {
                     fields! { "replayed" => n },
                     vec![format!("derived state rebuilt from {n} journal records")],
                 ))
+            }
+            Command::ModelList => super::models::list(self.node),
+            Command::ModelRecognize { image } => {
+                match super::models::recognize(self.node, image.as_deref())? {
+                    // A recognized product goes in exactly as a scan does: `sale add <SKU>`.
+                    super::models::Recognized::Add { sku, confidence } => {
+                        let cart = self
+                            .run(Command::SaleAdd {
+                                key: sku.clone(),
+                                qty: None,
+                            })
+                            .map_err(|r| super::models::not_added(r, &sku, confidence))?;
+                        Ok(super::models::added(cart, self.node, &sku, confidence))
+                    }
+                    super::models::Recognized::Reply(r) => Ok(r),
+                }
+            }
+            Command::ModelScore { shift } => {
+                super::models::score(self.node, self.st.user.as_ref(), shift)
+            }
+            Command::ModelReload { kind, dir } => {
+                super::models::reload(self.node, self.st.user.as_ref(), &kind, &dir)
             }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
             Command::OrderPlace => super::counter_orders::place(self.node, self.st.user.as_ref()),

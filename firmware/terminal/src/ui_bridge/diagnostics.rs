@@ -102,6 +102,14 @@ pub fn build(
         } else {
             "none".into()
         },
-        ai_model: status.ai_model.clone().unwrap_or_else(|| "none".into()),
+        ai_model: match node.ai() {
+            Some(ai) => ai
+                .status()
+                .iter()
+                .map(crate::ai::status_text::model_line)
+                .collect::<Vec<_>>()
+                .join("; "),
+            None => status.ai_model.clone().unwrap_or_else(|| "none".into()),
+        },
     }
 }

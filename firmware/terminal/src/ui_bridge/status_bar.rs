@@ -25,6 +25,8 @@ pub struct StatusInputs<'a> {
     pub last_sync_ms: Option<u64>,
     /// The receipt printer's status, if there is one.
     pub printer: Option<&'a PrinterReport>,
+    /// The AI models' states, if the terminal runs an AI.
+    pub ai: Option<&'a [keel_ai::ModelStatus]>,
     /// Now (ms since epoch).
     pub now_ms: u64,
 }
@@ -106,7 +108,7 @@ pub fn status_bar(i: &StatusInputs<'_>) -> StatusBar {
         cluster_text,
         printer,
         print_queue,
-        ai_model: None,
+        ai_model: i.ai.map(crate::ai::status_text::indicator),
     }
 }
 

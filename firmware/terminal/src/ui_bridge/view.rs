@@ -214,12 +214,14 @@ pub fn build(
     serial: u64,
 ) -> UiSnapshot {
     let (pending, last_sync_ms) = records::sync_counts(node, outside);
+    let ai_models = node.ai().map(|a| a.status());
     let status = status_bar(&StatusInputs {
         cluster: outside.cluster.as_ref(),
         uplink: outside.uplink.as_ref(),
         pending,
         last_sync_ms,
         printer: outside.printer.as_ref(),
+        ai: ai_models.as_deref(),
         now_ms,
     });
     let categories = categories(node);
