@@ -8,6 +8,8 @@
 //! This crate owns model loading, verification and inference; it must not
 //! touch the journal, the cart or the UI (the terminal converts its results).
 
+#![warn(missing_docs)]
+
 pub mod camera;
 pub mod features;
 pub mod frame;

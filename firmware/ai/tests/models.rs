@@ -112,3 +112,40 @@ fn a_staged_sweethearting_shift_raises_the_score_and_an_honest_one_does_not() {
     assert_eq!(score.level, RiskLevel::Low, "{score:?}");
     assert!(score.reasons.is_empty());
 }
+
+#[test]
+fn a_frame_too_small_for_the_model_is_manual_entry() {
+    let rt = AiRuntime::start(config(&models_dir()));
+    let frame = Frame::new(80, 48, vec![128; 80 * 48 * 3]).unwrap();
+    match rt.recognize(&frame) {
+        Recognition::Manual { reason } => assert!(reason.contains("smaller than 64"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // A plain grey frame is nothing the model should accept.
+    let grey = Frame::new(320, 240, vec![128; 320 * 240 * 3]).unwrap();
+    assert!(
+        !matches!(rt.recognize(&grey), Recognition::Accepted { confidence, .. } if confidence > 0.99)
+    );
+}
+
+#[test]
+fn latency_is_recorded_per_model() {
+    let rt = AiRuntime::start(config(&models_dir()));
+    let frame =
+        Frame::from_png_file(&models_dir().join("product-recognition/holdout/TEA.png")).unwrap();
+    let mut rec = Vec::new();
+    let mut score = Vec::new();
+    for _ in 0..20 {
+        rt.recognize(&frame);
+        rec.push(rt.status()[0].last_latency.unwrap());
+        rt.score(&Features([0.1; 8]));
+        score.push(rt.status()[1].last_latency.unwrap());
+    }
+    rec.sort();
+    score.sort();
+    eprintln!(
+        "recognize median {:?} max {:?}; score median {:?} max {:?}",
+        rec[10], rec[19], score[10], score[19]
+    );
+    assert!(rec[10] < std::time::Duration::from_millis(500));
+}
