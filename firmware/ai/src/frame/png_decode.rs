@@ -32,6 +32,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
         other => return Err(FrameError::Unsupported(format!("{other:?}"))),
     };
     let line = info.line_size;
+    if line < w as usize * channels || buf.len() < line * h as usize {
+        return Err(FrameError::Png(
+            "decoded buffer shorter than the image".into(),
+        ));
+    }
     let mut rgb = Vec::with_capacity(pixels * 3);
     for y in 0..h as usize {
         let row = &buf[y * line..y * line + w as usize * channels];

@@ -24,7 +24,15 @@ pub fn load_verified(
         });
     }
     manifest.verify_file()?;
-    let mut model = inference::open(&manifest, dir)?;
+    // tflitec panics on some malformed models (e.g. a tensor name that is not
+    // UTF-8); a model must never take the terminal down, so that is a refusal too.
+    let mut model =
+        std::panic::catch_unwind(|| inference::open(&manifest, dir)).unwrap_or_else(|_| {
+            Err(inference::InferenceError::Load {
+                path: manifest.model_path().display().to_string(),
+                message: "the loader panicked".into(),
+            })
+        })?;
     for (index, golden) in manifest.golden.iter().enumerate() {
         let (input, expected) = manifest.read_golden(golden)?;
         let actual = model.run(&input).map_err(|e| ReloadError::Golden {
