@@ -445,6 +445,18 @@ mod with_the_real_library {
         k.ok(&format!("login {CASHIER}"));
         let e = k.err("model score 1");
         assert!(e.contains("manager") || e.contains("technician"), "{e}");
+
+        // The same score reaches the card tender (the AI is the node's risk source).
+        k.ok("sale new");
+        let cart = k.ok("sale add COFFEE-500");
+        let total = cart["total"].as_str().unwrap().to_string();
+        let r = k.send(&format!("sale tender card {total} tok_4f9a2c 4242 VISA"));
+        assert!(r.to_string().contains("DRAWER_SKIMMING"), "{r}");
+        if r["ok"] == true {
+            assert_ne!(r["risk"]["level"], "low", "{r}");
+        } else {
+            assert!(r["error"].as_str().unwrap().contains("approval"), "{r}");
+        }
         k.quit();
     }
 }

@@ -101,7 +101,7 @@ mod tests {
                 reason: "model.tflite missing in a very long directory name indeed".into(),
             },
         );
-        assert_eq!(indicator(&[ready.clone()]), "AI ready");
+        assert_eq!(indicator(std::slice::from_ref(&ready)), "AI ready");
         let i = indicator(&[ready, down]);
         assert!(
             i.starts_with("AI fallback (risk): model.tflite missing"),
