@@ -65,7 +65,6 @@ fn recognize_without_an_image_reads_the_camera() {
     }
 
     // A camera that is not there: a clear error, the terminal goes on.
-    drop(s);
     let missing = AiSettings {
         camera: CameraSetting::File(dir.path().join("nothing.png")),
         ..AiSettings::default()

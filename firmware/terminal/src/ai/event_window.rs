@@ -9,8 +9,9 @@ use keel_core::event::Event;
 use keel_store::Journal;
 use std::collections::VecDeque;
 
-/// Most events kept (about two weeks of a busy terminal).
-pub const MAX_EVENTS: usize = 50_000;
+/// Most events kept (days of a busy terminal: the features need 4 h, the
+/// cashier's usual basket a few dozen earlier sales).
+pub const MAX_EVENTS: usize = 20_000;
 /// Oldest event kept, relative to the newest (ms): the features' window is 4 h,
 /// the cashier's usual basket looks further back.
 pub const RETAIN_MS: u64 = 14 * 24 * 3_600_000;
