@@ -241,6 +241,26 @@ mod with_the_real_library {
                 .is_some_and(|a| a.iter().all(|m| m["state"] == "ready")),
             "{status}"
         );
+        // A technician reloads a model while the terminal runs.
+        k.ok(&format!("login {TECHNICIAN}"));
+        let dir = repo_models().join("loss-prevention");
+        let r = k.ok(&format!("model reload loss-prevention {}", dir.display()));
+        assert_eq!(r["reloaded"], "loss-prevention", "{r}");
+        assert_eq!(r["model"]["state"], "ready", "{r}");
+        assert_eq!(
+            r["model"]["version"],
+            model(&list, "loss-prevention")["version"]
+        );
+        // A directory holding the other kind's model is refused; the model stays.
+        let wrong = repo_models().join("product-recognition");
+        let e = k.err(&format!("model reload loss-prevention {}", wrong.display()));
+        assert!(e.contains("previous one stays"), "{e}");
+        let after = k.ok("model list");
+        assert_eq!(
+            model(&after, "loss-prevention")["state"],
+            "ready",
+            "{after}"
+        );
         k.quit();
     }
 
