@@ -192,15 +192,25 @@ fn reload_switches_versions_while_running_and_a_failed_one_keeps_the_old() {
     let busy = rt.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();
+    let scored = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = scored.clone();
     let scorer = std::thread::spawn(move || {
-        let mut n = 0;
         while !flag.load(std::sync::atomic::Ordering::SeqCst) {
             let s = busy.score(&sweet());
             assert!(matches!(s.source, ScoreSource::Model { .. }), "{s:?}");
-            n += 1;
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
-        n
     });
+    // The reload starts only once the scorer is running (under load it may start late).
+    let started = std::time::Instant::now();
+    while scored.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the scorer never scored"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let before = scored.load(std::sync::atomic::Ordering::SeqCst);
     let status = rt
         .reload(ModelKind::LossPrevention, &bumped(tmp.path(), "1.1.0"))
         .unwrap();
@@ -211,8 +221,17 @@ fn reload_switches_versions_while_running_and_a_failed_one_keeps_the_old() {
         matches!(s.source, ScoreSource::Model { ref version } if version == "1.1.0"),
         "{s:?}"
     );
+    // Scores kept coming while the reload ran and after it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scored.load(std::sync::atomic::Ordering::SeqCst) <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "scoring stopped during the reload"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(scorer.join().unwrap() > 0);
+    scorer.join().unwrap();
 
     // 1.2.0 fails its golden test: 1.1.0 stays.
     let bad = bumped(tmp.path(), "1.2.0");
