@@ -18,18 +18,6 @@ use keel_core::ids::{Sku, UserId};
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// The names of the loss-prevention features, in the model's input order.
-pub const FEATURE_NAMES: [&str; 8] = [
-    "voids_per_hour",
-    "no_sale_opens_per_hour",
-    "price_overrides_per_hour",
-    "refunds_without_receipt_per_hour",
-    "discount_depth",
-    "under_basket_share",
-    "hour_sin",
-    "hour_cos",
-];
-
 fn ai(node: &Node) -> Result<&AiService, Reply> {
     node.ai()
         .ok_or_else(|| Reply::err("this terminal runs no AI models (no AI runtime started)"))
@@ -219,7 +207,7 @@ pub fn score(node: &Node, user: Option<&User>, shift: Option<u64>) -> Result<Rep
     let ai = ai(node)?;
     let (cashier, at, what) = subject(node, user, shift, node.now_ms())?;
     let (features, score) = ai.score(&cashier, at);
-    let feature_map: serde_json::Map<String, Value> = FEATURE_NAMES
+    let feature_map: serde_json::Map<String, Value> = keel_ai::features::NAMES
         .iter()
         .zip(features.0.iter())
         .map(|(n, v)| (n.to_string(), json!(v)))
@@ -238,7 +226,7 @@ pub fn score(node: &Node, user: Option<&User>, shift: Option<u64>) -> Result<Rep
         format!("source: {}", source_text(&score.source)),
     ];
     text.push(
-        FEATURE_NAMES
+        keel_ai::features::NAMES
             .iter()
             .zip(features.0.iter())
             .map(|(n, v)| format!("{n}={v:.3}"))
