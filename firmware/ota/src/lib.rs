@@ -1,0 +1,11 @@
+//! Over-the-air updates for the terminal: firmware and models.
+//!
+//! This crate owns the update *logic*: the signed bundle format and its
+//! verification, the A/B slot scheme and the bootloader environments that
+//! carry it, and the updater state machine. It is sans-IO where it decides
+//! (pure functions of state, input and time) and keeps its I/O to thin
+//! adapters over files and block devices handed in by the caller. It must not
+//! open sockets, talk to the cloud or the store cluster, or know about sales:
+//! the terminal decides *when* an update may install and feeds the bytes in.
+
+pub mod slot;
