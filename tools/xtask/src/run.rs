@@ -271,6 +271,23 @@ impl DemoStore {
             .all(|t| std::fs::read_to_string(&t.config).is_ok_and(|text| text.contains("[cloud]")))
     }
 
+    /// Gives every terminal the demo camera (`[ai] camera = "dir:<pictures>"`:
+    /// the held-out product pictures, one per press of the camera button)
+    /// unless its config already has an `[ai]` section.
+    pub fn add_demo_camera(&self, pictures: &Path) -> Result<()> {
+        for t in &self.terminals {
+            let text = std::fs::read_to_string(&t.config)
+                .with_context(|| format!("reading {}", t.config.display()))?;
+            if text.lines().any(|l| l.trim() == "[ai]") {
+                continue;
+            }
+            let section = demo_camera_section(pictures);
+            std::fs::write(&t.config, format!("{}\n{section}", text.trim_end()))
+                .with_context(|| format!("writing {}", t.config.display()))?;
+        }
+        Ok(())
+    }
+
     /// Provisions the store unless it already is (with this many terminals).
     pub fn provision(&self, keel: &Path) -> Result<()> {
         let store = self.root.join("store");
@@ -586,6 +603,18 @@ fn stdio_is_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// The demo camera's pictures: the product-recognition model's held-out frames.
+pub fn demo_pictures() -> PathBuf {
+    cmd::repo_root().join("models/product-recognition/holdout")
+}
+
+/// The `[ai]` section naming `pictures` as the camera (a TOML basic string).
+fn demo_camera_section(pictures: &Path) -> String {
+    let path = pictures.display().to_string();
+    let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\n[ai]\n# The demo's camera: the held-out product pictures, one per capture.\ncamera = \"dir:{quoted}\"\n")
+}
+
 /// Runs setup, builds keel, provisions and starts the demo store; returns the exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {
     if !opts.skip_setup {
@@ -606,6 +635,7 @@ pub fn run(opts: &RunOptions) -> Result<i32> {
     let bins = build_demo(ui)?;
     store.init_cloud(&bins.keel_cloud)?;
     store.provision(&bins.keel)?;
+    store.add_demo_camera(&demo_pictures())?;
     let tmux = !opts.no_tmux
         && opts.console_args.is_empty()
         && stdio_is_terminal()
@@ -633,6 +663,30 @@ pub fn provision(args: &[String]) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_camera_is_added_once() {
+        let dir = std::env::temp_dir().join(format!("xtask-camera-{}", std::process::id()));
+        let s = DemoStore::plan(dir.clone(), 1);
+        let config = &s.terminals[0].config;
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(config, "[terminal]\nid = 1\n").unwrap();
+        let pictures = Path::new("/x/models/product-recognition/holdout");
+        s.add_demo_camera(pictures).unwrap();
+        s.add_demo_camera(pictures).unwrap();
+        let text = std::fs::read_to_string(config).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(text.matches("[ai]").count(), 1, "{text}");
+        assert!(text.starts_with("[terminal]\nid = 1\n\n[ai]\n"), "{text}");
+        assert!(
+            text.contains("\ncamera = \"dir:/x/models/product-recognition/holdout\"\n"),
+            "{text}"
+        );
+        assert_eq!(
+            demo_camera_section(Path::new("/a \"b\"")).lines().last(),
+            Some("camera = \"dir:/a \\\"b\\\"\"")
+        );
+    }
 
     #[test]
     fn plan_names_a_config_per_terminal() {

@@ -1,11 +1,14 @@
 //! Where frames come from: a V4L2 camera on the appliance (the board config
-//! names the device) or image files in tests and the demo. This module owns
+//! names the device), an image file in tests, or a directory of pictures
+//! taken in turn (the demo). This module owns
 //! capture and pixel-format conversion; it must not preprocess or run models.
 
+mod dir;
 mod file;
 mod v4l2;
 pub mod yuyv;
 
+pub use dir::{png_files, DirectorySource};
 pub use file::ImageFileSource;
 pub use v4l2::V4l2Source;
 
