@@ -8,4 +8,10 @@
 //! open sockets, talk to the cloud or the store cluster, or know about sales:
 //! the terminal decides *when* an update may install and feeds the bytes in.
 
+pub mod bundle;
+pub mod install;
+pub mod keys;
+pub mod manifest;
 pub mod slot;
+pub mod verify;
+pub mod version;
