@@ -129,10 +129,14 @@ fn fill(
     while have < total {
         match reader.read(&mut buf[have..]) {
             Ok(0) => {
+                // A short prefix that is already wrong says so (bad magic)
+                // rather than "truncated".
+                buf.truncate(have);
+                parse_header(buf)?;
                 return Err(BundleError::Truncated {
                     part,
                     offset: have as u64,
-                })
+                });
             }
             Ok(n) => have += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
