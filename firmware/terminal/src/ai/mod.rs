@@ -160,6 +160,7 @@ impl AiService {
             let source: Box<dyn FrameSource> = match &self.inner.camera_setting {
                 CameraSetting::None => return Err(CaptureError::NoCamera),
                 CameraSetting::File(p) => Box::new(keel_ai::camera::ImageFileSource::new(p)),
+                CameraSetting::Dir(p) => Box::new(keel_ai::camera::DirectorySource::new(p)),
                 CameraSetting::V4l2(p) => Box::new(
                     keel_ai::camera::V4l2Source::open(&p.to_string_lossy()).map_err(|e| {
                         CaptureError::Camera {

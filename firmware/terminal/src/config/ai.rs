@@ -27,12 +27,14 @@ pub enum CameraSetting {
     None,
     /// A V4L2 capture device (e.g. `/dev/video0`).
     V4l2(PathBuf),
-    /// A PNG file read afresh on each capture (tests, the demo).
+    /// A PNG file read afresh on each capture (tests).
     File(PathBuf),
+    /// A directory whose PNG pictures are taken in turn, in name order (the demo).
+    Dir(PathBuf),
 }
 
 impl CameraSetting {
-    /// Parses a config word: `none`, `file:<path>` or a device path.
+    /// Parses a config word: `none`, `file:<path>`, `dir:<path>` or a device path.
     pub fn parse(s: &str) -> Option<CameraSetting> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("none") || s.is_empty() {
@@ -40,6 +42,9 @@ impl CameraSetting {
         }
         if let Some(p) = s.strip_prefix("file:") {
             return (!p.is_empty()).then(|| CameraSetting::File(PathBuf::from(p)));
+        }
+        if let Some(p) = s.strip_prefix("dir:") {
+            return (!p.is_empty()).then(|| CameraSetting::Dir(PathBuf::from(p)));
         }
         s.starts_with('/')
             .then(|| CameraSetting::V4l2(PathBuf::from(s)))
@@ -51,6 +56,7 @@ impl CameraSetting {
             CameraSetting::None => "none".into(),
             CameraSetting::V4l2(p) => p.display().to_string(),
             CameraSetting::File(p) => format!("file:{}", p.display()),
+            CameraSetting::Dir(p) => format!("dir:{}", p.display()),
         }
     }
 }
@@ -143,13 +149,14 @@ pub(super) fn ai(
         None => CameraSetting::None,
         Some(c) => match CameraSetting::parse(c.get_ref()) {
             Some(CameraSetting::File(p)) => CameraSetting::File(resolve(&p)),
+            Some(CameraSetting::Dir(p)) => CameraSetting::Dir(resolve(&p)),
             Some(other) => other,
             None => {
                 return Err(loc.bad(
                     "ai.camera",
                     c,
                     format!(
-                        "expected \"none\", a V4L2 device path like \"/dev/video0\" or \"file:/path/frame.png\", got {:?}",
+                        "expected \"none\", a V4L2 device path like \"/dev/video0\", \"file:/path/frame.png\" or \"dir:/path/pictures\", got {:?}",
                         c.get_ref()
                     ),
                 ))
@@ -197,6 +204,12 @@ mod tests {
             Some(CameraSetting::File("/tmp/f.png".into()))
         );
         assert_eq!(CameraSetting::parse("file:"), None);
+        assert_eq!(
+            CameraSetting::parse("dir:/srv/pictures"),
+            Some(CameraSetting::Dir("/srv/pictures".into()))
+        );
+        assert_eq!(CameraSetting::parse("dir:"), None);
+        assert_eq!(CameraSetting::Dir("/srv/p".into()).describe(), "dir:/srv/p");
         assert_eq!(CameraSetting::parse("webcam"), None);
     }
 

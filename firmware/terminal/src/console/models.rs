@@ -1,7 +1,9 @@
 //! The console's `model` commands over the node's AI: `model list`, `model
 //! recognize [image]`, `model score [shift]` and `model reload <kind> <dir>`,
 //! plus the AI lines of `status`. A recognized product is not added here: the
-//! session adds it with `sale add <SKU>`, the path a barcode scan takes. This
+//! session (and the UI bridge's camera button) adds it with `sale add <SKU>`,
+//! the path a barcode scan takes; [`frame`], [`outcome`], [`added`] and
+//! [`not_added`] are the pieces both use. This
 //! module owns the replies; it must not run a model itself (the runtime does)
 //! nor hold a business rule.
 
@@ -101,19 +103,11 @@ pub enum Recognized {
     Reply(Reply),
 }
 
-fn product_name(node: &Node, sku: &str) -> String {
-    node.state
-        .catalog
-        .get(&Sku(sku.to_string()))
-        .map(|i| i.name.clone())
-        .unwrap_or_else(|| "(not in the catalog)".into())
-}
-
-/// `model recognize [image]`: the image (PNG) or a camera frame through the
-/// recognition model.
-pub fn recognize(node: &Node, image: Option<&str>) -> Result<Recognized, Reply> {
-    let ai = ai(node)?;
-    let (frame, from) = match image {
+/// The frame `model recognize [image]` works on: the image (PNG) or a frame
+/// from the configured camera, and where it came from. Takes no node lock, so
+/// the UI bridge captures with the node free.
+pub fn frame(ai: &AiService, image: Option<&str>) -> Result<(keel_ai::Frame, String), Reply> {
+    Ok(match image {
         Some(path) => (
             keel_ai::Frame::from_png_file(Path::new(path))
                 .map_err(|e| Reply::err(format!("image {path}: {e}")))?,
@@ -123,8 +117,27 @@ pub fn recognize(node: &Node, image: Option<&str>) -> Result<Recognized, Reply> 
             ai.capture().map_err(Reply::err)?,
             format!("camera {}", ai.camera_setting().describe()),
         ),
-    };
-    Ok(match ai.runtime().recognize(&frame) {
+    })
+}
+
+/// The line telling the cashier to enter the product by hand, and why.
+pub fn manual_text(reason: &str) -> String {
+    format!("no product recognized ({reason}): enter the product manually")
+}
+
+/// The product name of `sku` in the catalog (a placeholder when it is not there).
+pub fn product_name(node: &Node, sku: &str) -> String {
+    node.state
+        .catalog
+        .get(&Sku(sku.to_string()))
+        .map(|i| i.name.clone())
+        .unwrap_or_else(|| "(not in the catalog)".into())
+}
+
+/// What the console does with `recognition` of the frame from `from`: a
+/// product to add through the scan path, or the reply (pick one, or manual entry).
+pub fn outcome(node: &Node, recognition: Recognition, from: String) -> Recognized {
+    match recognition {
         Recognition::Accepted { sku, confidence } => Recognized::Add { sku, confidence },
         Recognition::Choose { candidates } => {
             let list: Vec<Value> = candidates
@@ -148,11 +161,17 @@ pub fn recognize(node: &Node, image: Option<&str>) -> Result<Recognized, Reply> 
         }
         Recognition::Manual { reason } => Recognized::Reply(Reply::ok(
             fields! { "recognition" => "manual", "reason" => reason, "image" => from },
-            vec![format!(
-                "no product recognized ({reason}): enter the product manually"
-            )],
+            vec![manual_text(&reason)],
         )),
-    })
+    }
+}
+
+/// `model recognize [image]`: the image (PNG) or a camera frame through the
+/// recognition model.
+pub fn recognize(node: &Node, image: Option<&str>) -> Result<Recognized, Reply> {
+    let ai = ai(node)?;
+    let (frame, from) = frame(ai, image)?;
+    Ok(outcome(node, ai.runtime().recognize(&frame), from))
 }
 
 /// The reply after a recognized product went into the cart (`cart` is

@@ -124,6 +124,25 @@ pub enum UiAction {
         /// Card brand, `CARD` when absent.
         brand: Option<String>,
     },
+    /// A card tender at high risk, approved by a manager's PIN from the PIN
+    /// pad (the console's `sale tender card ... --approve <pin>`): runs in the
+    /// cashier's session, the sale stays the cashier's.
+    TenderCardApproved {
+        /// Amount in minor units.
+        amount: i64,
+        /// The payment token from the card terminal.
+        token: String,
+        /// Last four digits.
+        last4: String,
+        /// Card brand, `CARD` when absent.
+        brand: Option<String>,
+        /// The approving manager's PIN.
+        manager_pin: String,
+    },
+    /// Take a frame from the configured camera and recognize the product: added
+    /// through the scan path when sure, else the top three or manual entry.
+    /// Capture and inference run with the node unlocked.
+    Recognize,
     /// Complete the sale; the receipt preview shows it.
     Complete {
         /// A UUID for this attempt: sending it again returns the first receipt.
@@ -237,6 +256,8 @@ impl UiAction {
             UiAction::PriceOverride { .. } => "sale override",
             UiAction::TenderCash { .. } => "sale tender cash",
             UiAction::TenderCard { .. } => "sale tender card",
+            UiAction::TenderCardApproved { .. } => "sale tender card --approve",
+            UiAction::Recognize => "model recognize",
             UiAction::Complete { .. } => "sale complete",
             UiAction::Cancel => "sale cancel",
             UiAction::VoidReceipt { .. } => "void",
@@ -312,8 +333,21 @@ impl UiAction {
                 token: token.clone(),
                 last4: last4.clone(),
                 brand: brand.clone(),
-                // A high-risk card tender is approved by a manager logged in on the screen.
+                // At high risk the PIN pad sends `TenderCardApproved`.
                 approve_pin: None,
+            },
+            UiAction::TenderCardApproved {
+                amount,
+                token,
+                last4,
+                brand,
+                manager_pin,
+            } => Command::TenderCard {
+                amount: money(*amount),
+                token: token.clone(),
+                last4: last4.clone(),
+                brand: brand.clone(),
+                approve_pin: Some(manager_pin.clone()),
             },
             UiAction::Complete { command_id } => Command::SaleComplete {
                 command_id: command_id.clone(),
@@ -349,6 +383,7 @@ impl UiAction {
             | UiAction::DismissMessage
             | UiAction::Refresh
             | UiAction::PreviewReceipt { .. }
+            | UiAction::Recognize
             | UiAction::Diagnose => return None,
         })
     }

@@ -11,6 +11,12 @@
 //! cashier is back at once. The supervisor session persists between actions,
 //! so its login lockout (five wrong PINs, 60 s) holds for the PIN pad too.
 //!
+//! A card tender approved on the PIN pad (`TenderCardApproved`) runs in the
+//! cashier's session with the manager's PIN as the console's `--approve`
+//! (the sale stays the cashier's; the session's login lockout holds). The
+//! camera button (`Recognize`) is `camera`'s; what a card tender leaves on the
+//! screen under risk is `card_risk`'s.
+//!
 //! This module must not hold business rules: the engine decides.
 
 use super::action::UiAction;
@@ -84,6 +90,7 @@ fn notice(action: &UiAction, reply: &Reply) -> Option<String> {
         | UiAction::Discount { .. }
         | UiAction::TenderCash { .. }
         | UiAction::TenderCard { .. }
+        | UiAction::TenderCardApproved { .. }
         | UiAction::CustomerLookup { .. }
         // The self-order kiosk's thank-you screen shows the order's number.
         | UiAction::PlaceCounterOrder => None,
@@ -99,7 +106,11 @@ fn screen_only(action: &UiAction, screen: &mut Screen) -> bool {
             screen.category = Some(category.clone());
             screen.search.clear();
         }
-        UiAction::DismissMessage => screen.message = None,
+        UiAction::DismissMessage => {
+            screen.message = None;
+            screen.recognition = None;
+            screen.card_approval = None;
+        }
         UiAction::Refresh => {}
         _ => return false,
     }
@@ -227,8 +238,22 @@ pub fn execute(
     screen: &mut Screen,
     action: &UiAction,
 ) -> Reply {
+    // The camera's finding and a waiting card approval last until the next
+    // action (a card tender settles the approval itself).
+    if !matches!(action, UiAction::Refresh) {
+        screen.recognition = None;
+    }
+    if !matches!(
+        action,
+        UiAction::Refresh | UiAction::TenderCard { .. } | UiAction::TenderCardApproved { .. }
+    ) {
+        screen.card_approval = None;
+    }
     if screen_only(action, screen) {
         return Reply::line("ok");
+    }
+    if matches!(action, UiAction::Recognize) {
+        return super::camera::recognize(node, services, sessions, screen);
     }
     if let Some(reply) = reads_only(node, services, sessions, screen, action) {
         return reply;
@@ -282,6 +307,14 @@ pub fn execute(
             action: action.name().to_string(),
         }),
     };
+    if matches!(
+        action,
+        UiAction::TenderCard { .. } | UiAction::TenderCardApproved { .. }
+    ) {
+        let guard = lock(node);
+        let cashier = sessions.cashier.user();
+        super::card_risk::after_tender(&guard, cashier, action, &reply, now_ms, screen);
+    }
     match &reply.result {
         Ok(_) => log::info!("ui: {} done", action.name()),
         Err(e) => log::info!("ui: {} refused: {e}", action.name()),

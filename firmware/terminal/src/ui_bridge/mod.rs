@@ -23,6 +23,8 @@
 //!   to the bridge as `AddItem` actions.
 
 pub mod action;
+pub mod camera;
+pub mod card_risk;
 pub mod counter_orders;
 pub mod diagnostics;
 pub mod exec;

@@ -1,10 +1,10 @@
 //! What the bridge keeps between actions besides the node: the screen's own
 //! state (category tab, search, receipt preview, report, lookup results, the
-//! last message), the services it reaches ([`UiServices`]) and their statuses
+//! last message, the camera's finding, a card tender waiting for approval), the services it reaches ([`UiServices`]) and their statuses
 //! copied out for one snapshot ([`Outside`]). Plain data; must not do I/O
 //! beyond asking each runtime for its status.
 
-use super::snapshot::{ChainCheckView, CustomerView, ReportView, UiMessage};
+use super::snapshot::{ChainCheckView, CustomerView, RecognitionView, ReportView, UiMessage};
 use crate::clock::{Clock, SystemClock};
 use crate::cluster_runtime::{ClusterHandle, ClusterStatus};
 use crate::peripherals::{Peripherals, PrinterReport};
@@ -85,4 +85,9 @@ pub struct Screen {
     pub message: Option<UiMessage>,
     /// The last journal chain verification (`UiAction::Diagnose`).
     pub chain: Option<ChainCheckView>,
+    /// What the camera button found (`UiAction::Recognize`), until the next action.
+    pub recognition: Option<RecognitionView>,
+    /// A card tender waiting for a manager's PIN: its amount (minor units)
+    /// and why the last PIN was refused.
+    pub card_approval: Option<(i64, Option<String>)>,
 }

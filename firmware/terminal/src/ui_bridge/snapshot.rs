@@ -383,6 +383,61 @@ pub struct UiSnapshot {
     pub status: StatusBar,
     /// The previous action's notice or error.
     pub message: Option<UiMessage>,
+    /// A camera is configured and the AI runs: the sale screen's camera button works.
+    pub camera: bool,
+    /// What the last press of the camera button found, until the next action.
+    pub recognition: Option<RecognitionView>,
+    /// The open sale's offline card rules when the cashier's risk is not low
+    /// (level and lowered limit only: reason codes never reach the screen).
+    pub card_risk: Option<CardRiskView>,
+    /// A card tender waiting for a manager's PIN (high risk), until the next
+    /// other action.
+    pub card_approval: Option<CardApprovalView>,
+}
+
+/// One product the recognition model offers when it is unsure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandidateView {
+    /// SKU (what picking it adds, as a scan).
+    pub sku: String,
+    /// Name in the catalog.
+    pub name: String,
+    /// The model's confidence in per mille (0..=1000).
+    pub confidence_permille: u16,
+}
+
+/// What the camera button found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecognitionView {
+    /// Recognized and added to the sale through the scan path.
+    Added(CandidateView),
+    /// Not sure: the top three (most likely first) to pick from, or manual entry.
+    Choose(Vec<CandidateView>),
+    /// Nothing recognized (no model, no camera, a timeout...): enter the product manually.
+    Manual {
+        /// Why, in a few words.
+        reason: String,
+    },
+}
+
+/// The offline card rules under the cashier's risk (never the reason codes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardRiskView {
+    /// `review` or `high`.
+    pub level: String,
+    /// The per-transaction offline card limit as the risk policy lowered it.
+    pub card_limit: MoneyView,
+    /// A card tender needs a manager's PIN (high risk, not approved yet for this sale).
+    pub approval_needed: bool,
+}
+
+/// A card tender refused for a manager's approval, offered again with a PIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardApprovalView {
+    /// The card amount to approve.
+    pub amount: MoneyView,
+    /// Why the last PIN was refused, if one was.
+    pub error: Option<String>,
 }
 
 /// One sold line of a completed receipt, as the refund screen lists it.

@@ -254,5 +254,9 @@ pub fn build(
         diagnostics: super::diagnostics::build(node, screen, outside, &status),
         status,
         message: screen.message.clone(),
+        camera: super::camera::available(node),
+        recognition: screen.recognition.clone(),
+        card_risk: super::card_risk::view(node, logged_in, now_ms),
+        card_approval: super::card_risk::approval_view(node, screen),
     }
 }
