@@ -15,3 +15,12 @@ pub mod manifest;
 pub mod slot;
 pub mod verify;
 pub mod version;
+
+pub mod atomic_file;
+pub mod boot_env;
+pub mod bootloader;
+pub mod grubenv;
+pub mod health;
+pub mod schedule;
+pub mod ubootenv;
+pub mod updater;
