@@ -96,6 +96,11 @@ pub struct Timing {
     /// How long the higher terminal id waits before dialing a lower one whose connection
     /// is not up, so that usually only the lower id dials (default 300 ms; 0 dials at once).
     pub yield_to_lower: Duration,
+    /// How long the acceptor of a connection that competes with a live one waits for the
+    /// dialer's hello (its boot id) before deciding between them without it (default 4 s).
+    /// A dialer sends its hello at once, so this only bounds a stalled or old dialer; a
+    /// hello that comes later still reports a restart (PeerDown then PeerUp).
+    pub hello_wait: Duration,
 }
 
 impl Default for Timing {
@@ -106,6 +111,7 @@ impl Default for Timing {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             yield_to_lower: Duration::from_millis(300),
+            hello_wait: Duration::from_secs(4),
         }
     }
 }
@@ -326,6 +332,10 @@ struct Active {
 struct ConnInfo {
     /// The boot id of the peer process at the other end (0: not known, e.g. older firmware).
     peer_boot: AtomicU64,
+    /// The boot id of the connection this one superseded while this one's own boot id was
+    /// not yet known (0: none). When the dialer's hello comes late and carries a different
+    /// boot id, the peer restarted after all: reported then (see `Inner::read_stream`).
+    replaced_boot: AtomicU64,
     /// quinn's count of datagrams received on it, and when that count last changed.
     heard: Mutex<(u64, Instant)>,
 }
@@ -334,6 +344,7 @@ impl ConnInfo {
     fn new(conn: &quinn::Connection, peer_boot: u64) -> Arc<ConnInfo> {
         Arc::new(ConnInfo {
             peer_boot: AtomicU64::new(peer_boot),
+            replaced_boot: AtomicU64::new(0),
             heard: Mutex::new((conn.stats().udp_rx.datagrams, Instant::now())),
         })
     }
@@ -1108,8 +1119,12 @@ impl Inner {
             }
             Some((read_boot_id(&mut s).await, None))
         };
+        // A dialer with a boot id sends its hello right after our welcome, so this wait
+        // ends as soon as it arrives; only an old dialer that sends nothing waits it out.
+        // Under load the hello can take well over a keep-alive interval: a short wait here
+        // would install the restarted peer's connection without knowing it restarted.
         let timeout = async {
-            smol::Timer::after(self.timing.keep_alive / 2).await;
+            smol::Timer::after(self.timing.hello_wait).await;
             None
         };
         smol::future::or(hello, timeout).await.unwrap_or((0, None))
@@ -1188,6 +1203,10 @@ impl Inner {
                     let lower_dialed_new = if outbound { me < peer } else { peer < me };
                     let keep_new = old.outbound == outbound || lower_dialed_new;
                     if keep_new {
+                        if peer_boot == 0 {
+                            // Its hello may still show the peer restarted (read_stream).
+                            info.replaced_boot.store(old_boot, Ordering::SeqCst);
+                        }
                         let (c, why) = if old.outbound == outbound {
                             (code::SUPERSEDED, "superseded by a newer connection")
                         } else {
@@ -1382,6 +1401,41 @@ impl Inner {
         }
     }
 
+    /// A hello that came after `install` superseded an older connection of the peer without
+    /// knowing this one's boot id: if the boot ids differ, the peer restarted, and the owner
+    /// hears it as PeerDown then PeerUp, exactly as when `install` sees it at once (so a
+    /// restart is never swapped in silently, whatever the scheduling delays). Only while
+    /// this connection is still the peer's active one, and at most once.
+    async fn report_late_restart(
+        &self,
+        peer: TerminalId,
+        conn: &quinn::Connection,
+        info: &ConnInfo,
+        boot: u64,
+    ) {
+        let old_boot = info.replaced_boot.swap(0, Ordering::SeqCst);
+        if old_boot == 0 || old_boot == boot {
+            return;
+        }
+        let still_active = lock(&self.peers).get(&peer).is_some_and(|p| {
+            p.up_reported
+                && p.active
+                    .as_ref()
+                    .is_some_and(|a| a.conn.stable_id() == conn.stable_id())
+        });
+        if !still_active || self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let why = format!("{peer} restarted (boot id {old_boot:016x} -> {boot:016x})");
+        log::info!(
+            "transport: {}: {peer}: {why} (learned from its late hello)",
+            self.me
+        );
+        self.emit(TransportEvent::PeerDown(peer, why)).await;
+        self.emit(TransportEvent::PeerUp(peer, conn.remote_address()))
+            .await;
+    }
+
     /// Reads one channel stream (or the dialer's hello) to its end; `tag` if already read.
     /// Err is a framing violation (closes the connection).
     async fn read_stream(
@@ -1414,6 +1468,7 @@ impl Inner {
                 let _ =
                     info.peer_boot
                         .compare_exchange(0, boot, Ordering::SeqCst, Ordering::SeqCst);
+                self.report_late_restart(peer, conn, info, boot).await;
             }
             return Ok(());
         }
