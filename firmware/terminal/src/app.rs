@@ -252,6 +252,33 @@ impl Terminal {
         })
     }
 
+    /// Tells systemd the terminal is ready (when started as a `Type=notify` service) and
+    /// feeds its watchdog while the core answers (its lock is free within half the
+    /// watchdog interval). None when not under systemd or when the notification failed
+    /// (logged: selling goes on either way; systemd then restarts a notify service that
+    /// never said ready, which is what should happen).
+    pub fn notify_service_manager(&self) -> Option<crate::service_notify::ServiceNotify> {
+        let node = self.node.clone();
+        let status = {
+            let n = crate::ui_bridge::exec::lock(&self.node);
+            format!(
+                "terminal {} of {} selling, journal at seq {}",
+                n.profile.terminal,
+                n.profile.store,
+                n.journal().last_seq()
+            )
+        };
+        match crate::service_notify::ServiceNotify::start(&status, move |budget| {
+            crate::service_notify::lock_free_within(&node, budget)
+        }) {
+            Ok(n) => n,
+            Err(e) => {
+                log::error!("service manager: {e}");
+                None
+            }
+        }
+    }
+
     /// What the UI bridge reaches beyond the node (shared handles, no copies).
     pub fn ui_services(&self) -> UiServices {
         UiServices {

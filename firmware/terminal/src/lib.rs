@@ -17,5 +17,6 @@ pub mod node;
 pub mod peripherals;
 pub mod provision;
 pub mod risk;
+pub mod service_notify;
 pub mod ui_bridge;
 pub mod uplink_runtime;

@@ -97,8 +97,12 @@ fn main() -> ExitCode {
 /// this terminal or the configured serial device; the console's end stops it.
 fn run_console(c: cli::ConsoleArgs) -> Result<(), String> {
     let terminal = Terminal::start(&c).map_err(|e| e.to_string())?;
+    let service = terminal.notify_service_manager();
     let scans = terminal.take_scans();
     let result = terminal.serve_console(&c, scans).map_err(|e| e.to_string());
+    if let Some(s) = service {
+        s.stop();
+    }
     terminal.shutdown();
     result
 }

@@ -109,7 +109,11 @@ fn run(a: args::Args) -> Result<(), String> {
         language: terminal.ui.language.clone(),
         images,
     };
+    let service = terminal.notify_service_manager();
     let shown = display::run(choice.backend, start, stop.clone()).map_err(|e| e.to_string());
+    if let Some(s) = service {
+        s.stop();
+    }
     // The console's own result, when it is what ended the program.
     let console_result = match console {
         Some(h) if h.is_finished() => h
