@@ -143,6 +143,30 @@ impl BootEnv {
         Ok(env)
     }
 
+    /// Reads the A/B variables the way the boot scripts do, which never
+    /// fail: an unset or empty order is `"A B"` and so is anything but
+    /// `"B A"`; an unset or empty tries variable is 3 and anything but `0` to
+    /// `3` is 0. The updater uses the strict [`BootEnv::from_vars`]; this one
+    /// is the model the script tests compare against.
+    pub fn from_vars_as_bootloader(vars: &BTreeMap<String, String>) -> BootEnv {
+        let get = |var: &str| vars.get(var).map(String::as_str).unwrap_or("");
+        let tries = |var: &str| match get(var) {
+            "" | "3" => 3,
+            "2" => 2,
+            "1" => 1,
+            _ => 0,
+        };
+        BootEnv {
+            first: if get(VAR_ORDER) == "B A" {
+                Slot::B
+            } else {
+                Slot::A
+            },
+            a_left: tries(VAR_A_LEFT),
+            b_left: tries(VAR_B_LEFT),
+        }
+    }
+
     /// Writes the A/B variables into a whole environment, leaving every
     /// other variable as it is.
     pub fn to_vars(&self, vars: &mut BTreeMap<String, String>) {
