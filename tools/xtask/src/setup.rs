@@ -89,6 +89,18 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         name: "postgresql",
         why: "the cloud's storage tests and benchmark start their own PostgreSQL server on loopback (initdb + postgres as the `postgres` user, on a temp dir); the package's own cluster service is never started",
     },
+    AptPackage {
+        name: "grub-common",
+        why: "grub-editenv and grub-script-check: the OTA tests check our grubenv against GRUB's own tool and the A/B boot script's syntax",
+    },
+    AptPackage {
+        name: "libubootenv-tool",
+        why: "fw_printenv/fw_setenv: the OTA tests read and write U-Boot environments with the real tools (with -c on temp files, never /etc)",
+    },
+    AptPackage {
+        name: "grub-emu",
+        why: "the OTA tests run the GRUB A/B boot script in GRUB's user-space emulator against real grubenv blocks (on an ext2 image made by mke2fs, e2fsprogs being in every Debian install)",
+    },
 ];
 
 /// Where Debian's maintainer scripts ask whether they may start services.
