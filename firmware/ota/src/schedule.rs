@@ -147,11 +147,14 @@ mod tests {
         })
     }
 
+    /// day, hour, minute, sale open, manager approved, expected.
+    type Case = (Weekday, u16, u16, bool, bool, Result<(), Deferred>);
+
     #[test]
     fn table() {
         let mon = HOURS[0];
         let sat = HOURS[1];
-        let cases: &[(Weekday, u16, u16, bool, bool, Result<(), Deferred>)] = &[
+        let cases: &[Case] = &[
             (Mon, 8, 59, false, false, Ok(())),
             (
                 Mon,

@@ -185,7 +185,7 @@ fn a_fixed_block_is_rewritten_in_place_without_touching_what_follows() {
     // A "partition": the block at offset 0, other data after it.
     editenv(&dir.path().join("seed"), &["create"]);
     let mut disk = std::fs::read(dir.path().join("seed")).unwrap();
-    disk.extend(std::iter::repeat(0xA5u8).take(4096));
+    disk.extend(std::iter::repeat_n(0xA5u8, 4096));
     std::fs::write(&path, &disk).unwrap();
     let mut bl = GrubEnvFile::with_mode(&path, GrubEnvWrite::InPlace);
     bl.write(&BootEnv::fresh(Slot::B)).unwrap();

@@ -204,7 +204,8 @@ pub enum Action {
     /// Run the health check of the running system; answer `HealthPassed` or
     /// `HealthFailed`.
     CheckHealth,
-    /// Delete the downloaded bundle from the data partition.
+    /// Delete the downloaded bundle from the data partition (nothing to do
+    /// when it is already gone).
     DiscardDownload,
     /// Reboot the terminal.
     Reboot,

@@ -122,7 +122,13 @@ pub fn step(
             }
             S::Downloading { .. } => (None, vec![A::CheckHealth, A::Download]),
             S::Verifying { .. } => (None, vec![A::CheckHealth, A::Verify]),
-            S::Writing { target, .. } => (None, vec![A::CheckHealth, A::WriteSlot(target)]),
+            // The slot was marked bad before the record said Writing; marking
+            // it again costs nothing when it still is (no write) and repairs
+            // an environment the bootloader reset meanwhile.
+            S::Writing { target, .. } => (
+                None,
+                vec![A::MarkBad(target), A::CheckHealth, A::WriteSlot(target)],
+            ),
             S::Switching { version, target } | S::Rebooting { version, target } if slot == target => (
                 Some(S::Testing {
                     version,
@@ -167,8 +173,11 @@ pub fn step(
                 }),
                 vec![A::MarkBad(target), A::Persist, A::DiscardDownload, A::CheckHealth],
             ),
-            S::Idle | S::Committed { .. } | S::Failed { .. } | S::RolledBack { .. } => {
-                (None, vec![A::CheckHealth])
+            S::Idle => (None, vec![A::CheckHealth]),
+            // A cut between the outcome's record and the bundle's deletion
+            // leaves the bundle behind: delete it (nothing to do if gone).
+            S::Committed { .. } | S::Failed { .. } | S::RolledBack { .. } => {
+                (None, vec![A::DiscardDownload, A::CheckHealth])
             }
         },
 
