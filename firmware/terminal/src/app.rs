@@ -196,6 +196,7 @@ impl Terminal {
         let mut node = Node::open(p.profile, &p.data_dir, Box::new(SystemClock::new()), p.seed)
             .map_err(start_err)?;
         crate::ai::start_on(&mut node, &p.ai, c.models_dir.as_deref(), &p.data_dir);
+        node.set_ota(crate::ota::OtaService::new());
         log::info!(
             "terminal {} of {} ready, journal at seq {}",
             node.profile.terminal,

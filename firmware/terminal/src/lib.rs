@@ -14,6 +14,7 @@ pub mod console;
 pub mod demo;
 pub mod health;
 pub mod node;
+pub mod ota;
 pub mod peripherals;
 pub mod provision;
 pub mod risk;

@@ -82,6 +82,7 @@ pub struct Node {
     on_commit: Vec<Box<dyn FnMut(CommittedRecords) + Send>>,
     on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
     ai: Option<crate::ai::AiService>,
+    ota: Option<crate::ota::OtaService>,
     risk: Option<std::sync::Arc<dyn crate::risk::RiskSource>>,
 }
 
@@ -167,6 +168,7 @@ impl Node {
             on_commit: Vec::new(),
             on_keys: None,
             ai: None,
+            ota: None,
             risk: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
@@ -223,6 +225,16 @@ impl Node {
         self.on_commit
             .push(Box::new(move |records| feed.record(&records)));
         self.ai = Some(ai);
+    }
+
+    /// The terminal's OTA service (offers, installs, status), if started.
+    pub fn ota(&self) -> Option<&crate::ota::OtaService> {
+        self.ota.as_ref()
+    }
+
+    /// Gives the node its OTA service.
+    pub fn set_ota(&mut self, ota: crate::ota::OtaService) {
+        self.ota = Some(ota);
     }
 
     /// Wall clock now (ms).
