@@ -11,9 +11,11 @@
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
 
 mod bench;
+mod boot_test;
 mod cmd;
 mod error;
 mod i18n;
+mod image;
 mod run;
 mod setup;
 mod test;
@@ -63,6 +65,17 @@ tasks:
         and list, per language, the texts it does not translate yet.
         --merge appends them to each <lang>/LC_MESSAGES/keel-ui.po untranslated;
         --check writes nothing and exits 1 if anything is stale or missing.
+  image [--out FILE] [--board NAME] [--kiosk PATH]
+        Build the bootable x86_64 GPT disk image of the dev appliance
+        (default target/image/keel-qemu-x86_64.img, board qemu-x86_64):
+        ESP with GRUB, rootfs-a and rootfs-b (Debian bookworm minbase from
+        debootstrap, cached in target/image/cache, plus keel-kiosk --features
+        kms,tflite), data (models). No loop devices or mounts. docs/image.md.
+  boot-test [--image FILE] [--board NAME] [--timeout S] [--smp N]
+        Boot the image (built first when missing) headless in qemu (TCG,
+        OVMF), wait for keel's console on ttyS0, check status (models ready),
+        make a cash sale, verify the journal, power off through ACPI. Prints
+        BOOT image_mb=... boot_to_console_s=... boot_to_ui_s=...
   help  This text.
 ";
 
@@ -98,6 +111,8 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "provision" => run::provision(rest),
         "bench" => bench::bench(rest),
         "i18n" => i18n::i18n(&i18n::parse(rest)?),
+        "image" => image::image(&image::parse(rest)?),
+        "boot-test" => boot_test::boot_test(&boot_test::parse(rest)?),
         other => Err(Error::usage(format!("unknown task `{other}`"))),
     }
 }

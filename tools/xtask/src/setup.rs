@@ -101,6 +101,38 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         name: "grub-emu",
         why: "the OTA tests run the GRUB A/B boot script in GRUB's user-space emulator against real grubenv blocks (on an ext2 image made by mke2fs, e2fsprogs being in every Debian install)",
     },
+    AptPackage {
+        name: "debootstrap",
+        why: "`cargo xtask image` builds the dev image's root file system from Debian packages (cached in target/image/cache)",
+    },
+    AptPackage {
+        name: "e2fsprogs",
+        why: "`cargo xtask image` makes the rootfs and data partitions with mkfs.ext4 -d (no loop devices, no mounts)",
+    },
+    AptPackage {
+        name: "dosfstools",
+        why: "`cargo xtask image` makes the EFI system partition with mkfs.fat",
+    },
+    AptPackage {
+        name: "mtools",
+        why: "`cargo xtask image` copies GRUB and its config onto the EFI system partition without mounting it (mmd, mcopy)",
+    },
+    AptPackage {
+        name: "gdisk",
+        why: "`cargo xtask image` writes the GPT (boot, rootfs-a, rootfs-b, data) onto the image file with sgdisk",
+    },
+    AptPackage {
+        name: "grub-efi-amd64-bin",
+        why: "`cargo xtask image` builds GRUB's EFI binary (grub-mkimage) for the dev image's ESP",
+    },
+    AptPackage {
+        name: "qemu-system-x86",
+        why: "`cargo xtask boot-test` boots the dev image headless (TCG)",
+    },
+    AptPackage {
+        name: "ovmf",
+        why: "`cargo xtask boot-test`: the UEFI firmware qemu boots the image with (OVMF_CODE.fd, a copy of OVMF_VARS.fd)",
+    },
 ];
 
 /// Where Debian's maintainer scripts ask whether they may start services.

@@ -1,0 +1,108 @@
+//! The qemu command line of the boot test: the machine the qemu-x86_64 board
+//! describes (q35, OVMF, a virtio disk, virtio-gpu, ttyS0 = technician
+//! console on a Unix socket, ttyS1 = kernel log to a file, the human monitor
+//! on a Unix socket for screenshots and power-off). Pure: paths in, argument
+//! list out; it must not start anything.
+
+use std::path::{Path, PathBuf};
+
+/// OVMF's code (read-only flash) from Debian's `ovmf` package.
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE.fd";
+/// OVMF's variable store template; the test boots a copy.
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS.fd";
+
+/// Where one boot's files go.
+#[derive(Clone, Debug)]
+pub struct QemuFiles {
+    /// The disk image (booted with `snapshot=on`: the file is never written).
+    pub image: PathBuf,
+    /// This run's copy of OVMF_VARS.fd.
+    pub vars: PathBuf,
+    /// Unix socket of ttyS0 (qemu listens).
+    pub console_socket: PathBuf,
+    /// File ttyS1 is written to.
+    pub log_file: PathBuf,
+    /// Unix socket of the human monitor (qemu listens).
+    pub monitor_socket: PathBuf,
+}
+
+/// Memory of the guest, MiB.
+pub const MEMORY_MIB: u32 = 1024;
+
+/// The arguments of `qemu-system-x86_64` for one boot.
+pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
+    let p = |p: &Path| p.display().to_string();
+    vec![
+        "-machine".into(),
+        "q35".into(),
+        "-m".into(),
+        MEMORY_MIB.to_string(),
+        "-smp".into(),
+        smp.to_string(),
+        "-drive".into(),
+        format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"),
+        "-drive".into(),
+        format!("if=pflash,format=raw,unit=1,file={}", p(&files.vars)),
+        "-drive".into(),
+        format!(
+            "file={},format=raw,if=virtio,snapshot=on,cache=unsafe",
+            p(&files.image)
+        ),
+        "-vga".into(),
+        "none".into(),
+        "-device".into(),
+        "virtio-gpu-pci".into(),
+        "-display".into(),
+        "none".into(),
+        "-nic".into(),
+        "none".into(),
+        "-chardev".into(),
+        format!(
+            "socket,id=console,path={},server=on,wait=off",
+            p(&files.console_socket)
+        ),
+        "-serial".into(),
+        "chardev:console".into(),
+        "-serial".into(),
+        format!("file:{}", p(&files.log_file)),
+        "-monitor".into(),
+        format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
+        "-no-reboot".into(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_is_the_first_serial_port_and_the_log_the_second() {
+        let files = QemuFiles {
+            image: "/i/keel.img".into(),
+            vars: "/w/vars.fd".into(),
+            console_socket: "/w/console.sock".into(),
+            log_file: "/w/ttyS1.log".into(),
+            monitor_socket: "/w/monitor.sock".into(),
+        };
+        let a = args(&files, 2);
+        let serials: Vec<&String> = a
+            .iter()
+            .zip(a.iter().skip(1))
+            .filter(|(k, _)| *k == "-serial")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(serials, ["chardev:console", "file:/w/ttyS1.log"]);
+        assert!(
+            a.contains(&"socket,id=console,path=/w/console.sock,server=on,wait=off".to_string())
+        );
+        // The image is never written: every write goes to a temporary overlay.
+        assert!(a
+            .iter()
+            .any(|x| x.starts_with("file=/i/keel.img,") && x.contains("snapshot=on")));
+        assert!(a.contains(&format!(
+            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
+        )));
+        assert!(a.contains(&"if=pflash,format=raw,unit=1,file=/w/vars.fd".to_string()));
+        assert!(a.contains(&"virtio-gpu-pci".to_string()));
+    }
+}

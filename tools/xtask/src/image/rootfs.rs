@@ -1,0 +1,351 @@
+//! The image's root file system tree: a debootstrap (minbase + the board's
+//! packages) cached under `target/image/cache/<key>/tree`, keyed by what goes
+//! into it, then copied and given Keel: keel-kiosk and libtensorflowlite_c.so,
+//! the terminal's config, the board description, fstab, systemd units.
+//!
+//! Owns the trees under `target/image/`; it must not touch the host system
+//! outside them (debootstrap and `chroot update-initramfs` only work inside
+//! the tree) and must not write into a cached tree once it is complete.
+
+use super::board::Board;
+use super::files;
+use crate::cmd;
+use crate::error::{Context, Error, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Bump when the base recipe below changes, so cached trees are rebuilt.
+pub const RECIPE_VERSION: u32 = 1;
+
+/// Kernel module directories a POS terminal has no use for (under
+/// `/usr/lib/modules/<version>/kernel/`): removed from the tree to keep the
+/// image small (about 150 MB of 400 MB).
+const TRIMMED_MODULES: &[&str] = &[
+    "sound",
+    "drivers/media",
+    "drivers/infiniband",
+    "drivers/staging",
+    "drivers/iio",
+    "drivers/net/wireless",
+    "drivers/gpu/drm/amd",
+    "drivers/gpu/drm/nouveau",
+    "drivers/gpu/drm/radeon",
+    "net/wireless",
+    "net/mac80211",
+    "net/bluetooth",
+    "drivers/bluetooth",
+];
+
+/// Documentation and caches removed from the tree.
+const TRIMMED_PATHS: &[&str] = &[
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+    "var/cache/debconf/templates.dat-old",
+];
+
+/// The base tree for `board`, and how long debootstrap took if it ran now
+/// (`None`: it came from the cache).
+pub fn base_tree(board: &Board, cache_dir: &Path) -> Result<(PathBuf, Option<Duration>)> {
+    let key = files::rootfs_cache_key(board, RECIPE_VERSION);
+    let dir = cache_dir.join(&key);
+    let tree = dir.join("tree");
+    let complete = dir.join("complete");
+    if complete.is_file() && tree.is_dir() {
+        println!("xtask image: root file system from the cache ({key})");
+        return Ok((tree, None));
+    }
+    let partial = cache_dir.join(format!("{key}.partial"));
+    let partial_tree = partial.join("tree");
+    // A debootstrap that completed survives a later step's failure: the
+    // finishing steps below can run again on it.
+    let debootstrapped = partial.join("debootstrapped");
+    remove_dir(&dir)?;
+    let took = if debootstrapped.is_file() {
+        println!(
+            "xtask image: reusing the debootstrap in {}",
+            partial.display()
+        );
+        None
+    } else {
+        remove_dir(&partial)?;
+        fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
+        let started = Instant::now();
+        let mut debootstrap = Command::new("debootstrap");
+        debootstrap
+            .arg("--variant=minbase")
+            .arg(format!("--include={}", board.packages.join(",")))
+            .arg(board.suite)
+            .arg(&partial_tree)
+            .arg(board.mirror);
+        println!("xtask image: {}", cmd::display(&debootstrap));
+        cmd::run(&mut debootstrap)
+            .context("debootstrap (needs the Debian mirror once; then cached)")?;
+        let took = started.elapsed();
+        println!("xtask image: debootstrap took {:.1} s", took.as_secs_f64());
+        fs::write(&debootstrapped, format!("{:.1}\n", took.as_secs_f64()))?;
+        Some(took)
+    };
+    finish_base(board, &partial_tree).context("preparing the base tree")?;
+    fs::rename(&partial, &dir).with_context(|| format!("moving the tree to {}", dir.display()))?;
+    fs::write(&complete, "")?;
+    Ok((tree, took))
+}
+
+/// What every image of the board shares: the small initramfs, no
+/// documentation, no modules for hardware a terminal never has.
+fn finish_base(board: &Board, tree: &Path) -> Result<()> {
+    let conf = tree.join("etc/initramfs-tools/initramfs.conf");
+    let text = fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("MODULES=") {
+                "MODULES=list".to_string()
+            } else if l.starts_with("COMPRESS=") {
+                "COMPRESS=gzip".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(&conf, text + "\n")?;
+    fs::write(
+        tree.join("etc/initramfs-tools/modules"),
+        files::initramfs_modules(board),
+    )?;
+    for p in TRIMMED_PATHS {
+        remove_path(&tree.join(p))?;
+    }
+    let modules = tree.join("usr/lib/modules");
+    for entry in fs::read_dir(&modules).with_context(|| format!("reading {}", modules.display()))? {
+        let entry = entry?;
+        let version = entry.file_name().to_string_lossy().into_owned();
+        for m in TRIMMED_MODULES {
+            remove_dir(&entry.path().join("kernel").join(m))?;
+        }
+        cmd::run(
+            Command::new("chroot")
+                .arg(tree)
+                .args(["depmod", "-a", &version]),
+        )?;
+    }
+    cmd::run(
+        Command::new("chroot")
+            .arg(tree)
+            .args(["update-initramfs", "-u", "-k", "all"]),
+    )?;
+    // Old copies the package scripts leave behind.
+    for entry in fs::read_dir(tree.join("boot"))? {
+        let path = entry?.path();
+        if path.to_string_lossy().ends_with(".dpkg-bak") {
+            fs::remove_file(&path)?;
+        }
+    }
+    for link in ["vmlinuz.old", "initrd.img.old"] {
+        let _ = fs::remove_file(tree.join(link));
+    }
+    for link in ["vmlinuz", "initrd.img"] {
+        if fs::symlink_metadata(tree.join(link)).is_err() {
+            return Err(Error::msg(format!(
+                "the tree has no /{link}: did linux-image-amd64 install?"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What goes into the image's root file system from the workspace.
+pub struct KeelFiles<'a> {
+    /// keel-kiosk (built with `kms`).
+    pub kiosk: &'a Path,
+    /// libtensorflowlite_c.so.
+    pub tflite: &'a Path,
+    /// board/<name>/board.toml.
+    pub board_toml: &'a Path,
+    /// board/common/systemd.
+    pub units: &'a Path,
+}
+
+/// Copies `base` to `out` and installs Keel into it.
+pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) -> Result<()> {
+    remove_dir(out)?;
+    if let Some(parent) = out.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    cmd::run(Command::new("cp").arg("-a").arg(base).arg(out)).context("copying the base tree")?;
+    let bin = out.join(files::KEEL_BIN_DIR.trim_start_matches('/'));
+    fs::create_dir_all(&bin)?;
+    // The debug build carries ~90 MB of debug info: not on the image.
+    cmd::run(
+        Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(bin.join("keel-kiosk"))
+            .arg(keel.kiosk),
+    )
+    .context("installing keel-kiosk")?;
+    fs::copy(keel.tflite, bin.join("libtensorflowlite_c.so"))
+        .context("installing libtensorflowlite_c.so")?;
+    check_libraries(out, &bin.join("keel-kiosk"))?;
+    let etc_keel = out.join("etc/keel");
+    fs::create_dir_all(&etc_keel)?;
+    fs::write(
+        out.join(files::TERMINAL_CONFIG.trim_start_matches('/')),
+        files::terminal_toml(board),
+    )?;
+    fs::copy(keel.board_toml, etc_keel.join("board.toml")).context("copying board.toml")?;
+    fs::write(out.join("etc/fstab"), files::fstab())?;
+    fs::write(
+        out.join("etc/hostname"),
+        format!("keel-{}\n", board.name.replace('_', "-")),
+    )?;
+    // Empty: systemd makes this device's id at its first boot.
+    fs::write(out.join("etc/machine-id"), "")?;
+    for dir in [files::DATA_MOUNT, files::ESP_MOUNT] {
+        fs::create_dir_all(out.join(dir.trim_start_matches('/')))?;
+    }
+    install_units(board, out, keel.units)
+}
+
+/// Installs board/common/systemd's units, enables keel.service and masks
+/// what would compete with it for the console port and the display, and
+/// systemd-firstboot (it would wait for answers on the console).
+fn install_units(board: &Board, tree: &Path, units: &Path) -> Result<()> {
+    let system = tree.join("etc/systemd/system");
+    fs::create_dir_all(system.join("multi-user.target.wants"))?;
+    for entry in fs::read_dir(units).with_context(|| format!("reading {}", units.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().ends_with(".service") {
+            fs::copy(entry.path(), system.join(&name))?;
+        }
+    }
+    if !system.join("keel.service").is_file() {
+        return Err(Error::msg(format!(
+            "{} has no keel.service",
+            units.display()
+        )));
+    }
+    symlink(
+        Path::new("/etc/systemd/system/keel.service"),
+        &system.join("multi-user.target.wants/keel.service"),
+    )?;
+    let console = board
+        .console_device
+        .rsplit('/')
+        .next()
+        .unwrap_or(board.console_device);
+    for masked in [
+        format!("serial-getty@{console}.service"),
+        "getty@tty1.service".to_string(),
+        "systemd-firstboot.service".to_string(),
+    ] {
+        symlink(Path::new("/dev/null"), &system.join(masked))?;
+    }
+    Ok(())
+}
+
+/// Fails unless every library keel-kiosk and libtensorflowlite_c.so need
+/// (their ELF NEEDED entries) is in the tree: a missing one would only show
+/// at boot, as a unit that never starts.
+fn check_libraries(tree: &Path, kiosk: &Path) -> Result<()> {
+    let bin_dir = kiosk.parent().unwrap_or(tree);
+    let mut missing = Vec::new();
+    for elf in [kiosk.to_path_buf(), bin_dir.join("libtensorflowlite_c.so")] {
+        for lib in needed(&elf)? {
+            let found = [
+                bin_dir.to_path_buf(),
+                tree.join("usr/lib/x86_64-linux-gnu"),
+                tree.join("usr/lib64"),
+                tree.join("usr/lib"),
+            ]
+            .iter()
+            .any(|d| d.join(&lib).exists());
+            if !found && !missing.contains(&lib) {
+                missing.push(lib);
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "the root file system lacks libraries keel-kiosk needs: {} (add their Debian packages to the board's package list)",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// The NEEDED entries of an ELF file (`readelf -d`).
+fn needed(elf: &Path) -> Result<Vec<String>> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(elf)
+        .output()
+        .with_context(|| format!("running readelf -d {}", elf.display()))?;
+    if !out.status.success() {
+        return Err(Error::msg(format!("readelf -d {} failed", elf.display())));
+    }
+    Ok(parse_needed(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The library names in `readelf -d` output's `(NEEDED)` lines.
+pub fn parse_needed(readelf: &str) -> Vec<String> {
+    readelf
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| {
+            let start = l.find('[')? + 1;
+            let end = l[start..].find(']')? + start;
+            Some(l[start..end].to_string())
+        })
+        .collect()
+}
+
+fn symlink(target: &Path, link: &Path) -> Result<()> {
+    let _ = fs::remove_file(link);
+    std::os::unix::fs::symlink(target, link)
+        .with_context(|| format!("linking {} -> {}", link.display(), target.display()))
+}
+
+/// Removes a file or a directory tree, if it exists.
+fn remove_path(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => remove_dir(path),
+        Ok(_) => fs::remove_file(path).with_context(|| format!("removing {}", path.display())),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Removes a directory tree if it exists.
+pub fn remove_dir(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::from(e).context(format!("removing {}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needed_libraries_come_from_readelf_output() {
+        let out = "\nDynamic section at offset 0x8e5c2d8 contains 38 entries:\n  Tag        Type                         Name/Value\n 0x000000000000001d (RUNPATH)            Library runpath: [$ORIGIN:$ORIGIN/../lib]\n 0x0000000000000001 (NEEDED)             Shared library: [libseat.so.1]\n 0x0000000000000001 (NEEDED)             Shared library: [libtensorflowlite_c.so]\n 0x000000000000000c (INIT)               0x1a000\n";
+        assert_eq!(
+            parse_needed(out),
+            vec![
+                "libseat.so.1".to_string(),
+                "libtensorflowlite_c.so".to_string()
+            ]
+        );
+        assert!(parse_needed("").is_empty());
+    }
+}
