@@ -36,6 +36,13 @@ pub enum PinPurpose {
         /// Why (journaled with the override).
         reason: String,
     },
+    /// Approve a card payment the cashier's high risk holds back.
+    CardApproval {
+        /// The card amount in minor units.
+        amount: i64,
+        /// The amount as shown.
+        amount_text: String,
+    },
 }
 
 /// One line of a refund: units, or grams for an item sold by weight.
@@ -102,7 +109,10 @@ pub enum Action {
         /// The PIN keyed (never logged).
         pin: String,
     },
-    /// Clear the message line.
+    /// Recognize the product the camera sees (the sale screen's camera button).
+    Recognize,
+    /// Clear the message line (also closes the camera's picker and drops a
+    /// card payment waiting for approval).
     DismissMessage,
     /// Log in with a PIN (login page).
     Login {
@@ -182,6 +192,7 @@ impl Action {
             Action::TenderCard { .. } => "sale tender card",
             Action::Complete => "sale complete",
             Action::ManagerAuthorised { .. } => "manager authorised",
+            Action::Recognize => "model recognize",
             Action::DismissMessage => "dismiss",
             Action::Login { .. } => "login",
             Action::Logout => "logout",

@@ -17,6 +17,8 @@
 //!   new-order chime; the cashier's operations pages behind
 //!   [`screens::ops::Ops`]: menu, login, shift and reports, receipts and
 //!   refunds, price override, customers, technician).
+//! - [`camera`]: the camera button's picker rows and texts, and the tender
+//!   screen's note on the offline card limit under risk.
 //! - [`demo`]: a fixed snapshot of a small café for tests and previews.
 //!
 //! Slint stays in this crate: the rest of the workspace builds without it.
@@ -26,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod camera;
 pub mod demo;
 pub mod error;
 pub mod generated;

@@ -72,6 +72,10 @@ impl PinEntry {
             PinPurpose::PriceOverride { line, .. } => {
                 crate::i18n::trf("Manager PIN to override the price of line {}", &[line])
             }
+            PinPurpose::CardApproval { amount_text, .. } => crate::i18n::trf(
+                "Manager PIN to approve the card payment of {}",
+                &[amount_text],
+            ),
         }
     }
 }

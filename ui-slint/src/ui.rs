@@ -43,6 +43,15 @@ struct Inner {
     mode: crate::mode::ScreenMode,
     /// Product pictures by SKU (`Ui::set_pictures`).
     pictures: crate::pictures::Pictures,
+    /// The camera button was pressed and its answer has not come yet.
+    camera_waiting: bool,
+    /// The cashier closed the camera's picker (until the next finding).
+    picker_closed: bool,
+    /// The cashier cancelled the PIN pad of a card payment waiting for
+    /// approval (until the snapshot says it no longer waits).
+    approval_cancelled: bool,
+    /// Requests to focus manual barcode entry so far.
+    focus_requests: i32,
 }
 
 impl Ui {
@@ -62,6 +71,10 @@ impl Ui {
             sink,
             mode: crate::mode::ScreenMode::Cashier,
             pictures: crate::pictures::Pictures::default(),
+            camera_waiting: false,
+            picker_closed: false,
+            approval_cancelled: false,
+            focus_requests: 0,
         }));
         let ops_sink = Rc::clone(&inner.borrow().sink);
         let ops = crate::screens::ops::Ops::attach(&window, ops_sink, pin_opener(&inner, &window));
@@ -215,6 +228,25 @@ impl Ui {
                 });
             }
         }));
+        actions.on_camera(on(|i, w| {
+            if i.view.camera && !i.camera_waiting && i.mode == crate::mode::ScreenMode::Cashier {
+                i.camera_waiting = true;
+                w.global::<UiState<'_>>().set_camera_busy(true);
+                i.send(Action::Recognize);
+            }
+        }));
+        actions.on_pick_candidate(on_str(|i, w, sku| {
+            i.close_picker(w);
+            i.send(Action::AddItem {
+                code: sku.to_string(),
+                source: AddSource::Scan,
+            });
+        }));
+        actions.on_enter_manually(on(|i, w| {
+            i.close_picker(w);
+            i.send(Action::DismissMessage);
+            i.focus_manual_entry(w);
+        }));
         actions.on_tap_product(on_str(|i, _, s| {
             i.send(Action::AddItem {
                 code: s.to_string(),
@@ -297,6 +329,11 @@ impl Ui {
             let Some(p) = i.pin.take() else { return };
             match p.clone().take() {
                 Some((purpose, pin)) => {
+                    // A card approval's pad stays up until the answer (a
+                    // wrong PIN shows there); the others close at once.
+                    if matches!(purpose, PinPurpose::CardApproval { .. }) {
+                        i.pin = Some(PinEntry::new(purpose.clone()));
+                    }
                     i.send(Action::ManagerAuthorised { purpose, pin });
                     i.apply_pin(w, "");
                 }
@@ -307,8 +344,17 @@ impl Ui {
             }
         }));
         actions.on_pin_cancel(on(|i, w| {
+            let card = i
+                .pin
+                .as_ref()
+                .is_some_and(|p| matches!(p.purpose, PinPurpose::CardApproval { .. }));
             i.pin = None;
             i.apply_pin(w, "");
+            if card {
+                // Back to the tender: the card payment no longer waits.
+                i.approval_cancelled = true;
+                i.send(Action::DismissMessage);
+            }
         }));
     }
 }
@@ -407,7 +453,8 @@ impl Inner {
         );
         match &view.message {
             Some(m) => {
-                state.set_message(m.text.as_str().into());
+                let text = crate::camera::message(view).unwrap_or_else(|| m.text.clone());
+                state.set_message(text.as_str().into());
                 state.set_message_level(match m.kind {
                     MessageKind::Notice => Level::Ok,
                     MessageKind::Error => Level::Bad,
@@ -439,7 +486,78 @@ impl Inner {
             .collect();
         sync_rows(&self.models.quick_amounts, labels);
         self.apply_keypad(w);
-        self.apply_pin(w, "");
+        self.apply_camera(w);
+        state.set_risk_note(crate::camera::risk_note(&self.view).into());
+        let pin_error = self.apply_card_approval();
+        self.apply_pin(w, &pin_error);
+    }
+
+    /// The camera button, the picker and manual entry after a snapshot.
+    fn apply_camera(&mut self, w: &AppWindow) {
+        let state = w.global::<UiState<'_>>();
+        state.set_camera_ready(self.view.camera);
+        let answered = self.view.recognition.is_some()
+            || self
+                .view
+                .message
+                .as_ref()
+                .is_some_and(|m| m.kind == MessageKind::Error);
+        if self.camera_waiting && answered {
+            self.camera_waiting = false;
+            if matches!(
+                self.view.recognition,
+                Some(crate::view::RecognitionView::Manual { .. })
+            ) {
+                self.focus_manual_entry(w);
+            }
+        }
+        state.set_camera_busy(self.camera_waiting);
+        let rows = crate::camera::candidates(&self.view, &self.pictures);
+        if rows.is_empty() {
+            self.picker_closed = false;
+        }
+        let cashier = self.mode == crate::mode::ScreenMode::Cashier;
+        state.set_picker_visible(cashier && !rows.is_empty() && !self.picker_closed);
+        state.set_picker_candidates(slint::ModelRc::new(slint::VecModel::from(rows)));
+    }
+
+    /// Opens or closes the PIN pad of a card payment waiting for a manager's
+    /// approval; returns the pad's error line.
+    fn apply_card_approval(&mut self) -> String {
+        let open = self
+            .pin
+            .as_ref()
+            .is_some_and(|p| matches!(p.purpose, PinPurpose::CardApproval { .. }));
+        match &self.view.card_approval {
+            None => {
+                self.approval_cancelled = false;
+                if open {
+                    self.pin = None;
+                }
+                String::new()
+            }
+            Some(a) => {
+                let cashier = self.mode == crate::mode::ScreenMode::Cashier;
+                if cashier && !self.approval_cancelled && !open && self.pin.is_none() {
+                    self.pin = Some(PinEntry::new(PinPurpose::CardApproval {
+                        amount: a.amount.minor,
+                        amount_text: a.amount.text.clone(),
+                    }));
+                }
+                a.error.clone().unwrap_or_default()
+            }
+        }
+    }
+
+    fn close_picker(&mut self, w: &AppWindow) {
+        self.picker_closed = true;
+        w.global::<UiState<'_>>().set_picker_visible(false);
+    }
+
+    fn focus_manual_entry(&mut self, w: &AppWindow) {
+        self.focus_requests = self.focus_requests.wrapping_add(1);
+        w.global::<UiState<'_>>()
+            .set_focus_manual(self.focus_requests);
     }
 
     fn apply_keypad(&self, w: &AppWindow) {

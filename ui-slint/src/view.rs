@@ -201,6 +201,51 @@ pub struct TicketView {
     pub recalled: bool,
 }
 
+/// A product the camera's model names, with its confidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandidateView {
+    /// SKU (what picking it adds, as a scan).
+    pub sku: String,
+    /// Name in the catalog.
+    pub name: String,
+    /// Confidence in per mille (0..=1000).
+    pub confidence_permille: u16,
+}
+
+/// What the last press of the camera button found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecognitionView {
+    /// Recognized and added to the sale as a scan.
+    Added(CandidateView),
+    /// Unsure: the top three, most likely first, for the picker.
+    Choose(Vec<CandidateView>),
+    /// Nothing recognized: manual entry, and why.
+    Manual {
+        /// Why (no model, no camera, a timeout...).
+        reason: String,
+    },
+}
+
+/// The open sale's card rules under the cashier's risk (not low).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardRiskView {
+    /// `review` or `high`.
+    pub level: String,
+    /// The lowered per-transaction offline card limit.
+    pub card_limit: MoneyView,
+    /// A card payment needs a manager's PIN.
+    pub approval_needed: bool,
+}
+
+/// A card payment waiting for a manager's PIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardApprovalView {
+    /// The card amount.
+    pub amount: MoneyView,
+    /// Why the last PIN was refused.
+    pub error: Option<String>,
+}
+
 /// Everything the screens show, at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewModel {
@@ -245,4 +290,12 @@ pub struct ViewModel {
     /// The terminal's snapshot serial; 0 until a snapshot from the terminal is
     /// shown (the kitchen display does not chime for tickets already there).
     pub serial: u64,
+    /// A camera is there for the camera button.
+    pub camera: bool,
+    /// What the last press of the camera button found, until the next action.
+    pub recognition: Option<RecognitionView>,
+    /// The card rules under the cashier's risk, when not low.
+    pub card_risk: Option<CardRiskView>,
+    /// A card payment waiting for a manager's PIN.
+    pub card_approval: Option<CardApprovalView>,
 }

@@ -185,6 +185,38 @@ pub fn view_model(s: &UiSnapshot) -> ViewModel {
         counter_orders: s.counter_orders.iter().map(counter_order).collect(),
         last_counter_order: s.last_counter_order.clone(),
         serial: s.serial,
+        camera: s.camera,
+        recognition: s.recognition.as_ref().map(recognition),
+        card_risk: s.card_risk.as_ref().map(|r| vm::CardRiskView {
+            level: r.level.clone(),
+            card_limit: money(&r.card_limit),
+            approval_needed: r.approval_needed,
+        }),
+        card_approval: s.card_approval.as_ref().map(|a| vm::CardApprovalView {
+            amount: money(&a.amount),
+            error: a.error.clone(),
+        }),
+    }
+}
+
+fn candidate(c: &bridge::CandidateView) -> vm::CandidateView {
+    vm::CandidateView {
+        sku: c.sku.clone(),
+        name: c.name.clone(),
+        confidence_permille: c.confidence_permille,
+    }
+}
+
+/// What the camera found, as the screens take it.
+fn recognition(r: &bridge::RecognitionView) -> vm::RecognitionView {
+    match r {
+        bridge::RecognitionView::Added(c) => vm::RecognitionView::Added(candidate(c)),
+        bridge::RecognitionView::Choose(list) => {
+            vm::RecognitionView::Choose(list.iter().map(candidate).collect())
+        }
+        bridge::RecognitionView::Manual { reason } => vm::RecognitionView::Manual {
+            reason: reason.clone(),
+        },
     }
 }
 
@@ -264,6 +296,23 @@ impl Mapper {
                     brand: card.brand,
                 }]
             }
+            // A card payment at high risk, approved on the PIN pad: the card
+            // terminal authorises it again and the tender carries the PIN.
+            Action::ManagerAuthorised {
+                purpose: ui::PinPurpose::CardApproval { amount, .. },
+                pin,
+            } => {
+                let cards = self.cards.as_mut().ok_or(KioskError::NoCardTerminal)?;
+                let card = cards.authorise(amount)?;
+                vec![UiAction::TenderCardApproved {
+                    amount,
+                    token: card.token,
+                    last4: card.last4,
+                    brand: card.brand,
+                    manager_pin: pin,
+                }]
+            }
+            Action::Recognize => vec![UiAction::Recognize],
             Action::Complete => {
                 let id = self
                     .complete_id
@@ -273,7 +322,7 @@ impl Mapper {
                 }]
             }
             Action::ManagerAuthorised { purpose, pin } => {
-                vec![crate::map_ops::manager(purpose, pin)]
+                crate::map_ops::manager(purpose, pin).into_iter().collect()
             }
             Action::DismissMessage => vec![UiAction::DismissMessage],
             // Login, shift and reports, receipts, customers, diagnostics.

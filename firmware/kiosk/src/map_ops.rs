@@ -150,9 +150,10 @@ fn refund_qty(l: &RefundLine) -> (u32, Qty) {
     )
 }
 
-/// The bridge action for a manager action authorised with `pin`.
-pub fn manager(purpose: PinPurpose, pin: String) -> UiAction {
-    match purpose {
+/// The bridge action for a manager action authorised with `pin` (`None` for
+/// a card approval, which needs the card terminal's token: [`crate::map::Mapper`] maps it).
+pub fn manager(purpose: PinPurpose, pin: String) -> Option<UiAction> {
+    Some(match purpose {
         PinPurpose::VoidReceipt { receipt } => UiAction::VoidReceipt {
             receipt,
             manager_pin: pin,
@@ -172,7 +173,8 @@ pub fn manager(purpose: PinPurpose, pin: String) -> UiAction {
             reason,
             manager_pin: pin,
         },
-    }
+        PinPurpose::CardApproval { .. } => return None,
+    })
 }
 
 /// The bridge actions for an operations action (`None` for the sale's own
