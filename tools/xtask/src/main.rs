@@ -9,6 +9,7 @@
 //! - `provision`: make a store's CA, terminal certificates and configs (`keel provision`).
 //! - `bench`: run a benchmark from `tools/bench`.
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
+//! - `yocto-lint`: lint and check the Yocto layer ([`yocto`]).
 
 mod bench;
 mod boot_test;
@@ -20,6 +21,7 @@ mod run;
 mod setup;
 mod test;
 mod tflite;
+mod yocto;
 
 use error::{Error, Result};
 
@@ -76,6 +78,12 @@ tasks:
         OVMF), wait for keel's console on ttyS0, check status (models ready),
         make a cash sale, verify the journal, power off through ACPI. Prints
         BOOT image_mb=... boot_to_console_s=... boot_to_ui_s=...
+  yocto-lint
+        Check yocto-layer/meta-keel without a Yocto build: oelint-adv (pinned,
+        installed by setup into target/pyenv) over every recipe, append and
+        config file, and the structural checks (layer.conf, every file://
+        exists, the A/B partition labels, the boards, the crate list against
+        Cargo.lock). yocto-layer/README.md.
   help  This text.
 ";
 
@@ -111,6 +119,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "provision" => run::provision(rest),
         "bench" => bench::bench(rest),
         "i18n" => i18n::i18n(&i18n::parse(rest)?),
+        "yocto-lint" => yocto::yocto_lint(rest),
         "image" => image::image(&image::parse(rest)?),
         "boot-test" => boot_test::boot_test(&boot_test::parse(rest)?),
         other => Err(Error::usage(format!("unknown task `{other}`"))),

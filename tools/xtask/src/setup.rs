@@ -86,6 +86,10 @@ pub const APT_PACKAGES: &[AptPackage] = &[
         why: "setup unpacks the TensorFlow Lite 2.6 C library from the tflitec crate's build-res/docsrs_res.zip",
     },
     AptPackage {
+        name: "python3-venv",
+        why: "setup installs the Yocto layer's linter, oelint-adv (pinned, from the Python package index), into a virtualenv in target/pyenv",
+    },
+    AptPackage {
         name: "postgresql",
         why: "the cloud's storage tests and benchmark start their own PostgreSQL server on loopback (initdb + postgres as the `postgres` user, on a temp dir); the package's own cluster service is never started",
     },
@@ -100,6 +104,14 @@ pub const APT_PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "grub-emu",
         why: "the OTA tests run the GRUB A/B boot script in GRUB's user-space emulator against real grubenv blocks (on an ext2 image made by mke2fs, e2fsprogs being in every Debian install)",
+    },
+    AptPackage {
+        name: "u-boot-qemu",
+        why: "the OTA tests run the U-Boot A/B boot script in real U-Boot (the qemu-x86 build) under qemu",
+    },
+    AptPackage {
+        name: "u-boot-tools",
+        why: "mkimage: the OTA tests package the U-Boot boot scripts (mkimage -T script)",
     },
     AptPackage {
         name: "debootstrap",
@@ -165,11 +177,14 @@ pub fn parse(args: &[String]) -> Result<SetupOptions> {
 }
 
 /// Runs setup: checks every package and installs the missing ones, then puts
-/// the TensorFlow Lite library and headers in place ([`crate::tflite`]).
+/// the TensorFlow Lite library and headers in place ([`crate::tflite`]) and
+/// the Yocto layer's linter ([`crate::yocto::oelint`]).
 pub fn setup(opts: &SetupOptions) -> Result<()> {
     packages(opts)?;
     if !opts.list && !opts.check_only {
         crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
+        crate::yocto::oelint::prepare()
+            .context("installing oelint-adv (the Yocto layer's linter)")?;
     }
     Ok(())
 }
