@@ -10,8 +10,9 @@
 # left both get 3 back and the walk runs again, so the box always boots
 # something. It saves the environment (saveenv) before booting.
 # The Rust model of exactly this is keel_ota::boot_env::select_boot with
-# BootEnv::from_vars_as_bootloader; the GRUB script board/common/grub/keel-ab.cfg
-# implements the same rules and is run against the model in grub-emu.
+# BootEnv::from_vars_as_bootloader; firmware/ota/tests/ab_scripts.rs runs this
+# file in real U-Boot (qemu-x86 build, in qemu) for every starting environment
+# and compares. Keep the two in step (and in step with the GRUB script).
 #
 # Reading rules: an unset KEEL_ORDER is "A B", anything but "B A" is "A B";
 # an unset tries variable is 3, anything but 0..3 is 0. (U-Boot has no empty
