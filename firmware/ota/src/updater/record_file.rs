@@ -2,7 +2,7 @@
 //! atomically at every change.
 //!
 //! Owns the file format (TOML of [`UpdateRecord`]) and its load and store.
-//! It must not interpret the state: that is [`super::step`](crate::updater::step).
+//! It must not interpret the state: that is [`step`](mod@crate::updater::step).
 
 use super::state::UpdateRecord;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! for, and the record persisted on the data partition.
 //!
 //! Owns only the data types; the transitions are in
-//! [`super::step`](crate::updater::step), the file in
+//! [`step`](mod@crate::updater::step), the file in
 //! [`super::record_file`](crate::updater::record_file).
 
 use crate::slot::Slot;
