@@ -22,6 +22,9 @@ pub struct Board {
     pub console_device: &'static str,
     /// Its baud rate.
     pub console_baud: u32,
+    /// The serial port the kernel and systemd log to (`console=` in
+    /// `kernel_args`), if any: no login prompt is started there.
+    pub log_port: Option<&'static str>,
     /// The `[ui] backend` the terminal uses.
     pub ui_backend: &'static str,
     /// Size of each root file system slot, MiB.
@@ -70,6 +73,7 @@ pub const QEMU_X86_64: Board = Board {
     kernel_args: "console=tty0 console=ttyS1,115200 vt.global_cursor_default=0 systemd.journald.forward_to_console=1",
     console_device: "/dev/ttyS0",
     console_baud: 115200,
+    log_port: Some("ttyS1"),
     ui_backend: "linuxkms",
     rootfs_mib: 1024,
     data_mib: 256,
@@ -134,6 +138,15 @@ mod tests {
                 assert_eq!(fs, want, "{} fs", p.label);
             }
             assert!(toml.contains(&format!("device = \"{}\"", board.console_device)));
+            assert!(
+                toml.contains(&format!("kernel_args = \"{}\"", board.kernel_args)),
+                "{}: kernel_args differ from the builder's",
+                path.display()
+            );
+            if let Some(port) = board.log_port {
+                assert!(board.kernel_args.contains(&format!("console={port},")));
+                assert!(toml.contains(&format!("device = \"/dev/{port}\"")));
+            }
         }
     }
 

@@ -38,6 +38,16 @@ const TRIMMED_MODULES: &[&str] = &[
     "drivers/bluetooth",
 ];
 
+/// Debian's periodic jobs a till does not run (apt updates, dpkg backups,
+/// ext4 scrubbing): masked.
+const BACKGROUND_JOBS: &[&str] = &[
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "dpkg-db-backup.timer",
+    "e2scrub_all.timer",
+    "e2scrub_reap.service",
+];
+
 /// Documentation and caches removed from the tree.
 const TRIMMED_PATHS: &[&str] = &[
     "usr/share/doc",
@@ -214,8 +224,9 @@ pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) 
 }
 
 /// Installs board/common/systemd's units, enables keel.service and masks
-/// what would compete with it for the console port and the display, and
-/// systemd-firstboot (it would wait for answers on the console).
+/// what would compete with it for the console port and the display, the
+/// login on the log port, systemd-firstboot (it would wait for answers on the
+/// console) and Debian's periodic jobs.
 fn install_units(board: &Board, tree: &Path, units: &Path) -> Result<()> {
     let system = tree.join("etc/systemd/system");
     fs::create_dir_all(system.join("multi-user.target.wants"))?;
@@ -241,11 +252,17 @@ fn install_units(board: &Board, tree: &Path, units: &Path) -> Result<()> {
         .rsplit('/')
         .next()
         .unwrap_or(board.console_device);
-    for masked in [
+    let mut masked = vec![
         format!("serial-getty@{console}.service"),
         "getty@tty1.service".to_string(),
         "systemd-firstboot.service".to_string(),
-    ] {
+    ];
+    if let Some(port) = board.log_port {
+        // The log port carries the boot messages, not a login.
+        masked.push(format!("serial-getty@{port}.service"));
+    }
+    masked.extend(BACKGROUND_JOBS.iter().map(|u| u.to_string()));
+    for masked in masked {
         symlink(Path::new("/dev/null"), &system.join(masked))?;
     }
     Ok(())
