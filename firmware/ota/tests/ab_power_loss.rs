@@ -416,7 +416,7 @@ fn uncut(offer: Offer) -> (usize, Disk, Slot, UpdateState) {
     (power.writes, disk, slot, state)
 }
 
-fn every_cut(offer: Offer, want_uncut: &str) {
+fn every_cut(offer: Offer, want_uncut: &str, want_cut_in: &[&str]) {
     let (total, mut disk, slot, state) = uncut(offer);
     let mut log = vec!["uncut".to_string()];
     assert_eq!(check_outcome(&disk, slot, &state, offer, &log), want_uncut);
@@ -424,6 +424,7 @@ fn every_cut(offer: Offer, want_uncut: &str) {
 
     let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
     let mut scenarios = 0;
+    let mut cut_in = std::collections::BTreeSet::new();
     for k in 0..total {
         // First cut before write k.
         let mut disk = Disk::factory();
@@ -435,6 +436,7 @@ fn every_cut(offer: Offer, want_uncut: &str) {
         let r = life(&mut disk, &mut power, offer, &mut true, &mut log);
         assert!(r.is_err(), "write {k} of {total} was never reached");
         let after_first = disk.clone();
+        cut_in.insert(after_first.record().update.name());
         // Recovery with no cut, and with a second cut before each of its writes.
         let mut recovery_writes = None;
         let mut j = 0;
@@ -473,24 +475,56 @@ fn every_cut(offer: Offer, want_uncut: &str) {
         }
     }
     println!(
-        "{offer:?}: {total} durable writes uncut, {scenarios} cut scenarios, outcomes {outcomes:?}"
+        "{offer:?}: {total} durable writes uncut, {scenarios} cut scenarios, cut in states {cut_in:?}, outcomes {outcomes:?}"
     );
+    let want: std::collections::BTreeSet<&str> = want_cut_in.iter().copied().collect();
+    assert_eq!(cut_in, want, "the states the power was cut in");
     assert!(scenarios > total);
 }
 
 #[test]
 fn good_update_survives_a_cut_before_any_write_and_any_pair_of_writes() {
-    every_cut(Offer::Good, "committed");
+    every_cut(
+        Offer::Good,
+        "committed",
+        &[
+            "idle",
+            "downloading",
+            "verifying",
+            "writing",
+            "switching",
+            "rebooting",
+            "testing",
+            "committed",
+        ],
+    );
 }
 
 #[test]
 fn failing_update_rolls_back_after_three_tries_whatever_the_cuts() {
-    every_cut(Offer::Failing, "rolled back");
+    every_cut(
+        Offer::Failing,
+        "rolled back",
+        &[
+            "idle",
+            "downloading",
+            "verifying",
+            "writing",
+            "switching",
+            "rebooting",
+            "testing",
+            "rolled_back",
+        ],
+    );
 }
 
 #[test]
 fn refused_bundle_fails_with_the_reason_whatever_the_cuts() {
-    every_cut(Offer::Tampered, "failed");
+    every_cut(
+        Offer::Tampered,
+        "failed",
+        &["idle", "downloading", "verifying", "failed"],
+    );
 }
 
 #[test]
