@@ -14,6 +14,7 @@ pub mod marks;
 pub mod priority;
 pub mod project;
 pub mod publication;
+pub mod release;
 pub mod wire;
 
 pub use marks::{OriginMark, UplinkMarks};

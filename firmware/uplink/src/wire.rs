@@ -5,13 +5,15 @@
 //! request/response on one bidirectional stream: the store sends a
 //! [`StoreMessage`], the cloud answers with exactly one [`CloudMessage`]
 //! (`Hello` -> `Welcome`, `Batch` -> `Ack` or `Refused`, `Health` ->
-//! `Publications`, `Keys` -> `Keys`). Any message may be answered with `Refused` when the cloud
+//! `Publications`, `Keys` -> `Keys`, `OtaReport` -> `Releases`, `FetchRelease`
+//! -> `ReleaseChunk` or `ReleaseRefused`). Any message may be answered with `Refused` when the cloud
 //! cannot take it.
 //!
 //! Compatibility rule: postcard tags enum variants by position, so new variants
 //! go at the end; changing fields needs a new [`WIRE_VERSION`].
 
 use crate::marks::UplinkMarks;
+use crate::release::{ReleaseOffer, TerminalOta};
 use keel_core::catalog::CatalogItem;
 use keel_core::chain::ChainHash;
 use keel_core::ids::{Sku, StoreId, TerminalId};
@@ -58,6 +60,23 @@ pub enum StoreMessage {
     Keys {
         /// The chunk.
         ring: KeyRing,
+    },
+    /// The OTA state of every terminal of the store the leader knows of;
+    /// answered with `Releases` (the releases for this store's terminals).
+    OtaReport {
+        /// One entry per terminal (at most `release::MAX_REPORTED_TERMINALS`).
+        terminals: Vec<TerminalOta>,
+    },
+    /// Asks for bytes `offset..offset + len` of a release's bundle file
+    /// (`len` at most `release::MAX_CHUNK`); answered with `ReleaseChunk` or
+    /// `ReleaseRefused`.
+    FetchRelease {
+        /// The release.
+        id: u64,
+        /// First byte.
+        offset: u64,
+        /// How many bytes (fewer come back at the end of the file).
+        len: u32,
     },
 }
 
@@ -167,6 +186,25 @@ pub enum CloudMessage {
     Keys {
         /// The merged entries.
         ring: KeyRing,
+    },
+    /// Answer to `OtaReport`: the releases offered to this store now.
+    Releases(Vec<ReleaseOffer>),
+    /// Answer to `FetchRelease`: the bytes asked for.
+    ReleaseChunk {
+        /// The release.
+        id: u64,
+        /// Offset of the first byte.
+        offset: u64,
+        /// The bytes (empty at or past the end of the file).
+        bytes: Vec<u8>,
+    },
+    /// A `FetchRelease` or `OtaReport` that cannot be answered (unknown or
+    /// withdrawn release, bad range, storage failure); the session goes on.
+    ReleaseRefused {
+        /// The release asked for (0 for a report).
+        id: u64,
+        /// Why.
+        reason: String,
     },
 }
 

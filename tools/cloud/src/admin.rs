@@ -334,6 +334,8 @@ pub enum Action {
         /// The customer id.
         id: String,
     },
+    /// An OTA release command (`keel-cloud release ...`).
+    Release(crate::release_cli::ReleaseAction),
 }
 
 /// Why an admin command failed.
@@ -356,6 +358,9 @@ pub enum AdminError {
     /// The service answered but reports itself unhealthy (the body is the report).
     #[error("{0}")]
     Unhealthy(String),
+    /// A release command failed before reaching the service (unreadable bundle...).
+    #[error("{0}")]
+    Release(String),
 }
 
 fn query(pairs: &[(&str, Option<String>)]) -> String {
@@ -434,6 +439,7 @@ pub fn run(
                 _ => Ok(published),
             }
         }
+        Action::Release(r) => crate::release_cli::run(&cloud, addr, r),
         Action::Status { json } => get(if *json { "/status.json" } else { "/status" }.into()),
         Action::Health => {
             let (status, body) = http::request(addr, "GET", "/health", None, None)?;

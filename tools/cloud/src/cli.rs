@@ -35,6 +35,8 @@ pub const USAGE: &str = "usage:
   keel-cloud flags --dir DIR [--store S]
   keel-cloud flagged --dir DIR [--store S] [--json]
   keel-cloud stock --dir DIR --store S
+  keel-cloud release publish --dir DIR --file BUNDLE --channel stable|beta --rollout PERCENT [--notes TEXT]
+  keel-cloud release list|rollout ID PERCENT|withdraw ID|status ID --dir DIR [--json]
   keel-cloud --version | help
 
   init        make DIR: operator CA, the cloud's certificate, an admin token, cloud.toml
@@ -48,6 +50,9 @@ pub const USAGE: &str = "usage:
   customer    show a customer's name and phone if readable, or that they were erased
   flagged     sales the terminals flagged for risk review (receipt, terminal, cashier,
               score, reasons); the status view counts them per store
+  release     OTA releases: publish a signed bundle (keel-bundle sign) to a channel with a
+              staged rollout, list them, change the rollout, withdraw, see a rollout's terminals;
+              a store's channel is its ota.channel setting (publish setting ota.channel beta)
   admin commands reach the running service at the http address of DIR/cloud.toml
   (or --http ADDR) with DIR/admin-token
 
@@ -185,6 +190,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         "init" => parse_init(rest),
         "serve" => parse_serve(rest),
         "publish" => parse_publish(rest),
+        "release" => crate::release_cli::parse(rest),
         "erase-customer" => {
             let a = Args::split(rest, &["--dir", "--http", "--store"], &[])?;
             let id = a.positionals("erase-customer", 1)?[0].clone();

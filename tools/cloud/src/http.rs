@@ -15,6 +15,7 @@
 //! - `GET /customer?store=S&id=ID` with the admin token (it may show personal
 //!   data): the customer's name and phone when readable, else erased or key
 //!   missing (404 when unknown). Queries are never logged.
+//! - `/release...` and `/releases...`: OTA releases (see `release_http`).
 //!
 //! This module owns request parsing with hard bounds (16 KiB of head, 64 KiB of
 //! body, 10 s per read or write, 64 connections at once; anything else gets a
@@ -94,7 +95,8 @@ const JSON: &str = "application/json";
 const CSV: &str = "text/csv; charset=utf-8";
 
 impl Response {
-    fn text(status: u16, body: impl Into<String>) -> Response {
+    /// A plain-text answer.
+    pub(crate) fn text(status: u16, body: impl Into<String>) -> Response {
         Response {
             status,
             content_type: TEXT,
@@ -102,7 +104,8 @@ impl Response {
         }
     }
 
-    fn json(status: u16, v: &serde_json::Value) -> Response {
+    /// A JSON answer.
+    pub(crate) fn json(status: u16, v: &serde_json::Value) -> Response {
         let mut body = v.to_string().into_bytes();
         body.push(b'\n');
         Response {
@@ -112,7 +115,8 @@ impl Response {
         }
     }
 
-    fn error(status: u16, reason: impl std::fmt::Display) -> Response {
+    /// An error answer with its reason.
+    pub(crate) fn error(status: u16, reason: impl std::fmt::Display) -> Response {
         Response::text(status, format!("{reason}\n"))
     }
 }
@@ -371,9 +375,14 @@ pub fn read_request(stream: &mut impl Read) -> Result<Request, RequestError> {
             .parse::<usize>()
             .map_err(|_| RequestError::Malformed(format!("Content-Length {v:?}")))?,
     };
-    if len > MAX_BODY {
+    let limit = if req.path == crate::release_http::CHUNK_PATH {
+        crate::release_http::MAX_CHUNK_BODY
+    } else {
+        MAX_BODY
+    };
+    if len > limit {
         return Err(RequestError::TooLarge(format!(
-            "a body of {len} bytes exceeds {MAX_BODY}"
+            "a body of {len} bytes exceeds {limit}"
         )));
     }
     let mut body = buf[head_end + 4..].to_vec();
@@ -443,7 +452,7 @@ fn storage_error(e: StoreError) -> Response {
 }
 
 /// Compares the bearer token in constant time.
-fn authorized(service: &Service, req: &Request) -> bool {
+pub(crate) fn authorized(service: &Service, req: &Request) -> bool {
     let Some(token) = req
         .header("authorization")
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -472,6 +481,9 @@ const ROUTES: &[(&str, &str)] = &[
 
 /// Answers a request.
 pub fn route(service: &Service, req: &Request) -> Response {
+    if req.path.starts_with("/release") {
+        return crate::release_http::route(service, req);
+    }
     let Some((_, method)) = ROUTES.iter().find(|(p, _)| *p == req.path) else {
         return Response::error(404, format!("no such path {:?}", req.path));
     };
@@ -483,11 +495,21 @@ pub fn route(service: &Service, req: &Request) -> Response {
             let (v, ok) = status::health(service, now_ms());
             Ok(Response::json(if ok { 200 } else { 503 }, &v))
         }
-        "/status" | "/status.json" => match service.store.status() {
-            Ok(rows) if req.path == "/status" => {
-                Ok(Response::text(200, status::status_text(&rows, now_ms())))
+        "/status" | "/status.json" => match service.store.status().and_then(|rows| {
+            Ok((
+                rows,
+                crate::release_view::stores_ota(service.store.as_ref(), now_ms())?,
+            ))
+        }) {
+            Ok((rows, ota)) if req.path == "/status" => Ok(Response::text(
+                200,
+                status::status_text(&rows, now_ms()) + &crate::release_view::ota_text(&ota),
+            )),
+            Ok((rows, ota)) => {
+                let mut v = status::status_json(&rows, now_ms());
+                v["ota"] = crate::release_view::ota_json(&ota);
+                Ok(Response::json(200, &v))
             }
-            Ok(rows) => Ok(Response::json(200, &status::status_json(&rows, now_ms()))),
             Err(e) => Err(storage_error(e)),
         },
         "/report" | "/report.csv" => report(service, req),
@@ -668,6 +690,27 @@ pub fn request(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Result<(u16, String), ClientError> {
+    let body = body.unwrap_or_default();
+    request_bytes(
+        addr,
+        method,
+        target,
+        token,
+        "application/json",
+        body.as_bytes(),
+    )
+}
+
+/// Sends one request with a body of any type (`content_type`) to the service
+/// at `addr` and returns the status and body.
+pub fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(u16, String), ClientError> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|source| ClientError::Connect { addr, source })?;
     let io = |source| ClientError::Io { addr, source };
@@ -679,16 +722,15 @@ pub fn request(
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    let body = body.unwrap_or_default();
     if method != "GET" {
         head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         ));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).map_err(io)?;
-    stream.write_all(body.as_bytes()).map_err(io)?;
+    stream.write_all(body).map_err(io)?;
     let mut answer = Vec::new();
     (&mut stream)
         .take(MAX_ANSWER)

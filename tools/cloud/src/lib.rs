@@ -12,6 +12,10 @@
 //! - `report`: the sales report (text and CSV), orders, flags and stock as text;
 //! - `flagged`: the sales terminals flagged for risk review, as text and JSON;
 //! - `admin`: the publish request format and the admin commands;
+//! - `release`: OTA releases (publish, rollout, withdraw, offers, serving bytes);
+//! - `release_cli`: the `release` commands and their upload client;
+//! - `release_http`, `release_view`: release routes, listings and the status view's OTA part;
+//! - `release_wire`: the uplink answers to OTA reports and chunk fetches;
 //! - `customer`: customers' ids, the erasure request and the operator's view of a customer;
 //! - `store`: storage (PostgreSQL or embedded), behind one trait.
 //!
@@ -26,6 +30,11 @@ pub mod customer;
 pub mod flagged;
 pub mod http;
 pub mod init;
+pub mod release;
+pub mod release_cli;
+pub mod release_http;
+pub mod release_view;
+pub mod release_wire;
 pub mod report;
 pub mod server;
 pub mod status;

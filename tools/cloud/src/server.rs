@@ -2,7 +2,8 @@
 //! operator CA), and answers each one's uplink session on its one bidirectional
 //! stream, message by message (`Hello` -> `Welcome`, `Batch` -> `Ack`/`Refused`,
 //! `Health` -> `Publications`, `Keys` -> `Keys`: customers' data keys merged
-//! into the cloud's, erasures the cloud knows coming back).
+//! into the cloud's, erasures the cloud knows coming back; `OtaReport` ->
+//! `Releases` and `FetchRelease` -> `ReleaseChunk`, see `release_wire`).
 //!
 //! This module owns the sessions: who a connection speaks for (its certificate,
 //! checked against its `Hello`), framing, refusals of bad input (answered with
@@ -523,6 +524,28 @@ fn answer(
             let (answer, after) = keys(store, s, *t, &ring, now);
             (answer, after, hello)
         }
+        StoreMessage::OtaReport { .. } | StoreMessage::FetchRelease { .. } if !hello => {
+            let reason = "OTA request before hello: send Hello first".to_string();
+            record_refusal(store, s, &reason);
+            (
+                CloudMessage::Refused {
+                    batch: 0,
+                    reason: reason.clone(),
+                },
+                After::Close(reason),
+                hello,
+            )
+        }
+        StoreMessage::OtaReport { terminals } => (
+            crate::release_wire::answer_report(store, s, &terminals, now),
+            After::Continue,
+            hello,
+        ),
+        StoreMessage::FetchRelease { id, offset, len } => (
+            crate::release_wire::answer_fetch(store, s, id, offset, len),
+            After::Continue,
+            hello,
+        ),
         StoreMessage::Health { health, downlink } => {
             let answer = store
                 .record_health(s, *t, &health, now)

@@ -463,6 +463,9 @@ fn unexpected(m: CloudMessage, wanted: &str) -> SyncError {
         CloudMessage::Refused { .. } => "a refusal",
         CloudMessage::Publications(_) => "publications",
         CloudMessage::Keys { .. } => "customer keys",
+        CloudMessage::Releases(_) => "releases",
+        CloudMessage::ReleaseChunk { .. } => "a release chunk",
+        CloudMessage::ReleaseRefused { .. } => "a release refusal",
     };
     SyncError::Protocol(format!("the cloud answered with {got} instead of {wanted}"))
 }

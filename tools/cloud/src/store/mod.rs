@@ -14,7 +14,9 @@
 //! numbers, negative-stock flags, flag order), `customers` (key merges,
 //! erasures and what the operator may see of a customer), `prices` (the cached
 //! central price book), `rows` (report assembly) and `codec` (stored encodings
-//! and number conversions).
+//! and number conversions). `release` holds OTA releases, their bundle
+//! chunks and terminals' OTA reports (a trait of its own, which every
+//! `CloudStore` also implements).
 //!
 //! Status semantics both follow: a health report is a successful sync (it sets
 //! leader, pending, reported failed syncs and disk; without an error it keeps
@@ -30,6 +32,7 @@ mod flagged;
 pub mod pg;
 mod plan;
 mod prices;
+pub mod release;
 mod rows;
 
 pub use embedded::EmbeddedStore;
@@ -210,7 +213,7 @@ impl std::fmt::Debug for CustomerView {
 /// The cloud's storage. Implementations are thread-safe; every method is one
 /// transaction. Ingest is idempotent: the same batch twice, or two leaders'
 /// overlapping batches, store each record once.
-pub trait CloudStore: Send + Sync {
+pub trait CloudStore: Send + Sync + release::ReleaseStore {
     /// Checks and stores a batch from `store` in one transaction, with the
     /// projections of the records it adds; refused batches store nothing and are
     /// recorded as a failure of the store (the reason is kept for the status view).

@@ -11,6 +11,7 @@ mod flagged;
 mod ingest;
 mod keys;
 mod read;
+mod release;
 mod tables;
 mod write;
 
@@ -43,6 +44,7 @@ impl EmbeddedStore {
         let txn = database.begin_write().map_err(db)?;
         {
             tables::create_all(&txn)?;
+            release::create(&txn)?;
             let mut meta = txn.open_table(META).map_err(db)?;
             let version = meta.get(KEY_SCHEMA).map_err(db)?.map(|v| v.value());
             match version {

@@ -13,6 +13,7 @@ mod keys;
 mod pool;
 mod project;
 mod read;
+mod release;
 mod schema;
 mod write;
 

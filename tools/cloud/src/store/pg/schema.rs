@@ -28,6 +28,9 @@
 //! - `flagged_sales` (migration 3): per (store, terminal, seq) a sale the
 //!   terminal flagged for risk review: receipt, cashier, score, level, reason
 //!   codes (comma-separated), source, approving manager, time.
+//! - `releases`, `release_chunks`, `ota_terminals` (migration 4): OTA
+//!   releases with their bundle bytes in 1 MiB chunks, and each terminal's
+//!   last OTA report (see `release`).
 
 use super::pool::Failure;
 use postgres::Client;
@@ -40,7 +43,37 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial schema", V1),
     (2, "customers' keys, erasures and sealed records", V2),
     (3, "sales flagged for risk review", V3),
+    (
+        4,
+        "OTA releases, their bundle chunks and terminals' OTA reports",
+        V4,
+    ),
 ];
+
+const V4: &str = r#"
+CREATE SEQUENCE releases_id_seq;
+CREATE TABLE releases (
+    id bigint PRIMARY KEY,
+    state text NOT NULL,
+    meta bytea NOT NULL,
+    fetched_chunks bigint NOT NULL,
+    fetched_bytes bigint NOT NULL
+);
+CREATE TABLE release_chunks (
+    release bigint NOT NULL REFERENCES releases (id),
+    idx bigint NOT NULL,
+    bytes bytea NOT NULL,
+    PRIMARY KEY (release, idx)
+);
+CREATE TABLE ota_terminals (
+    store text NOT NULL,
+    terminal integer NOT NULL,
+    seen_ms bigint NOT NULL,
+    at_ms bigint NOT NULL,
+    report bytea NOT NULL,
+    PRIMARY KEY (store, terminal)
+);
+"#;
 
 const V1: &str = r#"
 CREATE TABLE events (
