@@ -234,13 +234,48 @@ impl GrubEnvFile {
     }
 }
 
+impl GrubEnvFile {
+    /// The variables as GRUB sees them: a missing file (a regular file only:
+    /// a cut between the rename's unlink and its new entry on FAT) or a
+    /// malformed block is what `load_env` cannot read, so GRUB boots with the
+    /// script's defaults; this reads as no variables, with a warning, so the
+    /// next write puts a whole block back. Other I/O errors are errors.
+    fn vars_as_grub_sees_them(&self) -> Result<BTreeMap<String, String>, BootloaderError> {
+        match self.read_vars() {
+            Err(BootloaderError::Io { source, .. })
+                if self.mode == GrubEnvWrite::Replace
+                    && source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                log::warn!(
+                    "GRUB environment {} is missing: GRUB boots with the A/B defaults; the next write recreates it",
+                    self.path.display()
+                );
+                Ok(BTreeMap::new())
+            }
+            Err(BootloaderError::Grub { source, .. }) => {
+                log::warn!(
+                    "GRUB environment {} is unreadable ({source}): GRUB boots with the A/B defaults; the next write replaces it",
+                    self.path.display()
+                );
+                Ok(BTreeMap::new())
+            }
+            other => other,
+        }
+    }
+}
+
 impl Bootloader for GrubEnvFile {
+    /// The A/B state GRUB boots with: a missing or malformed block reads as
+    /// the defaults (see [`BootEnv::default`]), as `keel-ab.cfg` does; an A/B
+    /// variable with a value the scheme does not know is an error.
     fn read(&mut self) -> Result<BootEnv, BootloaderError> {
-        Ok(BootEnv::from_vars(&self.read_vars()?)?)
+        Ok(BootEnv::from_vars(&self.vars_as_grub_sees_them()?)?)
     }
 
+    /// Stores `env`, keeping the other variables; a missing or malformed
+    /// block is replaced by a whole new one.
     fn write(&mut self, env: &BootEnv) -> Result<(), BootloaderError> {
-        let mut vars = self.read_vars()?;
+        let mut vars = self.vars_as_grub_sees_them()?;
         env.to_vars(&mut vars);
         self.write_vars(&vars)
     }

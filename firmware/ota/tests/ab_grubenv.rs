@@ -199,19 +199,39 @@ fn a_fixed_block_is_rewritten_in_place_without_touching_what_follows() {
 }
 
 #[test]
-fn a_damaged_or_missing_block_is_a_clear_error() {
+fn a_damaged_or_missing_block_reads_as_grub_boots_and_the_next_write_repairs_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grubenv");
+    let raw = GrubEnvFile::new(&path);
     let mut bl = GrubEnvFile::new(&path);
-    assert!(matches!(bl.read(), Err(BootloaderError::Io { .. })));
-    std::fs::write(&path, vec![b'#'; 100]).unwrap();
-    let e = bl.read().unwrap_err();
+    // Missing: the raw read says so; the bootloader view is GRUB's defaults.
+    assert!(matches!(raw.read_vars(), Err(BootloaderError::Io { .. })));
+    assert_eq!(bl.read().unwrap(), BootEnv::default());
+    bl.write(&BootEnv::fresh(Slot::B)).unwrap();
+    assert!(editenv(&path, &["list"]).contains("KEEL_ORDER=B A"));
+    // Torn (GRUB's own in-place save_env cut short): the same.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.truncate(512);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = raw.read_vars().unwrap_err();
     assert!(
-        e.to_string().contains("block is 100 bytes, expected 1024"),
+        e.to_string().contains("block is 512 bytes, expected 1024"),
         "{e}"
     );
-    editenv(&path, &["create"]);
+    assert_eq!(bl.read().unwrap(), BootEnv::default());
+    let mut env = bl.read().unwrap();
+    env.mark_bad(Slot::B);
+    bl.write(&env).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len() as usize,
+        GRUBENV_SIZE
+    );
+    assert!(editenv(&path, &["list"]).contains("KEEL_B_LEFT=0"));
+    // Garbage in an A/B variable is reported, not guessed.
     editenv(&path, &["set", "KEEL_A_LEFT=seven"]);
     let e = bl.read().unwrap_err();
     assert!(e.to_string().contains("KEEL_A_LEFT=\"seven\""), "{e}");
+    // Writing a whole A/B state replaces it.
+    bl.write(&BootEnv::default()).unwrap();
+    assert_eq!(bl.read().unwrap(), BootEnv::default());
 }
