@@ -1,6 +1,7 @@
 //! What the camera button and the risk policy put on the cashier's screens,
 //! from the snapshot: the picker's rows (with the catalog's pictures), the
-//! message line's translated text for what the camera found, and the tender
+//! message line's translated text for what the camera found (and for a card
+//! payment waiting for a manager's PIN), and the tender
 //! screen's discreet note on the lowered offline card limit (never reason
 //! codes: the snapshot has none). Pure: view-model in, screen values out; the
 //! state of a press (waiting, picker closed) is [`crate::ui`]'s.
@@ -34,8 +35,12 @@ pub fn candidates(view: &ViewModel, pictures: &Pictures) -> Vec<Candidate> {
         .collect()
 }
 
-/// The message line for what the camera found (`None`: no camera result).
+/// The message line for what the camera found, or for a card payment
+/// waiting for a manager's approval (`None`: the snapshot's own message).
 pub fn message(view: &ViewModel) -> Option<String> {
+    if view.card_approval.is_some() {
+        return Some(tr("Card payment needs a manager's approval"));
+    }
     Some(match view.recognition.as_ref()? {
         RecognitionView::Added(c) => trf(
             "Recognized {} ({}): added to the sale",

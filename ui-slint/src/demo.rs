@@ -144,7 +144,51 @@ pub fn sale() -> ViewModel {
         status: status(),
         message: None,
         ops: crate::screens::ops_demo::ops(),
+        camera: true,
         ..ViewModel::default()
+    }
+}
+
+/// The sale screen after the camera was unsure: the picker with its top three.
+pub fn picker() -> ViewModel {
+    let c = |sku: &str, name: &str, confidence_permille| crate::view::CandidateView {
+        sku: sku.into(),
+        name: name.into(),
+        confidence_permille,
+    };
+    ViewModel {
+        recognition: Some(crate::view::RecognitionView::Choose(vec![
+            c("CROISSANT", "Croissant", 514),
+            c("MUFFIN", "Blueberry muffin", 327),
+            c("BAGEL", "Bagel", 96),
+        ])),
+        message: Some(MessageView {
+            kind: MessageKind::Notice,
+            text: "not sure what this is".into(),
+        }),
+        ..sale()
+    }
+}
+
+/// The tender screen when a card payment at high risk waits for a manager's
+/// PIN, after a wrong one: the risk note (limit halved to 125.00), the PIN
+/// pad's amount and why the PIN was refused.
+pub fn card_approval() -> ViewModel {
+    ViewModel {
+        card_risk: Some(crate::view::CardRiskView {
+            level: "high".into(),
+            card_limit: eur(12500),
+            approval_needed: true,
+        }),
+        card_approval: Some(crate::view::CardApprovalView {
+            amount: eur(567),
+            error: Some("manager PIN refused: wrong PIN".into()),
+        }),
+        message: Some(MessageView {
+            kind: MessageKind::Error,
+            text: "manager PIN refused: wrong PIN".into(),
+        }),
+        ..tender()
     }
 }
 
