@@ -128,8 +128,26 @@ fn cases() -> Vec<BTreeMap<String, String>> {
     out
 }
 
+/// The file system the grubenv blocks live on in the grub-emu run.
+#[derive(Debug, Clone, Copy)]
+enum EnvFs {
+    /// ext2 (as a Linux boot partition).
+    Ext2,
+    /// FAT (as the EFI system partition, where the dev image keeps it).
+    Fat,
+}
+
 #[test]
 fn grub_script_in_grub_emu_boots_what_select_boot_says_for_every_environment() {
+    grub_cases_in_grub_emu(EnvFs::Ext2);
+}
+
+#[test]
+fn grub_script_saves_its_env_on_fat_like_the_esp() {
+    grub_cases_in_grub_emu(EnvFs::Fat);
+}
+
+fn grub_cases_in_grub_emu(fs: EnvFs) {
     let dir = tempfile::tempdir().unwrap();
     let envdir = dir.path().join("fs");
     std::fs::create_dir(&envdir).unwrap();
@@ -148,19 +166,43 @@ fn grub_script_in_grub_emu_boots_what_select_boot_says_for_every_environment() {
         ));
     }
     cfg.push_str("halt\n");
-    // The envs on an ext2 disk: GRUB's save_env rewrites a file's blocks in
+    // The envs on a disk image: GRUB's save_env rewrites a file's blocks in
     // place and refuses files it cannot map to blocks (the host file system).
     let disk = dir.path().join("disk.img");
-    let mkfs = Command::new(tool("mke2fs", "e2fsprogs"))
-        .args(["-q", "-t", "ext2", "-b", "1024", "-d"])
-        .arg(&envdir)
-        .arg(&disk)
-        .arg("2M")
-        .output()
-        .unwrap();
+    let (mkfs, block) = match fs {
+        EnvFs::Ext2 => (
+            Command::new(tool("mke2fs", "e2fsprogs"))
+                .args(["-q", "-t", "ext2", "-b", "1024", "-d"])
+                .arg(&envdir)
+                .arg(&disk)
+                .arg("2M")
+                .output()
+                .unwrap(),
+            1024,
+        ),
+        EnvFs::Fat => {
+            let made = Command::new(tool("mkfs.vfat", "dosfstools"))
+                .arg("-C")
+                .arg(&disk)
+                .arg("4096")
+                .output()
+                .unwrap();
+            assert!(
+                made.status.success(),
+                "mkfs.vfat: {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            let mut mcopy = Command::new(tool("mcopy", "mtools"));
+            mcopy.arg("-i").arg(&disk);
+            for i in 0..cases.len() {
+                mcopy.arg(envdir.join(format!("env{i}")));
+            }
+            (mcopy.arg("::").output().unwrap(), 512)
+        }
+    };
     assert!(
         mkfs.status.success(),
-        "mke2fs: {}",
+        "making the {fs:?} image: {}",
         String::from_utf8_lossy(&mkfs.stderr)
     );
     std::fs::write(
@@ -183,7 +225,7 @@ fn grub_script_in_grub_emu_boots_what_select_boot_says_for_every_environment() {
     let started = Instant::now();
     let output = run_with_limit(cmd, Duration::from_secs(120));
     println!(
-        "grub-emu ran {} cases in {:?}",
+        "grub-emu ran {} cases on {fs:?} in {:?}",
         cases.len(),
         started.elapsed()
     );
@@ -206,7 +248,7 @@ fn grub_script_in_grub_emu_boots_what_select_boot_says_for_every_environment() {
     // What GRUB saved, per case: every grubenv block on the disk.
     let image = std::fs::read(&disk).unwrap();
     let mut saved: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
-    for off in (0..image.len() - GRUBENV_SIZE).step_by(1024) {
+    for off in (0..image.len() - GRUBENV_SIZE).step_by(block) {
         if image[off..].starts_with(GRUBENV_HEADER.as_bytes()) {
             let vars = parse(&image[off..off + GRUBENV_SIZE]).unwrap();
             let case = vars["keel_case"].parse().unwrap();
