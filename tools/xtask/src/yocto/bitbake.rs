@@ -1,8 +1,8 @@
 //! A reader for the small part of BitBake's metadata syntax the layer checks
 //! need: variable assignments (with overrides, flags, `export` and line
 //! continuations), `require`/`include` lines, and the `${VAR}` references in
-//! a value. Function bodies (`do_x() { ... }`, `python ... { ... }`) are
-//! skipped. Pure: text in, assignments out; it must not read files or
+//! a value. Function bodies (`do_x() { ... }`, `python ... { ... }`, `def`)
+//! are skipped. Pure: text in, assignments out; it must not read files or
 //! evaluate inline Python.
 
 /// One `NAME op "value"` line (continuations joined with single spaces).
@@ -85,6 +85,15 @@ pub fn parse(text: &str) -> Result<Metadata, ParseError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
+        if trimmed.starts_with("def ") {
+            // A top-level Python function: its body is indented.
+            while i < lines.len()
+                && (lines[i].starts_with([' ', '\t']) || lines[i].trim().is_empty())
+            {
+                i += 1;
+            }
+            continue;
+        }
         if is_function_start(trimmed) {
             // Skip to the closing brace at the start of a line.
             while i < lines.len() && !lines[i].starts_with('}') {
@@ -130,19 +139,23 @@ pub fn parse(text: &str) -> Result<Metadata, ParseError> {
     Ok(meta)
 }
 
+/// `name() {`, `name:append() {`, `python name() {`, `python () {`,
+/// `fakeroot name() {`: a function body follows, up to a `}` line.
 fn is_function_start(line: &str) -> bool {
-    let opens_block = line.ends_with('{');
-    opens_block
-        && (line.starts_with("python ")
-            || line.starts_with("fakeroot ")
-            || line.split('(').next().is_some_and(|name| {
-                !name.is_empty()
-                    && name
-                        .trim()
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_-:${}".contains(c))
-                    && line.contains("()")
-            }))
+    let Some(head) = line.strip_suffix('{') else {
+        return false;
+    };
+    let Some(head) = head.trim_end().strip_suffix("()") else {
+        return false;
+    };
+    let head = head.trim();
+    let name = head
+        .strip_prefix("python")
+        .or_else(|| head.strip_prefix("fakeroot"))
+        .unwrap_or(head)
+        .trim();
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-:${}".contains(c))
 }
 
 fn assignment(line: &str, lineno: usize) -> Result<Assignment, ParseError> {
@@ -258,6 +271,10 @@ do_install() {
 python do_foo() {
     pass
 }
+def keel_helper(d):
+    return "x"
+
+AFTER_DEF = "y"
 "#;
         let meta = parse(text).expect("parses");
         let names: Vec<_> = meta.assignments.iter().map(|a| a.name.as_str()).collect();
@@ -270,7 +287,8 @@ python do_foo() {
                 "SRC_URI[foo-1.0.sha256sum]",
                 "LIBCLANG_PATH",
                 "KEEL_REPO_DIR",
-                "FILESEXTRAPATHS:prepend:keel"
+                "FILESEXTRAPATHS:prepend:keel",
+                "AFTER_DEF"
             ]
         );
         assert_eq!(

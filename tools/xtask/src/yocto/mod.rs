@@ -1,7 +1,8 @@
 //! `cargo xtask yocto-lint`: checks yocto-layer/meta-keel without a Yocto
 //! build. oelint-adv (pinned, from the Python package index, see [`oelint`])
 //! lints every recipe, append, class, include and config file; the
-//! structural checks ([`layer`], [`wks`], [`crates`]) prove what the linter
+//! structural checks ([`layer`], [`src_uri`], [`boards`], [`wks`], [`crates`])
+//! prove what the linter
 //! cannot: the layer configuration, that bitbake reads every recipe, that
 //! every `file://` exists, the A/B partition labels, the boards, and that the
 //! recipe's crate list is Cargo.lock's. The tests below run the same checks
@@ -11,9 +12,11 @@
 //! This module owns the checks; it must not change the layer.
 
 pub mod bitbake;
+pub mod boards;
 pub mod crates;
 pub mod layer;
 pub mod oelint;
+pub mod src_uri;
 pub mod wks;
 
 use crate::cmd;
@@ -78,8 +81,8 @@ pub fn structural(repo: &Path) -> Vec<Finding> {
     let layer = layer_dir(repo);
     let mut findings = Vec::new();
     layer::check_layer_conf(&layer, &mut findings);
-    layer::check_src_uri_files(&layer, repo, &mut findings);
-    layer::check_boards(&layer, repo, &mut findings);
+    src_uri::check(&layer, repo, &mut findings);
+    boards::check(&layer, repo, &mut findings);
     if let Some(wks_path) = layer::wks_file(&layer, &mut findings) {
         match std::fs::read_to_string(&wks_path) {
             Ok(text) => findings.extend(

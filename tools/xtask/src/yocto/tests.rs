@@ -138,7 +138,7 @@ fn a_missing_file_a_wrong_repo_path_and_an_unread_recipe_are_found() {
     );
 
     let mut findings = Vec::new();
-    layer::check_src_uri_files(&layer, &scratch.0, &mut findings);
+    src_uri::check(&layer, &scratch.0, &mut findings);
     let text = show(&findings);
     assert!(text.contains("KEEL_REPO_DIR does not lead"), "{text}");
     assert!(text.contains("file://nope.cfg"), "{text}");
