@@ -237,11 +237,11 @@ mod tests {
         );
         assert_eq!(
             r,
-            UiAction::Refund {
+            Some(UiAction::Refund {
                 receipt: 4,
                 lines: vec![(1, Qty::Units(2)), (3, Qty::Grams(750))],
                 manager_pin: "9999".into()
-            }
+            })
         );
         let o = manager(
             PinPurpose::PriceOverride {
@@ -251,7 +251,13 @@ mod tests {
             },
             "9999".into(),
         );
-        assert_eq!(o.manager_pin(), Some("9999"));
+        assert_eq!(o.as_ref().and_then(|o| o.manager_pin()), Some("9999"));
+        // A card approval needs the card terminal: the mapper makes it.
+        let card = PinPurpose::CardApproval {
+            amount: 500,
+            amount_text: "5.00".into(),
+        };
+        assert_eq!(manager(card, "9999".into()), None);
         assert_eq!(actions(&Action::Cancel), None);
         assert_eq!(
             actions(&Action::Reprint { receipt: 7 }),

@@ -119,7 +119,7 @@ fn blend(a: &Path, b: &Path, out: &Path) {
         .rgba()
         .iter()
         .zip(b.rgba())
-        .map(|(&x, &y)| ((u16::from(x) + u16::from(y) + 1) / 2) as u8)
+        .map(|(&x, &y)| (u16::from(x) + u16::from(y)).div_ceil(2) as u8)
         .collect();
     Image::new(a.width(), a.height(), mixed)
         .save_png(out)
