@@ -169,44 +169,153 @@ fn a_missing_file_a_wrong_repo_path_and_an_unread_recipe_are_found() {
     );
 }
 
-#[test]
-fn the_grubenv_the_recipe_writes_is_a_full_grub_environment_block() {
-    let recipe = layer_dir(&repo()).join("recipes-bsp/keel-boot-grub/keel-boot-grub_1.0.bb");
-    let text = std::fs::read_to_string(&recipe).expect("recipe");
-    let meta = bitbake::parse(&text).expect("parses");
-    let vars = meta
-        .get("KEEL_GRUBENV_VARS")
-        .expect("KEEL_GRUBENV_VARS")
-        .to_string();
-    // The recipe's own shell lines, from the header to the padding.
+/// The body of shell function `name` of a recipe (between `name() {` and
+/// the `}` line).
+fn shell_function(text: &str, name: &str) -> String {
+    let head = format!("{name}() {{");
     let lines: Vec<&str> = text.lines().collect();
     let start = lines
         .iter()
-        .position(|l| l.contains("# GRUB Environment Block"))
-        .expect("start");
-    let end = lines
-        .iter()
-        .position(|l| l.contains("tr '\\0' '#'"))
-        .expect("end");
-    let scratch = Scratch::new("grubenv");
-    let script = format!(
-        "bbfatal() {{ echo \"$*\" >&2; exit 1; }}\n{}\n",
-        lines[start..=end].join("\n")
-    )
-    .replace("${B}", &scratch.0.to_string_lossy())
-    .replace("${KEEL_GRUBENV_VARS}", &vars);
-    let st = Command::new("sh")
+        .position(|l| l.trim() == head)
+        .unwrap_or_else(|| panic!("no {head}"));
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| *l == "}")
+            .expect("closing brace");
+    lines[start + 1..end].join("\n")
+}
+
+/// Runs a recipe's shell `body` with `${VAR}` replaced from `vars` (every
+/// reference must be known) and bitbake's bbfatal defined; its exit status.
+fn run_recipe_shell(body: &str, vars: &[(&str, String)]) -> std::process::ExitStatus {
+    let mut script = body.to_string();
+    for (name, value) in vars {
+        script = script.replace(&format!("${{{name}}}"), value);
+    }
+    assert!(!script.contains("${"), "unexpanded variable in:\n{script}");
+    let script = format!("set -e\nbbfatal() {{ echo \"$*\" >&2; exit 1; }}\n{script}\n");
+    Command::new("sh")
         .arg("-c")
         .arg(&script)
         .status()
-        .expect("sh");
-    assert!(st.success());
-    let env = std::fs::read(scratch.0.join("grubenv")).expect("grubenv");
-    assert_eq!(env.len(), 1024);
-    let text = String::from_utf8(env).expect("ascii");
-    let body = text.trim_end_matches('#');
-    assert_eq!(
-        body,
-        "# GRUB Environment Block\nKEEL_ORDER=A B\nKEEL_A_LEFT=3\nKEEL_B_LEFT=3\n"
+        .expect("sh")
+}
+
+fn board_var(machine: &str, name: &str) -> String {
+    let inc = layer_dir(&repo()).join(format!("conf/machine/include/keel-{machine}.inc"));
+    let meta = bitbake::parse(&std::fs::read_to_string(inc).expect("inc")).expect("parses");
+    meta.get(name)
+        .unwrap_or_else(|| panic!("{name} of {machine}"))
+        .to_string()
+}
+
+#[test]
+fn keel_boot_grub_writes_grub_cfg_and_a_grubenv_grub_editenv_reads() {
+    let dir = layer_dir(&repo()).join("recipes-bsp/keel-boot-grub");
+    let text = std::fs::read_to_string(dir.join("keel-boot-grub_1.0.bb")).expect("recipe");
+    let meta = bitbake::parse(&text).expect("parses");
+    let scratch = Scratch::new("grub");
+    let src = scratch.0.join("S");
+    std::fs::create_dir_all(&src).expect("S");
+    std::fs::copy(dir.join("files/grub.cfg.in"), src.join("grub.cfg.in")).expect("copy");
+    let args = board_var("qemux86-64", "KEEL_KERNEL_ARGS");
+    let st = run_recipe_shell(
+        &shell_function(&text, "do_compile"),
+        &[
+            ("S", src.to_string_lossy().into_owned()),
+            ("B", scratch.0.to_string_lossy().into_owned()),
+            ("KEEL_KERNEL_ARGS", args.clone()),
+            (
+                "KEEL_GRUBENV_VARS",
+                meta.get("KEEL_GRUBENV_VARS").expect("vars").to_string(),
+            ),
+        ],
     );
+    assert!(st.success());
+
+    let cfg = std::fs::read_to_string(scratch.0.join("grub.cfg")).expect("grub.cfg");
+    assert!(!cfg.contains('@'), "a placeholder is left:\n{cfg}");
+    assert!(
+        cfg.contains(&format!("rootwait {args} keel.slot=$keel_slot")),
+        "{cfg}"
+    );
+    assert!(cfg.contains("source \"${prefix}/keel-ab.cfg\""), "{cfg}");
+
+    let env = std::fs::read(scratch.0.join("grubenv")).expect("grubenv");
+    assert_eq!(env.len(), 1024, "a GRUB environment block is 1024 bytes");
+    let listed = Command::new("grub-editenv")
+        .arg(scratch.0.join("grubenv"))
+        .arg("list")
+        .output()
+        .expect("grub-editenv (grub-common, from cargo xtask setup)");
+    assert!(listed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "KEEL_ORDER=A B\nKEEL_A_LEFT=3\nKEEL_B_LEFT=3\n"
+    );
+}
+
+#[test]
+fn keel_boot_uboot_makes_a_boot_scr_that_sets_what_keel_ab_cmd_needs() {
+    let dir = layer_dir(&repo()).join("recipes-bsp/keel-boot-uboot");
+    let text = std::fs::read_to_string(dir.join("keel-boot-uboot_1.0.bb")).expect("recipe");
+    let scratch = Scratch::new("uboot");
+    let src = scratch.0.join("S");
+    std::fs::create_dir_all(&src).expect("S");
+    std::fs::copy(
+        dir.join("files/keel-rpi-env.cmd.in"),
+        src.join("keel-rpi-env.cmd.in"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        repo().join("board/common/u-boot/keel-ab.cmd"),
+        src.join("keel-ab.cmd"),
+    )
+    .expect("copy");
+    let args = board_var("raspberrypi4-64", "KEEL_KERNEL_ARGS");
+    let st = run_recipe_shell(
+        &shell_function(&text, "do_compile"),
+        &[
+            ("S", src.to_string_lossy().into_owned()),
+            ("B", scratch.0.to_string_lossy().into_owned()),
+            ("UBOOT_ARCH", "arm64".to_string()),
+            ("KEEL_KERNEL_ARGS", args.clone()),
+        ],
+    );
+    assert!(
+        st.success(),
+        "mkimage (u-boot-tools, from cargo xtask setup) failed"
+    );
+
+    let cmd = std::fs::read_to_string(scratch.0.join("boot.cmd")).expect("boot.cmd");
+    let ab = std::fs::read_to_string(src.join("keel-ab.cmd")).expect("keel-ab.cmd");
+    assert!(
+        cmd.ends_with(&ab),
+        "boot.cmd must end with keel-ab.cmd as it is"
+    );
+    assert!(
+        cmd.contains(&format!("setenv keel_bootargs \"{args}\"")),
+        "{cmd}"
+    );
+    // Every variable keel-ab.cmd expects from the board is set before it runs.
+    let preamble = &cmd[..cmd.len() - ab.len()];
+    for var in ["keel_bootargs", "keel_part_a", "keel_part_b", "keel_load"] {
+        assert!(ab.contains(var), "keel-ab.cmd no longer uses {var}");
+        assert!(
+            preamble
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("setenv {var} "))),
+            "the board part does not set {var}"
+        );
+    }
+
+    let listed = Command::new("mkimage")
+        .arg("-l")
+        .arg(scratch.0.join("boot.scr"))
+        .output()
+        .expect("mkimage");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("Script"), "{listed}");
+    assert!(listed.contains("Keel A/B boot"), "{listed}");
 }
