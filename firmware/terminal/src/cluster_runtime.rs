@@ -33,6 +33,7 @@ use thiserror::Error;
 
 pub mod counter_claims;
 pub mod key_sync;
+pub mod ota;
 pub mod uplink_marks;
 
 use keel_uplink::UplinkMarks;
@@ -187,6 +188,22 @@ enum ControlMessage {
     },
     /// Customers' data keys and erasures (a push or an anti-entropy chunk).
     Keys(keel_core::pii::KeyRing),
+    /// The releases the cloud offers the store (the leader announces them).
+    OtaOffers(Vec<keel_uplink::release::ReleaseOffer>),
+    /// A terminal's OTA state (to the leader, which forwards it to the cloud).
+    OtaReport(keel_uplink::release::TerminalOta),
+    /// Please send bytes of a bundle (by its SHA-256).
+    OtaFetch {
+        sha: [u8; 32],
+        offset: u64,
+        len: u32,
+    },
+    /// Bytes of a bundle (empty: not held that far yet).
+    OtaChunk {
+        sha: [u8; 32],
+        offset: u64,
+        bytes: Vec<u8>,
+    },
 }
 
 const CONTROL_VERSION: u8 = 1;
@@ -445,6 +462,7 @@ pub fn start(
         st.raft = Some(raft.status());
     }
     let marks = Arc::new(Mutex::new(UplinkMarks::default()));
+    let ota_channel = lock(&node).ota_channel().clone();
     let runtime = Runtime {
         uplink_marks: marks.clone(),
         node,
@@ -464,6 +482,7 @@ pub fn start(
         next_req: 1,
         retries: Vec::new(),
         key_sync: key_sync::KeySync::default(),
+        ota: ota::MeshOta::new(ota_channel),
         counter_claims: counter_claims::Claims::new(),
     };
     let thread = std::thread::Builder::new()
@@ -508,6 +527,8 @@ struct Runtime {
     key_sync: key_sync::KeySync,
     /// Which terminal won each counter order, folded from every committed take.
     counter_claims: counter_claims::Claims,
+    /// The OTA channel on the mesh (announcements, reports, bundle chunks).
+    ota: ota::MeshOta,
 }
 
 /// Who waits for a proposal's outcome.
@@ -602,6 +623,7 @@ impl Runtime {
                     if let Some(chunk) = chunk {
                         self.send_keys(&chunk);
                     }
+                    self.ota_tick();
                     self.publish_status();
                 }
             }
@@ -906,6 +928,12 @@ impl Runtime {
                     self.reply(w, result);
                 }
             }
+            Ok(
+                m @ (ControlMessage::OtaOffers(_)
+                | ControlMessage::OtaReport(_)
+                | ControlMessage::OtaFetch { .. }
+                | ControlMessage::OtaChunk { .. }),
+            ) => self.on_ota(from, m),
             Err(e) => log::warn!("control message from {from} refused: {e}"),
         }
     }

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod health;
 pub mod node;
 pub mod ota;
+pub mod ota_channel;
 pub mod peripherals;
 pub mod provision;
 pub mod risk;

@@ -83,6 +83,7 @@ pub struct Node {
     on_keys: Option<Box<dyn FnMut(KeyRing) + Send>>,
     ai: Option<crate::ai::AiService>,
     ota: Option<crate::ota::OtaService>,
+    ota_channel: crate::ota_channel::OtaChannel,
     risk: Option<std::sync::Arc<dyn crate::risk::RiskSource>>,
 }
 
@@ -159,6 +160,7 @@ impl Node {
                 state = fresh;
             }
         }
+        let profile_terminal = profile.terminal;
         let mut node = Node {
             profile,
             state,
@@ -169,6 +171,7 @@ impl Node {
             on_keys: None,
             ai: None,
             ota: None,
+            ota_channel: crate::ota_channel::OtaChannel::new(profile_terminal, data_dir),
             risk: None,
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
@@ -230,6 +233,12 @@ impl Node {
     /// The terminal's OTA service (offers, installs, status), if started.
     pub fn ota(&self) -> Option<&crate::ota::OtaService> {
         self.ota.as_ref()
+    }
+
+    /// The store OTA channel's state on this terminal (releases offered,
+    /// downloads, reports); cheap to clone for the runtimes.
+    pub fn ota_channel(&self) -> &crate::ota_channel::OtaChannel {
+        &self.ota_channel
     }
 
     /// Gives the node its OTA service.

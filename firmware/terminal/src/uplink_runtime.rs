@@ -6,7 +6,8 @@
 //!
 //! Owns: the session loop (`session`), the downlink's journal writes
 //! (`downlink`), retry with exponential backoff and jitter, and the status the
-//! console and the health endpoint show (`status`).
+//! console and the health endpoint show (`status`), and the leader's OTA
+//! exchange (`ota`: the store's OTA reports, releases downloaded once).
 //!
 //! Must not: hold the node lock across a network wait, or let anything here
 //! delay a sale (a cloud outage only shows up in the status); decide what a
@@ -14,6 +15,7 @@
 //! (keel-cluster's `CloudSession` does).
 
 pub mod downlink;
+pub mod ota;
 pub mod session;
 pub mod status;
 pub mod transport;

@@ -87,8 +87,8 @@ pub fn describe(marks: &UplinkMarks) -> String {
 }
 
 /// Session state beyond the connection.
-struct Session<'c> {
-    ctx: &'c Ctx,
+pub(super) struct Session<'c> {
+    pub(super) ctx: &'c Ctx,
     conn: CloudSession,
     builder: BatchBuilder,
     /// Newest publication applied.
@@ -104,6 +104,8 @@ struct Session<'c> {
     succeeded: bool,
     /// Digest of the key ring the cloud last received in full (`None`: not yet).
     keys_digest: Option<[u8; 32]>,
+    /// The OTA exchange's bookkeeping (see `ota`).
+    pub(super) ota: super::ota::LeaderOta,
 }
 
 /// Runs one session until it ends (see [`SessionEnd`]) or fails.
@@ -149,6 +151,7 @@ pub(crate) async fn run(ctx: &Ctx, next_batch: &mut u64) -> Result<SessionEnd, S
         replicated: replicated.clone(),
         succeeded: false,
         keys_digest: None,
+        ota: super::ota::LeaderOta::default(),
     };
     let end = session.serve(hello, replicated, next_batch).await;
     // Whatever the cloud acknowledged is kept, however the session ended (a new
@@ -187,7 +190,7 @@ async fn watch(ctx: &Ctx) -> SessionEnd {
 
 impl Session<'_> {
     /// Sends `msg` and waits for the answer, unless the session must end first.
-    async fn request(
+    pub(super) async fn request(
         &mut self,
         msg: &StoreMessage,
     ) -> Result<Result<CloudMessage, SyncError>, SessionEnd> {
@@ -335,6 +338,12 @@ impl Session<'_> {
                 }
                 continue;
             }
+            // Idle: the OTA exchange gets its turn (one chunk at most).
+            match self.ota_step().await? {
+                super::ota::OtaStep::End(end) => return Ok(end),
+                super::ota::OtaStep::Busy => continue,
+                super::ota::OtaStep::Idle => {}
+            }
             if let Err(end) = guarded(ctx, async {
                 smol::Timer::after(IDLE_POLL).await;
                 Ok(())
@@ -456,7 +465,7 @@ fn ahead(a: &UplinkMarks, b: &UplinkMarks) -> bool {
     })
 }
 
-fn unexpected(m: CloudMessage, wanted: &str) -> SyncError {
+pub(super) fn unexpected(m: CloudMessage, wanted: &str) -> SyncError {
     let got = match m {
         CloudMessage::Welcome { .. } => "a welcome",
         CloudMessage::Ack { .. } => "an ack of another batch",
