@@ -6,6 +6,7 @@
 
 pub mod ai;
 pub mod app;
+pub mod board;
 pub mod cli;
 pub mod clock;
 pub mod cluster_runtime;
