@@ -90,6 +90,8 @@ struct Plan {
     devices: DevicesConfig,
     ui: UiConfig,
     ai: config::AiSettings,
+    ota: config::OtaSettings,
+    board: Option<PathBuf>,
 }
 
 fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
@@ -110,6 +112,8 @@ fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
             devices: DevicesConfig::default(),
             ui: UiConfig::default(),
             ai: config::AiSettings::default(),
+            ota: config::OtaSettings::default(),
+            board: c.board.clone(),
         });
     }
     let path = c.config.clone().ok_or(AppError::NoConfig)?;
@@ -136,6 +140,8 @@ fn plan(c: &ConsoleArgs) -> Result<Plan, AppError> {
         devices: cfg.devices,
         ui: cfg.ui,
         ai: cfg.ai,
+        ota: cfg.ota,
+        board: c.board.clone().or(cfg.board),
     })
 }
 
@@ -192,11 +198,26 @@ impl Terminal {
     /// starts the peripherals, cluster, uplink and health endpoint it names.
     pub fn start(c: &ConsoleArgs) -> Result<Terminal, AppError> {
         let mut p = plan(c)?;
+        let board = match &p.board {
+            Some(path) => Some(keel_board::load(path).map_err(start_err)?),
+            None => None,
+        };
+        if let Some(b) = &board {
+            crate::board::apply_defaults(
+                b,
+                &mut p.console_device,
+                &mut p.console_baud,
+                &mut p.devices,
+            );
+        }
         apply_device_flags(c, &mut p.devices);
         let mut node = Node::open(p.profile, &p.data_dir, Box::new(SystemClock::new()), p.seed)
             .map_err(start_err)?;
+        if let Some(b) = &board {
+            // The OTA channel reports the board; releases are offered per board.
+            node.ota_channel().set_board(&b.name);
+        }
         crate::ai::start_on(&mut node, &p.ai, c.models_dir.as_deref(), &p.data_dir);
-        node.set_ota(crate::ota::OtaService::new());
         log::info!(
             "terminal {} of {} ready, journal at seq {}",
             node.profile.terminal,
@@ -226,6 +247,16 @@ impl Terminal {
             )),
             _ => None,
         };
+        let ota = crate::ota::OtaService::start(crate::ota::OtaStart {
+            node: node.clone(),
+            data_dir: p.data_dir.clone(),
+            settings: p.ota.clone(),
+            board,
+            utc_offset_minutes: p.ai.utc_offset_minutes,
+            ui_expected: c.ui_expected,
+            cluster: cluster.as_ref().map(|c| c.link()),
+        });
+        crate::ui_bridge::exec::lock(&node).set_ota(ota);
         let health = match &p.health {
             Some(h) => Some(
                 health::start(

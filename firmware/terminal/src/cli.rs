@@ -7,7 +7,7 @@ use thiserror::Error;
 /// Usage text.
 pub const USAGE: &str = "usage:
   keel console [--demo | --config FILE] [--data-dir DIR] [--terminal N] [--json] [--stdio]
-               [--printer-port PATH] [--scanner-events PATH] [--models-dir DIR]
+               [--printer-port PATH] [--scanner-events PATH] [--models-dir DIR] [--board FILE]
   keel provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns] [--no-demo-catalog]
                  [--operator CLOUD_DIR [--cloud ADDR]]
   keel provision --add-terminal N --out DIR [--host IP] [--base-port P] [--mdns]
@@ -28,6 +28,8 @@ pub const USAGE: &str = "usage:
                     a recorded stream or a FIFO); each scan goes into the open sale
   --models-dir      the AI models' directory (overrides [ai] models_dir; default
                     DATA-DIR/models when it exists, else the repository's models/)
+  --board           the board description (overrides [terminal] board): device defaults,
+                    the A/B slots and bootloader for firmware OTA (board/README.md)
 
   provision   make a store CA, a certificate per terminal and DIR/t<n>/terminal.toml
               (terminal n listens on --host (127.0.0.1) port --base-port (7101) + n - 1)
@@ -85,6 +87,11 @@ pub struct ConsoleArgs {
     pub scanner_events: Option<PathBuf>,
     /// The AI models' directory (overrides the config's `[ai] models_dir`).
     pub models_dir: Option<PathBuf>,
+    /// The board description (overrides the config's `[terminal] board`).
+    pub board: Option<PathBuf>,
+    /// A UI runs beside the console (keel-kiosk sets this): the OTA health
+    /// check waits for the UI's report.
+    pub ui_expected: bool,
 }
 
 /// A bad command line.
@@ -119,6 +126,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             "--data-dir" => c.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--printer-port" => c.printer_port = Some(PathBuf::from(value("--printer-port")?)),
             "--models-dir" => c.models_dir = Some(PathBuf::from(value("--models-dir")?)),
+            "--board" => c.board = Some(PathBuf::from(value("--board")?)),
             "--scanner-events" => {
                 c.scanner_events = Some(PathBuf::from(value("--scanner-events")?))
             }

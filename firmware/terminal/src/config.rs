@@ -19,6 +19,7 @@ use toml::Spanned;
 pub mod ai;
 pub mod cloud;
 pub mod devices;
+pub mod ota;
 pub mod ui;
 
 pub use ai::{AiSettings, CameraSetting};
@@ -27,6 +28,7 @@ pub use devices::{
     DevicesConfig, DrawerConfig, Flow, PortConfig, PrinterConfig, ScaleConfig, ScannerConfig,
     ScannerSource,
 };
+pub use ota::OtaSettings;
 pub use ui::{UiBackend, UiConfig, UiMode};
 
 /// A loaded configuration.
@@ -54,6 +56,10 @@ pub struct Config {
     pub ui: UiConfig,
     /// The on-device AI: models directory, camera, time limits (`[ai]`).
     pub ai: AiSettings,
+    /// Over-the-air updates (`[ota]`).
+    pub ota: OtaSettings,
+    /// The board description (`[terminal] board`), if any.
+    pub board: Option<PathBuf>,
 }
 
 /// The `[cluster]` section: how this terminal joins its store's cluster.
@@ -135,6 +141,7 @@ struct RawConfig {
     scale: Option<devices::RawScale>,
     ui: Option<ui::RawUi>,
     ai: Option<ai::RawAi>,
+    ota: Option<ota::RawOta>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +186,7 @@ struct RawStore {
 struct RawTerminal {
     id: Spanned<u32>,
     data_dir: PathBuf,
+    board: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -507,6 +515,10 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         None => AiSettings::default(),
         Some(a) => ai::ai(&loc, a, &resolve)?,
     };
+    let ota = match &raw.ota {
+        None => OtaSettings::default(),
+        Some(o) => ota::ota(&loc, o, &resolve)?,
+    };
     let devices = DevicesConfig {
         kitchen_printer: match &raw.kitchen_printer {
             None => None,
@@ -555,6 +567,8 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Config, ConfigError>
         devices,
         ui,
         ai,
+        ota,
+        board: raw.terminal.board.as_ref().map(resolve),
     })
 }
 

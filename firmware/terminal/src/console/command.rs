@@ -75,6 +75,15 @@ pub const USAGE: &[(&str, &str)] = &[
         "model reload",
         "model reload <recognition|loss-prevention> <dir>",
     ),
+    ("ota status", "ota status"),
+    (
+        "ota install",
+        "ota install <bundle-path>|--offered [--now] [--allow-downgrade]",
+    ),
+    (
+        "ota rollback",
+        "ota rollback [models <recognition|loss-prevention>]",
+    ),
     ("quit", "quit"),
 ];
 
@@ -243,6 +252,17 @@ pub enum Command {
     ModelReload {
         kind: String,
         dir: String,
+    },
+    OtaStatus,
+    /// `path` None: the channel's offer (`--offered`).
+    OtaInstall {
+        path: Option<String>,
+        now: bool,
+        allow_downgrade: bool,
+    },
+    /// `models` None: firmware.
+    OtaRollback {
+        models: Option<String>,
     },
     Quit,
 }
@@ -756,6 +776,43 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             Command::ModelReload {
                 kind,
                 dir: a.word(1),
+            }
+        }
+        "ota status" => {
+            a.count(0, 0)?;
+            Command::OtaStatus
+        }
+        "ota install" => {
+            let (mut path, mut offered, mut now, mut allow_downgrade) = (None, false, false, false);
+            for w in &a.words {
+                match *w {
+                    "--now" => now = true,
+                    "--allow-downgrade" => allow_downgrade = true,
+                    "--offered" => offered = true,
+                    flag if flag.starts_with("--") => {
+                        return Err(a.bad(format!("unknown option {flag:?}")))
+                    }
+                    p if path.is_none() => path = Some(p.to_string()),
+                    extra => return Err(a.bad(format!("unexpected argument {extra:?}"))),
+                }
+            }
+            if path.is_some() == offered {
+                return Err(a.bad("give a bundle path or --offered"));
+            }
+            Command::OtaInstall {
+                path,
+                now,
+                allow_downgrade,
+            }
+        }
+        "ota rollback" => {
+            a.count(0, 2)?;
+            match a.words.first().map(|w| w.to_ascii_lowercase()) {
+                None => Command::OtaRollback { models: None },
+                Some(w) if w == "models" && a.words.len() == 2 => Command::OtaRollback {
+                    models: Some(a.word(1).to_ascii_lowercase()),
+                },
+                Some(_) => return Err(a.bad("`ota rollback` or `ota rollback models <kind>`")),
             }
         }
         "quit" => Command::Quit,

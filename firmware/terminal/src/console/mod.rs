@@ -10,6 +10,7 @@ pub mod counter_orders;
 pub mod customers;
 pub mod devices;
 pub mod models;
+pub mod ota;
 pub mod render;
 pub mod reply;
 pub mod serial;

@@ -295,6 +295,7 @@ impl<'n> Session<'n> {
                     super::devices::add_printer_line(&mut reply, &p);
                 }
                 super::models::add_status_lines(&mut reply, self.node);
+                super::ota::add_status_line(&mut reply, self.node);
                 Ok(reply)
             }
             Command::DrawerTest
@@ -794,6 +795,21 @@ impl<'n> Session<'n> {
             }
             Command::ModelReload { kind, dir } => {
                 super::models::reload(self.node, self.st.user.as_ref(), &kind, &dir)
+            }
+            Command::OtaStatus => super::ota::status(self.node),
+            Command::OtaInstall {
+                path,
+                now,
+                allow_downgrade,
+            } => super::ota::install(
+                self.node,
+                self.st.user.as_ref(),
+                path.as_deref(),
+                now,
+                allow_downgrade,
+            ),
+            Command::OtaRollback { models } => {
+                super::ota::rollback(self.node, self.st.user.as_ref(), models.as_deref())
             }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
             Command::OrderPlace => super::counter_orders::place(self.node, self.st.user.as_ref()),

@@ -9,9 +9,19 @@
 //! updater state machine, the bundle verifier and the install schedule are in
 //! keel-ota) nor fetch bundles from the network (the channel does).
 
+pub mod firmware;
+pub mod health_probe;
+pub mod host;
+pub mod layout;
+pub mod local_time;
+pub mod models_ab;
+mod service;
+mod worker;
+
+pub use service::{InstallAccepted, InstallRequest, OtaRefusal, OtaService, OtaStart};
+
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A release the OTA channel downloaded completely (whole-file SHA-256
 /// checked) into `<data-dir>/ota/bundles/<sha256>.keelb`, offered for install.
@@ -89,78 +99,8 @@ pub struct OtaStatus {
     pub models: Vec<ModelSlots>,
     /// The channel's current offer, if any.
     pub offer: Option<OfferedRelease>,
-}
-
-/// The terminal's OTA service: cheap to clone (shared inside). Reach it
-/// through `Node::ota()`.
-#[derive(Clone)]
-pub struct OtaService {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    shared: Mutex<Shared>,
-}
-
-struct Shared {
-    offer: Option<OfferedRelease>,
-    last: Option<LastResult>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        // A panic elsewhere left the plain data as it was: keep using it.
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-impl OtaService {
-    /// A service with nothing offered and nothing installed yet.
-    pub fn new() -> OtaService {
-        OtaService {
-            inner: Arc::new(Inner {
-                shared: Mutex::new(Shared {
-                    offer: None,
-                    last: None,
-                }),
-            }),
-        }
-    }
-
-    /// The channel offers a complete, checked bundle. It replaces any earlier
-    /// offer and installs when the schedule allows (firmware only with
-    /// `[ota] auto_install`; otherwise `ota install --offered`).
-    pub fn offer(&self, release: OfferedRelease) {
-        log::info!(
-            "ota: offered {} {} ({}) from channel {}",
-            release.kind,
-            release.version,
-            release.release_id,
-            release.channel
-        );
-        lock(&self.inner.shared).offer = Some(release);
-    }
-
-    /// Where OTA stands now.
-    pub fn status(&self) -> OtaStatus {
-        let s = lock(&self.inner.shared);
-        OtaStatus {
-            running_version: crate::node::FIRMWARE_VERSION.to_string(),
-            running_slot: None,
-            other_slot_version: None,
-            state: "idle".to_string(),
-            state_version: None,
-            progress: None,
-            last_result: s.last.clone(),
-            models: Vec::new(),
-            offer: s.offer.clone(),
-        }
-    }
-}
-
-impl Default for OtaService {
-    fn default() -> Self {
-        OtaService::new()
-    }
+    /// Why firmware OTA is off on this terminal (None: it is on).
+    pub firmware_off: Option<String>,
+    /// The board name bundles are checked against.
+    pub board: String,
 }
