@@ -1,7 +1,8 @@
 //! `cargo xtask yocto-lint`: checks yocto-layer/meta-keel without a Yocto
 //! build. oelint-adv (pinned, from the Python package index, see [`oelint`])
 //! lints every recipe, append, class, include and config file; the
-//! structural checks ([`layer`], [`src_uri`], [`boards`], [`wks`], [`crates`])
+//! structural checks ([`layer`], [`src_uri`], [`boards`], [`boot_files`], [`wks`],
+//! [`crates`])
 //! prove what the linter
 //! cannot: the layer configuration, that bitbake reads every recipe, that
 //! every `file://` exists, the A/B partition labels, the boards, and that the
@@ -13,6 +14,7 @@
 
 pub mod bitbake;
 pub mod boards;
+pub mod boot_files;
 pub mod crates;
 pub mod layer;
 pub mod oelint;
@@ -83,13 +85,17 @@ pub fn structural(repo: &Path) -> Vec<Finding> {
     layer::check_layer_conf(&layer, &mut findings);
     src_uri::check(&layer, repo, &mut findings);
     boards::check(&layer, repo, &mut findings);
+    boot_files::check_grub_deploy(&layer, &mut findings);
     if let Some(wks_path) = layer::wks_file(&layer, &mut findings) {
         match std::fs::read_to_string(&wks_path) {
-            Ok(text) => findings.extend(
-                wks::check(&text)
-                    .into_iter()
-                    .map(|m| Finding::file(&wks_path, m)),
-            ),
+            Ok(text) => {
+                findings.extend(
+                    wks::check(&text)
+                        .into_iter()
+                        .map(|m| Finding::file(&wks_path, m)),
+                );
+                boot_files::check_wks_vars(&layer, &wks_path, &text, &mut findings);
+            }
             Err(e) => findings.push(Finding::file(&wks_path, format!("cannot read: {e}"))),
         }
     }

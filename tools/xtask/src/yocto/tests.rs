@@ -319,3 +319,32 @@ fn keel_boot_uboot_makes_a_boot_scr_that_sets_what_keel_ab_cmd_needs() {
     assert!(listed.contains("Script"), "{listed}");
     assert!(listed.contains("Keel A/B boot"), "{listed}");
 }
+
+#[test]
+fn a_boot_file_nobody_deploys_and_an_unset_wks_variable_are_found() {
+    let scratch = Scratch::new("bootfiles");
+    let layer = scratch.0.clone();
+    scratch.write(
+        "conf/machine/include/keel-grub-efi.inc",
+        "IMAGE_BOOT_FILES = \"grub-efi-bootx64.efi;EFI/BOOT/bootx64.efi keel-boot/grub.cfg;EFI/BOOT/grub.cfg keel-boot/extra.cfg;EFI/BOOT/extra.cfg\"\n",
+    );
+    scratch.write(
+        "recipes-bsp/keel-boot-grub/keel-boot-grub_1.0.bb",
+        "do_deploy() {\n    install -m 0644 ${B}/grub.cfg ${DEPLOYDIR}/keel-boot/grub.cfg\n}\n",
+    );
+    scratch.write(
+        "recipes-core/images/keel-image.bb",
+        "KEEL_ROOTFS_PART_MIB ??= \"1024\"\n",
+    );
+    let mut findings = Vec::new();
+    boot_files::check_grub_deploy(&layer, &mut findings);
+    let wks = "part / --fixed-size ${KEEL_ROOTFS_PART_MIB}M --rootfs-dir=${IMAGE_ROOTFS}\npart --size ${KEEL_DATA_PART_MIB}M\n";
+    boot_files::check_wks_vars(&layer, &layer.join("x.wks.in"), wks, &mut findings);
+    let text = show(&findings);
+    assert_eq!(findings.len(), 2, "{text}");
+    assert!(
+        text.contains("keel-boot/extra.cfg, which keel-boot-grub does not deploy"),
+        "{text}"
+    );
+    assert!(text.contains("${KEEL_DATA_PART_MIB}"), "{text}");
+}

@@ -67,6 +67,28 @@ pub fn parts(text: &str) -> Vec<Part> {
     out
 }
 
+/// The names of the `${VAR}` references in `text` outside comments (wic
+/// expands them from the image recipe in a `.wks.in` file), each once, in
+/// order.
+pub fn references(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                break;
+            };
+            let name = after[..end].to_string();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+            rest = &after[end + 1..];
+        }
+    }
+    out
+}
+
 /// What is wrong with the kickstart `text`, one message per problem (empty
 /// when it has the A/B layout).
 pub fn check(text: &str) -> Vec<String> {
@@ -138,6 +160,12 @@ mod tests {
         assert_eq!(p[3].label.as_deref(), Some("data"));
         assert_eq!(p[3].part_name.as_deref(), Some("data"));
         assert_eq!(p[1].fixed_size.as_deref(), Some("1024M"));
+    }
+
+    #[test]
+    fn references_are_listed_once() {
+        let text = "# uses ${COMMENT}\npart --fixed-size ${A}M\npart --rootfs-dir=${IMAGE_ROOTFS}/x --size ${A}M ${B}";
+        assert_eq!(references(text), ["A", "IMAGE_ROOTFS", "B"]);
     }
 
     #[test]
