@@ -53,8 +53,42 @@ fn main() -> ExitCode {
     }
 }
 
+/// Tells the OTA health check the UI is up: once Slint's event loop runs the
+/// shown window (a call queued into the loop succeeds only then), at once for
+/// the headless renderer.
+fn report_ui_up(terminal: &Terminal, backend: Backend) {
+    let Some(ota) = keel_terminal::ui_bridge::exec::lock(&terminal.node)
+        .ota()
+        .cloned()
+    else {
+        return;
+    };
+    if backend == Backend::Headless {
+        ota.ui_up();
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("keel-ui-up".into())
+        .spawn(move || {
+            // Up to ten minutes: past that the health check has failed anyway.
+            for _ in 0..3000 {
+                let o = ota.clone();
+                if slint::invoke_from_event_loop(move || o.ui_up()).is_ok() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("keel-kiosk: UI-up report thread: {e}");
+    }
+}
+
 fn run(a: args::Args) -> Result<(), String> {
-    let terminal = Arc::new(Terminal::start(&a.console).map_err(|e| e.to_string())?);
+    // A UI runs: the OTA health check of a new system waits for it.
+    let mut console_args = a.console.clone();
+    console_args.ui_expected = true;
+    let terminal = Arc::new(Terminal::start(&console_args).map_err(|e| e.to_string())?);
     let choice = backend::choose(terminal.ui.backend, &Probe::detect(), Backend::compiled)
         .map_err(|e| e.to_string())?;
     // stderr: stdout belongs to the console (one JSON object per reply with --json).
@@ -110,6 +144,7 @@ fn run(a: args::Args) -> Result<(), String> {
         images,
     };
     let service = terminal.notify_service_manager();
+    report_ui_up(&terminal, choice.backend);
     let shown = display::run(choice.backend, start, stop.clone()).map_err(|e| e.to_string());
     if let Some(s) = service {
         s.stop();
