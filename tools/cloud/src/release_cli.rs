@@ -85,9 +85,6 @@ fn id(v: &str) -> Result<u64, CliError> {
 
 /// Parses `release ...` (the arguments after `release`).
 pub fn parse(args: &[String]) -> Result<Command, CliError> {
-    let Some((sub, rest)) = args.split_first() else {
-        return err("release needs a subcommand");
-    };
     let valued = [
         "--dir",
         "--http",
@@ -99,7 +96,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     let mut opts: Vec<(String, String)> = Vec::new();
     let mut flags: Vec<String> = Vec::new();
     let mut pos: Vec<String> = Vec::new();
-    let mut it = rest.iter();
+    let mut it = args.iter();
     while let Some(a) = it.next() {
         if valued.contains(&a.as_str()) {
             let Some(v) = it.next() else {
@@ -117,6 +114,10 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
             pos.push(a.clone());
         }
     }
+    if pos.is_empty() {
+        return err("release needs a subcommand");
+    }
+    let sub = pos.remove(0);
     let get = |k: &str| opts.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let json = flags.iter().any(|f| f == "--json");
     let positionals = |n: usize| -> Result<&[String], CliError> {
