@@ -1,0 +1,295 @@
+//! Firmware OTA through the real `keel` binary's console (issue 8): a signed
+//! bundle installs into the inactive slot's image file byte for byte, the
+//! boot environment then tries the new slot first, the reboot command runs;
+//! the new system passes its health check and marks itself good; a new
+//! system that keeps failing its health check is given up after three tries
+//! and the old one reports the rollback with the reason; every refusal of
+//! `ota install` leaves the slots and the boot environment untouched; a
+//! technician's `ota rollback` goes back to the other slot.
+mod common;
+mod ota_common;
+
+use common::*;
+use keel_ota::slot::Slot;
+use ota_common::*;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn new_rootfs() -> Vec<u8> {
+    (0..1_500_000u32)
+        .map(|i| (i.wrapping_mul(7) % 253) as u8)
+        .collect()
+}
+
+#[test]
+fn a_signed_bundle_installs_switches_reboots_and_the_new_slot_marks_itself_good() {
+    let rig = Rig::new();
+    let rootfs = new_rootfs();
+    let bundle = rig.firmware_bundle("fw-0.2.0.keelb", "0.2.0", &[BOARD], &rootfs);
+    let mut k = rig.start();
+    let s = wait_status(&mut k, WAIT, |s| s["running_slot"] == "A");
+    assert_eq!(s["state"], "idle", "{s}");
+    k.ok(&format!("login {TECHNICIAN}"));
+    let r = k.ok(&format!("ota install {}", bundle.display()));
+    assert_eq!(
+        (r["installing"].as_str(), r["version"].as_str()),
+        (Some("firmware"), Some("0.2.0"))
+    );
+    let s = wait_status(&mut k, WAIT, |s| s["state"] == "rebooting");
+    assert_eq!(s["state_version"], "0.2.0");
+    assert_eq!(s["other_slot_version"], "0.2.0", "{s}");
+    assert_eq!(s["progress"]["written"], s["progress"]["total"], "{s}");
+    assert_eq!(
+        std::fs::read(&rig.slot_b).unwrap(),
+        rootfs,
+        "slot B holds the payload"
+    );
+    assert_eq!(
+        std::fs::read(&rig.slot_a).unwrap(),
+        slot_a_image(),
+        "slot A untouched"
+    );
+    let vars = rig.env_vars();
+    assert_eq!(vars["KEEL_ORDER"], "B A");
+    assert_eq!(vars["KEEL_B_LEFT"], "3");
+    assert_eq!(vars["KEEL_A_LEFT"], "3");
+    assert_eq!(rig.reboot_count(), 1, "the reboot command ran once");
+    // The bundle the technician gave is still there; the staged copy is not
+    // discarded until the new system commits.
+    assert!(bundle.exists());
+    k.kill();
+
+    // Power-on: the bootloader tries B; the terminal starts as slot B.
+    assert_eq!(rig.boot(), Slot::B);
+    assert_eq!(rig.env().left(Slot::B), 2);
+    rig.configure(&OtaOptions {
+        running: Slot::B,
+        ..OtaOptions::default()
+    });
+    let mut k = rig.start();
+    let s = wait_status(&mut k, WAIT, |s| s["state"] == "committed");
+    assert_eq!(s["running_slot"], "B");
+    assert_eq!(s["state_version"], "0.2.0");
+    assert_eq!(s["last_result"]["result"], "committed", "{s}");
+    assert_eq!(s["other_slot_version"], "0.1.0", "{s}");
+    let env = rig.env();
+    assert_eq!(
+        (env.order(), env.left(Slot::B)),
+        ([Slot::B, Slot::A], 3),
+        "B marked good"
+    );
+    assert!(
+        !rig.data
+            .join("ota/bundles/installing-firmware.keelb")
+            .exists(),
+        "the staged bundle is discarded once committed"
+    );
+    let st = k.ok("status");
+    assert_eq!(st["ota"]["state"], "committed", "{st}");
+
+    // A technician goes back to slot A (a known good system).
+    k.ok(&format!("login {TECHNICIAN}"));
+    let r = k.ok("ota rollback");
+    assert_eq!(
+        (r["slot"].as_str(), r["version"].as_str()),
+        (Some("A"), Some("0.1.0"))
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while rig.reboot_count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reboot after ota rollback"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(rig.env().order(), [Slot::A, Slot::B]);
+    k.kill();
+    assert_eq!(rig.boot(), Slot::A);
+    rig.configure(&OtaOptions::default());
+    let mut k = rig.start();
+    let s = wait_status(&mut k, WAIT, |s| s["running_slot"] == "A");
+    assert_eq!(
+        s["state"], "idle",
+        "a chosen rollback is no failed update: {s}"
+    );
+    // Slot B last ran this same test binary, so it reported this build's version.
+    assert_eq!(
+        s["other_slot_version"],
+        keel_terminal::node::FIRMWARE_VERSION
+    );
+    assert_eq!(rig.env().left(Slot::B), 3, "slot B stays good");
+    k.quit();
+}
+
+#[test]
+fn a_new_system_that_fails_its_health_check_three_times_is_rolled_back() {
+    let rig = Rig::new();
+    let rootfs = new_rootfs();
+    let bundle = rig.firmware_bundle("fw.keelb", "0.3.0", &[BOARD], &rootfs);
+    let mut k = rig.start();
+    wait_status(&mut k, WAIT, |s| s["running_slot"] == "A");
+    k.ok(&format!("login {MANAGER}"));
+    k.ok(&format!("ota install {}", bundle.display()));
+    wait_status(&mut k, WAIT, |s| s["state"] == "rebooting");
+    k.kill();
+    assert_eq!(rig.reboot_count(), 1);
+
+    // The new system needs a UI that never comes: its health check fails.
+    let failing = OtaOptions {
+        running: Slot::B,
+        health_requires_ui: true,
+        health_deadline_s: 1,
+        ..OtaOptions::default()
+    };
+    rig.configure(&failing);
+    for attempt in 1..=3u64 {
+        assert_eq!(rig.boot(), Slot::B, "try {attempt} boots B");
+        let mut k = rig.start();
+        let s = wait_status(&mut k, WAIT, |s| {
+            s["state"] == "testing" && rig.reboot_count() == 1 + attempt as usize
+        });
+        assert_eq!(s["running_slot"], "B");
+        k.kill();
+        let record = std::fs::read_to_string(rig.data.join("ota/ota-state.toml")).unwrap();
+        assert!(
+            record.contains(&format!("failures = {attempt}")),
+            "{record}"
+        );
+        assert!(record.contains("UI not up"), "{record}");
+    }
+    // No tries left on B: the bootloader falls back to A.
+    assert_eq!(rig.env().left(Slot::B), 0);
+    assert_eq!(rig.boot(), Slot::A);
+    rig.configure(&OtaOptions::default());
+    let mut k = rig.start();
+    let s = wait_status(&mut k, WAIT, |s| s["state"] == "rolled_back");
+    assert_eq!(s["running_slot"], "A");
+    let reason = s["last_result"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(s["last_result"]["result"], "rolled_back", "{s}");
+    assert!(
+        reason.contains("slot B") && reason.contains("UI not up"),
+        "{reason}"
+    );
+    let env = rig.env();
+    assert_eq!(
+        (env.order(), env.left(Slot::B)),
+        ([Slot::A, Slot::B], 0),
+        "B marked bad"
+    );
+    assert_eq!(env.left(Slot::A), 3, "A is good");
+    assert_eq!(std::fs::read(&rig.slot_a).unwrap(), slot_a_image());
+    // B is not a known good system: no rollback to it.
+    k.ok(&format!("login {TECHNICIAN}"));
+    let e = k.err("ota rollback");
+    assert!(e.contains("marked bad"), "{e}");
+    k.quit();
+}
+
+#[test]
+fn every_refusal_leaves_the_slots_and_the_boot_environment_untouched() {
+    let rig = Rig::new();
+    let rootfs = new_rootfs();
+    let good = rig.firmware_bundle("good.keelb", "0.2.0", &[BOARD], &rootfs);
+    let stranger = keel_ota::keys::generate(&ring::rand::SystemRandom::new()).unwrap();
+    let unknown_key = sign(
+        &stranger,
+        &rig.dir.path().join("stranger.keelb"),
+        keel_ota::manifest::BundleKind::Firmware,
+        "0.2.0",
+        &[BOARD],
+        vec![keel_ota::bundle::PayloadInput {
+            name: "rootfs".into(),
+            data: keel_ota::bundle::PayloadData::Bytes(rootfs.clone()),
+        }],
+    );
+    let mut bytes = std::fs::read(&good).unwrap();
+    let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    bytes[12 + header_len + 5] ^= 0x01;
+    let tampered = rig.dir.path().join("tampered.keelb");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let wrong_board = rig.firmware_bundle("pi.keelb", "0.2.0", &["raspberrypi4-64"], &rootfs);
+    let older = rig.firmware_bundle("old.keelb", "0.0.9", &[BOARD], &rootfs);
+    let same = rig.firmware_bundle("same.keelb", "0.1.0", &[BOARD], &rootfs);
+
+    let before = rig.disk_snapshot();
+    let mut k = rig.start();
+    wait_status(&mut k, WAIT, |s| s["running_slot"] == "A");
+    let untouched = |k: &mut Keel, what: &str| {
+        assert_eq!(rig.disk_snapshot(), before, "{what} changed the disk");
+        assert_eq!(rig.reboot_count(), 0, "{what} rebooted");
+        let s = k.ok("ota status");
+        assert_eq!(s["state"], "idle", "{what}: {s}");
+    };
+    let e = k.err(&format!("ota install {}", good.display()));
+    assert!(e.contains("not logged in") || e.contains("login"), "{e}");
+    k.ok(&format!("login {CASHIER}"));
+    let e = k.err(&format!("ota install {}", good.display()));
+    assert!(e.contains("diagnostics") || e.contains("technician"), "{e}");
+    k.ok(&format!("login {TECHNICIAN}"));
+    for (path, want, what) in [
+        (&unknown_key, "not among the", "unknown key"),
+        (&tampered, "signature", "bad signature"),
+        (&wrong_board, "raspberrypi4-64", "wrong board"),
+        (&older, "0.0.9", "downgrade"),
+        (&same, "already installed", "same version"),
+    ] {
+        let e = k.err(&format!("ota install {}", path.display()));
+        assert!(
+            e.starts_with("not installed: bundle refused"),
+            "{what}: {e}"
+        );
+        assert!(
+            e.to_lowercase().contains(&want.to_lowercase()),
+            "{what}: {e}"
+        );
+        untouched(&mut k, what);
+    }
+    let e = k.err("ota install /nonexistent/bundle.keelb");
+    assert!(e.contains("/nonexistent/bundle.keelb"), "{e}");
+    let e = k.err("ota install --offered");
+    assert!(e.contains("no release offered"), "{e}");
+
+    // An open sale: nobody installs, not even a manager with --now.
+    k.ok(&format!("login {CASHIER}"));
+    k.ok("shift open 100000");
+    k.ok("sale new");
+    k.ok(&format!("login {MANAGER}"));
+    let e = k.err(&format!("ota install {} --now", good.display()));
+    assert!(e.contains("a sale is open"), "{e}");
+    untouched(&mut k, "open sale");
+    k.ok("sale cancel");
+    k.quit();
+
+    // Business hours around now: a manager's --now is needed.
+    let now_min = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60
+        % 1440) as u32;
+    let hm = |m: u32| format!("{:02}:{:02}", (m % 1440) / 60, m % 60);
+    rig.configure(&OtaOptions {
+        business_hours: format!("{}-{}", hm(now_min + 1440 - 120), hm(now_min + 120)),
+        ..OtaOptions::default()
+    });
+    let mut k = rig.start();
+    wait_status(&mut k, WAIT, |s| s["running_slot"] == "A");
+    k.ok(&format!("login {TECHNICIAN}"));
+    let e = k.err(&format!("ota install {}", good.display()));
+    assert!(
+        e.contains("inside business hours") && e.contains("--now with a manager"),
+        "{e}"
+    );
+    let e = k.err(&format!("ota install {} --now", good.display()));
+    assert!(e.contains("manager"), "{e}");
+    untouched(&mut k, "business hours");
+    k.ok(&format!("login {MANAGER}"));
+    k.ok(&format!("ota install {} --now", good.display()));
+    wait_status(&mut k, WAIT, |s| s["state"] == "rebooting");
+    assert_eq!(std::fs::read(&rig.slot_b).unwrap(), rootfs);
+    k.kill();
+}
