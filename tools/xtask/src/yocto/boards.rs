@@ -1,7 +1,6 @@
 //! The distro's boards: `conf/distro/keel.conf` includes the board files;
-//! each supported machine's include names its Keel board, and where the
-//! board's description (`board/<name>/board.toml`) exists, the layer agrees
-//! with it: partition labels, sizes, mount points (in the fstab that machine
+//! each supported machine's include names its Keel board, whose description
+//! (`board/<name>/board.toml`) exists, and the layer agrees with it: partition labels, sizes, mount points (in the fstab that machine
 //! gets) and kernel arguments. Reads files; it must not write any.
 
 use super::bitbake;
@@ -17,11 +16,11 @@ pub const MACHINES: &[(&str, &str)] = &[
 ];
 
 /// The distro: `conf/distro/keel.conf` parses and includes the board files;
-/// each supported machine's include sets KEEL_BOARD to the Keel board name,
-/// and where `board/<name>/board.toml` exists, its partition labels are the
-/// layer's disk's, its partition sizes are the include's KEEL_*_PART_MIB,
-/// its mount points are in the fstab the machine gets, and its `kernel_args`
-/// are KEEL_KERNEL_ARGS.
+/// each supported machine's include sets KEEL_BOARD to the Keel board name;
+/// `board/<name>/board.toml` exists (the keel recipe installs it), its
+/// partition labels are the layer's disk's, its partition sizes are the
+/// include's KEEL_*_PART_MIB, its mount points are in the fstab the machine
+/// gets, and its `kernel_args` are KEEL_KERNEL_ARGS.
 pub fn check(layer: &Path, repo: &Path, findings: &mut Vec<Finding>) {
     let distro = layer.join("conf/distro/keel.conf");
     if let Some(text) = read(&distro, findings) {
@@ -47,8 +46,9 @@ pub fn check(layer: &Path, repo: &Path, findings: &mut Vec<Finding>) {
             ));
         }
         let toml = repo.join("board").join(board).join("board.toml");
-        let Ok(text) = std::fs::read_to_string(&toml) else {
-            continue; // the board's description is not written yet
+        // The keel recipe installs it as /etc/keel/board.toml.
+        let Some(text) = read(&toml, findings) else {
+            continue;
         };
         let args = text.lines().find_map(|l| {
             let (k, v) = l.split_once('=')?;

@@ -89,13 +89,20 @@ do_install() {
         install -m 0644 ${S}/models/$model/golden/* ${D}${KEEL_DATA_DIR}/models/$model/golden/
     done
 
+    # /etc/keel/board.toml: the board's description (board/<KEEL_BOARD>/ of
+    # the repository), part of the firmware, so an update brings its own.
     # The store's config and certificates live on the data partition, so an
-    # update (which replaces the root file system) keeps them: /etc/keel
-    # points there; provisioning writes /var/lib/keel/etc/terminal.toml.
-    install -d ${D}${KEEL_DATA_DIR}/etc ${D}${sysconfdir}
-    ln -s ${KEEL_DATA_DIR}/etc ${D}${sysconfdir}/keel
+    # update (which replaces the root file system) keeps them:
+    # /etc/keel/terminal.toml points to /var/lib/keel/etc/terminal.toml,
+    # which provisioning writes.
+    install -d ${D}${sysconfdir}/keel ${D}${KEEL_DATA_DIR}/etc
+    install -m 0644 ${S}/board/${KEEL_BOARD}/board.toml ${D}${sysconfdir}/keel/board.toml
+    ln -s ${KEEL_DATA_DIR}/etc/terminal.toml ${D}${sysconfdir}/keel/terminal.toml
     chown -R keel:keel ${D}${KEEL_DATA_DIR}
 }
+
+# The board description makes the package specific to the machine.
+PACKAGE_ARCH = "${MACHINE_ARCH}"
 
 SYSTEMD_SERVICE:${PN} = "keel.service"
 SYSTEMD_AUTO_ENABLE:${PN} = "enable"
