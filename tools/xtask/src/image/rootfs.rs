@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Bump when the base recipe below changes, so cached trees are rebuilt.
-pub const RECIPE_VERSION: u32 = 1;
+pub const RECIPE_VERSION: u32 = 2;
 
 /// Kernel module directories a POS terminal has no use for (under
 /// `/usr/lib/modules/<version>/kernel/`): removed from the tree to keep the
@@ -86,7 +86,10 @@ pub fn base_tree(board: &Board, cache_dir: &Path) -> Result<(PathBuf, Option<Dur
         fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
         let started = Instant::now();
         let mut debootstrap = Command::new("debootstrap");
+        // The kernel package would build a 36 MB initramfs with every module;
+        // the board's small one is built below instead.
         debootstrap
+            .env("INITRD", "No")
             .arg("--variant=minbase")
             .arg(format!("--include={}", board.packages.join(",")))
             .arg(board.suite)
@@ -133,6 +136,7 @@ fn finish_base(board: &Board, tree: &Path) -> Result<()> {
         remove_path(&tree.join(p))?;
     }
     let modules = tree.join("usr/lib/modules");
+    let mut versions = Vec::new();
     for entry in fs::read_dir(&modules).with_context(|| format!("reading {}", modules.display()))? {
         let entry = entry?;
         let version = entry.file_name().to_string_lossy().into_owned();
@@ -144,11 +148,22 @@ fn finish_base(board: &Board, tree: &Path) -> Result<()> {
                 .arg(tree)
                 .args(["depmod", "-a", &version]),
         )?;
+        versions.push(version);
     }
+    versions.sort();
+    let version = versions.last().ok_or_else(|| {
+        Error::msg("the tree has no kernel modules: did linux-image-amd64 install?")
+    })?;
+    let initrd = format!("boot/initrd.img-{version}");
+    let mode = if tree.join(&initrd).is_file() {
+        "-u"
+    } else {
+        "-c"
+    };
     cmd::run(
         Command::new("chroot")
             .arg(tree)
-            .args(["update-initramfs", "-u", "-k", "all"]),
+            .args(["update-initramfs", mode, "-k", version]),
     )?;
     // Old copies the package scripts leave behind.
     for entry in fs::read_dir(tree.join("boot"))? {
@@ -157,15 +172,18 @@ fn finish_base(board: &Board, tree: &Path) -> Result<()> {
             fs::remove_file(&path)?;
         }
     }
+    // What GRUB boots: /vmlinuz and /initrd.img, relative links into /boot.
+    for (link, target) in [
+        ("vmlinuz", format!("boot/vmlinuz-{version}")),
+        ("initrd.img", initrd),
+    ] {
+        if !tree.join(&target).is_file() {
+            return Err(Error::msg(format!("the tree has no /{target}")));
+        }
+        symlink(Path::new(&target), &tree.join(link))?;
+    }
     for link in ["vmlinuz.old", "initrd.img.old"] {
         let _ = fs::remove_file(tree.join(link));
-    }
-    for link in ["vmlinuz", "initrd.img"] {
-        if fs::symlink_metadata(tree.join(link)).is_err() {
-            return Err(Error::msg(format!(
-                "the tree has no /{link}: did linux-image-amd64 install?"
-            )));
-        }
     }
     Ok(())
 }
