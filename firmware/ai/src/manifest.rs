@@ -190,7 +190,15 @@ impl Manifest {
             path: path.clone(),
             source,
         })?;
-        let mut manifest: Manifest = toml::from_str(&text).map_err(|e| ManifestError::Parse {
+        Manifest::parse(dir, &text)
+    }
+
+    /// Parses and validates the text of `dir/manifest.toml` (what [`Manifest::load`]
+    /// read); the decoding entry point, also the fuzzing target's. Golden file
+    /// sizes are checked against the files in `dir`.
+    pub fn parse(dir: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let path = dir.join("manifest.toml");
+        let mut manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
             path: path.clone(),
             message: e.message().to_string(),
         })?;

@@ -23,7 +23,9 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    pub(crate) fn from_bytes(seq: u64, bytes: &[u8]) -> Result<StoredEvent, ReadError> {
+    /// Decodes record `bytes` read back from the journal at `seq`: the decoding
+    /// entry point every read uses (and the fuzzing target's).
+    pub fn from_bytes(seq: u64, bytes: &[u8]) -> Result<StoredEvent, ReadError> {
         let event = decode_record(bytes).map_err(|e| ReadError::Unreadable {
             seq,
             reason: e.to_string(),

@@ -222,6 +222,13 @@ fn decode_control(b: &[u8]) -> Result<ControlMessage, String> {
     }
 }
 
+/// Decodes a control-channel payload from a peer exactly as the runtime does and
+/// re-encodes what it decoded: the fuzzing entry point for control messages.
+#[doc(hidden)]
+pub fn decode_control_reencoded(b: &[u8]) -> Result<Vec<u8>, String> {
+    decode_control(b).map(|m| encode_control(&m))
+}
+
 fn no_quorum(members: usize) -> String {
     format!(
         "no quorum: this terminal cannot reach a majority of the store's {members} terminals, so consensus operations (price and settings changes, day close, adding or removing terminals, taking counter orders) are refused; selling continues"

@@ -1,0 +1,141 @@
+//! Wire messages between terminals: raft messages
+//! (`keel_cluster::raft::codec::decode_message`), the proposals raft entries
+//! carry (`CommandEnvelope::decode`) and raft-rs conf changes
+//! (`decode_conf_change_v1`), journal replication messages
+//! (`keel_core::replication::decode`), the terminal runtime's control
+//! channel (`keel_terminal::cluster_runtime::decode_control_reencoded`), the
+//! replicated uplink marks (`UplinkMarks::decode`) and a peer's mDNS TXT
+//! record (`keel_cluster::discovery::txt::parse`).
+//!
+//! Property for each message: what decodes re-encodes to bytes that decode to
+//! the same message.
+
+use keel_cluster::discovery::txt;
+use keel_cluster::raft::codec::{decode_conf_change_v1, decode_message, encode_message};
+use keel_cluster::raft::CommandEnvelope;
+use keel_core::replication;
+use keel_uplink::UplinkMarks;
+
+/// `data` as a frame's payload on the raft channel.
+pub fn raft_message(data: &[u8]) {
+    if let Ok(m) = decode_message(data) {
+        let again = decode_message(&encode_message(&m));
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&m),
+            "raft message does not round-trip"
+        );
+    }
+}
+
+/// `data` as a normal raft entry's data (a proposal).
+pub fn raft_command(data: &[u8]) {
+    if let Ok(c) = CommandEnvelope::decode(data) {
+        let again = CommandEnvelope::decode(&c.encode());
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&c),
+            "proposal does not round-trip"
+        );
+    }
+}
+
+/// `data` as a conf-change entry's data (raft-rs's protobuf `ConfChange`).
+pub fn raft_conf_change(data: &[u8]) {
+    let _ = decode_conf_change_v1(data);
+}
+
+/// `data` as a frame's payload on the replication channel.
+pub fn replication_message(data: &[u8]) {
+    if let Ok(m) = replication::decode(data) {
+        let again = replication::decode(&replication::encode(&m));
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&m),
+            "replication message does not round-trip"
+        );
+    }
+}
+
+/// `data` as a frame's payload on the control channel.
+pub fn cluster_control(data: &[u8]) {
+    use keel_terminal::cluster_runtime::decode_control_reencoded;
+    if let Ok(encoded) = decode_control_reencoded(data) {
+        let again = decode_control_reencoded(&encoded);
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&encoded),
+            "control message does not round-trip"
+        );
+    }
+}
+
+/// `data` as replicated uplink marks (a control message's payload).
+pub fn uplink_marks(data: &[u8]) {
+    if let Ok(m) = UplinkMarks::decode(data) {
+        let again = UplinkMarks::decode(&m.encode());
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&m),
+            "uplink marks do not round-trip"
+        );
+    }
+}
+
+/// Splits DNS TXT record data (each string: a length byte, then `key=value`)
+/// into pairs; a key given twice keeps its first value (RFC 6763 6.4).
+pub fn txt_pairs(data: &[u8]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut rest = data;
+    while let Some((&len, tail)) = rest.split_first() {
+        let take = (len as usize).min(tail.len());
+        let entry = String::from_utf8_lossy(&tail[..take]);
+        let (k, v) = entry.split_once('=').unwrap_or((&entry, ""));
+        if !pairs.iter().any(|(have, _)| have.eq_ignore_ascii_case(k)) {
+            pairs.push((k.to_string(), v.to_string()));
+        }
+        rest = &tail[take..];
+    }
+    pairs
+}
+
+/// Encodes pairs as DNS TXT record data (what [`txt_pairs`] reads).
+pub fn txt_data(pairs: &[(&str, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        let entry = format!("{k}={v}");
+        let bytes = &entry.as_bytes()[..entry.len().min(255)];
+        out.push(bytes.len() as u8);
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// `data` as an SRV port (2 bytes, big-endian) and a peer's TXT record data.
+pub fn mdns_txt(data: &[u8]) {
+    let (port, record) = match data {
+        [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]), rest),
+        _ => (0, data),
+    };
+    let pairs = txt_pairs(record);
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+    };
+    let first = txt::parse(get, port);
+    if let Ok(peer) = &first {
+        assert_ne!(peer.terminal.0, 0, "terminal 0 accepted");
+        assert!(
+            peer.port != 0 && peer.port == port,
+            "port {} accepted",
+            peer.port
+        );
+        assert!(
+            peer.fingerprint.len() == 64 && peer.fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+            "fingerprint {:?} accepted",
+            peer.fingerprint
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! Bytes from peripherals: ESC/POS `DLE EOT` status replies through
+//! `keel_devices::status::query`, a keyboard-wedge scanner's kernel
+//! `input_event` stream through `scanner::source::decode_reader` (event
+//! reader and wedge decoder), a serial scanner's lines through
+//! `scanner::serial::LineDecoder` and a scale's serial stream through
+//! `scale::FrameParser` (Toledo and CAS framing and parsers).
+//!
+//! Properties: a status is only built from bytes with the reply's fixed bits;
+//! a scan is non-empty printable text no longer than the decoder's limit; a
+//! stable reading weighs more than zero and the encoders' frames parse back.
+
+use keel_devices::link::Link;
+use keel_devices::scale::{cas, toledo, FrameParser, ScaleProtocol, ScaleState};
+use keel_devices::scanner::serial::LineDecoder;
+use keel_devices::scanner::source::decode_reader;
+use keel_devices::scanner::{Layout, ScanOutcome, ScannerConfig, SerialScannerConfig, Terminator};
+use keel_devices::status::reply::is_status_byte;
+use keel_devices::status::{query, DrawerSensor};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+/// A printer link that answers with recorded reply bytes, one per read, and
+/// times out once they are used up.
+struct ReplayLink {
+    replies: VecDeque<u8>,
+}
+
+impl Read for ReplayLink {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match (self.replies.pop_front(), buf.first_mut()) {
+            (Some(b), Some(slot)) => {
+                *slot = b;
+                Ok(1)
+            }
+            (Some(b), None) => {
+                self.replies.push_front(b);
+                Ok(0)
+            }
+            (None, _) => Err(io::ErrorKind::TimedOut.into()),
+        }
+    }
+}
+
+impl Write for ReplayLink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Link for ReplayLink {
+    fn device(&self) -> &str {
+        "replay"
+    }
+    fn set_read_timeout(&mut self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
+    fn discard_input(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `data` as a printer's replies to successive status queries.
+pub fn escpos_status(data: &[u8]) {
+    let mut link = ReplayLink {
+        replies: data.iter().copied().collect(),
+    };
+    let sensors = [
+        DrawerSensor::OpenWhenHigh,
+        DrawerSensor::OpenWhenLow,
+        DrawerSensor::Absent,
+    ];
+    let mut i = 0;
+    while !link.replies.is_empty() {
+        let before: Vec<u8> = link.replies.iter().take(4).copied().collect();
+        let sensor = sensors[i % sensors.len()];
+        i += 1;
+        if let Ok(status) = query(&mut link, Duration::from_millis(1), sensor) {
+            assert!(status.reachable);
+            assert!(
+                before.iter().all(|&b| is_status_byte(b)),
+                "status from {before:02x?}"
+            );
+            assert_eq!(status.drawer_open.is_none(), sensor == DrawerSensor::Absent);
+        }
+    }
+}
+
+/// The decoder settings the first byte of a scanner input selects.
+fn scanner_config(selector: u8) -> ScannerConfig {
+    ScannerConfig {
+        layout: if selector & 1 == 0 {
+            Layout::Us
+        } else {
+            Layout::German
+        },
+        terminator: if selector & 2 == 0 {
+            Terminator::Enter
+        } else {
+            Terminator::Tab
+        },
+        prefix: if selector & 4 == 0 {
+            String::new()
+        } else {
+            "]E0{".into()
+        },
+        suffix: if selector & 8 == 0 {
+            String::new()
+        } else {
+            "}".into()
+        },
+        max_gap_ms: if selector & 16 == 0 { 50 } else { 5 },
+        min_len: if selector & 32 == 0 { 4 } else { 1 },
+    }
+}
+
+/// The first byte a seed needs to decode with `config`'s layout and
+/// terminator and no prefix or suffix.
+pub fn scanner_selector(layout: Layout, terminator: Terminator) -> u8 {
+    u8::from(layout == Layout::German) | (u8::from(terminator == Terminator::Tab) << 1)
+}
+
+/// Checks a scan the decoders return.
+fn check_scan(outcome: &ScanOutcome) {
+    if let ScanOutcome::Scan { code, .. } = outcome {
+        assert!(!code.is_empty(), "empty scan");
+        assert!(
+            !code.chars().any(char::is_control),
+            "control characters in {code:?}"
+        );
+    }
+}
+
+/// `data` as a selector byte and a recorded `input_event` stream.
+pub fn scanner_events(data: &[u8]) {
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
+    if let Ok(outcomes) = decode_reader(stream, scanner_config(selector)) {
+        outcomes.iter().for_each(check_scan);
+    }
+}
+
+/// `data` as a selector byte and bytes from a serial scanner, one millisecond apart.
+pub fn scanner_serial(data: &[u8]) {
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
+    let config = scanner_config(selector);
+    let mut decoder = LineDecoder::new(SerialScannerConfig {
+        prefix: config.prefix,
+        suffix: config.suffix,
+        min_len: config.min_len,
+    });
+    for (i, &b) in stream.iter().enumerate() {
+        if let Some(outcome) = decoder.push(b, i as i64) {
+            check_scan(&outcome);
+        }
+    }
+}
+
+/// `data` as a protocol selector byte and a scale's serial stream.
+pub fn scale_frames(data: &[u8]) {
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
+    let protocol = match selector % 4 {
+        0 => ScaleProtocol::ToledoContinuous,
+        1 => ScaleProtocol::Toledo8217,
+        2 => ScaleProtocol::CasContinuous,
+        _ => ScaleProtocol::CasRequest,
+    };
+    let mut parser = FrameParser::new(protocol);
+    for &b in stream {
+        if let Some(Ok(reading)) = parser.push(b) {
+            if reading.state == ScaleState::Stable {
+                assert!(reading.grams > 0, "stable reading of {} g", reading.grams);
+            }
+            let framed = match protocol {
+                ScaleProtocol::ToledoContinuous => toledo::encode_continuous(&reading),
+                ScaleProtocol::Toledo8217 => toledo::encode_demand(&reading),
+                _ => cas::encode(&reading),
+            };
+            let mut check = FrameParser::new(protocol);
+            let back: Vec<_> = framed.iter().filter_map(|&b| check.push(b)).collect();
+            assert_eq!(
+                back,
+                vec![Ok(reading)],
+                "reading does not re-encode: {reading:?}"
+            );
+        }
+    }
+}
+
+/// Seed bytes for [`scale_frames`]: the selector for `protocol`.
+pub fn scale_selector(protocol: ScaleProtocol) -> u8 {
+    match protocol {
+        ScaleProtocol::ToledoContinuous => 0,
+        ScaleProtocol::Toledo8217 => 1,
+        ScaleProtocol::CasContinuous => 2,
+        ScaleProtocol::CasRequest => 3,
+    }
+}
