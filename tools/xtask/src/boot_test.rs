@@ -306,6 +306,17 @@ fn drive(
     if timings.ui_s.is_none() {
         println!("xtask boot-test: the UI did not show on the display within 90 s of the console");
     }
+    // GRUB's A/B script says which slot it chose, on the serial log.
+    let log = String::from_utf8_lossy(&fs::read(&files.log_file).unwrap_or_default()).into_owned();
+    match slot_line(&log) {
+        Some(line) => println!("xtask boot-test: {line}"),
+        None => {
+            return Err((
+                Error::msg("the boot log has no `keel: booting slot` line from GRUB"),
+                console.tail(2000),
+            ))
+        }
+    }
     // Stray replies to probes sent while keel was starting.
     std::thread::sleep(Duration::from_millis(2500));
     console.skip_received();
@@ -341,6 +352,21 @@ fn drive(
     }
     timings.poweroff_s = Some(off.elapsed().as_secs_f64());
     Ok(console)
+}
+
+/// GRUB's line naming the slot it boots, the A/B script's when it ran
+/// (`keel: booting slot A (rootfs-a), order A B, tries left A=2 B=3`), else
+/// grub.cfg's own.
+fn slot_line(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.find("keel: booting slot").map(|i| l[i..].trim_end()))
+        .collect();
+    lines
+        .iter()
+        .find(|l| l.contains("tries left"))
+        .or(lines.first())
+        .map(|l| l.to_string())
 }
 
 /// One command and its JSON reply, which must be `"ok":true`.
@@ -418,6 +444,20 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_ab_scripts_slot_line_is_preferred() {
+        let log = "\x1b[2J\x1b[01;01Hkeel: booting slot A (rootfs-a), order A B, tries left A=2 B=3\r\nkeel: booting slot A (rootfs-a)\r\n[    0.000000] Linux version";
+        assert_eq!(
+            slot_line(log).as_deref(),
+            Some("keel: booting slot A (rootfs-a), order A B, tries left A=2 B=3")
+        );
+        assert_eq!(
+            slot_line("keel: booting slot B (rootfs-b)\n").as_deref(),
+            Some("keel: booting slot B (rootfs-b)")
+        );
+        assert_eq!(slot_line("[    0.000000] Linux version"), None);
     }
 
     #[test]

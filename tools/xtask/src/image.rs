@@ -142,6 +142,13 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
             "no GRUB EFI modules in /usr/lib/grub/x86_64-efi; run `cargo xtask setup` (grub-efi-amd64-bin)",
         ));
     }
+    // debootstrap, chroot and file ownership in the trees need root.
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self")?);
+    if uid != 0 {
+        return Err(Error::msg(
+            "cargo xtask image needs root (debootstrap, chroot, root-owned files in the image)",
+        ));
+    }
     let root = cmd::repo_root();
     let work = root.join("target/image/work").join(board.name);
     std::fs::create_dir_all(&work)?;

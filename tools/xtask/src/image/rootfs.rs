@@ -370,6 +370,41 @@ pub fn remove_dir(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::board::BOARDS;
+
+    #[test]
+    fn keel_service_runs_the_installed_kiosk_with_the_installed_config() {
+        let path = crate::cmd::repo_root().join("board/common/systemd/keel.service");
+        let unit = std::fs::read_to_string(&path).unwrap();
+        let line = |key: &str| {
+            unit.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("{}: no {key}=", path.display()))
+                .to_string()
+        };
+        assert_eq!(
+            line("ExecStart"),
+            format!(
+                "{}/keel-kiosk --config {}",
+                files::KEEL_BIN_DIR,
+                files::TERMINAL_CONFIG
+            )
+        );
+        assert_eq!(line("Restart"), "always");
+        // Never given up on: a till that stops restarting is a dead till.
+        assert_eq!(line("StartLimitIntervalSec"), "0");
+        assert_eq!(line("RequiresMountsFor"), files::DATA_MOUNT);
+        assert_eq!(line("WantedBy"), "multi-user.target");
+        // keel owns each board's console port: no getty may take it.
+        let conflicts = line("Conflicts");
+        for board in BOARDS {
+            let port = board.console_device.rsplit('/').next().unwrap();
+            assert!(
+                conflicts.contains(&format!("serial-getty@{port}.service")),
+                "{conflicts}"
+            );
+        }
+    }
 
     #[test]
     fn needed_libraries_come_from_readelf_output() {
