@@ -10,6 +10,8 @@
 //! - `bench`: run a benchmark from `tools/bench`.
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
 //! - `yocto-lint`: lint and check the Yocto layer ([`yocto`]).
+//! - `image`: build the bootable x86_64 dev image from Debian packages ([`image`]).
+//! - `boot-test`: boot the image in qemu and drive its serial console ([`boot_test`]).
 
 mod bench;
 mod boot_test;
