@@ -13,7 +13,11 @@
 //! - a tampered chunk in the cloud's database: the hash mismatch deletes the
 //!   download and it is retried, never offered; repaired, it completes;
 //! - the leader killed mid-download: the new leader resumes from its own
-//!   `.part` (the offset is in its log), and sales never wait.
+//!   `.part` (the cloud serves it exactly the bytes it lacked), and sales
+//!   never wait;
+//! - the cloud killed mid-download: sales go on at once on every terminal,
+//!   no byte arrives while it is down, and once it is back the download
+//!   resumes from the `.part` (the cloud serves the bundle's size in all).
 
 mod common;
 mod uplink_common;
@@ -409,4 +413,74 @@ fn a_tampered_chunk_is_never_offered_and_a_killed_leader_resumes() {
         fetched - fetched_at_kill,
         size - had[new_leader]
     );
+}
+
+#[test]
+fn a_cloud_outage_mid_download_resumes_and_never_blocks_a_sale() {
+    let root = tempfile::tempdir().unwrap();
+    let pg = postgres();
+    let mut cloud = Cloud::init(root.path(), &pg.url());
+    let s = store(root.path(), "otao", &mut cloud, 24_900);
+    let mut ks = s.start_all();
+    let leader = wait_leader(&mut ks, Duration::from_secs(30));
+    wait_catalog(&mut ks);
+    for k in ks.iter_mut().flatten() {
+        ready_to_sell(k);
+    }
+    let big = bundle(
+        root.path(),
+        "big.keelb",
+        BundleKind::Firmware,
+        "9.4.0",
+        24 << 20,
+    );
+    let big_bytes = std::fs::read(&big).unwrap();
+    let big_sha = sha_hex(&big_bytes);
+    let size = big_bytes.len() as u64;
+    publish(&cloud, &big, "stable", "100");
+    let part = || {
+        std::fs::metadata(bundles_dir(&s, leader).join(format!("{big_sha}.part")))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while part() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the leader did not start downloading"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    cloud.kill();
+    let at_kill = part();
+    assert!(
+        at_kill < size,
+        "downloaded before the cloud could be killed"
+    );
+    // The cloud is down: every terminal sells at once; the download waits.
+    for k in ks.iter_mut().flatten() {
+        let t0 = Instant::now();
+        sell(k, &[("CHOC-100", 1)]);
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "a sale waited {:?}",
+            t0.elapsed()
+        );
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let during = part();
+    assert_eq!(during, at_kill, "bytes arrived with the cloud down");
+    eprintln!("cloud down with {at_kill} of {size} bytes at the leader");
+    // Back: the download resumes from the .part and reaches every terminal.
+    cloud.start();
+    wait_everywhere(&s, &big_sha, &big_bytes, Duration::from_secs(90));
+    let fetched = release_json(&cloud, 1)["fetched_bytes"].as_u64().unwrap();
+    eprintln!("the cloud served {fetched} bytes for a {size}-byte bundle");
+    // At most the chunk in flight at the kill was served twice.
+    assert!(
+        fetched <= size + 256 * 1024,
+        "{fetched} bytes served for {size}"
+    );
+    // And the sales made during the outage reached the cloud.
+    wait_synced(&cloud, "otao", &mut ks, Duration::from_secs(60));
 }
