@@ -331,7 +331,7 @@ impl OtaService {
             return Err(OtaRefusal::Schedule("--now needs a manager login".into()));
         }
         self.schedule(req.now && req.manager, req.sale_open)?;
-        self.queue(accepted, req.allow_downgrade)
+        self.queue(accepted, req.allow_downgrade, false)
     }
 
     /// Verifies the bundle's header for its kind.
@@ -385,6 +385,7 @@ impl OtaService {
         &self,
         a: InstallAccepted,
         allow_downgrade: bool,
+        automatic: bool,
     ) -> Result<InstallAccepted, OtaRefusal> {
         {
             let mut sh = lock(&self.inner.shared);
@@ -408,6 +409,7 @@ impl OtaService {
             BundleKind::Model => Job::Model {
                 source: a.bundle.clone(),
                 allow_downgrade,
+                automatic,
             },
         };
         if !self.send(job) {

@@ -37,6 +37,9 @@ pub(super) enum Job {
     Model {
         source: PathBuf,
         allow_downgrade: bool,
+        /// The channel's offer, installed on its own: an offer that is not
+        /// newer than the active model is ignored rather than reported.
+        automatic: bool,
     },
     /// Run the reboot command (after a firmware rollback switched slots).
     Reboot,
@@ -194,38 +197,41 @@ fn firmware(s: &OtaService, source: &Path, version: String, allow_downgrade: boo
     drive(s, Event::Start { version });
 }
 
-fn model(s: &OtaService, source: &Path, allow_downgrade: bool) {
+fn model(s: &OtaService, source: &Path, allow_downgrade: bool, automatic: bool) {
     let i = &s.inner;
     let (Some(ai), Some(models)) = (&i.ai, &i.models_dir) else {
         return;
     };
-    let result = s
-        .policy(allow_downgrade)
-        .map_err(|e| e.to_string())
-        .and_then(|policy| {
-            models_ab::install(models, source, &policy, ai.runtime(), &i.progress)
-                .map_err(|e| e.to_string())
-        });
-    let last = match result {
-        Ok(done) => LastResult {
+    let failed = |reason: String| {
+        log::error!("ota: model install failed: {reason}");
+        LastResult {
             kind: "model".into(),
-            result: "installed".into(),
-            version: Some(format!(
-                "{} {}",
-                models_ab::kind_word(done.kind),
-                done.version
-            )),
-            reason: None,
+            result: "failed".into(),
+            version: None,
+            reason: Some(reason),
             at_unix_ms: now_unix_ms(),
-        },
-        Err(reason) => {
-            log::error!("ota: model install failed: {reason}");
-            LastResult {
-                kind: "model".into(),
-                result: "failed".into(),
-                version: None,
-                reason: Some(reason),
-                at_unix_ms: now_unix_ms(),
+        }
+    };
+    let last = match s.policy(allow_downgrade) {
+        Err(e) => failed(e.to_string()),
+        Ok(policy) => {
+            match models_ab::install(models, source, &policy, ai.runtime(), &i.progress) {
+                Ok(done) => LastResult {
+                    kind: "model".into(),
+                    result: "installed".into(),
+                    version: Some(format!(
+                        "{} {}",
+                        models_ab::kind_word(done.kind),
+                        done.version
+                    )),
+                    reason: None,
+                    at_unix_ms: now_unix_ms(),
+                },
+                Err(e @ models_ab::ModelOtaError::Downgrade { .. }) if automatic => {
+                    log::info!("ota: offered model ignored: {e}");
+                    return;
+                }
+                Err(e) => failed(e.to_string()),
             }
         }
     };
@@ -247,8 +253,19 @@ fn offered(s: &OtaService) {
             _ => return,
         }
     };
-    if offer.kind == BundleKind::Firmware.as_str() && !i.settings.auto_install {
-        return;
+    if offer.kind == BundleKind::Firmware.as_str() {
+        if !i.settings.auto_install {
+            return;
+        }
+        let running = keel_ota::version::Version::parse(crate::node::FIRMWARE_VERSION);
+        let offered = keel_ota::version::Version::parse(&offer.version);
+        if let (Ok(running), Ok(offered)) = (running, offered) {
+            if offered <= running {
+                log::info!("ota: offered firmware {offered} is not newer than {running}: ignored");
+                lock(&i.shared).offer_tried = Some(offer.sha256.clone());
+                return;
+            }
+        }
     }
     let sale_open = crate::ui_bridge::exec::lock(&i.node).state.cart.is_some();
     if s.schedule(false, sale_open).is_err() {
@@ -256,7 +273,7 @@ fn offered(s: &OtaService) {
     }
     lock(&i.shared).offer_tried = Some(offer.sha256.clone());
     match s.check(&offer.path, false) {
-        Ok(a) => match s.queue(a, false) {
+        Ok(a) => match s.queue(a, false, true) {
             Ok(a) => log::info!("ota: installing the offered {} {}", a.kind, a.version),
             Err(e) => refused(s, &offer.kind, &offer.version, e),
         },
@@ -289,8 +306,9 @@ fn handle(s: &OtaService, job: Job) {
         Job::Model {
             source,
             allow_downgrade,
+            automatic,
         } => {
-            model(s, &source, allow_downgrade);
+            model(s, &source, allow_downgrade, automatic);
             lock(&s.inner.shared).busy = None;
         }
         Job::Reboot => {
