@@ -332,3 +332,57 @@ fn releases_on_postgresql() {
     let pg = PostgresHarness::start().unwrap_or_else(|e| panic!("{e}"));
     releases_through_the_cloud(Some(&pg.url()));
 }
+
+/// The stalled-rollout alert, in-process on the embedded store with the
+/// clock given: a terminal in the rollout not on the version 24 h after
+/// publication; none before, none for a terminal on the version.
+#[test]
+fn a_rollout_stalls_after_24_hours() {
+    use keel_cloud::release::{begin, bundle_facts, finish, put_chunk, Draft};
+    use keel_cloud::release_view::stores_ota;
+    use keel_cloud::store::release::ReleaseStore;
+    use keel_cloud::store::release::CHUNK_BYTES;
+    use keel_cloud::store::EmbeddedStore;
+    use keel_uplink::release::Channel;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("cloud.redb")).unwrap();
+    let fw = bundle(dir.path(), "fw.keelb", BundleKind::Firmware, "1.3.0", 3000);
+    let bytes = std::fs::read(&fw).unwrap();
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    let t0 = 1_800_000_000_000u64;
+    let draft = Draft {
+        facts: bundle_facts(&bytes).unwrap(),
+        sha256: sha,
+        channel: Channel::Stable,
+        rollout: 100,
+        notes: String::new(),
+    };
+    let id = begin(&store, &draft, t0).unwrap();
+    for (i, c) in bytes.chunks(CHUNK_BYTES).enumerate() {
+        put_chunk(&store, id, i as u64, c).unwrap();
+    }
+    // A chunk of the wrong size is refused.
+    assert!(put_chunk(&store, id, 0, &bytes[..10]).is_err());
+    finish(&store, id, t0).unwrap();
+    let s1 = keel_core::ids::StoreId("s1".into());
+    let mut on = term(2, "qemu-x86_64");
+    on.firmware = "1.3.0".into();
+    store
+        .record_ota(&s1, &[term(1, "qemu-x86_64"), on], t0)
+        .unwrap();
+    let hour = 3_600_000;
+    let before = stores_ota(&store, t0 + 23 * hour).unwrap();
+    assert!(before[&s1].alerts.is_empty(), "{before:?}");
+    let after = stores_ota(&store, t0 + 25 * hour).unwrap();
+    assert_eq!(
+        after[&s1].alerts,
+        vec!["rollout of release 1 stalled: T01 not on firmware 1.3.0 after 24 h".to_string()]
+    );
+    let text = keel_cloud::release_view::ota_text(&after);
+    assert!(
+        text.contains("ALERT s1: rollout of release 1 stalled"),
+        "{text}"
+    );
+}
