@@ -37,6 +37,8 @@ pub struct MeshOta {
     in_flight: Option<(u64, u64, Instant)>,
     /// Not before this instant (after an empty answer).
     quiet_until: Option<Instant>,
+    /// The release whose fetch start was logged.
+    logged: Option<u64>,
 }
 
 impl MeshOta {
@@ -47,6 +49,7 @@ impl MeshOta {
             ticks: 0,
             in_flight: None,
             quiet_until: None,
+            logged: None,
         }
     }
 }
@@ -113,7 +116,8 @@ impl Runtime {
             return;
         };
         let held = self.ota.channel.bundles().held(&offer.sha256);
-        if self.ota.in_flight.is_none() {
+        if self.ota.logged != Some(offer.id) {
+            self.ota.logged = Some(offer.id);
             log::info!(
                 "ota channel: fetching release {} from {leader} at offset {held} of {}",
                 offer.id,

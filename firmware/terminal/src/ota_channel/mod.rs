@@ -192,7 +192,14 @@ impl OtaChannel {
     /// Hands every complete release whose rollout includes this terminal to
     /// `service` (once per release).
     pub fn hand_over(&self, service: Option<&crate::ota::OtaService>) {
-        let Some(service) = service else { return };
+        if let Some(service) = service {
+            self.hand_over_to(|r| service.offer(r));
+        }
+    }
+
+    /// Hands every complete release whose rollout includes this terminal to
+    /// `offer` (once per release).
+    pub fn hand_over_to(&self, mut offer: impl FnMut(crate::ota::OfferedRelease)) {
         for o in self.offers() {
             if !o.terminals.contains(&self.me) || lock(&self.state).handed.contains(&o.id) {
                 continue;
@@ -200,7 +207,7 @@ impl OtaChannel {
             let Some(path) = self.bundles.complete(&o.sha256) else {
                 continue;
             };
-            service.offer(crate::ota::OfferedRelease {
+            offer(crate::ota::OfferedRelease {
                 path,
                 release_id: o.id.to_string(),
                 version: o.version.clone(),
@@ -299,5 +306,67 @@ impl OtaChannel {
             last_error: s.last_error.clone(),
             handed: s.handed.iter().copied().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_uplink::release::Channel;
+
+    fn offer(id: u64, bytes: &[u8], terminals: &[u32]) -> ReleaseOffer {
+        let mut sha = [0u8; 32];
+        sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+        ReleaseOffer {
+            id,
+            kind: "firmware".into(),
+            version: "9.0.0".into(),
+            boards: vec!["qemu-x86_64".into()],
+            sha256: sha,
+            size: bytes.len() as u64,
+            channel: Channel::Stable,
+            terminals: terminals.iter().map(|t| TerminalId(*t)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_complete_checked_download_in_the_rollout_is_offered_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ch = OtaChannel::new(TerminalId(2), tmp.path());
+        ch.set_board("qemu-x86_64");
+        let data = vec![9u8; 1000];
+        let mine = offer(7, &data, &[1, 2]);
+        let others = offer(8, b"other", &[1]);
+        ch.set_offers(vec![others.clone(), mine.clone()]);
+        // A follower wants only its own; the leader wants both.
+        assert_eq!(ch.wanted(false).map(|o| o.id), Some(7));
+        assert_eq!(ch.wanted(true).map(|o| o.id), Some(8));
+        assert_eq!(ch.receive(&mine, 0, &data[..600]).unwrap(), 600);
+        let r = ch.own_report(None, 5);
+        assert_eq!(
+            (r.state.as_str(), r.release, r.done, r.total),
+            ("downloading", Some(7), 600, 1000)
+        );
+        assert_eq!(r.board, "qemu-x86_64");
+        let mut offered = Vec::new();
+        ch.hand_over_to(|r| offered.push(r));
+        assert!(offered.is_empty(), "offered before complete");
+        assert_eq!(ch.receive(&mine, 600, &data[600..]).unwrap(), 1000);
+        assert!(ch.wanted(false).is_none());
+        ch.hand_over_to(|r| offered.push(r));
+        assert_eq!(offered.len(), 1);
+        assert_eq!(offered[0].release_id, "7");
+        assert_eq!(std::fs::read(&offered[0].path).unwrap(), data);
+        ch.hand_over_to(|r| offered.push(r));
+        assert_eq!(offered.len(), 1, "offered once");
+        assert_eq!(ch.figures().handed, vec![7]);
+        // Bytes that hash wrong: deleted, counted, never offered.
+        let bad = offer(9, b"expected bytes", &[2]);
+        ch.set_offers(vec![bad.clone()]);
+        assert!(ch.receive(&bad, 0, b"tampered bytes").is_err());
+        assert_eq!(ch.figures().mismatches, 1);
+        assert_eq!(ch.bundles().held(&bad.sha256), 0);
+        ch.hand_over_to(|r| offered.push(r));
+        assert_eq!(offered.len(), 1);
     }
 }
