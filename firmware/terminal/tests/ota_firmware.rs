@@ -293,3 +293,39 @@ fn every_refusal_leaves_the_slots_and_the_boot_environment_untouched() {
     assert_eq!(std::fs::read(&rig.slot_b).unwrap(), rootfs);
     k.kill();
 }
+
+#[test]
+fn ota_commands_answer_in_json_with_their_flag_in_text_mode_and_help_lists_them() {
+    let rig = Rig::new();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keel"));
+    cmd.arg("console")
+        .arg("--config")
+        .arg(&rig.config)
+        .arg("--stdio");
+    let mut k = Keel::spawn(cmd, rig.dir.path());
+    k.write("help");
+    let mut help = String::new();
+    // `quit` is the last command help lists.
+    while !help.ends_with("quit\n") {
+        help.push_str(k.read_line().trim_end());
+        help.push('\n');
+    }
+    assert!(
+        help.contains("ota status")
+            && help.contains("ota install <bundle-path>")
+            && help.contains("ota rollback"),
+        "{help}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&k.send_text("ota status --json")).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["board"].as_str()),
+        (Some(true), Some(BOARD)),
+        "{v}"
+    );
+    let text = k.send_text("ota status");
+    assert!(
+        text.starts_with("ota ") && text.contains("slot A"),
+        "{text}"
+    );
+    k.kill();
+}

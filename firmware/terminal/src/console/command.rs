@@ -75,14 +75,14 @@ pub const USAGE: &[(&str, &str)] = &[
         "model reload",
         "model reload <recognition|loss-prevention> <dir>",
     ),
-    ("ota status", "ota status"),
+    ("ota status", "ota status [--json]"),
     (
         "ota install",
-        "ota install <bundle-path>|--offered [--now] [--allow-downgrade]",
+        "ota install <bundle-path>|--offered [--now] [--allow-downgrade] [--json]",
     ),
     (
         "ota rollback",
-        "ota rollback [models <recognition|loss-prevention>]",
+        "ota rollback [models <recognition|loss-prevention>] [--json]",
     ),
     ("quit", "quit"),
 ];
@@ -253,16 +253,21 @@ pub enum Command {
         kind: String,
         dir: String,
     },
-    OtaStatus,
+    /// `json`: this reply as JSON (`--json`).
+    OtaStatus {
+        json: bool,
+    },
     /// `path` None: the channel's offer (`--offered`).
     OtaInstall {
         path: Option<String>,
         now: bool,
         allow_downgrade: bool,
+        json: bool,
     },
     /// `models` None: firmware.
     OtaRollback {
         models: Option<String>,
+        json: bool,
     },
     Quit,
 }
@@ -779,13 +784,17 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
             }
         }
         "ota status" => {
+            let json = a.words.contains(&"--json");
+            a.words.retain(|w| *w != "--json");
             a.count(0, 0)?;
-            Command::OtaStatus
+            Command::OtaStatus { json }
         }
         "ota install" => {
             let (mut path, mut offered, mut now, mut allow_downgrade) = (None, false, false, false);
+            let mut json = false;
             for w in &a.words {
                 match *w {
+                    "--json" => json = true,
                     "--now" => now = true,
                     "--allow-downgrade" => allow_downgrade = true,
                     "--offered" => offered = true,
@@ -803,14 +812,18 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
                 path,
                 now,
                 allow_downgrade,
+                json,
             }
         }
         "ota rollback" => {
+            let json = a.words.contains(&"--json");
+            a.words.retain(|w| *w != "--json");
             a.count(0, 2)?;
             match a.words.first().map(|w| w.to_ascii_lowercase()) {
-                None => Command::OtaRollback { models: None },
+                None => Command::OtaRollback { models: None, json },
                 Some(w) if w == "models" && a.words.len() == 2 => Command::OtaRollback {
                     models: Some(a.word(1).to_ascii_lowercase()),
+                    json,
                 },
                 Some(_) => return Err(a.bad("`ota rollback` or `ota rollback models <kind>`")),
             }

@@ -173,7 +173,7 @@ fn serve_inputs<W: Write>(
             _ => reply,
         };
         if let Some(reply) = reply {
-            let rendered = reply.render(state.json);
+            let rendered = reply.render(state.json || std::mem::take(&mut state.json_once));
             output.write_all(rendered.as_bytes())?;
             output.write_all(b"\n")?;
             output.flush()?;

@@ -26,6 +26,8 @@ pub struct SessionState {
     guard: LoginGuard,
     /// Replies as JSON lines.
     pub json: bool,
+    /// This line's reply as JSON whatever `json` says (a command's `--json`).
+    pub json_once: bool,
     /// Set by `quit`.
     pub quit: bool,
     /// A consensus operation to run once the node is unlocked (see [`Pending`]).
@@ -796,19 +798,27 @@ impl<'n> Session<'n> {
             Command::ModelReload { kind, dir } => {
                 super::models::reload(self.node, self.st.user.as_ref(), &kind, &dir)
             }
-            Command::OtaStatus => super::ota::status(self.node),
+            Command::OtaStatus { json } => {
+                self.st.json_once = json;
+                super::ota::status(self.node)
+            }
             Command::OtaInstall {
                 path,
                 now,
                 allow_downgrade,
-            } => super::ota::install(
-                self.node,
-                self.st.user.as_ref(),
-                path.as_deref(),
-                now,
-                allow_downgrade,
-            ),
-            Command::OtaRollback { models } => {
+                json,
+            } => {
+                self.st.json_once = json;
+                super::ota::install(
+                    self.node,
+                    self.st.user.as_ref(),
+                    path.as_deref(),
+                    now,
+                    allow_downgrade,
+                )
+            }
+            Command::OtaRollback { models, json } => {
+                self.st.json_once = json;
                 super::ota::rollback(self.node, self.st.user.as_ref(), models.as_deref())
             }
             Command::KitchenList => Ok(render::kitchen(self.node, now)),
