@@ -257,3 +257,53 @@ fn model_bundles_switch_without_restart_and_roll_back() {
     assert_eq!(lp(&k.ok("model list"))["version"], "1.1.0");
     k.quit();
 }
+
+#[test]
+fn the_demo_running_the_repositorys_models_refuses_model_bundles() {
+    let rig = Rig::new();
+    // Without a board the terminal checks bundles against generic-<arch>.
+    let board = format!("generic-{}", std::env::consts::ARCH);
+    let mut p = Vec::new();
+    let src = repo_models().join("loss-prevention");
+    payloads(&src, &src, &mut p);
+    let bundle = sign(
+        &rig.key,
+        &rig.dir.path().join("lp.keelb"),
+        BundleKind::Model,
+        "1.1.0",
+        &[board.as_str()],
+        p,
+    );
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keel"));
+    let data = rig.dir.path().join("demo-data");
+    cmd.arg("console")
+        .arg("--demo")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--json");
+    let mut k = Keel::spawn(cmd, rig.dir.path());
+    k.ok(&format!("login {TECHNICIAN}"));
+    // The demo trusts the default key directory, which is not this test's.
+    let e = k.err(&format!("ota install {}", bundle.display()));
+    assert!(
+        e.contains("trusted keys") || e.contains("repository's models"),
+        "{e}"
+    );
+    let e = k.err("ota rollback models loss-prevention");
+    assert!(e.contains("repository's models"), "{e}");
+    let s = k.ok("ota status");
+    assert!(
+        s["firmware_off"]
+            .as_str()
+            .unwrap()
+            .contains("no board description"),
+        "{s}"
+    );
+    k.quit();
+    assert!(
+        std::fs::symlink_metadata(repo_models().join("loss-prevention"))
+            .unwrap()
+            .is_dir(),
+        "the repository's models are untouched"
+    );
+}

@@ -104,6 +104,10 @@ pub enum OtaRefusal {
     /// No AI runtime: models cannot be installed.
     #[error("this terminal runs no AI models: model bundles cannot be installed")]
     NoAi,
+    /// The models run from the repository's `models/` (the demo): model OTA
+    /// would change the source tree.
+    #[error("the models run from the repository's models/ ({0}): model OTA works on <data-dir>/models (copy the models there)")]
+    RepositoryModels(String),
     /// The trusted keys could not be loaded.
     #[error("trusted keys: {0}")]
     Keys(String),
@@ -369,9 +373,7 @@ impl OtaService {
                 }
             }
             BundleKind::Model => {
-                if self.inner.ai.is_none() {
-                    return Err(OtaRefusal::NoAi);
-                }
+                self.models_dir()?;
             }
         }
         Ok(InstallAccepted {
@@ -490,7 +492,8 @@ impl OtaService {
 
     /// `ota rollback models <kind>`: back to the model's previous version.
     pub fn rollback_model(&self, kind: &str) -> Result<ModelInstalled, OtaRefusal> {
-        let (Some(ai), Some(models)) = (&self.inner.ai, &self.inner.models_dir) else {
+        let models = self.models_dir()?;
+        let Some(ai) = &self.inner.ai else {
             return Err(OtaRefusal::NoAi);
         };
         let kind = models_ab::parse_kind(kind).ok_or_else(|| {
@@ -510,6 +513,23 @@ impl OtaService {
             at_unix_ms: now_unix_ms(),
         });
         Ok(done)
+    }
+
+    /// The models directory model OTA works on: the AI's, unless that is
+    /// the repository's (the demo).
+    fn models_dir(&self) -> Result<&Path, OtaRefusal> {
+        let (Some(_), Some(dir)) = (&self.inner.ai, &self.inner.models_dir) else {
+            return Err(OtaRefusal::NoAi);
+        };
+        let repo = Path::new(crate::config::ai::REPOSITORY_MODELS);
+        let same = match (dir.canonicalize(), repo.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => dir == repo,
+        };
+        if same {
+            return Err(OtaRefusal::RepositoryModels(dir.display().to_string()));
+        }
+        Ok(dir)
     }
 
     pub(super) fn set_last(&self, last: LastResult) {
