@@ -396,6 +396,17 @@ fn a_tampered_chunk_is_never_offered_and_a_killed_leader_resumes() {
         assert!(Instant::now() < deadline, "the new leader did not finish");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The other live terminal gets it over the mesh after the failover.
+    let other = (0..3).find(|t| *t != leader && *t != new_leader).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while held(&s, other, &big_sha).as_deref() != Some(&big_bytes[..]) {
+        assert!(
+            Instant::now() < deadline,
+            "T{} did not get the bundle after the failover",
+            other + 1
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // The cloud served the new leader only what its .part lacked.
     let fetched = release_json(&cloud, 2)["fetched_bytes"].as_u64().unwrap();
     let size = big_bytes.len() as u64;

@@ -2,10 +2,12 @@
 //! channel): the leader announces the releases the cloud offers the store
 //! (`OtaOffers`, every [`ANNOUNCE_EVERY`] ticks); every other terminal reports
 //! its OTA state to the leader (`OtaReport`, as often) and fetches the bundles
-//! whose rollout includes it from the leader, [`MESH_CHUNK`] bytes per
-//! request (`OtaFetch` -> `OtaChunk`), one request in flight, resuming from its
-//! `.part` (after a restart, or from a new leader after a failover). The leader
-//! serves what it holds, complete or not yet (an empty chunk: ask again later).
+//! whose rollout includes it, [`MESH_CHUNK`] bytes per request (`OtaFetch` ->
+//! `OtaChunk`), one request in flight, resuming from its `.part` (after a
+//! restart, or after a failover). It asks the leader first; every terminal
+//! serves what it holds, complete or not yet, and an empty answer (not held
+//! that far) sends the next request to the next connected terminal in turn,
+//! so a terminal that has the file serves it when the leader cannot.
 //!
 //! This module owns that exchange's pacing and the messages' meaning; it must
 //! not decide rollouts (the cloud did) nor install (the `OtaService` does).
@@ -39,6 +41,8 @@ pub struct MeshOta {
     quiet_until: Option<Instant>,
     /// The release whose fetch start was logged.
     logged: Option<u64>,
+    /// The terminal asked last (the leader unless it had nothing to give).
+    source: Option<TerminalId>,
 }
 
 impl MeshOta {
@@ -50,6 +54,7 @@ impl MeshOta {
             in_flight: None,
             quiet_until: None,
             logged: None,
+            source: None,
         }
     }
 }
@@ -94,12 +99,41 @@ impl Runtime {
                 .own_report(service.as_ref(), super::now_ms());
             self.send_control(leader, &ControlMessage::OtaReport(report));
         }
-        self.ota_fetch_next(leader, false);
+        let connected: Vec<TerminalId> = self
+            .transport
+            .peers()
+            .iter()
+            .filter(|p| p.connected)
+            .map(|p| p.id)
+            .collect();
+        let source = self
+            .ota
+            .source
+            .filter(|s| connected.contains(s))
+            .unwrap_or(leader);
+        self.ota_fetch_next(source, false);
     }
 
-    /// Asks the leader for the next bytes of the wanted release, unless a
+    /// The connected terminal after `from` in id order (wrapping), for the
+    /// next request after `from` had nothing to give.
+    fn next_source(&self, from: TerminalId) -> Option<TerminalId> {
+        let mut ids: Vec<TerminalId> = self
+            .transport
+            .peers()
+            .iter()
+            .filter(|p| p.connected && p.id != self.me)
+            .map(|p| p.id)
+            .collect();
+        ids.sort();
+        ids.iter()
+            .find(|t| **t > from)
+            .or_else(|| ids.first())
+            .copied()
+    }
+
+    /// Asks `source` for the next bytes of the wanted release, unless a
     /// request is in flight (and not timed out) or `force`.
-    fn ota_fetch_next(&mut self, leader: TerminalId, force: bool) {
+    fn ota_fetch_next(&mut self, source: TerminalId, force: bool) {
         let now = Instant::now();
         if !force {
             if let Some((_, _, at)) = self.ota.in_flight {
@@ -119,7 +153,7 @@ impl Runtime {
         if self.ota.logged != Some(offer.id) {
             self.ota.logged = Some(offer.id);
             log::info!(
-                "ota channel: fetching release {} from {leader} at offset {held} of {}",
+                "ota channel: fetching release {} from {source} at offset {held} of {}",
                 offer.id,
                 offer.size
             );
@@ -127,8 +161,9 @@ impl Runtime {
         self.ota.channel.progress(&offer, held);
         let len = MESH_CHUNK.min((offer.size - held) as u32);
         self.ota.in_flight = Some((offer.id, held, now));
+        self.ota.source = Some(source);
         self.send_control(
-            leader,
+            source,
             &ControlMessage::OtaFetch {
                 sha: offer.sha256,
                 offset: held,
@@ -189,6 +224,8 @@ impl Runtime {
         }
         self.ota.in_flight = None;
         if bytes.is_empty() {
+            // Not held that far by `from`: the next request goes to the next terminal.
+            self.ota.source = self.next_source(from);
             self.ota.quiet_until = Some(Instant::now() + EMPTY_BACKOFF);
             return;
         }
