@@ -1,6 +1,7 @@
 //! The store OTA channel through real processes: the real `keel-cloud` on a
-//! real PostgreSQL, three `keel` terminals in a cluster on loopback, signed
-//! bundles published with `keel-cloud release publish`.
+//! real PostgreSQL (and, for the rollout test, on its embedded store too),
+//! three `keel` terminals in a cluster on loopback, signed bundles published
+//! with `keel-cloud release publish`.
 //!
 //! - rollout 0: nothing is downloaded, yet the cloud's status view shows all
 //!   three terminals (their reports reach the cloud through the leader);
@@ -174,10 +175,20 @@ fn offered(k: &mut Keel, release: u64) -> bool {
 
 #[test]
 fn releases_reach_every_terminal_once_following_rollout_and_channel() {
-    let root = tempfile::tempdir().unwrap();
     let pg = postgres();
-    let mut cloud = Cloud::init(root.path(), &pg.url());
-    let s = store(root.path(), "otas", &mut cloud, 24_300);
+    rollout_and_channel(&pg.url(), 24_300);
+}
+
+#[test]
+fn releases_reach_every_terminal_on_the_embedded_cloud_store() {
+    // An empty database URL: `keel-cloud serve` keeps everything in its redb file.
+    rollout_and_channel("", 24_150);
+}
+
+fn rollout_and_channel(database_url: &str, ports: u16) {
+    let root = tempfile::tempdir().unwrap();
+    let mut cloud = Cloud::init(root.path(), database_url);
+    let s = store(root.path(), "otas", &mut cloud, ports);
     let mut ks = s.start_all();
     let leader = wait_leader(&mut ks, Duration::from_secs(30));
     wait_catalog(&mut ks);
