@@ -10,6 +10,7 @@
 //! - `bench`: run a benchmark from `tools/bench`.
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
 //! - `yocto-lint`: lint and check the Yocto layer ([`yocto`]).
+//! - `fuzz`:  build and run every fuzz target of `fuzz/` ([`fuzz`]).
 //! - `image`: build the bootable x86_64 dev image from Debian packages ([`image`]).
 //! - `boot-test`: boot the image in qemu and drive its serial console ([`boot_test`]).
 
@@ -17,6 +18,7 @@ mod bench;
 mod boot_test;
 mod cmd;
 mod error;
+mod fuzz;
 mod i18n;
 mod image;
 mod run;
@@ -49,7 +51,8 @@ tasks:
   test  [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS]
         Set up this machine, then `cargo test --workspace --features
         keel-ai/tflite --locked --no-fail-fast`, a summary line, and a build of
-        the appliance UI (keel-kiosk --features kms); exits with the first
+        the appliance UI (keel-kiosk --features kms), then every fuzz
+        target for 30 s (cargo xtask fuzz); exits with the first
         failing step's exit code. This is what CI
         runs (.ci/run). KEEL_CRASH_ITERATIONS (default 200) is passed through;
         --crash-iterations sets it.
@@ -86,6 +89,14 @@ tasks:
         config file, and the structural checks (layer.conf, every file://
         exists, the A/B partition labels, the boards, the crate list against
         Cargo.lock). yocto-layer/README.md.
+  fuzz  [--seconds N] [--target NAME] [--jobs J] [--reproduce FILE]
+        Build every libFuzzer target of fuzz/ once (cargo-fuzz, release with
+        debug assertions, stable toolchain; setup installs cargo-fuzz) and
+        run each for N seconds (default 30), J at a time (default: CPUs), on
+        its committed corpus; new inputs go to target/fuzz-corpus. Prints
+        FUZZ <target> runs=... execs_per_s=... corpus=... crashes=...
+        A crash stops the run, is copied to fuzz/regressions/<target>/ and
+        fails; --reproduce runs one target on one input. docs/fuzzing.md.
   help  This text.
 ";
 
@@ -124,6 +135,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "yocto-lint" => yocto::yocto_lint(rest),
         "image" => image::image(&image::parse(rest)?),
         "boot-test" => boot_test::boot_test(&boot_test::parse(rest)?),
+        "fuzz" => fuzz::fuzz(&fuzz::parse(rest)?),
         other => Err(Error::usage(format!("unknown task `{other}`"))),
     }
 }

@@ -178,13 +178,15 @@ pub fn parse(args: &[String]) -> Result<SetupOptions> {
 
 /// Runs setup: checks every package and installs the missing ones, then puts
 /// the TensorFlow Lite library and headers in place ([`crate::tflite`]) and
-/// the Yocto layer's linter ([`crate::yocto::oelint`]).
+/// the Yocto layer's linter ([`crate::yocto::oelint`]) and cargo-fuzz
+/// ([`crate::fuzz::prepare`]).
 pub fn setup(opts: &SetupOptions) -> Result<()> {
     packages(opts)?;
     if !opts.list && !opts.check_only {
         crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
         crate::yocto::oelint::prepare()
             .context("installing oelint-adv (the Yocto layer's linter)")?;
+        crate::fuzz::prepare().context("installing cargo-fuzz (cargo xtask fuzz)")?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! workspace was tested, it then builds the appliance's UI binary as the image
 //! ships it (`keel-kiosk --features kms`: linuxkms with GL), so a change that
 //! breaks the fullscreen build fails the suite even though no test here can
-//! open a DRM device. Exits with the first failing step's exit code.
+//! open a DRM device, and runs every fuzz target for 30 s (`cargo xtask
+//! fuzz`, [`crate::fuzz`]). Exits with the first failing step's exit code.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -258,6 +259,10 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         if code == 0 {
             code = appliance;
         }
+        let fuzzed = run_fuzz();
+        if code == 0 {
+            code = fuzzed;
+        }
     }
     Ok(code)
 }
@@ -291,6 +296,31 @@ fn build_appliance_ui() -> i32 {
         Err(e) => {
             println!("xtask test: FAILED: cannot start the appliance UI build: {e}");
             1
+        }
+    }
+}
+
+/// Runs every fuzz target for [`crate::fuzz::DEFAULT_SECONDS`] (`cargo xtask
+/// fuzz`) and returns the exit code.
+fn run_fuzz() -> i32 {
+    let opts = crate::fuzz::FuzzOptions::default();
+    println!(
+        "xtask test: fuzz: every target for {} s, {} at a time",
+        opts.seconds, opts.jobs
+    );
+    flush();
+    match crate::fuzz::fuzz(&opts) {
+        Ok(0) => {
+            println!("xtask test: fuzz: ok");
+            0
+        }
+        Ok(code) => {
+            println!("xtask test: FAILED: fuzz (a target crashed; see FUZZ lines above)");
+            code
+        }
+        Err(e) => {
+            println!("xtask test: FAILED: fuzz: {e}");
+            e.exit_code.max(1)
         }
     }
 }

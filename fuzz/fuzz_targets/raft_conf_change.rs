@@ -1,0 +1,3 @@
+#![no_main]
+//! libFuzzer binary for the `raft_conf_change` target of keel-fuzz-targets.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keel_fuzz_targets::cluster::raft_conf_change(data));
