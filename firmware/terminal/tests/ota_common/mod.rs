@@ -50,6 +50,8 @@ pub struct OtaOptions {
     pub health_requires_ui: bool,
     pub health_deadline_s: u64,
     pub extra: String,
+    /// The boot environment file instead of the rig's grubenv.
+    pub boot_environment: Option<PathBuf>,
 }
 
 impl Default for OtaOptions {
@@ -60,14 +62,19 @@ impl Default for OtaOptions {
             health_requires_ui: false,
             health_deadline_s: 60,
             extra: String::new(),
+            boot_environment: None,
         }
     }
 }
 
-/// A board like qemu-x86_64's without serial ports (the test's console is stdio).
-fn board_toml() -> String {
+/// The repository's board `name` without serial ports (the test's console
+/// is stdio and no peripherals are attached).
+pub fn board_toml(name: &str) -> String {
     let real = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../board/qemu-x86_64/board.toml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../board")
+            .join(name)
+            .join("board.toml"),
     )
     .unwrap();
     // Keep everything but the [serial.*] tables.
@@ -109,7 +116,7 @@ impl Rig {
         };
         std::fs::write(&rig.slot_a, slot_a_image()).unwrap();
         std::fs::write(&rig.slot_b, vec![0u8; 65536]).unwrap();
-        std::fs::write(&rig.board, board_toml()).unwrap();
+        std::fs::write(&rig.board, board_toml(BOARD)).unwrap();
         GrubEnvFile::new(&rig.grubenv)
             .write(&BootEnv::fresh(Slot::A))
             .unwrap();
@@ -177,7 +184,11 @@ health_requires_ui = {ui}
             reboots = self.reboots.display(),
             hours = o.business_hours,
             slot = o.running,
-            grubenv = self.grubenv.display(),
+            grubenv = o
+                .boot_environment
+                .as_ref()
+                .unwrap_or(&self.grubenv)
+                .display(),
             a = self.slot_a.display(),
             b = self.slot_b.display(),
             deadline = o.health_deadline_s,
@@ -245,6 +256,20 @@ health_requires_ui = {ui}
             .unwrap_or(0)
     }
 
+    /// Waits until the reboot command has run `n` times (it runs just after
+    /// the record says `rebooting`), then checks it ran no more.
+    pub fn wait_reboots(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.reboot_count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the reboot command did not run {n} times"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(self.reboot_count(), n, "the reboot command ran too often");
+    }
+
     /// The slot images and the grubenv, to prove a refusal changed nothing.
     pub fn disk_snapshot(&self) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         (
@@ -294,5 +319,15 @@ pub fn wait_status(k: &mut Keel, timeout: Duration, done: impl Fn(&Value) -> boo
             k.stderr()
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `done` holds (what the updater does just after the state
+/// `ota status` shows: marking the running slot good, discarding the bundle).
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
