@@ -107,7 +107,7 @@ COFFEE,,Coffee,Cafe,2.40,standard,unit,true,bar\n",
     out.push(Seed::new(
         "catalog_import",
         "items.json",
-        r#"{"items":[{"sku":"SCONE","name":"Scone","category":"Cafe","price":"2.40","tax_class":"standard","kitchen_station":"kitchen"},{"sku":"APPLES","barcodes":["2012345000004"],"name":"Apples","price":"3.10","tax_class":"reduced","sold_by":"weight"}]}"#,
+        r#"{"items":[{"sku":"SCONE","name":"Scone","category":"Cafe","price":"2.40","tax_class":"standard","kitchen_station":"kitchen"},{"sku":"APPLES","barcodes":["2012345000001"],"name":"Apples","price":"3.10","tax_class":"reduced","sold_by":"weight"}]}"#,
     ));
 
     let fw_env = root.join("yocto-layer/meta-keel/recipes-bsp/keel-boot-uboot/files/fw_env.config");

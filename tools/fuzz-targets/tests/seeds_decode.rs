@@ -1,0 +1,102 @@
+//! The seeds are valid inputs, not just bytes: each one decodes through the
+//! production decoder (so fuzzing starts from the accepting paths).
+
+use keel_fuzz_targets::seeds::{self, Seed};
+use std::path::Path;
+
+fn seeds() -> Vec<Seed> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let key = std::fs::read(root.join("fuzz/corpus-signing-key.pk8")).unwrap();
+    seeds::all(&root, &key).unwrap()
+}
+
+/// Whether `seed` decodes (`None`: the target has no single accept/refuse answer).
+fn decodes(seed: &Seed) -> Option<Result<(), String>> {
+    let b = &seed.bytes[..];
+    let text = || String::from_utf8_lossy(b).into_owned();
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    Some(match seed.target {
+        "terminal_config" => keel_terminal::config::parse("t.toml", &text(), Path::new("/x"))
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "board_toml" => keel_board::parse("board.toml", &text())
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "journal_record" => keel_store::StoredEvent::from_bytes(1, b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "raft_message" => keel_cluster::raft::codec::decode_message(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "raft_command" => keel_cluster::raft::CommandEnvelope::decode(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "replication_message" => keel_core::replication::decode(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "uplink_marks" => keel_uplink::UplinkMarks::decode(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "store_message" => keel_uplink::wire::StoreMessage::decode(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "cloud_message" => keel_uplink::wire::CloudMessage::decode(b)
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "catalog_import" => keel_core::catalog_import::parse_auto(
+            &seed.name,
+            &text(),
+            keel_core::money::Currency::EUR,
+        )
+        .map(drop)
+        .map_err(|x| e(&x)),
+        "ota_manifest" => keel_ota::manifest::BundleManifest::parse(&text())
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "ota_update_record" => keel_ota::updater::record_file::decode(&text(), Path::new("u.toml"))
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "grubenv" => keel_ota::grubenv::parse(b).map(drop).map_err(|x| e(&x)),
+        "ubootenv_config" => keel_ota::ubootenv::UbootEnvConfig::parse(&text())
+            .map(drop)
+            .map_err(|x| e(&x)),
+        "journal_chain" => {
+            let records = keel_fuzz_targets::journal::split_records(b);
+            let terminal = keel_core::ids::TerminalId(1);
+            let store = keel_core::ids::StoreId(keel_fuzz_targets::journal::SEED_STORE.into());
+            let genesis = keel_core::chain::genesis_hash(&store, terminal);
+            keel_core::chain::verify_chain(terminal, genesis, (1u64..).zip(records), None)
+                .map(drop)
+                .map_err(|x| e(&x))
+        }
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_seed_with_a_verdict_decodes() {
+    let mut checked = 0;
+    for seed in seeds() {
+        if let Some(result) = decodes(&seed) {
+            assert!(
+                result.is_ok(),
+                "{}/{}: {:?}",
+                seed.target,
+                seed.name,
+                result
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "only {checked} seeds checked");
+}
+
+#[test]
+fn model_manifests_parse_in_their_directories() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    for name in ["loss-prevention", "product-recognition"] {
+        let dir = root.join(name);
+        let text = std::fs::read_to_string(dir.join("manifest.toml")).unwrap();
+        keel_ai::manifest::Manifest::parse(&dir, &text).unwrap();
+    }
+}
