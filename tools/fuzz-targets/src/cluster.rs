@@ -1,7 +1,9 @@
 //! Wire messages between terminals: raft messages
 //! (`keel_cluster::raft::codec::decode_message`), the proposals raft entries
 //! carry (`CommandEnvelope::decode`) and raft-rs conf changes
-//! (`decode_conf_change_v1`), journal replication messages
+//! (`decode_conf_change_v1`), the raft log's stored records read back from
+//! `raft.redb` (`decode_entry`, `decode_hard_state`, `decode_conf_state`,
+//! `decode_snapshot`), journal replication messages
 //! (`keel_core::replication::decode`), the terminal runtime's control
 //! channel (`keel_terminal::cluster_runtime::decode_control_reencoded`), the
 //! replicated uplink marks (`UplinkMarks::decode`) and a peer's mDNS TXT
@@ -11,7 +13,11 @@
 //! the same message.
 
 use keel_cluster::discovery::txt;
-use keel_cluster::raft::codec::{decode_conf_change_v1, decode_message, encode_message};
+use keel_cluster::raft::codec::{
+    decode_conf_change_v1, decode_conf_state, decode_entry, decode_entry_term, decode_hard_state,
+    decode_message, decode_snapshot, encode_conf_state, encode_entry, encode_hard_state,
+    encode_message, encode_snapshot,
+};
 use keel_cluster::raft::CommandEnvelope;
 use keel_core::replication;
 use keel_uplink::UplinkMarks;
@@ -25,6 +31,61 @@ pub fn raft_message(data: &[u8]) {
             Some(&m),
             "raft message does not round-trip"
         );
+    }
+}
+
+/// `data` as a value of `raft.redb` read back from disk: the first byte picks
+/// the table (log entry, hard state, conf state, snapshot), the rest is the value.
+pub fn raft_log_record(data: &[u8]) {
+    let Some((&table, b)) = data.split_first() else {
+        return;
+    };
+    match table % 4 {
+        0 => {
+            if let Ok(e) = decode_entry(b) {
+                assert_eq!(
+                    decode_entry_term(b).ok(),
+                    Some(e.term),
+                    "entry term read differs"
+                );
+                let again = decode_entry(&encode_entry(&e));
+                assert_eq!(
+                    again.as_ref().ok(),
+                    Some(&e),
+                    "log entry does not round-trip"
+                );
+            }
+        }
+        1 => {
+            if let Ok(h) = decode_hard_state(b) {
+                let again = decode_hard_state(&encode_hard_state(&h));
+                assert_eq!(
+                    again.as_ref().ok(),
+                    Some(&h),
+                    "hard state does not round-trip"
+                );
+            }
+        }
+        2 => {
+            if let Ok((c, index)) = decode_conf_state(b) {
+                let again = decode_conf_state(&encode_conf_state(&c, index));
+                assert_eq!(
+                    again.ok(),
+                    Some((c, index)),
+                    "conf state does not round-trip"
+                );
+            }
+        }
+        _ => {
+            if let Ok(s) = decode_snapshot(b) {
+                let again = decode_snapshot(&encode_snapshot(&s));
+                assert_eq!(
+                    again.as_ref().ok(),
+                    Some(&s),
+                    "snapshot does not round-trip"
+                );
+            }
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("raft_message", cluster::raft_message),
     ("raft_command", cluster::raft_command),
     ("raft_conf_change", cluster::raft_conf_change),
+    ("raft_log_record", cluster::raft_log_record),
     ("replication_message", cluster::replication_message),
     ("cluster_control", cluster::cluster_control),
     ("mdns_txt", cluster::mdns_txt),

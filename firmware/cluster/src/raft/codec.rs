@@ -346,12 +346,12 @@ fn postcard_read<'a, T: Deserialize<'a>>(
 }
 
 /// Encodes a log entry for the `entries` table.
-pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
+pub fn encode_entry(e: &Entry) -> Vec<u8> {
     postcard_vec(&entry_to_wire(e))
 }
 
 /// Decodes a log entry from the `entries` table.
-pub(crate) fn decode_entry(b: &[u8]) -> Result<Entry, DecodeRecordError> {
+pub fn decode_entry(b: &[u8]) -> Result<Entry, DecodeRecordError> {
     let w: WireEntry = postcard_read("entry", b)?;
     let t = w.entry_type;
     entry_from_wire(w).ok_or(DecodeRecordError::UnknownEntryType {
@@ -361,7 +361,7 @@ pub(crate) fn decode_entry(b: &[u8]) -> Result<Entry, DecodeRecordError> {
 }
 
 /// Reads only the term of a stored entry (the first fields of its encoding).
-pub(crate) fn decode_entry_term(b: &[u8]) -> Result<u64, DecodeRecordError> {
+pub fn decode_entry_term(b: &[u8]) -> Result<u64, DecodeRecordError> {
     #[derive(Deserialize)]
     struct Head {
         _entry_type: u8,
@@ -383,7 +383,7 @@ struct StoredHardState {
 }
 
 /// Encodes the hard state.
-pub(crate) fn encode_hard_state(h: &HardState) -> Vec<u8> {
+pub fn encode_hard_state(h: &HardState) -> Vec<u8> {
     postcard_vec(&StoredHardState {
         term: h.term,
         vote: h.vote,
@@ -392,7 +392,7 @@ pub(crate) fn encode_hard_state(h: &HardState) -> Vec<u8> {
 }
 
 /// Decodes the hard state.
-pub(crate) fn decode_hard_state(b: &[u8]) -> Result<HardState, DecodeRecordError> {
+pub fn decode_hard_state(b: &[u8]) -> Result<HardState, DecodeRecordError> {
     let s: StoredHardState = postcard_read("hard state", b)?;
     let mut h = HardState::default();
     h.term = s.term;
@@ -409,7 +409,7 @@ struct StoredConfState {
 }
 
 /// Encodes a conf state with the index of the conf change it reflects.
-pub(crate) fn encode_conf_state(c: &ConfState, index: u64) -> Vec<u8> {
+pub fn encode_conf_state(c: &ConfState, index: u64) -> Vec<u8> {
     postcard_vec(&StoredConfState {
         conf: conf_to_wire(c),
         index,
@@ -417,18 +417,18 @@ pub(crate) fn encode_conf_state(c: &ConfState, index: u64) -> Vec<u8> {
 }
 
 /// Decodes a conf state and the index of the conf change it reflects.
-pub(crate) fn decode_conf_state(b: &[u8]) -> Result<(ConfState, u64), DecodeRecordError> {
+pub fn decode_conf_state(b: &[u8]) -> Result<(ConfState, u64), DecodeRecordError> {
     let s: StoredConfState = postcard_read("conf state", b)?;
     Ok((conf_from_wire(s.conf), s.index))
 }
 
 /// Encodes a whole snapshot (metadata and data).
-pub(crate) fn encode_snapshot(s: &Snapshot) -> Vec<u8> {
+pub fn encode_snapshot(s: &Snapshot) -> Vec<u8> {
     postcard_vec(&snapshot_to_wire(s))
 }
 
 /// Decodes a whole snapshot.
-pub(crate) fn decode_snapshot(b: &[u8]) -> Result<Snapshot, DecodeRecordError> {
+pub fn decode_snapshot(b: &[u8]) -> Result<Snapshot, DecodeRecordError> {
     let w: WireSnapshot = postcard_read("snapshot", b)?;
     Ok(snapshot_from_wire(w))
 }

@@ -6,7 +6,10 @@
 use super::{Seed, SeedError};
 use crate::cluster::txt_data;
 use keel_cluster::discovery::{txt, Advertisement};
-use keel_cluster::raft::codec::{decode_conf_change_v1, encode_message};
+use keel_cluster::raft::codec::{
+    decode_conf_change_v1, encode_conf_state, encode_entry, encode_hard_state, encode_message,
+    encode_snapshot,
+};
 use keel_cluster::raft::{CommandEnvelope, ProposalId, StoreCommand};
 use keel_core::chain::ChainHash;
 use keel_core::ids::{StoreId, TerminalId};
@@ -14,7 +17,7 @@ use keel_core::replication::{self, OriginProof, ReplicationMessage, VersionVecto
 use keel_terminal::cluster_runtime::decode_control_reencoded;
 use keel_uplink::wire::{Batch, BatchEntry, CloudMessage, EntryBody, StoreHealth, StoreMessage};
 use keel_uplink::{OriginMark, UplinkMarks};
-use raft::eraftpb::{Entry, EntryType, Message, MessageType};
+use raft::eraftpb::{ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot};
 
 fn raft_messages(proposal: &[u8]) -> Vec<(&'static str, Message)> {
     let mut append = Message::default();
@@ -150,8 +153,41 @@ pub(super) fn seeds() -> Result<Vec<Seed>, SeedError> {
         out.push(Seed::new("raft_command", *name, p.encode()));
     }
     for (name, m) in raft_messages(&proposals[0].1.encode()) {
+        if name == "append" {
+            for (i, e) in m.entries.iter().enumerate() {
+                let mut value = vec![0];
+                value.extend(encode_entry(e));
+                out.push(Seed::new("raft_log_record", format!("entry_{i}"), value));
+            }
+        }
         out.push(Seed::new("raft_message", name, encode_message(&m)));
     }
+    let mut hard = HardState::default();
+    hard.term = 3;
+    hard.vote = 1;
+    hard.commit = 18;
+    out.push(Seed::new(
+        "raft_log_record",
+        "hard_state",
+        [&[1][..], &encode_hard_state(&hard)].concat(),
+    ));
+    let mut conf = ConfState::default();
+    conf.voters = vec![1, 2, 3];
+    out.push(Seed::new(
+        "raft_log_record",
+        "conf_state",
+        [&[2][..], &encode_conf_state(&conf, 5)].concat(),
+    ));
+    let mut snapshot = Snapshot::default();
+    snapshot.data = b"state machine bytes".to_vec().into();
+    snapshot.mut_metadata().index = 18;
+    snapshot.mut_metadata().term = 3;
+    snapshot.mut_metadata().set_conf_state(conf);
+    out.push(Seed::new(
+        "raft_log_record",
+        "snapshot",
+        [&[3][..], &encode_snapshot(&snapshot)].concat(),
+    ));
     // raft-rs's ConfChange protobuf: AddNode 2, RemoveNode 3 with a context.
     for (name, bytes) in [
         ("add_node", vec![0x10, 0x00, 0x18, 0x02]),
