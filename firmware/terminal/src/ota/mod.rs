@@ -15,7 +15,9 @@ pub mod host;
 pub mod layout;
 pub mod local_time;
 pub mod models_ab;
+mod rollback;
 mod service;
+mod status;
 mod worker;
 
 pub use service::{InstallAccepted, InstallRequest, OtaRefusal, OtaService, OtaStart};

@@ -11,9 +11,9 @@
 use super::firmware::FirmwareSetup;
 use super::layout::OtaLayout;
 use super::local_time::local_time;
-use super::models_ab::{self, ModelInstalled, ModelOtaError};
+use super::models_ab::ModelOtaError;
 use super::worker::{self, Job};
-use super::{LastResult, ModelSlots, OfferedRelease, OtaStatus, ProgressView};
+use super::{LastResult, OfferedRelease};
 use crate::cluster_runtime::ClusterLink;
 use crate::config::OtaSettings;
 use crate::node::Node;
@@ -21,8 +21,7 @@ use keel_ota::install::Progress;
 use keel_ota::keys::PublicKey;
 use keel_ota::manifest::BundleKind;
 use keel_ota::schedule::{may_install, Deferred, InstallConditions};
-use keel_ota::slot::Slot;
-use keel_ota::updater::{UpdateRecord, UpdateState};
+use keel_ota::updater::UpdateRecord;
 use keel_ota::verify::{BundleError, InstallPolicy};
 use keel_ota::version::Version;
 use std::path::{Path, PathBuf};
@@ -278,7 +277,7 @@ impl OtaService {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn send(&self, job: Job) -> bool {
+    pub(super) fn send(&self, job: Job) -> bool {
         match lock(&self.inner.jobs).as_ref() {
             Some(tx) => tx.send(job).is_ok(),
             None => false,
@@ -421,103 +420,9 @@ impl OtaService {
         Ok(a)
     }
 
-    /// `ota rollback` (firmware): the other slot becomes first in the boot
-    /// order if it holds a known good system, then the terminal reboots.
-    /// Returns the slot and version it goes back to.
-    pub fn rollback_firmware(&self) -> Result<(Slot, String), OtaRefusal> {
-        let setup = self
-            .inner
-            .firmware
-            .as_ref()
-            .map_err(|why| OtaRefusal::FirmwareOff(why.clone()))?;
-        {
-            let sh = lock(&self.inner.shared);
-            if let Some(b) = &sh.busy {
-                return Err(OtaRefusal::Busy(b.clone()));
-            }
-            if !sh.record.update.is_settled() {
-                return Err(OtaRefusal::Busy(format!(
-                    "firmware update is {}",
-                    sh.record.update.name()
-                )));
-            }
-        }
-        let other = setup.running.other();
-        let version = self
-            .inner
-            .layout
-            .slots()
-            .map_err(|e| OtaRefusal::Rollback(e.to_string()))?
-            .get(other)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                OtaRefusal::Rollback(format!(
-                    "slot {other} holds no known system: nothing to roll back to"
-                ))
-            })?;
-        let mut bl = setup.open_bootloader();
-        let mut env = bl.read().map_err(|e| OtaRefusal::Rollback(e.to_string()))?;
-        if env.left(other) == 0 {
-            return Err(OtaRefusal::Rollback(format!(
-                "slot {other} ({version}) is marked bad: it is not a known good system"
-            )));
-        }
-        // The record goes back to idle first: the boot into the other slot
-        // is a technician's choice, not a failed update to report.
-        let record = UpdateRecord {
-            format: 1,
-            since_unix_ms: now_unix_ms(),
-            update: UpdateState::Idle,
-        };
-        keel_ota::updater::RecordFile::new(self.inner.layout.record())
-            .store(&record)
-            .map_err(|e| OtaRefusal::Rollback(e.to_string()))?;
-        lock(&self.inner.shared).record = record;
-        env.try_slot(other);
-        bl.write(&env)
-            .map_err(|e| OtaRefusal::Rollback(e.to_string()))?;
-        self.set_last(LastResult {
-            kind: "firmware".into(),
-            result: "rollback".into(),
-            version: Some(version.clone()),
-            reason: Some(format!("a technician switched to slot {other}")),
-            at_unix_ms: now_unix_ms(),
-        });
-        log::warn!("ota: rollback to slot {other} ({version}): rebooting");
-        if !self.send(Job::Reboot) {
-            return Err(OtaRefusal::NoWorker);
-        }
-        Ok((other, version))
-    }
-
-    /// `ota rollback models <kind>`: back to the model's previous version.
-    pub fn rollback_model(&self, kind: &str) -> Result<ModelInstalled, OtaRefusal> {
-        let models = self.models_dir()?;
-        let Some(ai) = &self.inner.ai else {
-            return Err(OtaRefusal::NoAi);
-        };
-        let kind = models_ab::parse_kind(kind).ok_or_else(|| {
-            OtaRefusal::Rollback(format!(
-                "unknown model kind {kind:?}: recognition or loss-prevention"
-            ))
-        })?;
-        if let Some(b) = &lock(&self.inner.shared).busy {
-            return Err(OtaRefusal::Busy(b.clone()));
-        }
-        let done = models_ab::rollback(models, kind, ai.runtime())?;
-        self.set_last(LastResult {
-            kind: "model".into(),
-            result: "rollback".into(),
-            version: Some(done.version.clone()),
-            reason: None,
-            at_unix_ms: now_unix_ms(),
-        });
-        Ok(done)
-    }
-
     /// The models directory model OTA works on: the AI's, unless that is
     /// the repository's (the demo).
-    fn models_dir(&self) -> Result<&Path, OtaRefusal> {
+    pub(super) fn models_dir(&self) -> Result<&Path, OtaRefusal> {
         let (Some(_), Some(dir)) = (&self.inner.ai, &self.inner.models_dir) else {
             return Err(OtaRefusal::NoAi);
         };
@@ -535,83 +440,4 @@ impl OtaService {
     pub(super) fn set_last(&self, last: LastResult) {
         lock(&self.inner.shared).last = Some(last);
     }
-
-    /// Where OTA stands now.
-    pub fn status(&self) -> OtaStatus {
-        let i = &self.inner;
-        let sh = lock(&i.shared);
-        let running = i.firmware.as_ref().ok().map(|f| f.running);
-        let slots = i.layout.slots().unwrap_or_default();
-        let state = &sh.record.update;
-        let writing = matches!(state, UpdateState::Writing { .. }) || sh.busy.is_some();
-        let progress = (writing && i.progress.total() > 0).then(|| ProgressView {
-            written: i.progress.written(),
-            total: i.progress.total(),
-        });
-        let from_record = record_result(&sh.record);
-        let last = match (from_record, sh.last.clone()) {
-            (Some(r), Some(m)) => Some(if m.at_unix_ms >= r.at_unix_ms { m } else { r }),
-            (r, m) => m.or(r),
-        };
-        let models = match &i.models_dir {
-            None => Vec::new(),
-            Some(dir) => models_ab::KINDS
-                .iter()
-                .map(|k| {
-                    let st = models_ab::state(dir, *k);
-                    ModelSlots {
-                        kind: models_ab::kind_word(*k).into(),
-                        active: st.active.map(|c| c.to_string()),
-                        a_version: st.a_version,
-                        b_version: st.b_version,
-                    }
-                })
-                .collect(),
-        };
-        OtaStatus {
-            running_version: crate::node::FIRMWARE_VERSION.to_string(),
-            running_slot: running.map(|s| s.to_string()),
-            other_slot_version: running.and_then(|s| slots.get(s.other()).map(str::to_string)),
-            state: state.name().to_string(),
-            state_version: state_version(state),
-            progress,
-            last_result: last,
-            models,
-            offer: sh.offer.clone(),
-            firmware_off: i.firmware.as_ref().err().cloned(),
-            board: i.board_name.clone(),
-        }
-    }
-}
-
-fn state_version(s: &UpdateState) -> Option<String> {
-    match s {
-        UpdateState::Idle => None,
-        UpdateState::Downloading { version, .. }
-        | UpdateState::Verifying { version, .. }
-        | UpdateState::Writing { version, .. }
-        | UpdateState::Switching { version, .. }
-        | UpdateState::Rebooting { version, .. }
-        | UpdateState::Testing { version, .. }
-        | UpdateState::Committed { version, .. }
-        | UpdateState::RolledBack { version, .. } => Some(version.clone()),
-        UpdateState::Failed { version, .. } => version.clone(),
-    }
-}
-
-/// The firmware outcome the record holds, as a last result.
-fn record_result(r: &UpdateRecord) -> Option<LastResult> {
-    let (result, reason) = match &r.update {
-        UpdateState::Committed { .. } => ("committed", None),
-        UpdateState::Failed { reason, .. } => ("failed", Some(reason.clone())),
-        UpdateState::RolledBack { reason, .. } => ("rolled_back", Some(reason.clone())),
-        _ => return None,
-    };
-    Some(LastResult {
-        kind: "firmware".into(),
-        result: result.into(),
-        version: state_version(&r.update),
-        reason,
-        at_unix_ms: r.since_unix_ms,
-    })
 }
