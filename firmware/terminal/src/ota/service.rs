@@ -1,6 +1,7 @@
-//! The node's OTA service: the console's and the channel's entry points
-//! (`install`, `offer`, `rollback_*`, `status`) and the state they share with
-//! the worker thread that runs the installs.
+//! The node's OTA service: its start, the console's and the channel's entry
+//! points for installs (`install`, `offer`) and the state they share with the
+//! worker thread that runs them (`status` is in [`super::status`], the
+//! rollbacks in [`super::rollback`]).
 //!
 //! Owns the checks made before an install is queued (bundle header against
 //! the policy, the schedule, nothing else under way) so a refusal answers at
