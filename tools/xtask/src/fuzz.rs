@@ -388,6 +388,14 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<i32> {
                 None => i += 1,
             }
         }
+        if crashed > 0 {
+            // Stop: the crash is what matters now.
+            for mut run in running.drain(..) {
+                let _ = run.child.kill();
+                let _ = run.child.wait();
+                println!("xtask fuzz: {} stopped after the crash", run.target);
+            }
+        }
     }
     let secs = start_all.elapsed().as_secs();
     println!(
