@@ -91,6 +91,13 @@ impl UpdateHost for TerminalHost<'_> {
     }
 
     fn persist(&mut self, record: &UpdateRecord) -> Result<(), HostError> {
+        std::fs::create_dir_all(self.layout.root()).map_err(|source| {
+            HostError::Layout(LayoutError::Io {
+                action: "creating",
+                path: self.layout.root().to_path_buf(),
+                source,
+            })
+        })?;
         self.record.store(record)?;
         (self.on_persist)(record);
         Ok(())

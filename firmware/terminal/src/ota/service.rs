@@ -190,10 +190,9 @@ impl OtaService {
     /// Starts the service and its worker, which first runs the updater's
     /// start-up step (health check, mark good, report a rollback).
     pub fn start(s: OtaStart) -> OtaService {
+        // Nothing is created on the data partition until OTA has something
+        // to keep there (a record, a staged bundle).
         let layout = OtaLayout::new(&s.data_dir);
-        if let Err(e) = std::fs::create_dir_all(layout.bundles()) {
-            log::error!("ota: {}: {e}", layout.bundles().display());
-        }
         let firmware = FirmwareSetup::resolve(s.board.as_ref(), &s.settings);
         if let Err(why) = &firmware {
             log::info!("ota: {why}");

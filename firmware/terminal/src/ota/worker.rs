@@ -161,7 +161,9 @@ fn startup(s: &OtaService) {
 /// firmware bundle, so discarding it never deletes the channel's or the
 /// technician's own file.
 fn stage_firmware(s: &OtaService, source: &Path) -> Result<PathBuf, String> {
-    let dest = s.inner.layout.bundles().join("installing-firmware.keelb");
+    let dir = s.inner.layout.bundles();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let dest = dir.join("installing-firmware.keelb");
     let _ = std::fs::remove_file(&dest);
     if std::fs::hard_link(source, &dest).is_err() {
         std::fs::copy(source, &dest)
