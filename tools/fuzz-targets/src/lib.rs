@@ -2,7 +2,8 @@
 //! console lines, config files, journal records read back from disk, wire
 //! messages between terminals and to the cloud, printer status replies,
 //! scanner and scale streams, catalog imports, OTA bundle headers and
-//! manifests, model manifests, bootloader environments and board files.
+//! manifests, model manifests, bootloader environments, board files and PNG
+//! pictures for product recognition.
 //!
 //! Each target is a plain function `fn(&[u8])` that hands the bytes to the
 //! very function production calls on outside input and checks what must hold
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod devices;
+pub mod frame;
 pub mod journal;
 pub mod ota;
 pub mod seeds;
@@ -61,6 +63,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("grubenv", ota::grubenv),
     ("ubootenv", ota::ubootenv),
     ("ubootenv_config", ota::ubootenv_config),
+    ("png_frame", frame::png_frame),
 ];
 
 /// The target called `name`, if there is one.

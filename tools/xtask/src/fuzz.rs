@@ -162,7 +162,7 @@ fn targets(opts: &FuzzOptions) -> Result<Vec<String>> {
 }
 
 /// Builds `target` (or every target) once: release with debug assertions, no
-/// sanitizer. The fuzz workspace gets the main workspace's Cargo.lock so
+/// sanitizer, 16 codegen units. The fuzz workspace gets the main workspace's Cargo.lock so
 /// both build the same dependency versions.
 fn build(target: Option<&str>) -> Result<()> {
     let root = cmd::repo_root();
@@ -176,6 +176,10 @@ fn build(target: Option<&str>) -> Result<()> {
         "--debug-assertions",
         "--sanitizer",
         "none",
+        // cargo-fuzz's default of 1 leaves a core idle while the big crates
+        // compile; CI fuzzes 30 s a target, where the build dominates.
+        "--codegen-units",
+        "16",
         "--target-dir",
     ]);
     cargo.arg(target_dir());

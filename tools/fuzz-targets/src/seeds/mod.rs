@@ -7,6 +7,7 @@
 //! This module owns what goes into the corpus. It must not run targets.
 
 mod devices;
+mod frame;
 mod journal;
 mod ota;
 mod text;
@@ -84,5 +85,6 @@ pub fn all(root: &Path, key: &[u8]) -> Result<Vec<Seed>, SeedError> {
     out.extend(wire::seeds()?);
     out.extend(devices::seeds(root)?);
     out.extend(ota::seeds(key)?);
+    out.extend(frame::seeds(root)?);
     Ok(out)
 }
