@@ -13,6 +13,7 @@
 //! - `flagged`: the sales terminals flagged for risk review, as text and JSON;
 //! - `admin`: the publish request format and the admin commands;
 //! - `release`: OTA releases (publish, rollout, withdraw, offers, serving bytes);
+//! - `release_offers`: which releases a store's terminals are offered;
 //! - `release_cli`: the `release` commands and their upload client;
 //! - `release_http`, `release_view`: release routes, listings and the status view's OTA part;
 //! - `release_wire`: the uplink answers to OTA reports and chunk fetches;
@@ -33,6 +34,7 @@ pub mod init;
 pub mod release;
 pub mod release_cli;
 pub mod release_http;
+pub mod release_offers;
 pub mod release_view;
 pub mod release_wire;
 pub mod report;

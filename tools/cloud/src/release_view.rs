@@ -8,7 +8,7 @@
 //! rollout, on the store's channel, is not on its version 24 h after
 //! publication). Must not read storage itself beyond what it is handed.
 
-use crate::release::channel_of;
+use crate::release_offers::channel_of;
 use crate::status::{render_table, time_text};
 use crate::store::release::{OtaRow, Release, ReleaseState};
 use crate::store::{CloudStore, StoreError};

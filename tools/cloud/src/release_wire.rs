@@ -28,7 +28,7 @@ pub fn answer_report(
     terminals: &[TerminalOta],
     now_ms: u64,
 ) -> CloudMessage {
-    match release::report(store, who, terminals, now_ms) {
+    match crate::release_offers::report(store, who, terminals, now_ms) {
         Ok(offers) => CloudMessage::Releases(offers),
         Err(e) => refused(0, who, &e),
     }
