@@ -107,6 +107,7 @@ struct Timings {
     kernel_s: Option<f64>,
     console_s: Option<f64>,
     ui_s: Option<f64>,
+    reboot_s: Option<f64>,
     poweroff_s: Option<f64>,
 }
 
@@ -149,6 +150,7 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         vars: work.join("OVMF_VARS.fd"),
         console_socket: work.join("ttyS0.sock"),
         log_file: work.join("ttyS1.log"),
+        printer_file: work.join("ttyS2.bin"),
         monitor_socket: work.join("monitor.sock"),
     };
     fs::copy(qemu::OVMF_VARS, &files.vars).context("copying OVMF_VARS.fd")?;
@@ -170,11 +172,19 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
     match result {
         Ok(console) => {
             drop(console);
+            // Errors keel logged on the way (not failures of this test), for a reader.
+            for line in String::from_utf8_lossy(&kernel_log)
+                .lines()
+                .filter(|l| l.contains("keel-kiosk[") && l.contains(" ERROR "))
+            {
+                println!("xtask boot-test: keel logged: {}", line.trim());
+            }
             println!(
-                "BOOT image_mb={image_mb} boot_to_kernel_s={} boot_to_console_s={} boot_to_ui_s={} poweroff_s={}",
+                "BOOT image_mb={image_mb} boot_to_kernel_s={} boot_to_console_s={} boot_to_ui_s={} reset_to_console_s={} poweroff_s={}",
                 secs(timings.kernel_s),
                 secs(timings.console_s),
                 secs(timings.ui_s),
+                secs(timings.reboot_s),
                 secs(timings.poweroff_s)
             );
             println!("xtask boot-test: ok (logs in {})", work.display());
@@ -320,11 +330,13 @@ fn drive(
     // Stray replies to probes sent while keel was starting.
     std::thread::sleep(Duration::from_millis(2500));
     console.skip_received();
-    session(&mut console).map_err(|e| (e, console.tail(3000)))?;
+    let receipt = session(&mut console).map_err(|e| (e, console.tail(3000)))?;
     let _ = monitor.command(
         &format!("screendump {}", work.join("after-sale.ppm").display()),
         Duration::from_secs(20),
     );
+    second_boot(files, &mut console, &mut monitor, &receipt, timings)
+        .map_err(|e| (e, console.tail(3000)))?;
     // Power off through ACPI: systemd stops keel and the system.
     let off = Instant::now();
     monitor
@@ -369,6 +381,15 @@ fn slot_line(log: &str) -> Option<String> {
         .map(|l| l.to_string())
 }
 
+/// The A/B script's slot lines, one per boot, oldest first.
+fn slot_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.find("keel: booting slot").map(|i| l[i..].trim_end()))
+        .filter(|l| l.contains("tries left"))
+        .map(String::from)
+        .collect()
+}
+
 /// One command and its JSON reply, which must be `"ok":true`.
 fn ask(console: &mut Console, line: &str) -> Result<String> {
     console.send(line)?;
@@ -382,7 +403,8 @@ fn ask(console: &mut Console, line: &str) -> Result<String> {
 }
 
 /// The technician's session: status, a cash sale, the journal verified.
-fn session(console: &mut Console) -> Result<()> {
+/// Returns the sale's receipt number.
+fn session(console: &mut Console) -> Result<String> {
     let status = ask(console, "status")?;
     println!(
         "xtask boot-test: status: terminal {} version {} journal_length {}",
@@ -435,7 +457,98 @@ fn session(console: &mut Console) -> Result<()> {
         "xtask boot-test: journal verify: {} records, ok",
         field(&verify, "records").unwrap_or_default()
     );
+    Ok(receipt)
+}
+
+/// The booted slot marked good, then a hard reset: GRUB must find slot A
+/// with all its tries again (the health check's mark-good reached the
+/// grubenv) and the acknowledged sale must still be there.
+fn second_boot(
+    files: &qemu::QemuFiles,
+    console: &mut Console,
+    monitor: &mut Monitor,
+    receipt: &str,
+    timings: &mut Timings,
+) -> Result<()> {
+    let log_text =
+        || String::from_utf8_lossy(&fs::read(&files.log_file).unwrap_or_default()).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while !log_text().contains("ota: health check passed") {
+        if Instant::now() >= deadline {
+            return Err(Error::msg(
+                "the terminal's start-up health check did not pass within 150 s (no `ota: health check passed` in the log)",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // The mark-good is the action right after the pass; the updater logs its end.
+    std::thread::sleep(Duration::from_secs(2));
+    let ota = ask(console, "ota status")?;
+    let slot = field(&ota, "running_slot").unwrap_or_default();
+    let off = field(&ota, "firmware_off").unwrap_or_default();
+    println!(
+        "xtask boot-test: ota status: slot {slot}, state {}, firmware_off {off}",
+        field(&ota, "state").unwrap_or_default()
+    );
+    if slot != "A" || off != "null" {
+        return Err(Error::msg(format!(
+            "ota status: expected slot A with firmware OTA on: {ota}"
+        )));
+    }
+    let booted_before = slot_lines(&log_text()).len();
+    let reset = Instant::now();
+    monitor.command("system_reset", Duration::from_secs(10))?;
+    let deadline = reset + Duration::from_secs(60);
+    let line = loop {
+        let lines = slot_lines(&log_text());
+        if lines.len() > booted_before {
+            break lines[lines.len() - 1].clone();
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::msg("GRUB did not run within 60 s of system_reset"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("xtask boot-test: after the reset: {line}");
+    if !line.contains("slot A") || !line.contains("tries left A=2 ") {
+        return Err(Error::msg(format!(
+            "after a boot marked good, GRUB should take slot A's first try again (A=2): {line}"
+        )));
+    }
+    let at = wait_console(console, reset + Duration::from_secs(240))?;
+    timings.reboot_s = Some(at.duration_since(reset).as_secs_f64());
+    std::thread::sleep(Duration::from_millis(2500));
+    console.skip_received();
+    let status = ask(console, "status")?;
+    let last = field(&status, "last_receipt").unwrap_or_default();
+    println!("xtask boot-test: after the reset: last receipt {last}");
+    if last != receipt {
+        return Err(Error::msg(format!(
+            "the sale acknowledged before the reset is gone: last receipt {last}, expected {receipt}"
+        )));
+    }
     Ok(())
+}
+
+/// Sends `json on` every 2 s until the console answers; returns when it did.
+fn wait_console(console: &mut Console, deadline: Instant) -> Result<Instant> {
+    let mut last_probe: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::msg("the console did not answer after the reset"));
+        }
+        if last_probe.is_none_or(|t| now - t >= Duration::from_secs(2)) {
+            // The port is closed while the guest restarts: a failed write is a retry.
+            let _ = console.send("json on");
+            last_probe = Some(now);
+        }
+        if let Some(reply) = console.next_json(Instant::now() + Duration::from_millis(300)) {
+            if field(&reply, "ok").as_deref() == Some("true") {
+                return Ok(Instant::now());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -458,6 +571,15 @@ mod tests {
             Some("keel: booting slot B (rootfs-b)")
         );
         assert_eq!(slot_line("[    0.000000] Linux version"), None);
+        let two =
+            format!("{log}\nkeel: booting slot A (rootfs-a), order A B, tries left A=1 B=3\n");
+        assert_eq!(
+            slot_lines(&two),
+            [
+                "keel: booting slot A (rootfs-a), order A B, tries left A=2 B=3",
+                "keel: booting slot A (rootfs-a), order A B, tries left A=1 B=3"
+            ]
+        );
     }
 
     #[test]

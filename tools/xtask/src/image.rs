@@ -181,9 +181,15 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
     );
     let layout = layout::place(&layout::ab_partitions(board.rootfs_mib, board.data_mib))
         .map_err(|e| Error::msg(e.to_string()))?;
+    if let Some(dir) = opts.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let partial = opts.out.with_extension("img.partial");
+    disk::partition(&layout, &partial)?;
+    // One partition at a time, written into the disk and deleted at once, so
+    // the build needs little more disk space than the image itself.
     let step = Instant::now();
     let mut ab_script = false;
-    let mut parts = Vec::new();
     for p in &layout.partitions {
         let img = work.join(format!("{}.part", p.spec.label));
         match p.spec.label {
@@ -200,21 +206,16 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
             "data" => disk::build_ext4(&data, p.spec.label, p.size_bytes(), &img)?,
             other => return Err(Error::msg(format!("no content for partition `{other}`"))),
         }
-        parts.push((p, img));
+        let written = disk::write_partition(&partial, p, &img);
+        let _ = std::fs::remove_file(&img);
+        written?;
     }
     println!(
-        "xtask image: file systems made in {:.1} s",
+        "xtask image: file systems made and written in {:.1} s",
         step.elapsed().as_secs_f64()
     );
-    if let Some(dir) = opts.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let partial = opts.out.with_extension("img.partial");
-    disk::partition(&layout, &partial)?;
-    for (p, img) in &parts {
-        disk::write_partition(&partial, p, img)?;
-        std::fs::remove_file(img)?;
-    }
+    // The staged trees are made afresh by every build.
+    rootfs::remove_dir(&work)?;
     std::fs::rename(&partial, &opts.out)
         .with_context(|| format!("moving the image to {}", opts.out.display()))?;
     Ok(BuildReport {

@@ -1,7 +1,8 @@
 //! The qemu command line of the boot test: the machine the qemu-x86_64 board
 //! describes (q35, OVMF, a virtio disk, virtio-gpu, ttyS0 = technician
 //! console on a Unix socket, ttyS1 = kernel log to a file, the human monitor
-//! on a Unix socket for screenshots and power-off). Pure: paths in, argument
+//! on a Unix socket for screenshots, resets and power-off). A reset or a
+//! reboot restarts the guest in the same qemu, on the same overlay. Pure: paths in, argument
 //! list out; it must not start anything.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ pub struct QemuFiles {
     pub console_socket: PathBuf,
     /// File ttyS1 is written to.
     pub log_file: PathBuf,
+    /// File ttyS2 (the printer port) is written to.
+    pub printer_file: PathBuf,
     /// Unix socket of the human monitor (qemu listens).
     pub monitor_socket: PathBuf,
 }
@@ -65,9 +68,14 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "chardev:console".into(),
         "-serial".into(),
         format!("file:{}", p(&files.log_file)),
+        // ttyS2, the board's receipt printer: what keel sends it, kept in a
+        // file (nothing answers its status requests); ttyS3, the scale: nothing.
+        "-serial".into(),
+        format!("file:{}", p(&files.printer_file)),
+        "-serial".into(),
+        "null".into(),
         "-monitor".into(),
         format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
-        "-no-reboot".into(),
     ]
 }
 
@@ -82,6 +90,7 @@ mod tests {
             vars: "/w/vars.fd".into(),
             console_socket: "/w/console.sock".into(),
             log_file: "/w/ttyS1.log".into(),
+            printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
         };
         let a = args(&files, 2);
@@ -91,7 +100,15 @@ mod tests {
             .filter(|(k, _)| *k == "-serial")
             .map(|(_, v)| v)
             .collect();
-        assert_eq!(serials, ["chardev:console", "file:/w/ttyS1.log"]);
+        assert_eq!(
+            serials,
+            [
+                "chardev:console",
+                "file:/w/ttyS1.log",
+                "file:/w/ttyS2.bin",
+                "null"
+            ]
+        );
         assert!(
             a.contains(&"socket,id=console,path=/w/console.sock,server=on,wait=off".to_string())
         );

@@ -11,6 +11,9 @@ use super::board::Board;
 pub const KEEL_BIN_DIR: &str = "/opt/keel/bin";
 /// The terminal's config on the image.
 pub const TERMINAL_CONFIG: &str = "/etc/keel/terminal.toml";
+/// The board description on the image (`[terminal] board`: the updater finds
+/// its slots and boot environment through it).
+pub const BOARD_FILE: &str = "/etc/keel/board.toml";
 /// Where the data partition is mounted: the terminal's data dir (journal,
 /// `models/`, `images/`).
 pub const DATA_MOUNT: &str = "/var/lib/keel";
@@ -96,12 +99,14 @@ pub fn initial_grubenv() -> Vec<(&'static str, &'static str)> {
 }
 
 /// /etc/fstab of the root file system (the same in both slots; the slot's own
-/// root comes from the kernel command line).
+/// root comes from the kernel command line). The ESP is mounted `sync`: the
+/// updater's grubenv writes (mark good, try a slot) reach the disk before the
+/// call returns, FAT tables included, whatever happens to the power next.
 pub fn fstab() -> String {
     format!(
         "# Keel image: the slot's root comes from root=PARTLABEL=... on the kernel command line.\n\
          PARTLABEL=data  {DATA_MOUNT}  ext4  defaults,noatime  0  2\n\
-         PARTLABEL=boot  {ESP_MOUNT}  vfat  umask=0077,nofail  0  0\n"
+         PARTLABEL=boot  {ESP_MOUNT}  vfat  umask=0077,sync,nofail  0  0\n"
     )
 }
 
@@ -126,6 +131,7 @@ demo_catalog = true
 [terminal]
 id = 1
 data_dir = "{DATA_MOUNT}"
+board = "{BOARD_FILE}"
 
 [console]
 device = "{console}"
@@ -245,7 +251,7 @@ mod tests {
     fn fstab_mounts_data_and_esp_by_partlabel() {
         let f = fstab();
         assert!(f.contains("PARTLABEL=data  /var/lib/keel  ext4"));
-        assert!(f.contains("PARTLABEL=boot  /boot/efi  vfat"));
+        assert!(f.contains("PARTLABEL=boot  /boot/efi  vfat  umask=0077,sync,nofail"));
         assert!(!f.lines().any(|l| l.starts_with("PARTLABEL=rootfs")));
     }
 
@@ -257,6 +263,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("data_dir = \"/var/lib/keel\""));
+        assert!(t.contains("board = \"/etc/keel/board.toml\""));
         assert!(t.contains("backend = \"linuxkms\""));
         assert!(t.contains("demo_catalog = true"));
     }

@@ -222,12 +222,19 @@ pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) 
         .context("installing libtensorflowlite_c.so")?;
     check_libraries(out, &bin.join("keel-kiosk"))?;
     let etc_keel = out.join("etc/keel");
-    fs::create_dir_all(&etc_keel)?;
+    // The OTA signing keys the terminal trusts ([ota] trusted_keys_dir's
+    // default): none on a dev image, so every bundle is refused until a key
+    // is put there.
+    fs::create_dir_all(etc_keel.join("ota-keys"))?;
     fs::write(
         out.join(files::TERMINAL_CONFIG.trim_start_matches('/')),
         files::terminal_toml(board),
     )?;
-    fs::copy(keel.board_toml, etc_keel.join("board.toml")).context("copying board.toml")?;
+    fs::copy(
+        keel.board_toml,
+        out.join(files::BOARD_FILE.trim_start_matches('/')),
+    )
+    .context("copying board.toml")?;
     fs::write(out.join("etc/fstab"), files::fstab())?;
     fs::write(
         out.join("etc/hostname"),
