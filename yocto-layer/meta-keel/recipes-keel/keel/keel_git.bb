@@ -2,8 +2,7 @@ SUMMARY = "Keel point-of-sale firmware: the terminal with its touch UI"
 DESCRIPTION = "keel-kiosk: the offline-first point-of-sale terminal (journal, store cluster, peripherals, AI models, OTA updater) with its fullscreen Slint UI on KMS/DRM, built from the Keel cargo workspace with the cargo class."
 SECTION = "console/utils"
 LICENSE = "Apache-2.0"
-# nooelint: oelint.var.licenseremotefile - the repository has no license text file; Cargo.toml says Apache-2.0
-LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7cacdbeed46a0096b10"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=1836efb2eb779966696f473ee8540542"
 
 # avahi: mDNS discovery of the store's terminals; fontconfig and freetype:
 # the UI's text; clang-native: bindgen (the Avahi and TFLite bindings);
