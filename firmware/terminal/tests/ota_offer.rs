@@ -93,7 +93,7 @@ fn an_offered_firmware_release_installs_by_itself() {
     ota.offer(offer.clone());
     let s = wait(&ota, "the offer installs", |s| s.state == "rebooting");
     assert_eq!(s.state_version.as_deref(), Some("0.5.0"));
-    assert_eq!(s.offer.as_ref(), Some(&offer));
+    assert_eq!(s.offers, vec![offer.clone()]);
     assert_eq!(std::fs::read(&rig.slot_b).unwrap(), rootfs);
     assert_eq!(rig.env().order(), [Slot::B, Slot::A]);
     rig.wait_reboots(1);
@@ -114,13 +114,38 @@ fn without_auto_install_the_offer_waits_for_a_request() {
     let rootfs: Vec<u8> = (0..200_000u32).map(|i| (i % 97) as u8).collect();
     let (t, ota) = start(&rig);
     wait(&ota, "start-up", |s| s.running_slot.as_deref() == Some("A"));
+    // An older firmware offer is replaced by the newer one; a model release
+    // offered in between is kept beside it (and, as models install by
+    // themselves, tried: this one is not a bundle, so it is refused).
+    ota.offer(channel_bundle(&rig, "0.5.0", &rootfs));
+    let model = OfferedRelease {
+        path: rig.data.join("ota/bundles/not-a-model.keelb"),
+        release_id: "rel-model".into(),
+        version: "1.1.0".into(),
+        kind: "model".into(),
+        sha256: "00".repeat(32),
+        channel: "stable".into(),
+    };
+    ota.offer(model.clone());
     let offer = channel_bundle(&rig, "0.6.0", &rootfs);
     ota.offer(offer.clone());
+    assert_eq!(ota.status().offers, vec![model, offer.clone()]);
+    wait(&ota, "the model offer is tried", |s| {
+        s.last_result
+            .as_ref()
+            .is_some_and(|l| l.kind == "model" && l.result == "refused")
+    });
     // Longer than the worker's offer poll (5 s): still waiting.
     std::thread::sleep(Duration::from_secs(6));
     let s = ota.status();
     assert_eq!(s.state, "idle", "{s:?}");
-    assert_eq!(s.offer.as_ref().map(|o| o.version.as_str()), Some("0.6.0"));
+    assert_eq!(
+        s.offers
+            .iter()
+            .map(|o| o.version.as_str())
+            .collect::<Vec<_>>(),
+        vec!["1.1.0", "0.6.0"]
+    );
     rig.wait_reboots(0);
     let a = ota
         .install(InstallRequest {

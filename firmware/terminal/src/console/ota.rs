@@ -41,7 +41,7 @@ pub fn summary(s: &OtaStatus) -> String {
     if let Some(p) = &s.progress {
         line.push_str(&format!(" ({} of {} bytes)", p.written, p.total));
     }
-    if let Some(o) = &s.offer {
+    for o in &s.offers {
         line.push_str(&format!(", offered {} {}", o.kind, o.version));
     }
     line
@@ -83,7 +83,7 @@ pub fn status(node: &Node) -> Result<Reply, Reply> {
             m.b_version.as_deref().unwrap_or("-"),
         ));
     }
-    if let Some(o) = &s.offer {
+    for o in &s.offers {
         text.push(format!(
             "offered by channel {}: {} {} (release {})",
             o.channel, o.kind, o.version, o.release_id

@@ -99,8 +99,8 @@ pub struct OtaStatus {
     pub last_result: Option<LastResult>,
     /// The models' A/B directories.
     pub models: Vec<ModelSlots>,
-    /// The channel's current offer, if any.
-    pub offer: Option<OfferedRelease>,
+    /// The channel's offers (at most one firmware release), oldest first.
+    pub offers: Vec<OfferedRelease>,
     /// Why firmware OTA is off on this terminal (None: it is on).
     pub firmware_off: Option<String>,
     /// The board name bundles are checked against.

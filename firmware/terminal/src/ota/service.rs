@@ -147,11 +147,17 @@ pub(super) struct Inner {
     jobs: Mutex<Option<Sender<Job>>>,
 }
 
+/// Most offers kept at once (the oldest go first): a firmware release and a
+/// few model releases.
+const MAX_OFFERS: usize = 4;
+
 /// What the worker and the callers share.
 pub(super) struct Shared {
-    pub(super) offer: Option<OfferedRelease>,
-    /// The offer's sha256 once an automatic install was tried (not again).
-    pub(super) offer_tried: Option<String>,
+    /// The channel's offers: at most one firmware release (the newest handed
+    /// over) and one per model release, oldest first.
+    pub(super) offers: Vec<OfferedRelease>,
+    /// The sha256 of every offer whose automatic install was tried (not again).
+    pub(super) offers_tried: Vec<String>,
     pub(super) last: Option<LastResult>,
     pub(super) record: UpdateRecord,
     /// An install under way (firmware or model), for `Busy` and `status`.
@@ -231,8 +237,8 @@ impl OtaService {
                 started: Instant::now(),
                 progress: Progress::new(),
                 shared: Mutex::new(Shared {
-                    offer: None,
-                    offer_tried: None,
+                    offers: Vec::new(),
+                    offers_tried: Vec::new(),
                     last: None,
                     record,
                     busy: None,
@@ -256,7 +262,20 @@ impl OtaService {
             release.release_id,
             release.channel
         );
-        lock(&self.inner.shared).offer = Some(release);
+        {
+            let mut sh = lock(&self.inner.shared);
+            let firmware = BundleKind::Firmware.as_str();
+            // A newer firmware release replaces the older offer; model releases
+            // (one per model kind, which only the bundle says) are kept apart.
+            sh.offers.retain(|o| {
+                o.sha256 != release.sha256 && !(o.kind == firmware && release.kind == firmware)
+            });
+            sh.offers.push(release);
+            if sh.offers.len() > MAX_OFFERS {
+                let extra = sh.offers.len() - MAX_OFFERS;
+                sh.offers.drain(..extra);
+            }
+        }
         self.send(Job::Tick);
     }
 
@@ -323,11 +342,16 @@ impl OtaService {
     pub fn install(&self, req: InstallRequest) -> Result<InstallAccepted, OtaRefusal> {
         let path = match &req.path {
             Some(p) => p.clone(),
-            None => lock(&self.inner.shared)
-                .offer
-                .as_ref()
-                .map(|o| o.path.clone())
-                .ok_or(OtaRefusal::NoOffer)?,
+            None => {
+                let sh = lock(&self.inner.shared);
+                // The firmware offer first, else the newest model offer.
+                sh.offers
+                    .iter()
+                    .find(|o| o.kind == BundleKind::Firmware.as_str())
+                    .or_else(|| sh.offers.last())
+                    .map(|o| o.path.clone())
+                    .ok_or(OtaRefusal::NoOffer)?
+            }
         };
         let accepted = self.check(&path, req.allow_downgrade)?;
         if req.now && !req.manager {

@@ -50,7 +50,7 @@ impl OtaService {
             progress,
             last_result: last,
             models,
-            offer: sh.offer.clone(),
+            offers: sh.offers.clone(),
             firmware_off: i.firmware.as_ref().err().cloned(),
             board: i.board_name.clone(),
         }

@@ -240,31 +240,31 @@ fn model(s: &OtaService, source: &Path, allow_downgrade: bool, automatic: bool) 
     s.set_last(last);
 }
 
-/// Installs the channel's offer when it has not been tried and the schedule
-/// allows (firmware only with `[ota] auto_install`).
+/// Installs the first of the channel's offers that has not been tried and
+/// may go now (firmware only with `[ota] auto_install`) when the schedule
+/// allows; one install per tick.
 fn offered(s: &OtaService) {
     let i = &s.inner;
     let offer = {
         let sh = lock(&i.shared);
-        match &sh.offer {
-            Some(o)
-                if sh.offer_tried.as_deref() != Some(o.sha256.as_str()) && sh.busy.is_none() =>
-            {
-                o.clone()
-            }
-            _ => return,
+        if sh.busy.is_some() {
+            return;
+        }
+        let firmware = BundleKind::Firmware.as_str();
+        match sh.offers.iter().find(|o| {
+            !sh.offers_tried.contains(&o.sha256) && (o.kind != firmware || i.settings.auto_install)
+        }) {
+            Some(o) => o.clone(),
+            None => return,
         }
     };
     if offer.kind == BundleKind::Firmware.as_str() {
-        if !i.settings.auto_install {
-            return;
-        }
         let running = keel_ota::version::Version::parse(crate::node::FIRMWARE_VERSION);
         let offered = keel_ota::version::Version::parse(&offer.version);
         if let (Ok(running), Ok(offered)) = (running, offered) {
             if offered <= running {
                 log::info!("ota: offered firmware {offered} is not newer than {running}: ignored");
-                lock(&i.shared).offer_tried = Some(offer.sha256.clone());
+                tried(s, &offer.sha256);
                 return;
             }
         }
@@ -273,13 +273,24 @@ fn offered(s: &OtaService) {
     if s.schedule(false, sale_open).is_err() {
         return;
     }
-    lock(&i.shared).offer_tried = Some(offer.sha256.clone());
+    tried(s, &offer.sha256);
     match s.check(&offer.path, false) {
         Ok(a) => match s.queue(a, false, true) {
             Ok(a) => log::info!("ota: installing the offered {} {}", a.kind, a.version),
             Err(e) => refused(s, &offer.kind, &offer.version, e),
         },
         Err(e) => refused(s, &offer.kind, &offer.version, e),
+    }
+}
+
+/// Remembers that an offer's automatic install was tried (bounded).
+fn tried(s: &OtaService, sha256: &str) {
+    let mut sh = lock(&s.inner.shared);
+    if !sh.offers_tried.iter().any(|t| t == sha256) {
+        sh.offers_tried.push(sha256.to_string());
+    }
+    if sh.offers_tried.len() > 64 {
+        sh.offers_tried.remove(0);
     }
 }
 

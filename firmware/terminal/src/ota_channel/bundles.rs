@@ -174,6 +174,45 @@ impl BundleDir {
         Ok(done)
     }
 
+    /// Deletes the downloads (complete or `.part`) of releases not in `keep`
+    /// that were last written more than `grace` ago, so withdrawn and superseded
+    /// releases do not fill the data partition. Other files (an install's own
+    /// link to its bundle) are left alone. Returns the names deleted.
+    pub fn prune(&self, keep: &[[u8; 32]], grace: std::time::Duration) -> Vec<String> {
+        let keep: Vec<String> = keep.iter().map(|s| hex(s)).collect();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut deleted = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name
+                .strip_suffix(".keelb")
+                .or_else(|| name.strip_suffix(".part"))
+            else {
+                continue;
+            };
+            let is_sha = stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit());
+            if !is_sha || keep.iter().any(|k| k == stem) {
+                continue;
+            }
+            let old_enough = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= grace);
+            if !old_enough {
+                continue;
+            }
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => deleted.push(name),
+                Err(err) => log::warn!("ota channel: {}: {err}", e.path().display()),
+            }
+        }
+        deleted
+    }
+
     /// Up to `max` bytes of a bundle from `offset`, from the complete file or
     /// the `.part` (empty when not held that far).
     pub fn read(&self, sha: &[u8; 32], offset: u64, max: usize) -> Result<Vec<u8>, BundleDirError> {
@@ -198,11 +237,38 @@ impl BundleDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn sha(b: &[u8]) -> [u8; 32] {
         let mut o = [0u8; 32];
         o.copy_from_slice(ring::digest::digest(&SHA256, b).as_ref());
         o
+    }
+
+    #[test]
+    fn prune_deletes_only_old_downloads_of_releases_no_longer_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = BundleDir::new(dir.path());
+        let (kept, gone, partial) = (sha(b"kept"), sha(b"gone"), sha(b"partial"));
+        b.append(&kept, 4, 0, b"kept").unwrap();
+        b.finish(&kept).unwrap();
+        b.append(&gone, 4, 0, b"gone").unwrap();
+        b.finish(&gone).unwrap();
+        b.append(&partial, 7, 0, b"par").unwrap();
+        std::fs::write(b.path().join("installing-firmware.keelb"), b"x").unwrap();
+        // Too recent: a new leader's first, still empty, announcement deletes nothing.
+        assert!(b.prune(&[kept], Duration::from_secs(3600)).is_empty());
+        let mut deleted = b.prune(&[kept], Duration::ZERO);
+        deleted.sort();
+        assert_eq!(
+            deleted,
+            vec![
+                format!("{}.keelb", hex(&gone)),
+                format!("{}.part", hex(&partial))
+            ]
+        );
+        assert!(b.complete(&kept).is_some());
+        assert!(b.path().join("installing-firmware.keelb").is_file());
     }
 
     #[test]

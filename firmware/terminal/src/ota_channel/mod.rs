@@ -27,6 +27,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// no release, so such a terminal is offered nothing).
 pub const NO_BOARD: &str = "none";
 
+/// How long a download of a release that is no longer offered is kept before
+/// it is deleted (a new leader's first announcements may not list it yet).
+const PRUNE_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// What the channel knows, shared by the runtimes.
 #[derive(Default)]
 struct State {
@@ -113,7 +117,15 @@ impl OtaChannel {
                     .join(", ")
             );
         }
+        let changed = s.offers != offers;
         s.offers = offers;
+        if changed {
+            let keep: Vec<[u8; 32]> = s.offers.iter().map(|o| o.sha256).collect();
+            drop(s);
+            for name in self.bundles.prune(&keep, PRUNE_GRACE) {
+                log::info!("ota channel: deleted {name}: its release is no longer offered");
+            }
+        }
     }
 
     /// The releases offered to the store.
@@ -250,7 +262,7 @@ impl OtaChannel {
                 }
             }
             if r.state == "idle" {
-                if let Some(o) = &st.offer {
+                if let Some(o) = st.offers.last() {
                     r.state = "offered".into();
                     r.release = o.release_id.parse().ok();
                 }
