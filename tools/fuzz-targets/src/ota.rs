@@ -96,12 +96,36 @@ pub fn grubenv(data: &[u8]) {
 /// Size of one copy of the environment in the U-Boot seeds and target.
 pub const UBOOT_ENV_SIZE: usize = 256;
 
-/// `data` as a file holding two redundant U-Boot environment copies of
+/// Puts the right CRC-32 in front of each copy's data in `file` (layout with
+/// `copies` copies), so the fuzzer reaches the variable parser and the choice
+/// of the newer copy instead of stopping at the checksum.
+fn fix_crcs(file: &mut [u8], copies: usize) {
+    let header = if copies == 2 { 5 } else { 4 };
+    for copy in file.chunks_mut(UBOOT_ENV_SIZE).take(copies) {
+        let crc = ubootenv::crc32(&copy[header..]);
+        copy[..4].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+/// `data` as a mode byte and a file holding U-Boot environment copies of
 /// [`UBOOT_ENV_SIZE`] bytes (short input is padded with zeros), read as
-/// `fw_printenv` would, and as one single copy.
+/// `fw_printenv` would. Mode 0: the file as it is, read as the redundant
+/// layout (two copies) and as the single one; 1: redundant with the CRCs
+/// made right; 2: single with the CRC made right.
 pub fn ubootenv(data: &[u8]) {
-    let mut bytes = data.to_vec();
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut bytes = rest.to_vec();
     bytes.resize(2 * UBOOT_ENV_SIZE, 0);
+    let layouts: &[usize] = match mode % 3 {
+        0 => &[2, 1],
+        1 => &[2],
+        _ => &[1],
+    };
+    if mode % 3 != 0 {
+        fix_crcs(&mut bytes, layouts[0]);
+    }
     let Ok(mut file) = tempfile::NamedTempFile::new() else {
         log::warn!("ubootenv: no temporary file; input skipped");
         return;
@@ -114,8 +138,11 @@ pub fn ubootenv(data: &[u8]) {
         path: file.path().to_path_buf(),
         offset,
     };
-    for copies in [vec![copy(0), copy(UBOOT_ENV_SIZE as u64)], vec![copy(0)]] {
-        let Ok(config) = UbootEnvConfig::new(copies, UBOOT_ENV_SIZE) else {
+    for &copies in layouts {
+        let list = (0..copies)
+            .map(|i| copy((i * UBOOT_ENV_SIZE) as u64))
+            .collect();
+        let Ok(config) = UbootEnvConfig::new(list, UBOOT_ENV_SIZE) else {
             panic!("the fixed layout is valid");
         };
         let data_len = config.data_len();

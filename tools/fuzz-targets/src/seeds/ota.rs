@@ -128,6 +128,16 @@ pub(super) fn seeds(key: &[u8]) -> Result<Vec<Seed>, SeedError> {
     let block = grubenv::encode(&vars).map_err(|e| SeedError::produce("a grubenv block", e))?;
     out.push(Seed::new("grubenv", "try_b", block));
     vars.insert("bootcmd".into(), "run keel_boot".into());
-    out.push(Seed::new("ubootenv", "try_b_redundant", uboot_file(&vars)?));
+    let file = uboot_file(&vars)?;
+    out.push(Seed::new(
+        "ubootenv",
+        "try_b_redundant",
+        [&[0][..], &file].concat(),
+    ));
+    out.push(Seed::new(
+        "ubootenv",
+        "try_b_crc_fixed",
+        [&[1][..], &file].concat(),
+    ));
     Ok(out)
 }
