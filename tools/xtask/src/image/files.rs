@@ -191,9 +191,10 @@ pub fn initramfs_modules(board: &Board) -> String {
     out
 }
 
-/// The key the debootstrap tree is cached under: a hash (FNV-1a, 64 bits) of
-/// everything that goes into it, so a change to the package list, the suite,
-/// the mirror, the initramfs modules or the recipe gives a new tree.
+/// The key the debootstrap tree is cached under: the board, the suite and a
+/// hash (FNV-1a, 64 bits) of everything that goes into the tree, so a change
+/// to the package list, the suite, the mirror, the initramfs modules or the
+/// recipe gives a new tree.
 pub fn rootfs_cache_key(board: &Board, recipe_version: u32) -> String {
     let mut text = format!(
         "recipe={recipe_version}\nsuite={}\nmirror={}\n",
@@ -209,7 +210,7 @@ pub fn rootfs_cache_key(board: &Board, recipe_version: u32) -> String {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{}-{hash:016x}", board.suite)
+    format!("{}-{}-{hash:016x}", board.name, board.suite)
 }
 
 #[cfg(test)]
@@ -298,6 +299,6 @@ mod tests {
             ..QEMU_X86_64
         };
         assert_ne!(a, rootfs_cache_key(&other, 1));
-        assert!(a.starts_with("bookworm-"));
+        assert!(a.starts_with("qemu-x86_64-bookworm-"));
     }
 }

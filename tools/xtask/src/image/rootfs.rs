@@ -105,8 +105,23 @@ pub fn base_tree(board: &Board, cache_dir: &Path) -> Result<(PathBuf, Option<Dur
     };
     finish_base(board, &partial_tree).context("preparing the base tree")?;
     fs::rename(&partial, &dir).with_context(|| format!("moving the tree to {}", dir.display()))?;
+    prune_cache(cache_dir, board, &key)?;
     fs::write(&complete, "")?;
     Ok((tree, took))
+}
+
+/// Removes the board's older cached trees (another package list, recipe or
+/// suite): each is about 450 MB.
+fn prune_cache(cache_dir: &Path, board: &Board, keep: &str) -> Result<()> {
+    let prefix = format!("{}-", board.name);
+    for entry in fs::read_dir(cache_dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name != keep {
+            println!("xtask image: removing the old cached tree {name}");
+            remove_dir(&cache_dir.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 /// What every image of the board shares: the small initramfs, no
