@@ -328,8 +328,7 @@ fn drive(
         }
     }
     // Stray replies to probes sent while keel was starting.
-    std::thread::sleep(Duration::from_millis(2500));
-    console.skip_received();
+    console.settle(Duration::from_secs(3), Duration::from_secs(30));
     let receipt = session(&mut console).map_err(|e| (e, console.tail(3000)))?;
     let _ = monitor.command(
         &format!("screendump {}", work.join("after-sale.ppm").display()),
@@ -517,8 +516,7 @@ fn second_boot(
     }
     let at = wait_console(console, reset + Duration::from_secs(240))?;
     timings.reboot_s = Some(at.duration_since(reset).as_secs_f64());
-    std::thread::sleep(Duration::from_millis(2500));
-    console.skip_received();
+    console.settle(Duration::from_secs(3), Duration::from_secs(30));
     let status = ask(console, "status")?;
     let last = field(&status, "last_receipt").unwrap_or_default();
     println!("xtask boot-test: after the reset: last receipt {last}");

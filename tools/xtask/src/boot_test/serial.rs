@@ -80,11 +80,24 @@ impl Console {
         }
     }
 
-    /// Forgets everything received so far (stray replies to earlier probes).
-    pub fn skip_received(&mut self) {
-        if let Ok(all) = self.received.lock() {
-            self.cursor = all.len();
+    /// Waits until nothing has arrived for `quiet` (at most `max`), then
+    /// forgets everything received: the replies to probes that piled up in
+    /// the serial line while keel was starting come in a burst, all of them
+    /// before the first real command.
+    pub fn settle(&mut self, quiet: Duration, max: Duration) {
+        let started = Instant::now();
+        let len = |c: &Console| c.received.lock().map(|a| a.len()).unwrap_or(0);
+        let mut seen = len(self);
+        let mut still_since = Instant::now();
+        while still_since.elapsed() < quiet && started.elapsed() < max {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = len(self);
+            if now != seen {
+                seen = now;
+                still_since = Instant::now();
+            }
         }
+        self.cursor = len(self);
     }
 
     /// The last `max` bytes received, as text.
