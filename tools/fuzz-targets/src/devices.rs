@@ -182,9 +182,9 @@ pub fn scale_frames(data: &[u8]) {
                 assert!(reading.grams > 0, "stable reading of {} g", reading.grams);
             }
             if protocol == ScaleProtocol::Toledo8217 {
-                // The widest six-character demand field is `999.99` kg.
+                // A demand reply's weight field is `NN.NNN` kg.
                 assert!(
-                    reading.grams <= 999_990,
+                    reading.grams <= 99_999,
                     "demand reply of {} g",
                     reading.grams
                 );

@@ -321,10 +321,17 @@ fn finish(run: Running, status: std::process::ExitStatus) -> Result<bool> {
             cmd::describe(status),
             run.log.display()
         );
-        for line in log.lines().filter(|l| {
-            l.contains("panicked at") || l.starts_with("==") || l.contains("ERROR: libFuzzer")
-        }) {
-            println!("xtask fuzz:   {line}");
+        let lines: Vec<&str> = log.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains("panicked at") {
+                // The panic's message is the next line.
+                println!("xtask fuzz:   {line}");
+                if let Some(message) = lines.get(i + 1) {
+                    println!("xtask fuzz:   {message}");
+                }
+            } else if line.starts_with("==") || line.contains("ERROR: libFuzzer") {
+                println!("xtask fuzz:   {line}");
+            }
         }
         for path in &crashes {
             let rel = path.strip_prefix(cmd::repo_root()).unwrap_or(path);

@@ -13,7 +13,7 @@
 //! - SWB bit 1 negative, bit 2 out of range, bit 3 in motion, bit 4 kg (else lb).
 //! - SWC bits 0-2: 0 unit as SWB says, 1 grams, 3 ounces (others refused).
 //!
-//! **Demand** (answer to `W`): `STX weight CR`, six characters with a decimal point, in kg
+//! **Demand** (answer to `W`): `STX NN.NNN CR`, the weight in kg
 //! (Keel configures its scales metric), or `STX ? status CR` when the weight
 //! is not valid: status bit 0 in motion, bit 1 out of range, bit 2 under
 //! zero, bit 4 center of zero (bits 5 and 6 always set).
@@ -102,6 +102,9 @@ pub fn encode_continuous(reading: &ScaleReading) -> Vec<u8> {
 /// Width of a demand reply's weight field, decimal point included (`01.234`).
 pub const DEMAND_WEIGHT_LEN: usize = 6;
 
+/// Where the decimal point of a demand reply's weight field is (`01.234` kg).
+pub const DEMAND_POINT_AT: usize = 2;
+
 /// Parses a demand reply's body (between STX and CR).
 pub fn parse_demand(body: &[u8]) -> Result<ScaleReading, FrameError> {
     if let [b'?', status] = body {
@@ -124,10 +127,10 @@ pub fn parse_demand(body: &[u8]) -> Result<ScaleReading, FrameError> {
         return Ok(ScaleReading { state, grams: 0 });
     }
     let text = std::str::from_utf8(body).map_err(|_| FrameError::Weight)?;
-    // The weight field is six characters wide (`01.234`): a longer one is not
-    // a reply, however its digits read (found by fuzzing: `015000.000` was a
-    // stable 15 t).
-    if text.len() != DEMAND_WEIGHT_LEN || !text.contains('.') {
+    // The weight field is `NN.NNN` kg: any other width or point position is
+    // not a reply, however its digits read (found by fuzzing: `015000.000`
+    // and `5000.0` were stable weights of 15 t and 5 t).
+    if text.len() != DEMAND_WEIGHT_LEN || text.as_bytes()[DEMAND_POINT_AT] != b'.' {
         return Err(FrameError::Weight);
     }
     let grams = text_to_grams(false, text, Unit::Kilograms).ok_or(FrameError::Weight)?;
@@ -223,6 +226,8 @@ mod tests {
         assert_eq!(parse_demand(b" 0.500").unwrap().grams, 500);
         assert_eq!(parse_demand(b"015000.000"), Err(FrameError::Weight));
         assert_eq!(parse_demand(b"1.5"), Err(FrameError::Weight));
+        assert_eq!(parse_demand(b"5000.0"), Err(FrameError::Weight));
+        assert_eq!(parse_demand(b"99.999").unwrap().grams, 99_999);
         assert_eq!(parse_demand(b"?\x01"), Err(FrameError::Status));
     }
 }
