@@ -5,10 +5,13 @@
 //! cargo's output through unchanged (CI reads its `test result:` lines), and
 //! ends with one summary line totalling every test binary. When the whole
 //! workspace was tested, it then builds the appliance's UI binary as the image
-//! ships it (`keel-kiosk --features kms`: linuxkms with GL), so a change that
-//! breaks the fullscreen build fails the suite even though no test here can
-//! open a DRM device, and runs every fuzz target for 30 s (`cargo xtask
-//! fuzz`, [`crate::fuzz`]). Exits with the first failing step's exit code.
+//! ships it (`keel-kiosk --features kms,tflite`: linuxkms with GL, the AI on
+//! the real TensorFlow Lite library), so a change that breaks the fullscreen
+//! build fails the suite even though no test here can open a DRM device; runs
+//! every fuzz target for 30 s (`cargo xtask fuzz`, [`crate::fuzz`]); and
+//! builds the dev disk image with that binary and boots it under qemu
+//! (`cargo xtask image`, `cargo xtask boot-test`). Exits with the first
+//! failing step's exit code.
 
 use crate::cmd;
 use crate::error::{Context, Error, Result};
@@ -263,19 +266,59 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         if code == 0 {
             code = fuzzed;
         }
+        let booted = run_image_boot_test();
+        if code == 0 {
+            code = booted;
+        }
     }
     Ok(code)
 }
 
-/// The `cargo build` arguments of the appliance UI check.
+/// The `cargo build` arguments of the appliance UI check: exactly the image's
+/// build of keel-kiosk, so the image step reuses the binary.
 pub fn appliance_build_args() -> Vec<String> {
-    ["build", "--locked", "-p", "keel-kiosk", "--features", "kms"]
-        .map(String::from)
-        .to_vec()
+    crate::image::kiosk_build_args()
+}
+
+/// Builds the dev disk image afresh (a warm rebuild reuses the debootstrap
+/// cache and the appliance binary just built) and boots it under qemu
+/// (`cargo xtask boot-test`); returns the exit code.
+fn run_image_boot_test() -> i32 {
+    let step = || -> Result<i32> {
+        let image = crate::image::parse(&[])?;
+        println!(
+            "xtask test: image: building {} for {}",
+            image.out.display(),
+            image.board
+        );
+        flush();
+        crate::image::build(&image)?;
+        let mut boot = crate::boot_test::parse(&[])?;
+        boot.image = image.out.clone();
+        boot.board = image.board.clone();
+        println!("xtask test: boot-test: {}", boot.image.display());
+        flush();
+        crate::boot_test::boot_test(&boot)
+    };
+    match step() {
+        Ok(0) => {
+            println!("xtask test: image and boot-test: ok");
+            0
+        }
+        Ok(code) => {
+            println!("xtask test: FAILED: boot-test (see the xtask boot-test lines above)");
+            code
+        }
+        Err(e) => {
+            println!("xtask test: FAILED: image or boot-test: {e}");
+            e.exit_code.max(1)
+        }
+    }
 }
 
 /// Builds `keel-kiosk` with its `kms` feature (linuxkms, femtovg over EGL/GBM
-/// with the software renderer as fallback) and returns the exit code.
+/// with the software renderer as fallback) and `tflite`, as the image ships
+/// it, and returns the exit code.
 fn build_appliance_ui() -> i32 {
     let mut cargo = cmd::cargo();
     cargo.args(appliance_build_args()).stdin(Stdio::null());
@@ -288,7 +331,7 @@ fn build_appliance_ui() -> i32 {
         }
         Ok(status) => {
             println!(
-                "xtask test: FAILED: appliance UI build (keel-kiosk --features kms) {}",
+                "xtask test: FAILED: appliance UI build (keel-kiosk --features kms,tflite) {}",
                 cmd::describe(status)
             );
             cmd::exit_code(status).max(1)
@@ -460,12 +503,14 @@ mod tests {
         assert!(picks_package(&s(&["-p", "keel-core"])));
         assert!(picks_package(&s(&["--package=keel-core"])));
         let args = appliance_build_args();
-        let feature = args
+        let features = args
             .iter()
             .skip_while(|a| a.as_str() != "--features")
             .nth(1)
             .cloned()
             .unwrap_or_default();
+        assert_eq!(features, "kms,tflite", "{args:?}");
+        let feature = "kms";
         // The feature the check builds must be the one that turns on linuxkms and GL.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let kiosk = std::fs::read_to_string(root.join("firmware/kiosk/Cargo.toml")).unwrap();
