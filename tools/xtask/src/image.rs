@@ -12,6 +12,7 @@ pub mod board;
 pub mod disk;
 pub mod files;
 pub mod layout;
+pub mod ota_key;
 pub mod rootfs;
 
 use crate::cmd;
@@ -160,6 +161,7 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
     if !tflite.is_file() {
         crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
     }
+    let dev_key = ota_key::ensure(&ota_key::keel_bundle()?, &root.join("target/image/keys"))?;
     let (base, debootstrap) = rootfs::base_tree(board, &root.join("target/image/cache"))?;
     let step = Instant::now();
     let tree = work.join("rootfs");
@@ -172,6 +174,7 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
             tflite: &tflite,
             board_toml: &root.join("board").join(board.name).join("board.toml"),
             units: &root.join("board/common/systemd"),
+            ota_public_key: &dev_key.public,
         },
     )?;
     let data = stage_data(&root, &work)?;

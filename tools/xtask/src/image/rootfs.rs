@@ -213,6 +213,9 @@ pub struct KeelFiles<'a> {
     pub board_toml: &'a Path,
     /// board/common/systemd.
     pub units: &'a Path,
+    /// The dev OTA signing key's public half (`keel-dev.pub`), trusted by
+    /// the image's terminal.
+    pub ota_public_key: &'a Path,
 }
 
 /// Copies `base` to `out` and installs Keel into it.
@@ -238,9 +241,15 @@ pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) 
     check_libraries(out, &bin.join("keel-kiosk"))?;
     let etc_keel = out.join("etc/keel");
     // The OTA signing keys the terminal trusts ([ota] trusted_keys_dir's
-    // default): none on a dev image, so every bundle is refused until a key
-    // is put there.
-    fs::create_dir_all(etc_keel.join("ota-keys"))?;
+    // default): the build's dev key only (docs/image.md); a production image
+    // gets the operator's keys instead.
+    let ota_keys = etc_keel.join("ota-keys");
+    fs::create_dir_all(&ota_keys)?;
+    fs::copy(
+        keel.ota_public_key,
+        ota_keys.join(format!("{}.pub", super::ota_key::KEY_NAME)),
+    )
+    .context("installing the dev OTA public key")?;
     fs::write(
         out.join(files::TERMINAL_CONFIG.trim_start_matches('/')),
         files::terminal_toml(board),
