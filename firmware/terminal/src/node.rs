@@ -19,6 +19,41 @@ use thiserror::Error;
 /// The firmware version recorded in journals and shown by `status`.
 pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Where a root file system may record its firmware version; the OTA code
+/// reads it in preference to [`FIRMWARE_VERSION`] (the boot test's second
+/// system is the same binary with a bumped version here).
+pub const FIRMWARE_VERSION_FILE: &str = "/etc/keel/firmware-version";
+
+/// The running firmware's version as the OTA code compares and records it:
+/// [`FIRMWARE_VERSION_FILE`]'s when it holds one, else the compiled
+/// [`FIRMWARE_VERSION`]. Read once per process.
+pub fn firmware_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| match std::fs::read_to_string(FIRMWARE_VERSION_FILE) {
+        Ok(text) => firmware_version_from(Some(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => firmware_version_from(None),
+        Err(e) => {
+            log::warn!("{FIRMWARE_VERSION_FILE}: {e}; using {FIRMWARE_VERSION}");
+            firmware_version_from(None)
+        }
+    })
+}
+
+/// The version a firmware-version file's `text` names (its first line,
+/// trimmed, when it is a valid version), else [`FIRMWARE_VERSION`].
+pub fn firmware_version_from(text: Option<&str>) -> String {
+    let Some(line) = text.and_then(|t| t.lines().next()).map(str::trim) else {
+        return FIRMWARE_VERSION.to_string();
+    };
+    match keel_ota::version::Version::parse(line) {
+        Ok(v) => v.to_string(),
+        Err(e) => {
+            log::warn!("{FIRMWARE_VERSION_FILE}: `{line}`: {e}; using {FIRMWARE_VERSION}");
+            FIRMWARE_VERSION.to_string()
+        }
+    }
+}
+
 /// Errors starting a terminal.
 #[derive(Debug, Error)]
 pub enum StartError {
@@ -510,5 +545,23 @@ impl Node {
             EventBody::ShiftClosed(r) => Some(r),
             _ => None,
         }))
+    }
+}
+
+#[cfg(test)]
+mod firmware_version_tests {
+    use super::*;
+
+    #[test]
+    fn a_version_file_overrides_the_compiled_version() {
+        assert_eq!(firmware_version_from(Some("9.1.2\n")), "9.1.2");
+        assert_eq!(firmware_version_from(Some("  9.1.2  \nnotes\n")), "9.1.2");
+    }
+
+    #[test]
+    fn no_file_or_a_bad_one_keeps_the_compiled_version() {
+        assert_eq!(firmware_version_from(None), FIRMWARE_VERSION);
+        assert_eq!(firmware_version_from(Some("")), FIRMWARE_VERSION);
+        assert_eq!(firmware_version_from(Some("nine\n")), FIRMWARE_VERSION);
     }
 }

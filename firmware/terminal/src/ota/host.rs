@@ -64,7 +64,7 @@ impl TerminalHost<'_> {
         let Some(p) = self.layout.pending()? else {
             return Ok(None);
         };
-        let running = Version::parse(crate::node::FIRMWARE_VERSION).unwrap_or(Version {
+        let running = Version::parse(crate::node::firmware_version()).unwrap_or(Version {
             major: 0,
             minor: 0,
             patch: 0,

@@ -180,7 +180,7 @@ pub(super) fn now_unix_ms() -> u64 {
 }
 
 fn running_version() -> Version {
-    Version::parse(crate::node::FIRMWARE_VERSION).unwrap_or(Version {
+    Version::parse(crate::node::firmware_version()).unwrap_or(Version {
         major: 0,
         minor: 0,
         patch: 0,

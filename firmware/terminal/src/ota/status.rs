@@ -42,7 +42,7 @@ impl OtaService {
                 .collect(),
         };
         OtaStatus {
-            running_version: crate::node::FIRMWARE_VERSION.to_string(),
+            running_version: crate::node::firmware_version().to_string(),
             running_slot: running.map(|s| s.to_string()),
             other_slot_version: running.and_then(|s| slots.get(s.other()).map(str::to_string)),
             state: state.name().to_string(),

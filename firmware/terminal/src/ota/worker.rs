@@ -145,7 +145,7 @@ fn startup(s: &OtaService) {
     };
     if let Err(e) = i.layout.set_slot(
         setup.running,
-        Some(crate::node::FIRMWARE_VERSION.to_string()),
+        Some(crate::node::firmware_version().to_string()),
     ) {
         log::error!("ota: {e}");
     }
@@ -259,7 +259,7 @@ fn offered(s: &OtaService) {
         }
     };
     if offer.kind == BundleKind::Firmware.as_str() {
-        let running = keel_ota::version::Version::parse(crate::node::FIRMWARE_VERSION);
+        let running = keel_ota::version::Version::parse(crate::node::firmware_version());
         let offered = keel_ota::version::Version::parse(&offer.version);
         if let (Ok(running), Ok(offered)) = (running, offered) {
             if offered <= running {
