@@ -1,0 +1,27 @@
+//! keel-sim: a deterministic simulator of one store. K terminals run keel-core's
+//! engine and state, keel-store's journal (redb on a simulated crash-recording
+//! disk) and keel-core's replication state machine in one process; the network,
+//! the clocks, the disks and all randomness are simulated from one `u64` seed,
+//! so a run replays exactly (same seed, same trace hash).
+//!
+//! This crate owns the simulation world, the fault schedule and the invariant
+//! checks. It must not reimplement production logic: it calls the same crates
+//! the terminal does and only replaces I/O. See docs/simulation.md for what is
+//! covered and what is not yet (raft, uplink).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod disk;
+pub mod invariants;
+pub mod rng;
+pub mod terminal;
+pub mod world;
+
+pub use world::{run, Faults, Outcome, SimConfig};
+
+/// The trace hash as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,111 @@
+//! `keel-sim`: runs seeds of the store simulator and reports. Owns argument
+//! parsing and printing only; the simulation is in the library.
+//!
+//! usage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
+
+use keel_sim::{hex, run, Faults, SimConfig};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn value(args: &[String], name: &str, default: u64) -> Result<u64, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .ok_or(format!("{name} needs a number"))?
+            .parse()
+            .map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parsed = (|| -> Result<(u64, u64, u32, u32), String> {
+        for a in &args {
+            if a.starts_with("--")
+                && ![
+                    "--seeds",
+                    "--from",
+                    "--terminals",
+                    "--sales",
+                    "--plant-lying-fsync",
+                ]
+                .contains(&a.as_str())
+            {
+                return Err(format!("unknown option {a}"));
+            }
+        }
+        let terminals = value(&args, "--terminals", 3)?;
+        if !(3..=15).contains(&terminals) {
+            return Err("--terminals must be 3 to 15".into());
+        }
+        Ok((
+            value(&args, "--seeds", 10)?,
+            value(&args, "--from", 0)?,
+            terminals as u32,
+            value(&args, "--sales", 20)? as u32,
+        ))
+    })();
+    let (seeds, from, terminals, sales) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("keel-sim: {e}\nusage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]");
+            return ExitCode::from(2);
+        }
+    };
+    let plant = args.iter().any(|a| a == "--plant-lying-fsync");
+    let started = Instant::now();
+    let mut total = Faults::default();
+    let mut failed = 0u64;
+    let mut acked = 0usize;
+    for seed in from..from + seeds {
+        let cfg = SimConfig {
+            seed,
+            terminals,
+            sales_per_terminal: sales,
+            plant_lying_fsync: plant,
+        };
+        let o = run(&cfg);
+        acked += o.acked;
+        total.lost += o.faults.lost;
+        total.duplicated += o.faults.duplicated;
+        total.reordered += o.faults.reordered;
+        total.partitions += o.faults.partitions;
+        total.heals += o.faults.heals;
+        total.power_cuts += o.faults.power_cuts;
+        total.clock_jumps += o.faults.clock_jumps;
+        if o.violations.is_empty() {
+            println!(
+                "seed {seed}: ok  trace {}  {} sales, {} messages, {:.0} s simulated",
+                &hex(&o.trace_hash)[..16],
+                o.acked,
+                o.delivered,
+                o.sim_ms as f64 / 1000.0
+            );
+        } else {
+            failed += 1;
+            println!("seed {seed}: FAILED  trace {}", &hex(&o.trace_hash)[..16]);
+            for v in o.violations.iter().take(10) {
+                println!("    {v}");
+            }
+            println!(
+                "    replay: cargo xtask sim --seeds 1 --from {seed} --terminals {terminals} --sales {sales}{}",
+                if plant { " --plant-lying-fsync" } else { "" }
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{seeds} seeds in {secs:.1} s ({:.2} seeds/s), {acked} sales acknowledged, {failed} failed",
+        seeds as f64 / secs.max(1e-9)
+    );
+    println!(
+        "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {}",
+        total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,616 @@
+//! The simulated store: K terminals, a network, a clock and a fault schedule, all
+//! driven from one seed. Owns the event loop, the fault injection and the
+//! acknowledged-sale ledger; the checks after the run live in `invariants`.
+//! It must never read the real clock or OS randomness.
+
+use crate::catalog;
+use crate::disk::CrashDisk;
+use crate::rng::SimRng;
+use crate::terminal::{heads, JournalSource, SimSigner, SimTerminal, SimVerifier};
+use keel_core::auth::User;
+use keel_core::engine::{AddRequest, Engine};
+use keel_core::event::EventBody;
+use keel_core::ids::TerminalId;
+use keel_core::money::format_minor;
+use keel_core::replication::{decode, encode, Outgoing};
+use ring::digest;
+use ring::signature::Ed25519KeyPair;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// Terminals (3 to 15).
+    pub terminals: u32,
+    /// Sales each terminal completes before the run ends.
+    pub sales_per_terminal: u32,
+    /// Planted bug: the disk acknowledges syncs without making anything durable.
+    pub plant_lying_fsync: bool,
+}
+
+/// Faults injected, by type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Messages dropped.
+    pub lost: u64,
+    /// Messages delivered twice.
+    pub duplicated: u64,
+    /// Messages held back so later ones overtake them.
+    pub reordered: u64,
+    /// Partitions started.
+    pub partitions: u64,
+    /// Partitions healed.
+    pub heals: u64,
+    /// Power cuts (unsynced writes lost, terminal restarted from disk).
+    pub power_cuts: u64,
+    /// Clock jumps (a terminal's clock moved by up to ±10 minutes).
+    pub clock_jumps: u64,
+}
+
+/// A sale the customer got a receipt for: must survive everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckedSale {
+    /// Terminal that sold it.
+    pub terminal: TerminalId,
+    /// Its receipt number.
+    pub receipt_no: u64,
+    /// Its total, minor units.
+    pub total_minor: i64,
+}
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// SHA-256 over everything that happened, in order.
+    pub trace_hash: [u8; 32],
+    /// Faults injected.
+    pub faults: Faults,
+    /// Sales acknowledged.
+    pub acked: usize,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Simulated time at the end, ms.
+    pub sim_ms: u64,
+    /// Invariant violations (empty = pass).
+    pub violations: Vec<String>,
+}
+
+const START_MS: u64 = 1_790_000_000_000;
+const STEP_MS: u64 = 10;
+
+struct Node {
+    disk: CrashDisk,
+    running: Option<SimTerminal>,
+    signer: SimSigner,
+    skew_ms: i64,
+    next_action_ms: u64,
+    down_until_ms: u64,
+    sold: u32,
+    items_left: u32,
+}
+
+struct World {
+    rng: SimRng,
+    now: u64,
+    nodes: BTreeMap<TerminalId, Node>,
+    members: BTreeSet<TerminalId>,
+    verifier: SimVerifier,
+    queue: BTreeMap<(u64, u64), (TerminalId, TerminalId, Vec<u8>)>,
+    msg_no: u64,
+    delay: BTreeMap<(TerminalId, TerminalId), u64>,
+    cut: BTreeSet<(TerminalId, TerminalId)>,
+    heal_at: Option<u64>,
+    faults: Faults,
+    trace: digest::Context,
+    acked: Vec<AckedSale>,
+    delivered: u64,
+    violations: Vec<String>,
+    chaos: bool,
+}
+
+/// Runs one seed and checks the invariants.
+pub fn run(cfg: &SimConfig) -> Outcome {
+    let mut w = World::new(cfg);
+    while w.nodes.values().any(|n| n.sold < cfg.sales_per_terminal) && w.violations.is_empty() {
+        w.step(cfg);
+        if w.now > START_MS + 6 * 3_600_000 {
+            w.violations
+                .push("workload did not finish in 6 simulated hours".into());
+        }
+    }
+    // Quiesce: heal, restart everything, let replication converge.
+    w.chaos = false;
+    w.cut.clear();
+    let ids: Vec<TerminalId> = w.nodes.keys().copied().collect();
+    for t in &ids {
+        if w.nodes[t].running.is_none() {
+            w.restart(*t);
+        }
+    }
+    w.connect_all();
+    let end = w.now + 120_000;
+    while w.now < end {
+        w.step(cfg);
+    }
+    let mut violations = std::mem::take(&mut w.violations);
+    violations.extend(crate::invariants::check(&w.terminals(), &w.acked));
+    for t in &ids {
+        if let Some(r) = &w.nodes[t].running {
+            let h = heads(&r.journal).unwrap_or_default();
+            for (o, head) in h {
+                w.trace.update(&o.0.to_be_bytes());
+                w.trace.update(&head.seq.to_be_bytes());
+                w.trace.update(&head.hash.0);
+            }
+        }
+    }
+    let mut trace_hash = [0u8; 32];
+    trace_hash.copy_from_slice(w.trace.finish().as_ref());
+    Outcome {
+        trace_hash,
+        faults: w.faults.clone(),
+        acked: w.acked.len(),
+        delivered: w.delivered,
+        sim_ms: w.now - START_MS,
+        violations,
+    }
+}
+
+impl World {
+    fn new(cfg: &SimConfig) -> World {
+        let mut rng = SimRng::new(cfg.seed);
+        let k = cfg.terminals.clamp(3, 15);
+        let members: BTreeSet<TerminalId> = (1..=k).map(TerminalId).collect();
+        let mut nodes = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        for t in &members {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+            // Invariant: any 32 bytes are a valid Ed25519 seed.
+            let pair = Ed25519KeyPair::from_seed_unchecked(&seed).expect("32-byte seed");
+            keys.insert(
+                *t,
+                ring::signature::KeyPair::public_key(&pair)
+                    .as_ref()
+                    .to_vec(),
+            );
+            nodes.insert(
+                *t,
+                Node {
+                    disk: CrashDisk::new(cfg.plant_lying_fsync),
+                    running: None,
+                    signer: SimSigner(pair),
+                    skew_ms: rng.range(0, 4_000) as i64 - 2_000,
+                    next_action_ms: START_MS + rng.range(0, 5_000),
+                    down_until_ms: 0,
+                    sold: 0,
+                    items_left: 0,
+                },
+            );
+        }
+        let mut delay = BTreeMap::new();
+        for a in &members {
+            for b in &members {
+                delay.insert((*a, *b), rng.range(1, 30));
+            }
+        }
+        let mut w = World {
+            rng,
+            now: START_MS,
+            nodes,
+            members: members.clone(),
+            verifier: SimVerifier(keys),
+            queue: BTreeMap::new(),
+            msg_no: 0,
+            delay,
+            cut: BTreeSet::new(),
+            heal_at: None,
+            faults: Faults::default(),
+            trace: digest::Context::new(&digest::SHA256),
+            acked: Vec::new(),
+            delivered: 0,
+            violations: Vec::new(),
+            chaos: true,
+        };
+        w.trace.update(&cfg.seed.to_be_bytes());
+        for t in members {
+            w.restart(t);
+        }
+        w.connect_all();
+        w
+    }
+
+    fn terminals(&self) -> Vec<&SimTerminal> {
+        self.nodes
+            .values()
+            .filter_map(|n| n.running.as_ref())
+            .collect()
+    }
+
+    fn local_now(&self, t: TerminalId) -> u64 {
+        (self.now as i64 + self.nodes[&t].skew_ms) as u64
+    }
+
+    fn linked(&self, a: TerminalId, b: TerminalId) -> bool {
+        a != b
+            && self.nodes[&a].running.is_some()
+            && self.nodes[&b].running.is_some()
+            && !self.cut.contains(&(a, b))
+    }
+
+    fn connect_all(&mut self) {
+        let ids: Vec<TerminalId> = self.members.iter().copied().collect();
+        for a in &ids {
+            for b in &ids {
+                if self.linked(*a, *b) {
+                    let now = self.local_now(*a);
+                    let out = match self.nodes.get_mut(a).and_then(|n| n.running.as_mut()) {
+                        Some(r) => r.replicator.peer_up(*b, now),
+                        None => Vec::new(),
+                    };
+                    self.send(*a, out);
+                }
+            }
+        }
+    }
+
+    fn restart(&mut self, t: TerminalId) {
+        let now = self.local_now(t);
+        let node = &self.nodes[&t];
+        match SimTerminal::open(
+            catalog::profile(t.0),
+            &node.disk,
+            &self.members,
+            now,
+            catalog::seed_events(),
+        ) {
+            Ok(r) => {
+                self.trace.update(b"open");
+                self.trace.update(&t.0.to_be_bytes());
+                self.trace.update(&r.journal.head().0);
+                if let Some(n) = self.nodes.get_mut(&t) {
+                    n.running = Some(r);
+                    n.items_left = 0;
+                }
+            }
+            Err(e) => self.violations.push(format!(
+                "terminal {} did not restart from its disk: {e}",
+                t.0
+            )),
+        }
+    }
+
+    fn send(&mut self, from: TerminalId, out: Vec<Outgoing>) {
+        for o in out {
+            let bytes = encode(&o.msg);
+            if !self.linked(from, o.to) {
+                continue;
+            }
+            if self.chaos && self.rng.chance(10_000) {
+                self.faults.lost += 1;
+                continue;
+            }
+            let mut at = self.now + self.delay[&(from, o.to)];
+            if self.chaos && self.rng.chance(20_000) {
+                self.faults.reordered += 1;
+                at += self.rng.range(50, 2_000);
+            }
+            let copies = if self.chaos && self.rng.chance(5_000) {
+                self.faults.duplicated += 1;
+                2
+            } else {
+                1
+            };
+            for c in 0..copies {
+                self.msg_no += 1;
+                self.queue
+                    .insert((at + c * 7, self.msg_no), (from, o.to, bytes.clone()));
+            }
+        }
+    }
+
+    fn step(&mut self, cfg: &SimConfig) {
+        self.now += STEP_MS;
+        if self.chaos {
+            self.inject_faults();
+        }
+        // Deliver what is due.
+        while let Some((&key, _)) = self.queue.iter().next() {
+            if key.0 > self.now {
+                break;
+            }
+            let Some((from, to, bytes)) = self.queue.remove(&key) else {
+                break;
+            };
+            if self.linked(from, to) {
+                self.deliver(from, to, &bytes);
+            }
+        }
+        // Replication ticks (pull for repair) every 100 ms.
+        if self.now % 100 == 0 {
+            let ids: Vec<TerminalId> = self.members.iter().copied().collect();
+            for t in ids {
+                let now = self.local_now(t);
+                let out = match self.nodes.get_mut(&t).and_then(|n| n.running.as_mut()) {
+                    Some(r) => r.replicator.tick(now),
+                    None => continue,
+                };
+                self.send(t, out);
+            }
+        }
+        // Cashiers.
+        let ids: Vec<TerminalId> = self.members.iter().copied().collect();
+        for t in ids {
+            let n = &self.nodes[&t];
+            if n.running.is_none() && self.chaos && self.now >= n.down_until_ms {
+                self.restart(t);
+                self.connect_all();
+            }
+            let n = &self.nodes[&t];
+            if n.running.is_some()
+                && n.sold < cfg.sales_per_terminal
+                && self.now >= n.next_action_ms
+            {
+                self.cashier_step(t);
+                let pause = self.rng.range(300, 4_000);
+                if let Some(n) = self.nodes.get_mut(&t) {
+                    n.next_action_ms = self.now + pause;
+                }
+            }
+        }
+    }
+
+    fn inject_faults(&mut self) {
+        let ids: Vec<TerminalId> = self.members.iter().copied().collect();
+        // Partitions: one at a time, a random side cut from the rest, healed 1 to 60 s later.
+        match self.heal_at {
+            Some(at) if self.now >= at => {
+                self.cut.clear();
+                self.heal_at = None;
+                self.faults.heals += 1;
+                self.trace.update(b"heal");
+                self.connect_all();
+            }
+            None if self.rng.chance(200) => {
+                let side: BTreeSet<TerminalId> = ids
+                    .iter()
+                    .copied()
+                    .filter(|_| self.rng.chance(400_000))
+                    .collect();
+                for a in &ids {
+                    for b in &ids {
+                        if side.contains(a) != side.contains(b) {
+                            self.cut.insert((*a, *b));
+                        }
+                    }
+                }
+                for a in &ids {
+                    for b in &ids {
+                        if self.cut.contains(&(*a, *b)) {
+                            if let Some(r) = self.nodes.get_mut(a).and_then(|n| n.running.as_mut())
+                            {
+                                r.replicator.peer_down(*b);
+                            }
+                        }
+                    }
+                }
+                self.faults.partitions += 1;
+                self.heal_at = Some(self.now + self.rng.range(1_000, 60_000));
+                self.trace.update(b"partition");
+            }
+            _ => {}
+        }
+        // Power cuts: the terminal loses unsynced writes and is down 0.5 to 30 s.
+        if self.rng.chance(300) {
+            let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
+            if self.nodes[&t].running.is_some() {
+                self.power_cut(t);
+            }
+        }
+        // Clock jumps.
+        if self.rng.chance(100) {
+            let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
+            let jump = self.rng.range(0, 1_200_000) as i64 - 600_000;
+            if let Some(n) = self.nodes.get_mut(&t) {
+                n.skew_ms += jump;
+            }
+            self.faults.clock_jumps += 1;
+        }
+    }
+
+    fn power_cut(&mut self, t: TerminalId) {
+        let down = self.rng.range(500, 30_000);
+        if let Some(n) = self.nodes.get_mut(&t) {
+            n.running = None;
+            n.disk.power_cut();
+            n.down_until_ms = self.now + down;
+        }
+        for (id, n) in self.nodes.iter_mut() {
+            if *id != t {
+                if let Some(r) = n.running.as_mut() {
+                    r.replicator.peer_down(t);
+                }
+            }
+        }
+        self.faults.power_cuts += 1;
+        self.trace.update(b"power-cut");
+        self.trace.update(&t.0.to_be_bytes());
+    }
+
+    fn deliver(&mut self, from: TerminalId, to: TerminalId, bytes: &[u8]) {
+        self.delivered += 1;
+        self.trace.update(&from.0.to_be_bytes());
+        self.trace.update(&to.0.to_be_bytes());
+        self.trace.update(bytes);
+        let msg = match decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.violations
+                    .push(format!("message {}→{} did not decode: {e}", from.0, to.0));
+                return;
+            }
+        };
+        let now = self.local_now(to);
+        let Some(node) = self.nodes.get_mut(&to) else {
+            return;
+        };
+        let Some(r) = node.running.as_mut() else {
+            return;
+        };
+        let step = r.replicator.receive(
+            from,
+            msg,
+            &JournalSource(&r.journal),
+            &node.signer,
+            &self.verifier,
+            now,
+        );
+        let step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                log::debug!("terminal {} refused records from {}: {e}", to.0, from.0);
+                return;
+            }
+        };
+        for acc in &step.accepted {
+            let mut next = r.state.clone();
+            let mut derived = Vec::new();
+            for (event, _, _) in &acc.records {
+                derived.extend(next.apply(event));
+            }
+            match r.journal.commit_remote(
+                acc.origin,
+                &acc.records,
+                &acc.proof,
+                &acc.certificate,
+                &derived,
+            ) {
+                Ok(()) => r.state = next,
+                Err(e) => {
+                    log::warn!(
+                        "terminal {} could not commit records of {}: {e}",
+                        to.0,
+                        acc.origin.0
+                    );
+                    let h = heads(&r.journal).unwrap_or_default();
+                    if let Some(head) = h.get(&acc.origin) {
+                        r.replicator.rollback(acc.origin, *head);
+                    }
+                }
+            }
+        }
+        self.send(to, step.outgoing);
+    }
+
+    /// One cashier action: open a shift, start a sale, scan an item, void a line,
+    /// tender and complete, or close the shift. Each is one durable commit.
+    fn cashier_step(&mut self, t: TerminalId) {
+        let now = self.local_now(t);
+        let roll = self.rng.range(0, 99);
+        let n_items = self.rng.range(1, 6) as u32;
+        let item = catalog::ITEMS[self.rng.range(0, catalog::ITEMS.len() as u64 - 1) as usize].0;
+        let qty = self.rng.range(1, 3).to_string();
+        let Some(node) = self.nodes.get_mut(&t) else {
+            return;
+        };
+        let Some(r) = node.running.as_mut() else {
+            return;
+        };
+        let cashier: User = r.profile.users[0].clone();
+        let manager: User = r.profile.users[1].clone();
+        let engine = Engine::new(&r.profile, &r.state);
+        let mut completing = false;
+        let events: Result<Vec<EventBody>, String> = if r.state.shift.is_none() {
+            engine
+                .open_shift(Some(&manager), "100.00")
+                .map_err(|e| e.to_string())
+        } else if r.state.cart.is_none() {
+            if roll < 3 && node.sold > 0 {
+                engine
+                    .close_shift(Some(&manager), "100.00", now)
+                    .map(|(e, _)| e)
+                    .map_err(|e| e.to_string())
+            } else {
+                node.items_left = n_items;
+                engine.new_sale(Some(&cashier)).map_err(|e| e.to_string())
+            }
+        } else if node.items_left > 0 || r.state.cart.as_ref().is_some_and(|c| c.lines.is_empty()) {
+            node.items_left = node.items_left.saturating_sub(1);
+            let lines = r.state.cart.as_ref().map(|c| c.lines.len()).unwrap_or(0);
+            if roll < 5 && lines > 1 {
+                Ok(engine
+                    .void_line(Some(&cashier), lines as u32)
+                    .unwrap_or_default())
+            } else {
+                engine
+                    .add_item(
+                        Some(&cashier),
+                        AddRequest {
+                            key: item,
+                            qty: Some(&qty),
+                            now_ms: now,
+                        },
+                    )
+                    .map_err(|e| e.to_string())
+            }
+        } else if r.state.cart.as_ref().is_some_and(|c| c.tenders.is_empty()) {
+            match engine.priced() {
+                Ok(p) => engine
+                    .tender_cash(Some(&cashier), &format_minor(p.total.minor, 2))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            completing = true;
+            engine
+                .complete(Some(&cashier))
+                .map(|(e, _)| e)
+                .map_err(|e| e.to_string())
+        };
+        let events = match events {
+            Ok(e) => e,
+            Err(e) => {
+                self.violations.push(format!(
+                    "terminal {}: engine refused a valid cashier step: {e}",
+                    t.0
+                ));
+                return;
+            }
+        };
+        match r.commit(events, now) {
+            Ok(stored) => {
+                let records: Vec<(u64, Vec<u8>, keel_core::chain::ChainHash)> = stored
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.event.dot.seq,
+                            keel_core::chain::encode_record(&e.event),
+                            e.hash,
+                        )
+                    })
+                    .collect();
+                for e in &stored {
+                    self.trace.update(&e.hash.0);
+                    if let EventBody::SaleCompleted(s) = &e.event.body {
+                        // The receipt is printed: the customer walks away with it.
+                        self.acked.push(AckedSale {
+                            terminal: t,
+                            receipt_no: s.receipt_no.0,
+                            total_minor: s.total.minor,
+                        });
+                    }
+                }
+                if completing {
+                    node.sold += 1;
+                }
+                let out = r.replicator.local_committed(&records, &node.signer);
+                self.send(t, out);
+            }
+            Err(e) => self
+                .violations
+                .push(format!("terminal {}: commit failed: {e}", t.0)),
+        }
+    }
+}
