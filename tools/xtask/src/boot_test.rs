@@ -12,6 +12,8 @@
 //! screenshots ([`screen`]) are their own modules.
 
 mod monitor;
+mod ota;
+mod ota_bundle;
 mod qemu;
 mod screen;
 mod serial;
@@ -37,11 +39,13 @@ pub struct BootTestOptions {
     pub boot_timeout_s: u64,
     /// Virtual CPUs.
     pub smp: u32,
+    /// Runs the OTA phase after the other checks (docs/image.md).
+    pub ota: bool,
 }
 
 /// Usage of `cargo xtask boot-test`.
 pub const USAGE: &str =
-    "usage: cargo xtask boot-test [--image FILE] [--board NAME] [--timeout SECONDS] [--smp N]";
+    "usage: cargo xtask boot-test [--image FILE] [--board NAME] [--timeout SECONDS] [--smp N] [--ota]";
 
 /// Parses `boot-test` arguments.
 pub fn parse(args: &[String]) -> Result<BootTestOptions> {
@@ -49,6 +53,7 @@ pub fn parse(args: &[String]) -> Result<BootTestOptions> {
     let mut board = "qemu-x86_64".to_string();
     let mut boot_timeout_s = 240;
     let mut smp = 2;
+    let mut ota = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
@@ -59,6 +64,7 @@ pub fn parse(args: &[String]) -> Result<BootTestOptions> {
         match arg.as_str() {
             "--image" => image = Some(PathBuf::from(value("--image")?)),
             "--board" => board = value("--board")?,
+            "--ota" => ota = true,
             "--timeout" => {
                 boot_timeout_s = value("--timeout")?
                     .parse()
@@ -86,6 +92,7 @@ pub fn parse(args: &[String]) -> Result<BootTestOptions> {
         board,
         boot_timeout_s,
         smp,
+        ota,
     })
 }
 
@@ -109,6 +116,8 @@ struct Timings {
     ui_s: Option<f64>,
     reboot_s: Option<f64>,
     poweroff_s: Option<f64>,
+    ota_bundle_s: Option<f64>,
+    ota: Option<ota::OtaTimings>,
 }
 
 /// Runs `cargo xtask boot-test`.
@@ -152,8 +161,35 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         log_file: work.join("ttyS1.log"),
         printer_file: work.join("ttyS2.bin"),
         monitor_socket: work.join("monitor.sock"),
+        bundle_disk: None,
     };
     fs::copy(qemu::OVMF_VARS, &files.vars).context("copying OVMF_VARS.fd")?;
+    let mut timings = Timings::default();
+    let mut files = files;
+    if opts.ota {
+        let step = Instant::now();
+        let board = image::board::find(&opts.board)
+            .ok_or_else(|| Error::usage(format!("unknown board `{}`", opts.board)))?;
+        let out = ota_bundle::bundle_path(&work, "update");
+        let bytes = ota_bundle::make(
+            &ota_bundle::BundleSpec {
+                board,
+                image: &opts.image,
+                version: &ota_version()?,
+                files: &[],
+                out: &out,
+            },
+            &work,
+        )?;
+        timings.ota_bundle_s = Some(step.elapsed().as_secs_f64());
+        println!(
+            "xtask boot-test: OTA bundle {} ({} MiB) made in {:.1} s",
+            out.display(),
+            bytes / (1024 * 1024),
+            step.elapsed().as_secs_f64()
+        );
+        files.bundle_disk = Some(out);
+    }
     let mut qemu_cmd = Command::new("qemu-system-x86_64");
     qemu_cmd
         .args(qemu::args(&files, opts.smp))
@@ -166,7 +202,6 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         .spawn()
         .with_context(|| format!("starting {}", cmd::display(&qemu_cmd)))?;
     let mut guard = QemuGuard(child);
-    let mut timings = Timings::default();
     let result = drive(opts, &files, &work, started, &mut guard, &mut timings);
     let kernel_log = fs::read(&files.log_file).unwrap_or_default();
     match result {
@@ -187,6 +222,15 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
                 secs(timings.reboot_s),
                 secs(timings.poweroff_s)
             );
+            if let Some(t) = &timings.ota {
+                println!(
+                    "OTA bundle_s={} install_to_grub_s={:.1} grub_to_console_s={:.1} console_to_committed_s={:.1}",
+                    secs(timings.ota_bundle_s),
+                    t.install_to_grub_s,
+                    t.grub_to_console_s,
+                    t.console_to_committed_s
+                );
+            }
             println!("xtask boot-test: ok (logs in {})", work.display());
             Ok(0)
         }
@@ -336,6 +380,12 @@ fn drive(
     );
     second_boot(files, &mut console, &mut monitor, &receipt, timings)
         .map_err(|e| (e, console.tail(3000)))?;
+    if opts.ota {
+        let version = ota_version().map_err(|e| (e, String::new()))?;
+        let t = ota::update_to_slot_b(&files.log_file, &mut console, &version)
+            .map_err(|e| (e, console.tail(3000)))?;
+        timings.ota = Some(t);
+    }
     // Power off through ACPI: systemd stops keel and the system.
     let off = Instant::now();
     monitor
@@ -363,6 +413,17 @@ fn drive(
     }
     timings.poweroff_s = Some(off.elapsed().as_secs_f64());
     Ok(console)
+}
+
+/// The version the OTA phase's bundle installs: the terminal's (the
+/// workspace's) with the patch number bumped.
+fn ota_version() -> Result<String> {
+    ota_bundle::bumped(env!("CARGO_PKG_VERSION"), 1).ok_or_else(|| {
+        Error::msg(format!(
+            "the workspace version {} is not MAJOR.MINOR.PATCH",
+            env!("CARGO_PKG_VERSION")
+        ))
+    })
 }
 
 /// GRUB's line naming the slot it boots, the A/B script's when it ran
@@ -591,5 +652,7 @@ mod tests {
         assert_eq!(parse(&args("--timeout 5")).unwrap_err().exit_code, 2);
         assert_eq!(parse(&args("--smp 0")).unwrap_err().exit_code, 2);
         assert_eq!(parse(&args("--kvm")).unwrap_err().exit_code, 2);
+        assert!(!parse(&[]).unwrap().ota);
+        assert!(parse(&args("--ota")).unwrap().ota);
     }
 }

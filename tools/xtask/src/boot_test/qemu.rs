@@ -27,6 +27,8 @@ pub struct QemuFiles {
     pub printer_file: PathBuf,
     /// Unix socket of the human monitor (qemu listens).
     pub monitor_socket: PathBuf,
+    /// A second virtio disk, read-only (the OTA phase's bundle: /dev/vdb).
+    pub bundle_disk: Option<PathBuf>,
 }
 
 /// Memory of the guest, MiB.
@@ -35,7 +37,7 @@ pub const MEMORY_MIB: u32 = 1024;
 /// The arguments of `qemu-system-x86_64` for one boot.
 pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
     let p = |p: &Path| p.display().to_string();
-    vec![
+    let mut args: Vec<String> = vec![
         "-machine".into(),
         "q35".into(),
         "-m".into(),
@@ -76,7 +78,12 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "null".into(),
         "-monitor".into(),
         format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
-    ]
+    ];
+    if let Some(disk) = &files.bundle_disk {
+        args.push("-drive".into());
+        args.push(format!("file={},format=raw,if=virtio,readonly=on", p(disk)));
+    }
+    args
 }
 
 #[cfg(test)]
@@ -92,6 +99,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
+            bundle_disk: None,
         };
         let a = args(&files, 2);
         let serials: Vec<&String> = a
@@ -121,5 +129,29 @@ mod tests {
         )));
         assert!(a.contains(&"if=pflash,format=raw,unit=1,file=/w/vars.fd".to_string()));
         assert!(a.contains(&"virtio-gpu-pci".to_string()));
+        assert!(!a
+            .iter()
+            .any(|x| x.contains("readonly=on") && x.contains("if=virtio")));
+    }
+
+    #[test]
+    fn the_bundle_disk_comes_after_the_image_so_it_is_vdb() {
+        let files = QemuFiles {
+            image: "/i/keel.img".into(),
+            vars: "/w/vars.fd".into(),
+            console_socket: "/w/console.sock".into(),
+            log_file: "/w/ttyS1.log".into(),
+            printer_file: "/w/ttyS2.bin".into(),
+            monitor_socket: "/w/monitor.sock".into(),
+            bundle_disk: Some("/w/ota.bundle".into()),
+        };
+        let a = args(&files, 2);
+        let virtio: Vec<&String> = a.iter().filter(|x| x.contains("if=virtio")).collect();
+        assert_eq!(virtio.len(), 2);
+        assert!(virtio[0].starts_with("file=/i/keel.img,"));
+        assert_eq!(
+            virtio[1],
+            "file=/w/ota.bundle,format=raw,if=virtio,readonly=on"
+        );
     }
 }
