@@ -103,3 +103,34 @@ impl StorageBackend for CrashBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_power_cut_keeps_synced_bytes_and_drops_the_rest() {
+        let disk = CrashDisk::new(false);
+        let b = CrashBackend(disk.clone());
+        b.write(0, b"synced").unwrap();
+        b.sync_data().unwrap();
+        b.write(6, b"-lost").unwrap();
+        disk.power_cut();
+        let mut out = vec![0u8; 6];
+        b.read(0, &mut out).unwrap();
+        assert_eq!(&out, b"synced");
+        assert_eq!(b.len().unwrap(), 6);
+        assert!(b.read(0, &mut [0u8; 7]).is_err());
+    }
+
+    #[test]
+    fn a_lying_sync_makes_nothing_durable() {
+        let disk = CrashDisk::new(true);
+        let b = CrashBackend(disk.clone());
+        b.write(0, b"acked").unwrap();
+        b.sync_data().unwrap();
+        disk.power_cut();
+        assert_eq!(b.len().unwrap(), 0);
+        assert_eq!(disk.syncs(), 1);
+    }
+}
