@@ -240,6 +240,43 @@ mod tests {
         assert_eq!(sector_padding(1023), 1);
     }
 
+    /// Makes a real bundle from the built dev image (root, e2fsprogs, the
+    /// image): `cargo test -p xtask -- --ignored bundle_from_the_dev_image`.
+    #[test]
+    #[ignore]
+    fn a_bundle_from_the_dev_image_verifies_and_fills_whole_sectors() {
+        let image = crate::image::default_out("qemu-x86_64");
+        let board = crate::image::board::find("qemu-x86_64").unwrap();
+        let work = std::env::temp_dir().join(format!("keel-ota-bundle-{}", std::process::id()));
+        fs::create_dir_all(&work).unwrap();
+        let out = bundle_path(&work, "update");
+        let bytes = make(
+            &BundleSpec {
+                board,
+                image: &image,
+                version: "9.9.9",
+                files: &[],
+                out: &out,
+            },
+            &work,
+        )
+        .unwrap();
+        assert_eq!(bytes % 512, 0);
+        assert_eq!(fs::metadata(&out).unwrap().len(), bytes);
+        let key = ota_key::paths(&cmd::repo_root().join("target/image/keys"));
+        let inspect = Command::new(cmd::repo_root().join("target/debug/keel-bundle"))
+            .arg("inspect")
+            .arg(&out)
+            .arg("--pubkey")
+            .arg(&key.public)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&inspect.stdout).into_owned();
+        println!("{text}");
+        assert!(inspect.status.success(), "{text}");
+        fs::remove_dir_all(&work).unwrap();
+    }
+
     #[test]
     fn the_file_system_size_comes_from_dumpe2fs() {
         let text = "Filesystem volume name:   rootfs-a\nBlock count:              262144\nReserved block count:     0\nBlock size:               4096\n";
