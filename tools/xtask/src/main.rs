@@ -78,7 +78,7 @@ tasks:
         ESP with GRUB, rootfs-a and rootfs-b (Debian bookworm minbase from
         debootstrap, cached in target/image/cache, plus keel-kiosk --features
         kms,tflite), data (models). No loop devices or mounts. docs/image.md.
-  boot-test [--image FILE] [--board NAME] [--timeout S] [--smp N]
+  boot-test [--image FILE] [--board NAME] [--timeout S] [--smp N] [--ota]
         Boot the image (built first when missing) headless in qemu (TCG,
         OVMF), wait for keel's console on ttyS0, check status (models ready),
         make a cash sale, verify the journal, power off through ACPI. Prints
