@@ -1,14 +1,50 @@
 //! The checks after a run. Owns only reading the terminals' journals and the
 //! acknowledged-sale ledger; it must not change any state.
 
+use crate::catalog::ITEMS;
 use crate::terminal::{heads, SimTerminal};
-use crate::world::AckedSale;
+use crate::world::{AckedReceipt, AckedSale};
 use keel_core::event::EventBody;
 use std::collections::BTreeMap;
 
 /// Every violated invariant, described (empty = all hold).
-pub fn check(terminals: &[&SimTerminal], acked: &[AckedSale]) -> Vec<String> {
+///
+/// `k` terminals each seeded the opening stock, so the store starts with `k` times it.
+pub fn check(
+    terminals: &[&SimTerminal],
+    acked: &[AckedSale],
+    received: &[AckedReceipt],
+    k: u32,
+) -> Vec<String> {
     let mut out = Vec::new();
+    // Stock = start - sold + received, per SKU, on every terminal (after convergence).
+    let mut expected_stock: BTreeMap<String, i64> = ITEMS
+        .iter()
+        .filter(|i| i.4 > 0)
+        .map(|i| (i.0.to_string(), i.4 * k as i64))
+        .collect();
+    for a in acked {
+        for (sku, qty) in &a.lines {
+            *expected_stock.entry(sku.clone()).or_insert(0) -= qty;
+        }
+    }
+    for r in received {
+        *expected_stock.entry(r.sku.clone()).or_insert(0) += r.qty;
+    }
+    for t in terminals {
+        let have: BTreeMap<String, i64> = t
+            .state
+            .stock
+            .iter()
+            .map(|(s, q)| (s.0.clone(), *q))
+            .collect();
+        if have != expected_stock {
+            out.push(format!(
+                "terminal {}: stock {have:?}, expected start - sold + received = {expected_stock:?}",
+                t.profile.terminal.0
+            ));
+        }
+    }
     let mut first_heads = None;
     for t in terminals {
         let me = t.profile.terminal;
@@ -55,6 +91,9 @@ pub fn check(terminals: &[&SimTerminal], acked: &[AckedSale]) -> Vec<String> {
             }
         };
         let mut sales: BTreeMap<u64, i64> = BTreeMap::new();
+        // Z reports: per shift, count and total of the sales it covers.
+        let mut per_shift: BTreeMap<u64, (u64, i64)> = BTreeMap::new();
+        let mut zs = Vec::new();
         let mut expected = 1;
         for e in &events {
             if let EventBody::SaleCompleted(s) = &e.event.body {
@@ -67,12 +106,27 @@ pub fn check(terminals: &[&SimTerminal], acked: &[AckedSale]) -> Vec<String> {
                     ));
                 }
                 expected = s.receipt_no.0 + 1;
+                let e = per_shift.entry(s.shift_no).or_insert((0, 0));
+                e.0 += 1;
+                e.1 += s.total.minor;
                 if sales.insert(s.receipt_no.0, s.total.minor).is_some() {
                     out.push(format!(
                         "terminal {}: receipt {} recorded twice",
                         me.0, s.receipt_no.0
                     ));
                 }
+            }
+            if let EventBody::ShiftClosed(z) = &e.event.body {
+                zs.push(z.clone());
+            }
+        }
+        for z in &zs {
+            let (n, total) = per_shift.get(&z.shift_no).copied().unwrap_or((0, 0));
+            if z.totals.sales_count != n || z.totals.sales_total.minor != total {
+                out.push(format!(
+                    "terminal {}: Z {:?} of shift {} says {} sales for {}, the journal holds {n} for {total}",
+                    me.0, z.z_no, z.shift_no, z.totals.sales_count, z.totals.sales_total.minor
+                ));
             }
         }
         for a in acked.iter().filter(|a| a.terminal == me) {

@@ -58,6 +58,17 @@ pub struct AckedSale {
     pub receipt_no: u64,
     /// Its total, minor units.
     pub total_minor: i64,
+    /// (sku, quantity) of its lines.
+    pub lines: Vec<(String, i64)>,
+}
+
+/// Goods received (a positive stock adjustment) acknowledged to the manager.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckedReceipt {
+    /// SKU.
+    pub sku: String,
+    /// Units received.
+    pub qty: i64,
 }
 
 /// The result of one run.
@@ -71,6 +82,10 @@ pub struct Outcome {
     pub acked: usize,
     /// Messages delivered.
     pub delivered: u64,
+    /// Shifts closed with a Z report.
+    pub z_reports: u64,
+    /// Goods receipts (stock deliveries) committed.
+    pub deliveries: usize,
     /// Simulated time at the end, ms.
     pub sim_ms: u64,
     /// Invariant violations (empty = pass).
@@ -91,6 +106,17 @@ struct Node {
     items_left: u32,
 }
 
+impl Node {
+    /// The day is over for this terminal: its sales are done and its shift is closed.
+    fn done(&self, target: u32) -> bool {
+        self.sold >= target
+            && self
+                .running
+                .as_ref()
+                .is_some_and(|r| r.state.shift.is_none())
+    }
+}
+
 struct World {
     rng: SimRng,
     now: u64,
@@ -105,6 +131,8 @@ struct World {
     faults: Faults,
     trace: digest::Context,
     acked: Vec<AckedSale>,
+    received: Vec<AckedReceipt>,
+    z_reports: u64,
     delivered: u64,
     violations: Vec<String>,
     chaos: bool,
@@ -113,7 +141,7 @@ struct World {
 /// Runs one seed and checks the invariants.
 pub fn run(cfg: &SimConfig) -> Outcome {
     let mut w = World::new(cfg);
-    while w.nodes.values().any(|n| n.sold < cfg.sales_per_terminal) && w.violations.is_empty() {
+    while w.nodes.values().any(|n| !n.done(cfg.sales_per_terminal)) && w.violations.is_empty() {
         w.step(cfg);
         if w.now > START_MS + 6 * 3_600_000 {
             w.violations
@@ -135,7 +163,12 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         w.step(cfg);
     }
     let mut violations = std::mem::take(&mut w.violations);
-    violations.extend(crate::invariants::check(&w.terminals(), &w.acked));
+    violations.extend(crate::invariants::check(
+        &w.terminals(),
+        &w.acked,
+        &w.received,
+        cfg.terminals.clamp(3, 15),
+    ));
     for t in &ids {
         if let Some(r) = &w.nodes[t].running {
             let h = heads(&r.journal).unwrap_or_default();
@@ -153,6 +186,8 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         faults: w.faults.clone(),
         acked: w.acked.len(),
         delivered: w.delivered,
+        z_reports: w.z_reports,
+        deliveries: w.received.len(),
         sim_ms: w.now - START_MS,
         violations,
     }
@@ -210,6 +245,8 @@ impl World {
             faults: Faults::default(),
             trace: digest::Context::new(&digest::SHA256),
             acked: Vec::new(),
+            received: Vec::new(),
+            z_reports: 0,
             delivered: 0,
             violations: Vec::new(),
             chaos: true,
@@ -350,10 +387,10 @@ impl World {
             }
             let n = &self.nodes[&t];
             if n.running.is_some()
-                && n.sold < cfg.sales_per_terminal
+                && !n.done(cfg.sales_per_terminal)
                 && self.now >= n.next_action_ms
             {
-                self.cashier_step(t);
+                self.cashier_step(t, cfg.sales_per_terminal);
                 let pause = self.rng.range(300, 4_000);
                 if let Some(n) = self.nodes.get_mut(&t) {
                     n.next_action_ms = self.now + pause;
@@ -506,7 +543,7 @@ impl World {
 
     /// One cashier action: open a shift, start a sale, scan an item, void a line,
     /// tender and complete, or close the shift. Each is one durable commit.
-    fn cashier_step(&mut self, t: TerminalId) {
+    fn cashier_step(&mut self, t: TerminalId, target: u32) {
         let now = self.local_now(t);
         let roll = self.rng.range(0, 99);
         let n_items = self.rng.range(1, 6) as u32;
@@ -526,8 +563,18 @@ impl World {
             engine
                 .open_shift(Some(&manager), "100.00")
                 .map_err(|e| e.to_string())
+        } else if r.state.cart.is_none() && node.sold >= target {
+            // End of the day: the Z report.
+            engine
+                .close_shift(Some(&manager), "100.00", now)
+                .map(|(e, _)| e)
+                .map_err(|e| e.to_string())
         } else if r.state.cart.is_none() {
-            if roll < 3 && node.sold > 0 {
+            if (3..8).contains(&roll) {
+                engine
+                    .adjust_stock(Some(&manager), item, n_items as i64 * 6, "delivery")
+                    .map_err(|e| e.to_string())
+            } else if roll < 3 && node.sold > 0 {
                 engine
                     .close_shift(Some(&manager), "100.00", now)
                     .map(|(e, _)| e)
@@ -599,7 +646,19 @@ impl World {
                             terminal: t,
                             receipt_no: s.receipt_no.0,
                             total_minor: s.total.minor,
+                            lines: s.lines.iter().map(|l| (l.sku.0.clone(), l.qty)).collect(),
                         });
+                    }
+                    if let EventBody::ShiftClosed(_) = &e.event.body {
+                        self.z_reports += 1;
+                    }
+                    if let EventBody::StockAdjusted { sku, delta, reason } = &e.event.body {
+                        if reason == "delivery" {
+                            self.received.push(AckedReceipt {
+                                sku: sku.0.clone(),
+                                qty: *delta,
+                            });
+                        }
                     }
                 }
                 if completing {
