@@ -11,6 +11,7 @@
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
 //! - `yocto-lint`: lint and check the Yocto layer ([`yocto`]).
 //! - `fuzz`:  build and run every fuzz target of `fuzz/` ([`fuzz`]).
+//! - `sim`:   run seeds of the deterministic store simulator ([`sim`]).
 //! - `image`: build the bootable x86_64 dev image from Debian packages ([`image`]).
 //! - `boot-test`: boot the image in qemu and drive its serial console ([`boot_test`]).
 
@@ -23,6 +24,7 @@ mod i18n;
 mod image;
 mod run;
 mod setup;
+mod sim;
 mod test;
 mod tflite;
 mod yocto;
@@ -97,6 +99,12 @@ tasks:
         FUZZ <target> runs=... execs_per_s=... corpus=... crashes=...
         A crash stops the run, is copied to fuzz/regressions/<target>/ and
         fails; --reproduce runs one target on one input. docs/fuzzing.md.
+  sim   [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
+        Run the deterministic store simulator (keel-sim, release): K
+        terminals (3..15, default 3) on the real core, store and replication
+        with seeded network faults, power cuts and clock jumps; each seed's
+        invariants checked. Prints seeds/s and faults by type; a failing
+        seed prints its replay command. docs/simulation.md.
   help  This text.
 ";
 
@@ -136,6 +144,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "image" => image::image(&image::parse(rest)?),
         "boot-test" => boot_test::boot_test(&boot_test::parse(rest)?),
         "fuzz" => fuzz::fuzz(&fuzz::parse(rest)?),
+        "sim" => sim::sim(rest),
         other => Err(Error::usage(format!("unknown task `{other}`"))),
     }
 }
