@@ -161,7 +161,7 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         log_file: work.join("ttyS1.log"),
         printer_file: work.join("ttyS2.bin"),
         monitor_socket: work.join("monitor.sock"),
-        bundle_disk: None,
+        bundle_disks: Vec::new(),
     };
     fs::copy(qemu::OVMF_VARS, &files.vars).context("copying OVMF_VARS.fd")?;
     let mut timings = Timings::default();
@@ -170,25 +170,34 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         let step = Instant::now();
         let board = image::board::find(&opts.board)
             .ok_or_else(|| Error::usage(format!("unknown board `{}`", opts.board)))?;
-        let out = ota_bundle::bundle_path(&work, "update");
-        let bytes = ota_bundle::make(
-            &ota_bundle::BundleSpec {
-                board,
-                image: &opts.image,
-                version: &ota_version()?,
-                files: &[],
-                out: &out,
-            },
-            &work,
-        )?;
+        let broken_config = ota::failing_terminal_toml(&image::files::terminal_toml(board));
+        for (name, version, extra) in [
+            ("update", ota_version(1)?, Vec::new()),
+            (
+                "failing",
+                ota_version(2)?,
+                vec![(image::files::TERMINAL_CONFIG, broken_config.into_bytes())],
+            ),
+        ] {
+            let out = ota_bundle::bundle_path(&work, name);
+            let bytes = ota_bundle::make(
+                &ota_bundle::BundleSpec {
+                    board,
+                    image: &opts.image,
+                    version: &version,
+                    files: &extra,
+                    out: &out,
+                },
+                &work,
+            )?;
+            println!(
+                "xtask boot-test: OTA bundle {} {version} ({} MiB)",
+                out.display(),
+                bytes / (1024 * 1024),
+            );
+            files.bundle_disks.push(out);
+        }
         timings.ota_bundle_s = Some(step.elapsed().as_secs_f64());
-        println!(
-            "xtask boot-test: OTA bundle {} ({} MiB) made in {:.1} s",
-            out.display(),
-            bytes / (1024 * 1024),
-            step.elapsed().as_secs_f64()
-        );
-        files.bundle_disk = Some(out);
     }
     let mut qemu_cmd = Command::new("qemu-system-x86_64");
     qemu_cmd
@@ -224,11 +233,13 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
             );
             if let Some(t) = &timings.ota {
                 println!(
-                    "OTA bundle_s={} install_to_grub_s={:.1} grub_to_console_s={:.1} console_to_committed_s={:.1}",
+                    "OTA bundles_s={} install_to_grub_s={:.1} grub_to_console_s={:.1} console_to_committed_s={:.1} failing_install_to_rollback_s={:.1} rollback_to_status_s={:.1}",
                     secs(timings.ota_bundle_s),
                     t.install_to_grub_s,
                     t.grub_to_console_s,
-                    t.console_to_committed_s
+                    t.console_to_committed_s,
+                    t.failing_install_to_rollback_s,
+                    t.rollback_to_status_s
                 );
             }
             println!("xtask boot-test: ok (logs in {})", work.display());
@@ -381,8 +392,11 @@ fn drive(
     second_boot(files, &mut console, &mut monitor, &receipt, timings)
         .map_err(|e| (e, console.tail(3000)))?;
     if opts.ota {
-        let version = ota_version().map_err(|e| (e, String::new()))?;
-        let t = ota::update_to_slot_b(&files.log_file, &mut console, &version)
+        let good = ota_version(1).map_err(|e| (e, String::new()))?;
+        let failing = ota_version(2).map_err(|e| (e, String::new()))?;
+        let mut t = ota::update_to_slot_b(&files.log_file, &mut console, &good)
+            .map_err(|e| (e, console.tail(3000)))?;
+        ota::failing_update_rolled_back(&files.log_file, &mut console, &good, &failing, &mut t)
             .map_err(|e| (e, console.tail(3000)))?;
         timings.ota = Some(t);
     }
@@ -415,10 +429,10 @@ fn drive(
     Ok(console)
 }
 
-/// The version the OTA phase's bundle installs: the terminal's (the
-/// workspace's) with the patch number bumped.
-fn ota_version() -> Result<String> {
-    ota_bundle::bumped(env!("CARGO_PKG_VERSION"), 1).ok_or_else(|| {
+/// A version the OTA phase's bundles install: the terminal's (the
+/// workspace's) with the patch number plus `step`.
+fn ota_version(step: u64) -> Result<String> {
+    ota_bundle::bumped(env!("CARGO_PKG_VERSION"), step).ok_or_else(|| {
         Error::msg(format!(
             "the workspace version {} is not MAJOR.MINOR.PATCH",
             env!("CARGO_PKG_VERSION")

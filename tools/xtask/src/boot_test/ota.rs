@@ -3,7 +3,11 @@
 //! runs `ota install /dev/vdb --now` on the console; the terminal writes
 //! slot B and reboots; GRUB must boot slot B, and after the new system's
 //! health check `ota status` must show the new version on slot B,
-//! committed.
+//! committed. Then a second bundle (/dev/vdc) whose system requires a UI it
+//! never brings up ([`failing_terminal_toml`]) goes into slot A: its health
+//! check fails on every boot, the terminal reboots, GRUB spends slot A's
+//! three tries and boots slot B again, and `ota status` must say
+//! rolled_back with the reason.
 //!
 //! Owns that sequence and its timings; it must not make bundles or start
 //! qemu.
@@ -14,8 +18,37 @@ use crate::error::{Error, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The guest's path of the bundle disk.
+/// The guest's path of the good bundle's disk.
 pub const BUNDLE_DEVICE: &str = "/dev/vdb";
+
+/// The guest's path of the failing bundle's disk.
+pub const FAILING_BUNDLE_DEVICE: &str = "/dev/vdc";
+
+/// Seconds the failing system has to pass its health check: short, so its
+/// three failed boots stay quick.
+pub const FAILING_HEALTH_DEADLINE_S: u64 = 10;
+
+/// The failing system's terminal.toml: the image's, with no UI (`headless`)
+/// while `[ota] health_requires_ui` makes the health check wait for one, so
+/// it fails after [`FAILING_HEALTH_DEADLINE_S`] ("UI not up"), as a system
+/// whose UI never comes up would.
+pub fn failing_terminal_toml(image_toml: &str) -> String {
+    let mut out: String = image_toml
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("backend =") {
+                "backend = \"headless\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push_str(&format!(
+        "\n\n[ota]\nhealth_requires_ui = true\nhealth_deadline_s = {FAILING_HEALTH_DEADLINE_S}\n"
+    ));
+    out
+}
 
 /// Seconds the phase's steps took.
 #[derive(Debug, Default)]
@@ -26,6 +59,10 @@ pub struct OtaTimings {
     pub grub_to_console_s: f64,
     /// From the console to `ota status` showing the update committed.
     pub console_to_committed_s: f64,
+    /// From the failing bundle's `ota install` to GRUB booting slot B again.
+    pub failing_install_to_rollback_s: f64,
+    /// From that boot to `ota status` showing rolled_back.
+    pub rollback_to_status_s: f64,
 }
 
 /// How often `needle` occurs in `text`.
@@ -113,9 +150,117 @@ pub fn update_to_slot_b(
     Ok(t)
 }
 
+/// Installs the failing bundle (/dev/vdc) into slot A and checks GRUB brings
+/// slot B back after slot A's three failed tries, and `ota status` says
+/// rolled_back with the reason, still running `good`.
+pub fn failing_update_rolled_back(
+    log_file: &Path,
+    console: &mut Console,
+    good: &str,
+    failing: &str,
+    t: &mut OtaTimings,
+) -> Result<()> {
+    let log_text =
+        || String::from_utf8_lossy(&std::fs::read(log_file).unwrap_or_default()).into_owned();
+    ask(console, "login 9999")?;
+    let before = log_text();
+    let booted_before = slot_lines(&before).len();
+    let start = Instant::now();
+    let reply = ask(
+        console,
+        &format!("ota install {FAILING_BUNDLE_DEVICE} --now"),
+    )?;
+    println!("xtask boot-test: ota install (failing system): {reply}");
+    if field(&reply, "version").as_deref() != Some(failing) {
+        return Err(Error::msg(format!(
+            "ota install should install {failing}: {reply}"
+        )));
+    }
+    // Each failed boot: GRUB, kernel, keel, the health deadline, a reboot.
+    let deadline = start + Duration::from_secs(600);
+    let mut seen = booted_before;
+    let mut tries_a = 0;
+    let back = loop {
+        let lines = slot_lines(&log_text());
+        let mut done = None;
+        for line in &lines[seen.min(lines.len())..] {
+            println!(
+                "xtask boot-test: failing update, at {:.1} s: {line}",
+                start.elapsed().as_secs_f64()
+            );
+            if line.contains("booting slot A") {
+                tries_a += 1;
+            } else if line.contains("booting slot B") && done.is_none() {
+                done = Some(line.clone());
+            }
+        }
+        seen = lines.len();
+        if let Some(line) = done {
+            break line;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::msg(format!(
+                "GRUB did not bring slot B back within 600 s of installing the failing system ({tries_a} boots of slot A)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let grub = Instant::now();
+    t.failing_install_to_rollback_s = grub.duration_since(start).as_secs_f64();
+    if tries_a != 3 {
+        return Err(Error::msg(format!(
+            "GRUB should boot the failing slot A three times before slot B, it did {tries_a} times: {back}"
+        )));
+    }
+    let failures = occurrences(&log_text()[before.len()..], "failed its health check");
+    println!("xtask boot-test: the failing system logged {failures} failed health checks");
+    if failures == 0 {
+        return Err(Error::msg(
+            "the failing system never logged `failed its health check`",
+        ));
+    }
+    wait_console(console, grub + Duration::from_secs(240))?;
+    console.settle(Duration::from_secs(3), Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = ask(console, "ota status")?;
+        if field(&status, "state").as_deref() == Some("rolled_back") || Instant::now() >= deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    t.rollback_to_status_s = grub.elapsed().as_secs_f64();
+    let slot = field(&status, "running_slot").unwrap_or_default();
+    let running = field(&status, "running_version").unwrap_or_default();
+    let state = field(&status, "state").unwrap_or_default();
+    let reason = field(&status, "reason").unwrap_or_default();
+    println!("xtask boot-test: ota status after the rollback: slot {slot}, version {running}, state {state}, reason {reason}");
+    if slot != "B"
+        || running != good
+        || state != "rolled_back"
+        || reason.is_empty()
+        || reason == "null"
+    {
+        return Err(Error::msg(format!(
+            "ota status: expected slot B running {good}, rolled_back with a reason: {status}"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_failing_config_has_no_ui_but_requires_one() {
+        let image = "[console]\ndevice = \"/dev/ttyS0\"\n\n[ui]\nbackend = \"linuxkms\"\n\n[[users]]\nid = \"manager\"\n";
+        let t = failing_terminal_toml(image);
+        assert!(t.contains("backend = \"headless\""));
+        assert!(!t.contains("linuxkms"));
+        assert!(t.contains("device = \"/dev/ttyS0\""));
+        assert!(t.ends_with("[ota]\nhealth_requires_ui = true\nhealth_deadline_s = 10\n"));
+    }
 
     #[test]
     fn log_lines_are_counted() {

@@ -27,8 +27,9 @@ pub struct QemuFiles {
     pub printer_file: PathBuf,
     /// Unix socket of the human monitor (qemu listens).
     pub monitor_socket: PathBuf,
-    /// A second virtio disk, read-only (the OTA phase's bundle: /dev/vdb).
-    pub bundle_disk: Option<PathBuf>,
+    /// Further virtio disks, read-only, after the image (the OTA phase's
+    /// bundles: /dev/vdb, /dev/vdc).
+    pub bundle_disks: Vec<PathBuf>,
 }
 
 /// Memory of the guest, MiB.
@@ -79,7 +80,7 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "-monitor".into(),
         format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
     ];
-    if let Some(disk) = &files.bundle_disk {
+    for disk in &files.bundle_disks {
         args.push("-drive".into());
         args.push(format!("file={},format=raw,if=virtio,readonly=on", p(disk)));
     }
@@ -99,7 +100,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
-            bundle_disk: None,
+            bundle_disks: Vec::new(),
         };
         let a = args(&files, 2);
         let serials: Vec<&String> = a
@@ -135,7 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn the_bundle_disk_comes_after_the_image_so_it_is_vdb() {
+    fn the_bundle_disks_come_after_the_image_so_they_are_vdb_and_vdc() {
         let files = QemuFiles {
             image: "/i/keel.img".into(),
             vars: "/w/vars.fd".into(),
@@ -143,15 +144,19 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
-            bundle_disk: Some("/w/ota.bundle".into()),
+            bundle_disks: vec!["/w/ota.bundle".into(), "/w/bad.bundle".into()],
         };
         let a = args(&files, 2);
         let virtio: Vec<&String> = a.iter().filter(|x| x.contains("if=virtio")).collect();
-        assert_eq!(virtio.len(), 2);
+        assert_eq!(virtio.len(), 3);
         assert!(virtio[0].starts_with("file=/i/keel.img,"));
         assert_eq!(
             virtio[1],
             "file=/w/ota.bundle,format=raw,if=virtio,readonly=on"
+        );
+        assert_eq!(
+            virtio[2],
+            "file=/w/bad.bundle,format=raw,if=virtio,readonly=on"
         );
     }
 }

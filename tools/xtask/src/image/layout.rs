@@ -175,7 +175,6 @@ pub fn place(specs: &[PartitionSpec]) -> Result<DiskLayout, LayoutError> {
 
 impl DiskLayout {
     /// The partition labelled `label`.
-    #[cfg(test)]
     pub fn get(&self, label: &str) -> Option<&Placed> {
         self.partitions.iter().find(|p| p.spec.label == label)
     }
