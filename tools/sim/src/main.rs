@@ -76,11 +76,13 @@ fn main() -> ExitCode {
         total.clock_jumps += o.faults.clock_jumps;
         if o.violations.is_empty() {
             println!(
-                "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, {} messages, {:.0} s simulated",
+                "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} messages, {:.0} s simulated",
                 &hex(&o.trace_hash)[..16],
                 o.acked,
                 o.z_reports,
                 o.deliveries,
+                o.raft_terms,
+                o.raft_committed,
                 o.delivered,
                 o.sim_ms as f64 / 1000.0
             );

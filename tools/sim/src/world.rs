@@ -4,6 +4,7 @@
 //! It must never read the real clock or OS randomness.
 
 use crate::catalog;
+use crate::consensus::{CommittedLog, Member};
 use crate::disk::CrashDisk;
 use crate::rng::SimRng;
 use crate::terminal::{heads, JournalSource, SimSigner, SimTerminal, SimVerifier};
@@ -84,6 +85,10 @@ pub struct Outcome {
     pub delivered: u64,
     /// Shifts closed with a Z report.
     pub z_reports: u64,
+    /// Raft terms that had a leader.
+    pub raft_terms: u64,
+    /// Raft entries committed (as seen by terminal 1).
+    pub raft_committed: u64,
     /// Goods receipts (stock deliveries) committed.
     pub deliveries: usize,
     /// Simulated time at the end, ms.
@@ -95,6 +100,13 @@ pub struct Outcome {
 const START_MS: u64 = 1_790_000_000_000;
 const STEP_MS: u64 = 10;
 
+/// Which protocol a simulated message belongs to (a QUIC stream in production).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Channel {
+    Replication,
+    Raft,
+}
+
 struct Node {
     disk: CrashDisk,
     running: Option<SimTerminal>,
@@ -104,6 +116,9 @@ struct Node {
     down_until_ms: u64,
     sold: u32,
     items_left: u32,
+    member: Option<Member>,
+    committed: CommittedLog,
+    boots: u64,
 }
 
 impl Node {
@@ -123,7 +138,10 @@ struct World {
     nodes: BTreeMap<TerminalId, Node>,
     members: BTreeSet<TerminalId>,
     verifier: SimVerifier,
-    queue: BTreeMap<(u64, u64), (TerminalId, TerminalId, Vec<u8>)>,
+    queue: BTreeMap<(u64, u64), (TerminalId, TerminalId, Channel, Vec<u8>)>,
+    raft_dir: Option<tempfile::TempDir>,
+    leaders: BTreeMap<u64, u64>,
+    decisions: u64,
     msg_no: u64,
     delay: BTreeMap<(TerminalId, TerminalId), u64>,
     cut: BTreeSet<(TerminalId, TerminalId)>,
@@ -169,6 +187,40 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         &w.received,
         cfg.terminals.clamp(3, 15),
     ));
+    // Raft: a leader was elected, decisions committed, every member holds the same committed log.
+    if w.leaders.is_empty() {
+        violations.push("raft: no leader was ever elected".into());
+    }
+    let logs: Vec<(TerminalId, &crate::consensus::CommittedLog)> =
+        w.nodes.iter().map(|(t, n)| (*t, &n.committed)).collect();
+    if let Some((t0, l0)) = logs.first() {
+        for (t, l) in &logs[1..] {
+            if l != l0 {
+                violations.push(format!(
+                    "raft: members {} and {} hold different committed logs ({} vs {} entries)",
+                    t0.0,
+                    t.0,
+                    l0.len(),
+                    l.len()
+                ));
+            }
+        }
+        let decided = l0
+            .values()
+            .filter(|(_, c)| c.contains("sim.decision"))
+            .count() as u64;
+        if w.decisions > 0 && decided == 0 {
+            violations.push(format!(
+                "raft: {} decisions proposed, none committed",
+                w.decisions
+            ));
+        }
+        for (i, (term, c)) in l0.iter() {
+            w.trace.update(&i.to_be_bytes());
+            w.trace.update(&term.to_be_bytes());
+            w.trace.update(c.as_bytes());
+        }
+    }
     for t in &ids {
         if let Some(r) = &w.nodes[t].running {
             let h = heads(&r.journal).unwrap_or_default();
@@ -187,6 +239,12 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         acked: w.acked.len(),
         delivered: w.delivered,
         z_reports: w.z_reports,
+        raft_terms: w.leaders.len() as u64,
+        raft_committed: w
+            .nodes
+            .values()
+            .next()
+            .map_or(0, |n| n.committed.len() as u64),
         deliveries: w.received.len(),
         sim_ms: w.now - START_MS,
         violations,
@@ -222,6 +280,9 @@ impl World {
                     down_until_ms: 0,
                     sold: 0,
                     items_left: 0,
+                    member: None,
+                    committed: CommittedLog::new(),
+                    boots: 0,
                 },
             );
         }
@@ -238,6 +299,9 @@ impl World {
             members: members.clone(),
             verifier: SimVerifier(keys),
             queue: BTreeMap::new(),
+            raft_dir: tempfile::tempdir().ok(),
+            leaders: BTreeMap::new(),
+            decisions: 0,
             msg_no: 0,
             delay,
             cut: BTreeSet::new(),
@@ -252,6 +316,10 @@ impl World {
             chaos: true,
         };
         w.trace.update(&cfg.seed.to_be_bytes());
+        if w.raft_dir.is_none() {
+            w.violations
+                .push("no temporary directory for the raft logs".into());
+        }
         for t in members {
             w.restart(t);
         }
@@ -311,6 +379,7 @@ impl World {
                     n.running = Some(r);
                     n.items_left = 0;
                 }
+                self.start_member(t);
             }
             Err(e) => self.violations.push(format!(
                 "terminal {} did not restart from its disk: {e}",
@@ -319,32 +388,86 @@ impl World {
         }
     }
 
+    fn start_member(&mut self, t: TerminalId) {
+        let Some(dir) = self
+            .raft_dir
+            .as_ref()
+            .map(|d| d.path().join(format!("t{}", t.0)))
+        else {
+            return;
+        };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            self.violations.push(format!("raft dir for {}: {e}", t.0));
+            return;
+        }
+        let voters: Vec<u64> = self.members.iter().map(|m| u64::from(m.0)).collect();
+        let boots = self.nodes[&t].boots + 1;
+        match Member::open(&dir, u64::from(t.0), &voters, boots, &mut self.rng) {
+            Ok(m) => {
+                if let Some(n) = self.nodes.get_mut(&t) {
+                    n.member = Some(m);
+                    n.boots = boots;
+                }
+                self.raft_advance(t);
+            }
+            Err(e) => self.violations.push(format!("terminal {}: {e}", t.0)),
+        }
+    }
+
+    fn raft_advance(&mut self, t: TerminalId) {
+        let Some(n) = self.nodes.get_mut(&t) else {
+            return;
+        };
+        let Some(m) = n.member.as_mut() else {
+            return;
+        };
+        let out = m.advance(
+            &mut self.rng,
+            &mut n.committed,
+            &mut self.leaders,
+            &mut self.violations,
+        );
+        for (to, bytes) in out {
+            let Ok(to32) = u32::try_from(to) else {
+                continue;
+            };
+            self.post(t, TerminalId(to32), Channel::Raft, bytes);
+        }
+    }
+
     fn send(&mut self, from: TerminalId, out: Vec<Outgoing>) {
         for o in out {
             let bytes = encode(&o.msg);
-            if !self.linked(from, o.to) {
-                continue;
-            }
-            if self.chaos && self.rng.chance(10_000) {
-                self.faults.lost += 1;
-                continue;
-            }
-            let mut at = self.now + self.delay[&(from, o.to)];
-            if self.chaos && self.rng.chance(20_000) {
-                self.faults.reordered += 1;
-                at += self.rng.range(50, 2_000);
-            }
-            let copies = if self.chaos && self.rng.chance(5_000) {
-                self.faults.duplicated += 1;
-                2
-            } else {
-                1
-            };
-            for c in 0..copies {
-                self.msg_no += 1;
-                self.queue
-                    .insert((at + c * 7, self.msg_no), (from, o.to, bytes.clone()));
-            }
+            self.post(from, o.to, Channel::Replication, bytes);
+        }
+    }
+
+    /// Puts one message on the simulated network, with the link's faults.
+    fn post(&mut self, from: TerminalId, to: TerminalId, channel: Channel, bytes: Vec<u8>) {
+        if !self.nodes.contains_key(&to) || !self.linked(from, to) {
+            return;
+        }
+        if self.chaos && self.rng.chance(10_000) {
+            self.faults.lost += 1;
+            return;
+        }
+        let mut at = self.now + self.delay[&(from, to)];
+        if self.chaos && self.rng.chance(20_000) {
+            self.faults.reordered += 1;
+            at += self.rng.range(50, 2_000);
+        }
+        let copies = if self.chaos && self.rng.chance(5_000) {
+            self.faults.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        for c in 0..copies {
+            self.msg_no += 1;
+            self.queue.insert(
+                (at + c * 7, self.msg_no),
+                (from, to, channel, bytes.clone()),
+            );
         }
     }
 
@@ -358,11 +481,14 @@ impl World {
             if key.0 > self.now {
                 break;
             }
-            let Some((from, to, bytes)) = self.queue.remove(&key) else {
+            let Some((from, to, channel, bytes)) = self.queue.remove(&key) else {
                 break;
             };
             if self.linked(from, to) {
-                self.deliver(from, to, &bytes);
+                match channel {
+                    Channel::Replication => self.deliver(from, to, &bytes),
+                    Channel::Raft => self.deliver_raft(from, to, &bytes),
+                }
             }
         }
         // Replication ticks (pull for repair) every 100 ms.
@@ -375,6 +501,17 @@ impl World {
                     None => continue,
                 };
                 self.send(t, out);
+                // Raft's tick (TICK_INTERVAL is 100 ms) and, every 10 s, a store
+                // decision proposed by whoever leads.
+                let decide = self.now % 10_000 == 0;
+                let n_next = self.decisions + 1;
+                if let Some(m) = self.nodes.get_mut(&t).and_then(|n| n.member.as_mut()) {
+                    m.node.tick();
+                    if decide && m.propose_setting(n_next) {
+                        self.decisions += 1;
+                    }
+                }
+                self.raft_advance(t);
             }
         }
         // Cashiers.
@@ -461,6 +598,7 @@ impl World {
         let down = self.rng.range(500, 30_000);
         if let Some(n) = self.nodes.get_mut(&t) {
             n.running = None;
+            n.member = None;
             n.disk.power_cut();
             n.down_until_ms = self.now + down;
         }
@@ -474,6 +612,20 @@ impl World {
         self.faults.power_cuts += 1;
         self.trace.update(b"power-cut");
         self.trace.update(&t.0.to_be_bytes());
+    }
+
+    fn deliver_raft(&mut self, from: TerminalId, to: TerminalId, bytes: &[u8]) {
+        self.delivered += 1;
+        self.trace.update(b"raft");
+        self.trace.update(&from.0.to_be_bytes());
+        self.trace.update(&to.0.to_be_bytes());
+        self.trace.update(bytes);
+        if let Some(m) = self.nodes.get_mut(&to).and_then(|n| n.member.as_mut()) {
+            if let Err(e) = m.node.step(u64::from(from.0), bytes) {
+                log::debug!("raft {}: message from {} refused: {e}", to.0, from.0);
+            }
+        }
+        self.raft_advance(to);
     }
 
     fn deliver(&mut self, from: TerminalId, to: TerminalId, bytes: &[u8]) {

@@ -21,6 +21,12 @@ fn a_handful_of_seeds_hold_every_invariant_with_faults_injected() {
         let o = run(&cfg(seed, k));
         assert!(o.violations.is_empty(), "seed {seed}: {:#?}", o.violations);
         assert_eq!(o.acked, 15 * k as usize, "seed {seed}");
+        assert!(
+            o.raft_terms > 0 && o.raft_committed > 0,
+            "seed {seed}: raft elected {} leaders, committed {}",
+            o.raft_terms,
+            o.raft_committed
+        );
         power_cuts += o.faults.power_cuts;
         lost += o.faults.lost;
         partitions += o.faults.partitions;

@@ -23,8 +23,8 @@
 //! (raft.rs), called on every role or term change. It cannot be seeded through
 //! `Config`. For deterministic simulation (issue 9) the hook is
 //! `RawNode::raft.set_randomized_election_timeout(t)`, which is public: the
-//! driver can override the value from a seeded RNG after each role/term
-//! change. Not done yet.
+//! driver exposes it as [`RaftNode::set_randomized_election_timeout`], which
+//! keel-sim calls with a seeded draw after each role/term change.
 
 use raft::eraftpb::{
     ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot,
@@ -429,6 +429,14 @@ impl RaftNode {
     /// This node's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Overrides the randomized election timeout (in ticks) raft-rs drew from its
+    /// thread-local RNG at the last role or term change. For the deterministic
+    /// simulator (keel-sim), which calls it with a seeded draw after every such
+    /// change; production never calls it.
+    pub fn set_randomized_election_timeout(&mut self, ticks: usize) {
+        self.raw.raft.set_randomized_election_timeout(ticks);
     }
 
     /// Advances raft's logical clock by one tick ([`TICK_INTERVAL`]). Call
