@@ -106,6 +106,27 @@ pub fn put_file(fs_image: &Path, guest_path: &str, contents: &[u8], scratch: &Pa
     Ok(())
 }
 
+/// Checks the image's root file system trusts `public` (an image built
+/// before the dev key, or with another one, would refuse the bundle).
+pub fn check_trusts(fs_image: &Path, public: &Path) -> Result<()> {
+    let guest = format!("/etc/keel/ota-keys/{}.pub", ota_key::KEY_NAME);
+    let out = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("cat {guest}"))
+        .arg(fs_image)
+        .stderr(Stdio::null())
+        .output()
+        .context("debugfs cat")?;
+    let ours = fs::read(public).with_context(|| format!("reading {}", public.display()))?;
+    if out.stdout.trim_ascii() != ours.trim_ascii() {
+        return Err(Error::msg(format!(
+            "the image's {guest} is not {} (the image predates the dev key or was built with another): rebuild it with `cargo xtask image`",
+            public.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Shrinks the file system `fs_image` to its minimum and the file to it.
 pub fn shrink(fs_image: &Path) -> Result<u64> {
     cmd::run(
@@ -161,6 +182,10 @@ pub fn make(spec: &BundleSpec<'_>, work: &Path) -> Result<u64> {
     let key = ota_key::ensure(&keel_bundle, &cmd::repo_root().join("target/image/keys"))?;
     let rootfs = work.join(format!("rootfs-{}.ext4", spec.version));
     extract_rootfs(spec.board, spec.image, &rootfs)?;
+    if let Err(e) = check_trusts(&rootfs, &key.public) {
+        let _ = fs::remove_file(&rootfs);
+        return Err(e);
+    }
     put_file(
         &rootfs,
         VERSION_FILE,
