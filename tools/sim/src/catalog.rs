@@ -2,6 +2,9 @@
 //! store's (keel-terminal's `demo`, which the simulator does not link because
 //! that crate pulls in the QUIC, device and AI stacks). Owns data only.
 
+// Prices are written euros_cents (3_49 is 3.49 EUR), as in the demo store.
+#![allow(clippy::inconsistent_digit_grouping, clippy::zero_prefixed_literal)]
+
 use keel_core::auth::{Role, User};
 use keel_core::catalog::{CatalogItem, SoldBy};
 use keel_core::event::EventBody;

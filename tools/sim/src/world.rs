@@ -100,6 +100,9 @@ pub struct Outcome {
 const START_MS: u64 = 1_790_000_000_000;
 const STEP_MS: u64 = 10;
 
+/// A message on the wire: (from, to, channel, bytes), keyed by (delivery time, sequence).
+type InFlight = (TerminalId, TerminalId, Channel, Vec<u8>);
+
 /// Which protocol a simulated message belongs to (a QUIC stream in production).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Channel {
@@ -138,7 +141,7 @@ struct World {
     nodes: BTreeMap<TerminalId, Node>,
     members: BTreeSet<TerminalId>,
     verifier: SimVerifier,
-    queue: BTreeMap<(u64, u64), (TerminalId, TerminalId, Channel, Vec<u8>)>,
+    queue: BTreeMap<(u64, u64), InFlight>,
     raft_dir: Option<tempfile::TempDir>,
     leaders: BTreeMap<u64, u64>,
     decisions: u64,
