@@ -4,7 +4,15 @@
 //! usage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
 
 use keel_sim::{hex, run, Faults, SimConfig};
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Prints a line; a closed stdout (e.g. piped into `head`) is not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use std::time::Instant;
 
 fn value(args: &[String], name: &str, default: u64) -> Result<u64, String> {
@@ -75,7 +83,7 @@ fn main() -> ExitCode {
         total.power_cuts += o.faults.power_cuts;
         total.clock_jumps += o.faults.clock_jumps;
         if o.violations.is_empty() {
-            println!(
+            say!(
                 "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} messages, {:.0} s simulated",
                 &hex(&o.trace_hash)[..16],
                 o.acked,
@@ -88,22 +96,22 @@ fn main() -> ExitCode {
             );
         } else {
             failed += 1;
-            println!("seed {seed}: FAILED  trace {}", &hex(&o.trace_hash)[..16]);
+            say!("seed {seed}: FAILED  trace {}", &hex(&o.trace_hash)[..16]);
             for v in o.violations.iter().take(10) {
-                println!("    {v}");
+                say!("    {v}");
             }
-            println!(
+            say!(
                 "    replay: cargo xtask sim --seeds 1 --from {seed} --terminals {terminals} --sales {sales}{}",
                 if plant { " --plant-lying-fsync" } else { "" }
             );
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "{seeds} seeds in {secs:.1} s ({:.2} seeds/s), {acked} sales acknowledged, {failed} failed",
         seeds as f64 / secs.max(1e-9)
     );
-    println!(
+    say!(
         "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {}",
         total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps
     );
