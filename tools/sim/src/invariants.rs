@@ -160,3 +160,57 @@ fn summary(
 ) -> Vec<(u32, u64)> {
     h.iter().map(|(t, o)| (t.0, o.seq)).collect()
 }
+
+/// The cloud converged: for every origin its cursor holds bodies and chain up to
+/// the terminals' head with the same hash, no stub is left, no batch was
+/// refused, and every acknowledged sale is among its events.
+pub fn check_cloud(
+    terminals: &[&SimTerminal],
+    cloud: &crate::cloud::Cloud,
+    acked: &[AckedSale],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if cloud.refused > 0 {
+        out.push(format!("cloud: {} batches refused", cloud.refused));
+    }
+    if !cloud.stubs.is_empty() {
+        out.push(format!("cloud: {} records still stubs", cloud.stubs.len()));
+    }
+    let Some(t0) = terminals.first() else {
+        return out;
+    };
+    let h = match heads(&t0.journal) {
+        Ok(h) => h,
+        Err(e) => {
+            out.push(format!("cloud check: heads unreadable: {e}"));
+            return out;
+        }
+    };
+    for (origin, head) in &h {
+        match cloud.cursors.get(origin) {
+            Some(c) if c.bodies == head.seq && c.chain == head.seq && c.chain_hash == head.hash => {
+            }
+            Some(c) => out.push(format!(
+                "cloud: terminal {} at bodies {} chain {}, the store at {}",
+                origin.0, c.bodies, c.chain, head.seq
+            )),
+            None => out.push(format!("cloud: nothing of terminal {}", origin.0)),
+        }
+    }
+    let mut cloud_sales: std::collections::BTreeSet<(u32, u64)> = std::collections::BTreeSet::new();
+    for ((origin, _), bytes) in &cloud.events {
+        if let Ok(e) = keel_core::chain::decode_record(bytes) {
+            if let EventBody::SaleCompleted(s) = &e.body {
+                cloud_sales.insert((origin.0, s.receipt_no.0));
+            }
+        }
+    }
+    let missing = acked
+        .iter()
+        .filter(|a| !cloud_sales.contains(&(a.terminal.0, a.receipt_no)))
+        .count();
+    if missing > 0 {
+        out.push(format!("cloud: {missing} acknowledged sales missing"));
+    }
+    out
+}

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod cloud;
 pub mod consensus;
 pub mod disk;
 pub mod invariants;

@@ -82,15 +82,18 @@ fn main() -> ExitCode {
         total.heals += o.faults.heals;
         total.power_cuts += o.faults.power_cuts;
         total.clock_jumps += o.faults.clock_jumps;
+        total.cloud_outages += o.faults.cloud_outages;
+        total.uploader_changes += o.faults.uploader_changes;
         if o.violations.is_empty() {
             say!(
-                "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} messages, {:.0} s simulated",
+                "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} cloud batches, {} messages, {:.0} s simulated",
                 &hex(&o.trace_hash)[..16],
                 o.acked,
                 o.z_reports,
                 o.deliveries,
                 o.raft_terms,
                 o.raft_committed,
+                o.cloud_batches,
                 o.delivered,
                 o.sim_ms as f64 / 1000.0
             );
@@ -112,8 +115,8 @@ fn main() -> ExitCode {
         seeds as f64 / secs.max(1e-9)
     );
     say!(
-        "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {}",
-        total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps
+        "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {} cloud-outages {} uploader-changes {}",
+        total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps, total.cloud_outages, total.uploader_changes
     );
     if failed > 0 {
         ExitCode::FAILURE

@@ -4,6 +4,7 @@
 //! It must never read the real clock or OS randomness.
 
 use crate::catalog;
+use crate::cloud::{Cloud, UplinkSource, Uploader};
 use crate::consensus::{CommittedLog, Member};
 use crate::disk::CrashDisk;
 use crate::rng::SimRng;
@@ -48,6 +49,10 @@ pub struct Faults {
     pub power_cuts: u64,
     /// Clock jumps (a terminal's clock moved by up to ±10 minutes).
     pub clock_jumps: u64,
+    /// Cloud outages (1 minute to 3 hours).
+    pub cloud_outages: u64,
+    /// Uploader changes (the raft leader moved, possibly mid-upload).
+    pub uploader_changes: u64,
 }
 
 /// A sale the customer got a receipt for: must survive everything.
@@ -87,6 +92,8 @@ pub struct Outcome {
     pub z_reports: u64,
     /// Raft terms that had a leader.
     pub raft_terms: u64,
+    /// Batches the cloud accepted.
+    pub cloud_batches: u64,
     /// Raft entries committed (as seen by terminal 1).
     pub raft_committed: u64,
     /// Goods receipts (stock deliveries) committed.
@@ -143,6 +150,10 @@ struct World {
     verifier: SimVerifier,
     queue: BTreeMap<(u64, u64), InFlight>,
     raft_dir: Option<tempfile::TempDir>,
+    cloud: Cloud,
+    uploader: Option<Uploader>,
+    cloud_down_until: u64,
+    batch_ids: u64,
     leaders: BTreeMap<u64, u64>,
     decisions: u64,
     msg_no: u64,
@@ -172,6 +183,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     // Quiesce: heal, restart everything, let replication converge.
     w.chaos = false;
     w.cut.clear();
+    w.cloud_down_until = 0;
     let ids: Vec<TerminalId> = w.nodes.keys().copied().collect();
     for t in &ids {
         if w.nodes[t].running.is_none() {
@@ -189,6 +201,12 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         &w.acked,
         &w.received,
         cfg.terminals.clamp(3, 15),
+    ));
+    // The cloud holds every terminal's journal in full, chain checked, and every acknowledged sale.
+    violations.extend(crate::invariants::check_cloud(
+        &w.terminals(),
+        &w.cloud,
+        &w.acked,
     ));
     // Raft: a leader was elected, decisions committed, every member holds the same committed log.
     if w.leaders.is_empty() {
@@ -243,6 +261,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         delivered: w.delivered,
         z_reports: w.z_reports,
         raft_terms: w.leaders.len() as u64,
+        cloud_batches: w.cloud.accepted,
         raft_committed: w
             .nodes
             .values()
@@ -309,6 +328,10 @@ impl World {
                 .ok(),
             leaders: BTreeMap::new(),
             decisions: 0,
+            cloud: Cloud::default(),
+            uploader: None,
+            cloud_down_until: 0,
+            batch_ids: 1,
             msg_no: 0,
             delay,
             cut: BTreeSet::new(),
@@ -521,6 +544,9 @@ impl World {
                 self.raft_advance(t);
             }
         }
+        if self.now % 1_000 == 0 {
+            self.upload_round();
+        }
         // Cashiers.
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         for t in ids {
@@ -590,6 +616,12 @@ impl World {
                 self.power_cut(t);
             }
         }
+        // The cloud goes down for 1 minute to 3 hours.
+        if self.now >= self.cloud_down_until && self.rng.chance(30) {
+            self.cloud_down_until = self.now + self.rng.range(60_000, 3 * 3_600_000);
+            self.faults.cloud_outages += 1;
+            self.trace.update(b"cloud-down");
+        }
         // Clock jumps.
         if self.rng.chance(100) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
@@ -619,6 +651,50 @@ impl World {
         self.faults.power_cuts += 1;
         self.trace.update(b"power-cut");
         self.trace.update(&t.0.to_be_bytes());
+    }
+
+    /// The raft leader uploads to the cloud (when it is up), as `uplink_runtime` does.
+    fn upload_round(&mut self) {
+        let leader = self
+            .nodes
+            .iter()
+            .find(|(_, n)| {
+                n.running.is_some() && n.member.as_ref().is_some_and(|m| m.node.is_leader())
+            })
+            .map(|(t, _)| *t);
+        let Some(leader) = leader else {
+            return;
+        };
+        if self.uploader.as_ref().map(|u| u.terminal) != Some(leader) {
+            if self.uploader.is_some() {
+                self.faults.uploader_changes += 1;
+            }
+            self.batch_ids += 1_000_000;
+            self.uploader = Some(Uploader::new(leader, self.batch_ids));
+        }
+        let Some(up) = self.uploader.as_mut() else {
+            return;
+        };
+        if self.now < self.cloud_down_until {
+            up.lost();
+            return;
+        }
+        let Some(r) = self.nodes.get(&leader).and_then(|n| n.running.as_ref()) else {
+            return;
+        };
+        let heads: BTreeMap<TerminalId, u64> = heads(&r.journal)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, h)| (t, h.seq))
+            .collect();
+        let store = r.profile.store.clone();
+        for _ in 0..8 {
+            if !up.upload(&store, &mut self.cloud, &heads, &UplinkSource(&r.journal)) {
+                break;
+            }
+        }
+        self.trace.update(b"upload");
+        self.trace.update(&self.cloud.accepted.to_be_bytes());
     }
 
     fn deliver_raft(&mut self, from: TerminalId, to: TerminalId, bytes: &[u8]) {

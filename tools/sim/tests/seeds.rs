@@ -27,6 +27,7 @@ fn a_handful_of_seeds_hold_every_invariant_with_faults_injected() {
             o.raft_terms,
             o.raft_committed
         );
+        assert!(o.cloud_batches > 0, "seed {seed}: nothing uploaded");
         power_cuts += o.faults.power_cuts;
         lost += o.faults.lost;
         partitions += o.faults.partitions;
