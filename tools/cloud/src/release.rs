@@ -379,29 +379,33 @@ pub fn fetch(
     Ok(out)
 }
 
+/// A published firmware release for unit tests (of this module and of
+/// `release_offers`).
+#[cfg(test)]
+pub(crate) fn test_release(id: u64, boards: &[&str], rollout: u8) -> Release {
+    Release {
+        id,
+        kind: "firmware".into(),
+        version: "1.2.0".into(),
+        boards: boards.iter().map(|b| b.to_string()).collect(),
+        channel: Channel::Stable,
+        rollout,
+        notes: String::new(),
+        sha256: [0; 32],
+        size: 10,
+        state: ReleaseState::Published,
+        created_ms: 0,
+        published_ms: Some(0),
+        withdrawn_ms: None,
+        fetched_chunks: 0,
+        fetched_bytes: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_release as rel;
     use super::*;
-
-    fn rel(id: u64, boards: &[&str], rollout: u8) -> Release {
-        Release {
-            id,
-            kind: "firmware".into(),
-            version: "1.2.0".into(),
-            boards: boards.iter().map(|b| b.to_string()).collect(),
-            channel: Channel::Stable,
-            rollout,
-            notes: String::new(),
-            sha256: [0; 32],
-            size: 10,
-            state: ReleaseState::Published,
-            created_ms: 0,
-            published_ms: Some(0),
-            withdrawn_ms: None,
-            fetched_chunks: 0,
-            fetched_bytes: 0,
-        }
-    }
 
     #[test]
     fn duplicates_need_a_common_board() {

@@ -113,26 +113,7 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rel(id: u64, boards: &[&str], rollout: u8) -> Release {
-        Release {
-            id,
-            kind: "firmware".into(),
-            version: "1.2.0".into(),
-            boards: boards.iter().map(|b| b.to_string()).collect(),
-            channel: Channel::Stable,
-            rollout,
-            notes: String::new(),
-            sha256: [0; 32],
-            size: 10,
-            state: ReleaseState::Published,
-            created_ms: 0,
-            published_ms: Some(0),
-            withdrawn_ms: None,
-            fetched_chunks: 0,
-            fetched_bytes: 0,
-        }
-    }
+    use crate::release::test_release as rel;
 
     fn term(t: u32, board: &str, fw: &str) -> TerminalOta {
         TerminalOta {
