@@ -24,44 +24,12 @@ mod common;
 mod uplink_common;
 
 use common::Keel;
-use keel_ota::bundle::{write_bundle_file, BundleSpec, PayloadData, PayloadInput};
 use keel_ota::manifest::BundleKind;
+use keel_testkit::ota_bundle::signed_test_bundle as bundle;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use uplink_common::*;
-
-/// A signed bundle of `kind` `version` for qemu-x86_64, `len` payload bytes.
-fn bundle(dir: &Path, name: &str, kind: BundleKind, version: &str, len: usize) -> PathBuf {
-    let rng = ring::rand::SystemRandom::new();
-    let key = keel_ota::keys::generate(&rng).unwrap();
-    let path = dir.join(name);
-    let payloads = match kind {
-        BundleKind::Firmware => vec![PayloadInput {
-            name: "rootfs".into(),
-            data: PayloadData::Bytes((0..len).map(|i| (i * 13 % 251) as u8).collect()),
-        }],
-        BundleKind::Model => vec![
-            PayloadInput {
-                name: "manifest.toml".into(),
-                data: PayloadData::Bytes(b"name = \"m\"\n".to_vec()),
-            },
-            PayloadInput {
-                name: "model.tflite".into(),
-                data: PayloadData::Bytes(vec![5u8; len]),
-            },
-        ],
-    };
-    let spec = BundleSpec {
-        kind,
-        version: version.parse().unwrap(),
-        min_version: None,
-        boards: vec!["qemu-x86_64".into()],
-        created_unix_ms: 1_790_000_000_000,
-    };
-    write_bundle_file(&path, &key, &spec, &payloads).unwrap();
-    path
-}
 
 fn sha_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)

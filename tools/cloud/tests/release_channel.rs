@@ -9,45 +9,13 @@
 mod support;
 
 use keel_core::ids::TerminalId;
-use keel_ota::bundle::{write_bundle_file, BundleSpec, PayloadData, PayloadInput};
 use keel_ota::manifest::BundleKind;
+use keel_testkit::ota_bundle::signed_test_bundle as bundle;
 use keel_testkit::postgres::PostgresHarness;
 use keel_uplink::release::{TerminalOta, MAX_CHUNK};
 use keel_uplink::wire::{CloudMessage, StoreMessage};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{hello, read, store_terminal, Client, Cloud};
-
-/// Writes a signed bundle of `kind` `version` with `payload_len` bytes of payload.
-fn bundle(dir: &Path, name: &str, kind: BundleKind, version: &str, payload_len: usize) -> PathBuf {
-    let rng = ring::rand::SystemRandom::new();
-    let key = keel_ota::keys::generate(&rng).unwrap();
-    let path = dir.join(name);
-    let payloads = match kind {
-        BundleKind::Firmware => vec![PayloadInput {
-            name: "rootfs".into(),
-            data: PayloadData::Bytes((0..payload_len).map(|i| (i * 7 % 251) as u8).collect()),
-        }],
-        BundleKind::Model => vec![
-            PayloadInput {
-                name: "manifest.toml".into(),
-                data: PayloadData::Bytes(b"name = \"m\"\n".to_vec()),
-            },
-            PayloadInput {
-                name: "model.tflite".into(),
-                data: PayloadData::Bytes(vec![3u8; payload_len]),
-            },
-        ],
-    };
-    let spec = BundleSpec {
-        kind,
-        version: version.parse().unwrap(),
-        min_version: None,
-        boards: vec!["qemu-x86_64".into()],
-        created_unix_ms: 1_790_000_000_000,
-    };
-    write_bundle_file(&path, &key, &spec, &payloads).unwrap();
-    path
-}
 
 fn term(t: u32, board: &str) -> TerminalOta {
     TerminalOta {

@@ -18,5 +18,6 @@
 
 pub mod avahi;
 pub mod logging;
+pub mod ota_bundle;
 pub mod postgres;
 pub mod process;
