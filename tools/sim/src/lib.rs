@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cashier;
 pub mod catalog;
 pub mod cloud;
 pub mod consensus;

@@ -3,17 +3,15 @@
 //! acknowledged-sale ledger; the checks after the run live in `invariants`.
 //! It must never read the real clock or OS randomness.
 
+use crate::cashier::{self, Draw, Progress};
 use crate::catalog;
 use crate::cloud::{Cloud, UplinkSource, Uploader};
 use crate::consensus::{CommittedLog, Member};
 use crate::disk::CrashDisk;
 use crate::rng::SimRng;
 use crate::terminal::{heads, JournalSource, SimSigner, SimTerminal, SimVerifier};
-use keel_core::auth::User;
-use keel_core::engine::{AddRequest, Engine};
 use keel_core::event::EventBody;
 use keel_core::ids::TerminalId;
-use keel_core::money::format_minor;
 use keel_core::replication::{decode, encode, Outgoing};
 use ring::digest;
 use ring::signature::Ed25519KeyPair;
@@ -124,8 +122,7 @@ struct Node {
     skew_ms: i64,
     next_action_ms: u64,
     down_until_ms: u64,
-    sold: u32,
-    items_left: u32,
+    cashier: Progress,
     member: Option<Member>,
     committed: CommittedLog,
     boots: u64,
@@ -134,7 +131,7 @@ struct Node {
 impl Node {
     /// The day is over for this terminal: its sales are done and its shift is closed.
     fn done(&self, target: u32) -> bool {
-        self.sold >= target
+        self.cashier.sold >= target
             && self
                 .running
                 .as_ref()
@@ -300,8 +297,7 @@ impl World {
                     skew_ms: rng.range(0, 4_000) as i64 - 2_000,
                     next_action_ms: START_MS + rng.range(0, 5_000),
                     down_until_ms: 0,
-                    sold: 0,
-                    items_left: 0,
+                    cashier: Progress::default(),
                     member: None,
                     committed: CommittedLog::new(),
                     boots: 0,
@@ -407,7 +403,7 @@ impl World {
                 self.trace.update(&r.journal.head().0);
                 if let Some(n) = self.nodes.get_mut(&t) {
                     n.running = Some(r);
-                    n.items_left = 0;
+                    n.cashier.items_left = 0;
                 }
                 self.start_member(t);
             }
@@ -776,91 +772,28 @@ impl World {
         self.send(to, step.outgoing);
     }
 
-    /// One cashier action: open a shift, start a sale, scan an item, void a line,
-    /// tender and complete, or close the shift. Each is one durable commit.
+    /// One cashier action (decided by `cashier::decide`), committed durably.
     fn cashier_step(&mut self, t: TerminalId, target: u32) {
         let now = self.local_now(t);
-        let roll = self.rng.range(0, 99);
-        let n_items = self.rng.range(1, 6) as u32;
-        let item = catalog::ITEMS[self.rng.range(0, catalog::ITEMS.len() as u64 - 1) as usize].0;
-        let qty = self.rng.range(1, 3).to_string();
+        let draw = Draw::from_rng(&mut self.rng);
         let Some(node) = self.nodes.get_mut(&t) else {
             return;
         };
         let Some(r) = node.running.as_mut() else {
             return;
         };
-        let cashier: User = r.profile.users[0].clone();
-        let manager: User = r.profile.users[1].clone();
-        let engine = Engine::new(&r.profile, &r.state);
-        let mut completing = false;
-        let events: Result<Vec<EventBody>, String> = if r.state.shift.is_none() {
-            engine
-                .open_shift(Some(&manager), "100.00")
-                .map_err(|e| e.to_string())
-        } else if r.state.cart.is_none() && node.sold >= target {
-            // End of the day: the Z report.
-            engine
-                .close_shift(Some(&manager), "100.00", now)
-                .map(|(e, _)| e)
-                .map_err(|e| e.to_string())
-        } else if r.state.cart.is_none() {
-            if (3..8).contains(&roll) {
-                engine
-                    .adjust_stock(Some(&manager), item, n_items as i64 * 6, "delivery")
-                    .map_err(|e| e.to_string())
-            } else if roll < 3 && node.sold > 0 {
-                engine
-                    .close_shift(Some(&manager), "100.00", now)
-                    .map(|(e, _)| e)
-                    .map_err(|e| e.to_string())
-            } else {
-                node.items_left = n_items;
-                engine.new_sale(Some(&cashier)).map_err(|e| e.to_string())
-            }
-        } else if node.items_left > 0 || r.state.cart.as_ref().is_some_and(|c| c.lines.is_empty()) {
-            node.items_left = node.items_left.saturating_sub(1);
-            let lines = r.state.cart.as_ref().map(|c| c.lines.len()).unwrap_or(0);
-            if roll < 5 && lines > 1 {
-                Ok(engine
-                    .void_line(Some(&cashier), lines as u32)
-                    .unwrap_or_default())
-            } else {
-                engine
-                    .add_item(
-                        Some(&cashier),
-                        AddRequest {
-                            key: item,
-                            qty: Some(&qty),
-                            now_ms: now,
-                        },
-                    )
-                    .map_err(|e| e.to_string())
-            }
-        } else if r.state.cart.as_ref().is_some_and(|c| c.tenders.is_empty()) {
-            match engine.priced() {
-                Ok(p) => engine
-                    .tender_cash(Some(&cashier), &format_minor(p.total.minor, 2))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        } else {
-            completing = true;
-            engine
-                .complete(Some(&cashier))
-                .map(|(e, _)| e)
-                .map_err(|e| e.to_string())
-        };
-        let events = match events {
-            Ok(e) => e,
-            Err(e) => {
-                self.violations.push(format!(
-                    "terminal {}: engine refused a valid cashier step: {e}",
-                    t.0
-                ));
-                return;
-            }
-        };
+        let action =
+            match cashier::decide(&mut node.cashier, &r.profile, &r.state, &draw, target, now) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.violations.push(format!(
+                        "terminal {}: engine refused a valid cashier step: {e}",
+                        t.0
+                    ));
+                    return;
+                }
+            };
+        let (events, completing) = (action.events, action.completes_sale);
         match r.commit(events, now) {
             Ok(stored) => {
                 let records: Vec<(u64, Vec<u8>, keel_core::chain::ChainHash)> = stored
@@ -897,7 +830,7 @@ impl World {
                     }
                 }
                 if completing {
-                    node.sold += 1;
+                    node.cashier.sold += 1;
                 }
                 let out = r.replicator.local_committed(&records, &node.signer);
                 self.send(t, out);
