@@ -240,3 +240,32 @@ fn newer_schema_is_refused_and_zero_voter_too() {
         Err(OpenError::ZeroVoter)
     ));
 }
+
+#[test]
+fn a_log_opened_on_a_storage_backend_is_the_same_file_format() {
+    // The simulator opens the raft log on its crash-recording disk; here the
+    // backend is a plain file, reopened afterwards through `open(path)`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raft.redb");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .unwrap();
+    let backend = redb::backends::FileBackend::new(file).unwrap();
+    {
+        let mut s = RedbRaftStorage::open_with_backend(backend, "sim-raft-1", &[2, 1]).unwrap();
+        assert_eq!(s.path(), std::path::Path::new("sim-raft-1"));
+        assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 2));
+        s.append(&[entry(3, 1, b"x")]).unwrap();
+    }
+    let s = RedbRaftStorage::open(&path, &[]).unwrap();
+    assert_eq!(s.initial_state().unwrap().conf_state.voters, vec![1, 2]);
+    assert_eq!(s.last_index().unwrap(), 3);
+    assert!(matches!(
+        RedbRaftStorage::open_with_backend(redb::backends::InMemoryBackend::new(), "m", &[0]),
+        Err(OpenError::ZeroVoter)
+    ));
+}

@@ -195,10 +195,39 @@ impl RedbRaftStorage {
     /// with a newer schema version is refused.
     pub fn open(path: impl AsRef<Path>, initial_voters: &[u64]) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
-        let shown = path.display().to_string();
         if initial_voters.contains(&0) {
             return Err(OpenError::ZeroVoter);
         }
+        let db = Database::create(&path).map_err(|e| OpenError::Database {
+            path: path.display().to_string(),
+            source: e.into(),
+        })?;
+        Self::open_db(db, path, initial_voters)
+    }
+
+    /// Like [`RedbRaftStorage::open`] over any redb storage backend (the
+    /// simulator's crash-recording disk); `label` names it in errors, logs and
+    /// [`RedbRaftStorage::path`].
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        label: &str,
+        initial_voters: &[u64],
+    ) -> Result<Self, OpenError> {
+        if initial_voters.contains(&0) {
+            return Err(OpenError::ZeroVoter);
+        }
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| OpenError::Database {
+                path: label.to_string(),
+                source: e.into(),
+            })?;
+        Self::open_db(db, PathBuf::from(label), initial_voters)
+    }
+
+    /// Inspects `db` (bootstrapping `initial_voters` when it holds no tables yet) and loads its state.
+    fn open_db(db: Database, path: PathBuf, initial_voters: &[u64]) -> Result<Self, OpenError> {
+        let shown = path.display().to_string();
         let dberr = |e: redb::Error| OpenError::Database {
             path: shown.clone(),
             source: e,
@@ -207,7 +236,6 @@ impl RedbRaftStorage {
             path: shown.clone(),
             reason,
         };
-        let db = Database::create(&path).map_err(|e| dberr(e.into()))?;
 
         // Inspect.
         let fresh = {
