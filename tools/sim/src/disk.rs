@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 struct Images {
     volatile: Vec<u8>,
     durable: Vec<u8>,
+    /// Byte ranges of `volatile` written since the last sync (what a sync copies).
+    unsynced: Vec<(usize, usize)>,
     syncs: u64,
     lying_sync: bool,
 }
@@ -47,6 +49,7 @@ impl CrashDisk {
     pub fn power_cut(&self) {
         let mut i = self.images();
         i.volatile = i.durable.clone();
+        i.unsynced.clear();
     }
 
     /// Number of syncs done so far.
@@ -79,7 +82,10 @@ impl StorageBackend for CrashBackend {
 
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
         let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
-        self.0.images().volatile.resize(len, 0);
+        let mut i = self.0.images();
+        let old = i.volatile.len();
+        i.volatile.resize(len, 0);
+        i.unsynced.push((old.min(len), old.max(len)));
         Ok(())
     }
 
@@ -87,7 +93,21 @@ impl StorageBackend for CrashBackend {
         let mut i = self.0.images();
         i.syncs += 1;
         if !i.lying_sync {
-            i.durable = i.volatile.clone();
+            // Copy only what changed since the last sync: the durable image then
+            // equals the volatile one, as if the whole image had been copied.
+            let Images {
+                volatile,
+                durable,
+                unsynced,
+                ..
+            } = &mut *i;
+            durable.resize(volatile.len(), 0);
+            for (start, end) in unsynced.drain(..) {
+                let end = end.min(volatile.len());
+                if start < end {
+                    durable[start..end].copy_from_slice(&volatile[start..end]);
+                }
+            }
         }
         Ok(())
     }
@@ -100,6 +120,7 @@ impl StorageBackend for CrashBackend {
             i.volatile.resize(end, 0);
         }
         i.volatile[start..end].copy_from_slice(data);
+        i.unsynced.push((start, end));
         Ok(())
     }
 }
@@ -121,6 +142,23 @@ mod tests {
         assert_eq!(&out, b"synced");
         assert_eq!(b.len().unwrap(), 6);
         assert!(b.read(0, &mut [0u8; 7]).is_err());
+    }
+
+    #[test]
+    fn a_sync_copies_only_what_changed_yet_leaves_the_whole_image_durable() {
+        let disk = CrashDisk::new(false);
+        let b = CrashBackend(disk.clone());
+        b.write(0, b"abcdefgh").unwrap();
+        b.sync_data().unwrap();
+        b.set_len(4).unwrap();
+        b.set_len(8).unwrap();
+        b.write(1, b"X").unwrap();
+        b.sync_data().unwrap();
+        b.write(2, b"lost").unwrap();
+        disk.power_cut();
+        let mut out = vec![0u8; 8];
+        b.read(0, &mut out).unwrap();
+        assert_eq!(&out, b"aXcd\0\0\0\0");
     }
 
     #[test]
