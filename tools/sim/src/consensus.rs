@@ -5,17 +5,16 @@
 //! member's committed-entry record the safety invariants read; it must not
 //! move bytes (the world does).
 //!
-//! Limit: the raft log lives in a real file in a temporary directory, not on a
-//! [`crate::disk::CrashDisk`] (`RedbRaftStorage::open` takes a path). Every raft
-//! write is durable before `advance` returns, so a power cut loses nothing of it
-//! either way; what this does not model is a disk lying about syncs under raft.
+//! The raft log lives on its own [`CrashDisk`] (as `raft.redb` is its own file
+//! beside the journal in production), opened with
+//! `RedbRaftStorage::open_with_backend`: a power cut keeps only what raft synced.
 
+use crate::disk::CrashDisk;
 use crate::rng::SimRng;
 use keel_cluster::raft::{
     CommittedKind, RaftNode, RaftNodeConfig, RedbRaftStorage, Role, StoreCommand,
 };
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// A raft member and what it has seen committed.
 pub struct Member {
@@ -29,16 +28,21 @@ pub struct Member {
 pub type CommittedLog = BTreeMap<u64, (u64, String)>;
 
 impl Member {
-    /// Opens the raft log in `dir` (bootstrapping `voters` on first open) and starts the driver.
+    /// Opens the raft log on `disk` (bootstrapping `voters` on first open) and starts the driver.
     pub fn open(
-        dir: &Path,
+        disk: &CrashDisk,
         id: u64,
         voters: &[u64],
         session: u64,
         rng: &mut SimRng,
     ) -> Result<Member, String> {
-        let storage = RedbRaftStorage::open(dir.join("raft.redb"), voters)
-            .map_err(|e| format!("raft log: {e}"))?;
+        let backend = (disk.opener())().map_err(|e| format!("raft disk: {e}"))?;
+        let storage = RedbRaftStorage::open_with_backend(
+            keel_store::DynBackend(backend),
+            &format!("sim-raft-{id}"),
+            voters,
+        )
+        .map_err(|e| format!("raft log: {e}"))?;
         let mut cfg = RaftNodeConfig::new(id);
         cfg.session = session;
         let mut node = RaftNode::new(cfg, storage).map_err(|e| format!("raft start: {e}"))?;

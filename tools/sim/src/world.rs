@@ -117,6 +117,8 @@ enum Channel {
 
 struct Node {
     disk: CrashDisk,
+    /// The raft log's disk (its own file in production), never lying.
+    raft_disk: CrashDisk,
     running: Option<SimTerminal>,
     signer: SimSigner,
     skew_ms: i64,
@@ -146,7 +148,6 @@ struct World {
     members: BTreeSet<TerminalId>,
     verifier: SimVerifier,
     queue: BTreeMap<(u64, u64), InFlight>,
-    raft_dir: Option<tempfile::TempDir>,
     cloud: Cloud,
     uploader: Option<Uploader>,
     cloud_down_until: u64,
@@ -292,6 +293,7 @@ impl World {
                 *t,
                 Node {
                     disk: CrashDisk::new(cfg.plant_lying_fsync),
+                    raft_disk: CrashDisk::new(false),
                     running: None,
                     signer: SimSigner(pair),
                     skew_ms: rng.range(0, 4_000) as i64 - 2_000,
@@ -317,11 +319,6 @@ impl World {
             members: members.clone(),
             verifier: SimVerifier(keys),
             queue: BTreeMap::new(),
-            // tmpfs where there is one: raft's fsyncs then cost nothing (what a
-            // power cut keeps of the raft log is not modelled either way).
-            raft_dir: tempfile::tempdir_in("/dev/shm")
-                .or_else(|_| tempfile::tempdir())
-                .ok(),
             leaders: BTreeMap::new(),
             decisions: 0,
             cloud: Cloud::default(),
@@ -342,10 +339,6 @@ impl World {
             chaos: true,
         };
         w.trace.update(&cfg.seed.to_be_bytes());
-        if w.raft_dir.is_none() {
-            w.violations
-                .push("no temporary directory for the raft logs".into());
-        }
         for t in members {
             w.restart(t);
         }
@@ -415,20 +408,10 @@ impl World {
     }
 
     fn start_member(&mut self, t: TerminalId) {
-        let Some(dir) = self
-            .raft_dir
-            .as_ref()
-            .map(|d| d.path().join(format!("t{}", t.0)))
-        else {
-            return;
-        };
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            self.violations.push(format!("raft dir for {}: {e}", t.0));
-            return;
-        }
         let voters: Vec<u64> = self.members.iter().map(|m| u64::from(m.0)).collect();
         let boots = self.nodes[&t].boots + 1;
-        match Member::open(&dir, u64::from(t.0), &voters, boots, &mut self.rng) {
+        let disk = self.nodes[&t].raft_disk.clone();
+        match Member::open(&disk, u64::from(t.0), &voters, boots, &mut self.rng) {
             Ok(m) => {
                 if let Some(n) = self.nodes.get_mut(&t) {
                     n.member = Some(m);
@@ -635,6 +618,7 @@ impl World {
             n.running = None;
             n.member = None;
             n.disk.power_cut();
+            n.raft_disk.power_cut();
             n.down_until_ms = self.now + down;
         }
         for (id, n) in self.nodes.iter_mut() {
