@@ -26,6 +26,15 @@ pub const ITEMS: &[(&str, &str, i64, &str, i64)] = &[
     ("NEWSPAPER", "Daily Paper", 2_50, "zero", 60),
 ];
 
+/// The kitchen station an item is made at (a sale of it opens a kitchen ticket there).
+pub fn kitchen_station(sku: &str) -> Option<&'static str> {
+    match sku {
+        "COFFEE" => Some("bar"),
+        "CROISSANT" => Some("bakery"),
+        _ => None,
+    }
+}
+
 /// The store profile of terminal `terminal`.
 pub fn profile(terminal: u32) -> StoreProfile {
     let eur = |minor| Money::new(minor, Currency::EUR);
@@ -92,7 +101,7 @@ pub fn seed_events() -> Vec<EventBody> {
                 tax_class: (*tax).into(),
                 sold_by: SoldBy::Unit,
                 active: true,
-                kitchen_station: None,
+                kitchen_station: kitchen_station(sku).map(str::to_string),
             })
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The checks after a run. Owns only reading the terminals' journals and the
 //! acknowledged-sale ledger; it must not change any state.
 
+use crate::cashier::AckedReturn;
 use crate::catalog::ITEMS;
 use crate::terminal::{heads, SimTerminal};
 use crate::world::{AckedReceipt, AckedSale};
@@ -14,6 +15,7 @@ pub fn check(
     terminals: &[&SimTerminal],
     acked: &[AckedSale],
     received: &[AckedReceipt],
+    returns: &[AckedReturn],
     k: u32,
 ) -> Vec<String> {
     let mut out = Vec::new();
@@ -31,6 +33,11 @@ pub fn check(
     for r in received {
         *expected_stock.entry(r.sku.clone()).or_insert(0) += r.qty;
     }
+    for r in returns {
+        for (sku, qty) in &r.lines {
+            *expected_stock.entry(sku.clone()).or_insert(0) += qty;
+        }
+    }
     for t in terminals {
         let have: BTreeMap<String, i64> = t
             .state
@@ -40,11 +47,12 @@ pub fn check(
             .collect();
         if have != expected_stock {
             out.push(format!(
-                "terminal {}: stock {have:?}, expected start - sold + received = {expected_stock:?}",
+                "terminal {}: stock {have:?}, expected start - sold + received + returned = {expected_stock:?}",
                 t.profile.terminal.0
             ));
         }
     }
+    out.extend(kitchen_converged(terminals));
     let mut first_heads = None;
     for t in terminals {
         let me = t.profile.terminal;
@@ -91,11 +99,13 @@ pub fn check(
             }
         };
         let mut sales: BTreeMap<u64, i64> = BTreeMap::new();
-        // Z reports: per shift, count and total of the sales it covers.
-        let mut per_shift: BTreeMap<u64, (u64, i64)> = BTreeMap::new();
-        let mut zs = Vec::new();
         let mut expected = 1;
+        let mut own: Vec<&EventBody> = Vec::new();
         for e in &events {
+            if e.event.dot.terminal != me {
+                continue;
+            }
+            own.push(&e.event.body);
             if let EventBody::SaleCompleted(s) = &e.event.body {
                 if s.receipt_no.0 != expected {
                     out.push(format!(
@@ -106,9 +116,6 @@ pub fn check(
                     ));
                 }
                 expected = s.receipt_no.0 + 1;
-                let e = per_shift.entry(s.shift_no).or_insert((0, 0));
-                e.0 += 1;
-                e.1 += s.total.minor;
                 if sales.insert(s.receipt_no.0, s.total.minor).is_some() {
                     out.push(format!(
                         "terminal {}: receipt {} recorded twice",
@@ -116,16 +123,27 @@ pub fn check(
                     ));
                 }
             }
-            if let EventBody::ShiftClosed(z) = &e.event.body {
-                zs.push(z.clone());
-            }
         }
-        for z in &zs {
-            let (n, total) = per_shift.get(&z.shift_no).copied().unwrap_or((0, 0));
-            if z.totals.sales_count != n || z.totals.sales_total.minor != total {
+        out.extend(
+            crate::ledger_checks::returns_within_sales(&own)
+                .into_iter()
+                .map(|v| format!("terminal {}: {v}", me.0)),
+        );
+        out.extend(
+            crate::ledger_checks::z_reports_match(&own)
+                .into_iter()
+                .map(|v| format!("terminal {}: {v}", me.0)),
+        );
+        let in_journal: Vec<AckedReturn> =
+            own.iter().filter_map(|b| AckedReturn::of(me, b)).collect();
+        for r in returns.iter().filter(|r| r.terminal == me) {
+            if !in_journal.contains(r) {
                 out.push(format!(
-                    "terminal {}: Z {:?} of shift {} says {} sales for {}, the journal holds {n} for {total}",
-                    me.0, z.z_no, z.shift_no, z.totals.sales_count, z.totals.sales_total.minor
+                    "terminal {}: acknowledged {} of receipt {} ({}) lost",
+                    me.0,
+                    if r.void { "void" } else { "refund" },
+                    r.receipt_no,
+                    r.amount_minor
                 ));
             }
         }
@@ -150,6 +168,37 @@ pub fn check(
                 acked_here,
                 sales.len()
             ));
+        }
+    }
+    out
+}
+
+/// Every kitchen order reaches every terminal: a ticket still open on any
+/// terminal is on every terminal, at the same status (tickets are a max-status
+/// CRDT; served ones may be pruned, so only open ones are compared).
+pub fn kitchen_converged(terminals: &[&SimTerminal]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in terminals {
+        for (id, k) in a
+            .state
+            .kitchen
+            .iter()
+            .filter(|(_, k)| k.created && k.is_open())
+        {
+            for b in terminals {
+                match b.state.kitchen.get(id) {
+                    Some(kb) if kb.status == k.status => {}
+                    other => out.push(format!(
+                        "kitchen ticket {}-{} is {:?} on terminal {} but {:?} on terminal {}",
+                        id.terminal.0,
+                        id.number,
+                        k.status,
+                        a.profile.terminal.0,
+                        other.map(|o| o.status),
+                        b.profile.terminal.0
+                    )),
+                }
+            }
         }
     }
     out
@@ -213,4 +262,61 @@ pub fn check_cloud(
         out.push(format!("cloud: {missing} acknowledged sales missing"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+    use crate::disk::CrashDisk;
+    use keel_core::engine::{AddRequest, Engine};
+    use keel_core::ids::TerminalId;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn a_kitchen_ticket_missing_on_one_terminal_is_reported() {
+        let members: BTreeSet<TerminalId> = [TerminalId(1), TerminalId(2)].into();
+        let now = 1_790_000_000_000;
+        let open = |t: u32| {
+            SimTerminal::open(
+                catalog::profile(t),
+                &CrashDisk::new(false),
+                &members,
+                now,
+                catalog::seed_events(),
+            )
+            .unwrap()
+        };
+        let (mut a, b) = (open(1), open(2));
+        let p = a.profile.clone();
+        let c = &p.users[0];
+        let steps: Vec<Box<dyn Fn(&Engine) -> Vec<EventBody>>> = vec![
+            Box::new(|e| e.open_shift(Some(&p.users[1]), "100.00").unwrap()),
+            Box::new(|e| e.new_sale(Some(c)).unwrap()),
+            Box::new(|e| {
+                e.add_item(
+                    Some(c),
+                    AddRequest {
+                        key: "COFFEE",
+                        qty: Some("1"),
+                        now_ms: now,
+                    },
+                )
+                .unwrap()
+            }),
+            Box::new(|e| e.tender_cash(Some(c), "5.00").unwrap()),
+            Box::new(|e| e.complete(Some(c)).unwrap().0),
+        ];
+        for step in steps {
+            let ev = step(&Engine::new(&p, &a.state));
+            a.commit(ev, now).unwrap();
+        }
+        assert!(kitchen_converged(&[&a, &a]).is_empty());
+        let v = kitchen_converged(&[&a, &b]);
+        assert!(
+            v.iter()
+                .any(|s| s.contains("ticket 1-1") && s.contains("None on terminal 2")),
+            "{v:?}"
+        );
+    }
 }

@@ -18,6 +18,7 @@ pub mod cloud;
 pub mod consensus;
 pub mod disk;
 pub mod invariants;
+pub mod ledger_checks;
 pub mod rng;
 pub mod terminal;
 pub mod world;

@@ -3,6 +3,7 @@
 //!
 //! usage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
 
+use keel_sim::cashier::Workload;
 use keel_sim::{hex, run, Faults, SimConfig};
 use std::io::Write;
 use std::process::ExitCode;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
     let mut total = Faults::default();
     let mut failed = 0u64;
     let mut acked = 0usize;
+    let mut work = Workload::default();
     for seed in from..from + seeds {
         let cfg = SimConfig {
             seed,
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         };
         let o = run(&cfg);
         acked += o.acked;
+        work.add(&o.workload);
         total.lost += o.faults.lost;
         total.duplicated += o.faults.duplicated;
         total.reordered += o.faults.reordered;
@@ -117,6 +120,10 @@ fn main() -> ExitCode {
     say!(
         "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {} cloud-outages {} uploader-changes {}",
         total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps, total.cloud_outages, total.uploader_changes
+    );
+    say!(
+        "workload: card-sales {} cards-refused-offline {} refunds {} voids {} kitchen-tickets {} kitchen-advances {}",
+        work.card_sales, work.cards_refused, work.refunds, work.voids, work.kitchen_tickets, work.kitchen_advances
     );
     if failed > 0 {
         ExitCode::FAILURE

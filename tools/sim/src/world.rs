@@ -3,7 +3,7 @@
 //! acknowledged-sale ledger; the checks after the run live in `invariants`.
 //! It must never read the real clock or OS randomness.
 
-use crate::cashier::{self, Draw, Progress};
+use crate::cashier::{self, AckedReturn, Draw, Progress, Workload};
 use crate::catalog;
 use crate::cloud::{Cloud, UplinkSource, Uploader};
 use crate::consensus::{CommittedLog, Member};
@@ -98,6 +98,8 @@ pub struct Outcome {
     pub deliveries: usize,
     /// Simulated time at the end, ms.
     pub sim_ms: u64,
+    /// What the cashiers did (cards, refunds, voids, kitchen tickets).
+    pub workload: Workload,
     /// Invariant violations (empty = pass).
     pub violations: Vec<String>,
 }
@@ -162,6 +164,8 @@ struct World {
     trace: digest::Context,
     acked: Vec<AckedSale>,
     received: Vec<AckedReceipt>,
+    returns: Vec<AckedReturn>,
+    workload: Workload,
     z_reports: u64,
     delivered: u64,
     violations: Vec<String>,
@@ -198,6 +202,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         &w.terminals(),
         &w.acked,
         &w.received,
+        &w.returns,
         cfg.terminals.clamp(3, 15),
     ));
     // The cloud holds every terminal's journal in full, chain checked, and every acknowledged sale.
@@ -267,6 +272,10 @@ pub fn run(cfg: &SimConfig) -> Outcome {
             .map_or(0, |n| n.committed.len() as u64),
         deliveries: w.received.len(),
         sim_ms: w.now - START_MS,
+        workload: Workload {
+            cards_refused: w.nodes.values().map(|n| n.cashier.cards_refused).sum(),
+            ..w.workload.clone()
+        },
         violations,
     }
 }
@@ -333,6 +342,8 @@ impl World {
             trace: digest::Context::new(&digest::SHA256),
             acked: Vec::new(),
             received: Vec::new(),
+            returns: Vec::new(),
+            workload: Workload::default(),
             z_reports: 0,
             delivered: 0,
             violations: Vec::new(),
@@ -766,17 +777,24 @@ impl World {
         let Some(r) = node.running.as_mut() else {
             return;
         };
-        let action =
-            match cashier::decide(&mut node.cashier, &r.profile, &r.state, &draw, target, now) {
-                Ok(a) => a,
-                Err(e) => {
-                    self.violations.push(format!(
-                        "terminal {}: engine refused a valid cashier step: {e}",
-                        t.0
-                    ));
-                    return;
-                }
-            };
+        let action = match cashier::decide(
+            &mut node.cashier,
+            &r.profile,
+            &r.state,
+            &r.journal,
+            &draw,
+            target,
+            now,
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                self.violations.push(format!(
+                    "terminal {}: engine refused a valid cashier step: {e}",
+                    t.0
+                ));
+                return;
+            }
+        };
         let (events, completing) = (action.events, action.completes_sale);
         match r.commit(events, now) {
             Ok(stored) => {
@@ -803,6 +821,10 @@ impl World {
                     }
                     if let EventBody::ShiftClosed(_) = &e.event.body {
                         self.z_reports += 1;
+                    }
+                    self.workload.count(&e.event.body);
+                    if let Some(ret) = AckedReturn::of(t, &e.event.body) {
+                        self.returns.push(ret);
                     }
                     if let EventBody::StockAdjusted { sku, delta, reason } = &e.event.body {
                         if reason == "delivery" {
