@@ -326,7 +326,7 @@ impl World {
             now: START_MS,
             nodes,
             members: members.clone(),
-            verifier: SimVerifier(keys),
+            verifier: SimVerifier::new(keys),
             queue: BTreeMap::new(),
             leaders: BTreeMap::new(),
             decisions: 0,
