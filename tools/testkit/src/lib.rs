@@ -8,6 +8,8 @@
 //!   drop, stdout read line by line), and re-running the current test binary as a
 //!   child ("child mode") so each child gets its own environment.
 //! - [`logging`]: a minimal stderr logger for tests and their children.
+//! - [`guide`]: the commands and example replies of the Markdown guides, for
+//!   the tests that keep `docs/operator-guide.md` and `docs/technician-guide.md` true.
 //!
 //! Must not do: touch anything it did not create. No process is ever signalled
 //! unless this crate spawned it, no network namespace is deleted unless this crate
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod avahi;
+pub mod guide;
 pub mod logging;
 pub mod ota_bundle;
 pub mod postgres;
