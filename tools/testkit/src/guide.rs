@@ -178,6 +178,43 @@ pub fn invocations(commands: &[ShellCommand], program: &[&str]) -> Vec<(usize, V
         .collect()
 }
 
+/// The inline code spans (`` `...` ``) outside code blocks that start with
+/// the words of `program`, split into words, with their line: the commands a
+/// guide mentions in its text. A mention may be only a command's name (`keel
+/// provision`); its test decides whether it must parse.
+pub fn inline_invocations(markdown: &str, program: &[&str]) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for (i, line) in markdown.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        for (n, span) in line.split('`').enumerate() {
+            // Odd pieces lie between backticks.
+            if n % 2 == 0 {
+                continue;
+            }
+            let Some(words) = split_words(span) else {
+                continue;
+            };
+            if words.len() >= program.len() && words[..program.len()] == *program {
+                out.push((i + 1, words[program.len()..].to_vec()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `mention` is, word by word, the start of one of `commands`: a
+/// guide's text naming a command that one of its blocks shows in full.
+pub fn is_prefix_of_any(mention: &[String], commands: &[(usize, Vec<String>)]) -> bool {
+    commands.iter().any(|(_, c)| c.starts_with(mention))
+}
+
 /// Splits a shell line into words; `None` for an unclosed quote. A `#` that
 /// starts a word starts a comment. Only what guides use: quotes, backslash
 /// escapes, blanks; no expansions.
@@ -344,6 +381,21 @@ mod tests {
         assert_eq!(inv, vec![(2, c[0].words[1..].to_vec())]);
         assert!(shell_commands("```sh\nx \"open\n```\n").is_err());
         assert!(shell_commands("```sh\nx \\\n```\n").is_err());
+    }
+
+    #[test]
+    fn inline_mentions_are_found_outside_blocks() {
+        let md = "Run `keel-cloud status --dir d` or `keel-cloud release`.\n```sh\n`keel-cloud x`\n```\nnot `keel` here, `keel-bundle sign`\n";
+        let m = inline_invocations(md, &["keel-cloud"]);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(
+            m[0],
+            (1, vec!["status".to_string(), "--dir".into(), "d".into()])
+        );
+        assert_eq!(m[1].1, ["release"]);
+        let full = vec![(9, vec!["release".to_string(), "list".into()])];
+        assert!(is_prefix_of_any(&m[1].1, &full));
+        assert!(!is_prefix_of_any(&m[0].1, &full));
     }
 
     #[test]
