@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod journal;
 mod keys;
+pub mod ledger;
 mod read;
 mod replica;
 mod schema;

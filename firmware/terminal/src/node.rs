@@ -8,11 +8,13 @@ use crate::clock::Clock;
 use keel_core::chain::ChainHash;
 use keel_core::derived::DerivedTable;
 use keel_core::event::{Event, EventBody};
-use keel_core::ids::{CommandId, Dot, ReceiptNo};
+use keel_core::ids::{CommandId, ReceiptNo};
 use keel_core::profile::StoreProfile;
 use keel_core::sale::{RefundRecord, Sale};
 use keel_core::state::{receipt_keys, LoadError, TerminalState};
-use keel_store::{Batch, CommitError, Journal, JournalIdentity, OpenError, ReadError, StoredEvent};
+use keel_store::{
+    ledger, CommitError, Journal, JournalIdentity, OpenError, ReadError, StoredEvent,
+};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -103,7 +105,7 @@ pub struct SaleRecord {
 }
 
 /// Records just committed to this terminal's own journal: (seq, exact bytes, hash).
-pub type CommittedRecords = Vec<(u64, Vec<u8>, ChainHash)>;
+pub use keel_store::ledger::CommittedRecords;
 
 /// A running terminal.
 pub struct Node {
@@ -125,24 +127,11 @@ pub struct Node {
 /// Customers' data keys, kept outside the journal (see keel-core's `pii`).
 pub use keel_core::pii::KeyRing;
 
-fn load_state(journal: &Journal, profile: &StoreProfile) -> Result<TerminalState, StartError> {
-    let mut failure = None;
-    let state = TerminalState::load(
-        profile.store.clone(),
-        profile.terminal,
-        profile.currency,
-        &mut |t| match journal.derived_scan(t) {
-            Ok(rows) => rows,
-            Err(e) => {
-                failure = Some(e);
-                Vec::new()
-            }
-        },
-    )?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    Ok(state)
+fn load_state(journal: &Journal) -> Result<TerminalState, StartError> {
+    ledger::load_state(journal).map_err(|e| match e {
+        ledger::LoadStateError::Load(e) => StartError::Load(e),
+        ledger::LoadStateError::Read(e) => StartError::Read(e),
+    })
 }
 
 impl Node {
@@ -166,35 +155,13 @@ impl Node {
         let start_hlc = keel_core::hlc::Hlc::default().tick(clock.now_ms(), profile.terminal);
         let mut journal = Journal::open(&path, &identity, start_hlc)
             .map_err(|e| StartError::Journal(path.clone(), Box::new(e)))?;
-        let loaded = match load_state(&journal, &profile) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                // Derived state is only a cache of the journal: rebuild rather than refuse to start.
-                log::warn!("derived state unreadable ({e}); rebuilding it from the journal");
-                None
-            }
-        };
-        let mut state = loaded.clone().unwrap_or_else(|| {
-            TerminalState::new(profile.store.clone(), profile.terminal, profile.currency)
-        });
-        if loaded.is_none() || state.counters.last_seq != journal.last_seq() {
-            // Derived state is behind the journal (first start, or a migration): rebuild it by replaying.
-            log::info!(
-                "rebuilding derived state: derived at seq {}, journal at {}",
-                state.counters.last_seq,
-                journal.last_seq()
-            );
-            let mut fresh =
-                TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
-            journal.rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
-            state = load_state(&journal, &profile)?;
-            if state != fresh {
-                log::error!(
-                    "derived state reloaded after rebuild differs from the fold; using the fold"
-                );
-                state = fresh;
-            }
-        }
+        // Derived state is only a cache of the journal: unreadable or behind
+        // (first start, a migration), it is rebuilt by replaying the journal.
+        let state = ledger::recover_state(&mut journal).map_err(|e| match e {
+            ledger::RecoverError::Load(e) => StartError::Load(e),
+            ledger::RecoverError::Read(e) => StartError::Read(e),
+            ledger::RecoverError::Rebuild(e) => StartError::Seed(e),
+        })?;
         let profile_terminal = profile.terminal;
         let mut node = Node {
             profile,
@@ -236,7 +203,7 @@ impl Node {
         let n = self
             .journal
             .rebuild_derived(&mut |e: &Event| fresh.apply(e))?;
-        self.state = load_state(&self.journal, &self.profile)?;
+        self.state = load_state(&self.journal)?;
         Ok(n)
     }
 
@@ -298,60 +265,16 @@ impl Node {
         events: Vec<EventBody>,
         idempotency: Option<(CommandId, Vec<u8>)>,
     ) -> Result<Vec<StoredEvent>, CommitError> {
-        if events.is_empty() && idempotency.is_none() {
-            return Ok(Vec::new());
-        }
         let now = self.clock.now_ms();
-        let mut hlc = self.journal.last_hlc().max(self.state.counters.last_hlc);
-        let dots: Vec<Dot> = self.journal.next_dots(events.len() as u64);
-        let mut stamped = Vec::with_capacity(events.len());
-        let mut derived = Vec::new();
-        for (body, dot) in events.into_iter().zip(dots) {
-            hlc = hlc.tick(now, self.profile.terminal);
-            // prev is filled in by the store; the fold does not read it.
-            let provisional = Event {
-                dot,
-                hlc,
-                prev: ChainHash::default(),
-                body,
-            };
-            derived.extend(self.state.apply(&provisional));
-            stamped.push((hlc, provisional.body));
-        }
-        match self.journal.commit(Batch {
-            events: stamped,
-            derived,
-            idempotency,
-        }) {
-            Ok(c) => {
-                if !self.on_commit.is_empty() {
-                    // Record encoding is deterministic: these are the bytes on disk.
-                    let records: CommittedRecords = c
-                        .events
-                        .iter()
-                        .map(|e| {
-                            (
-                                e.event.dot.seq,
-                                keel_core::chain::encode_record(&e.event),
-                                e.hash,
-                            )
-                        })
-                        .collect();
-                    for listener in self.on_commit.iter_mut() {
-                        listener(records.clone());
-                    }
-                }
-                Ok(c.events)
-            }
-            Err(e) => {
-                log::warn!("commit failed, reloading state from disk: {e}");
-                match load_state(&self.journal, &self.profile) {
-                    Ok(s) => self.state = s,
-                    Err(le) => log::error!("reloading state after a failed commit: {le}"),
-                }
-                Err(e)
+        let events =
+            ledger::commit_local(&mut self.journal, &mut self.state, events, idempotency, now)?;
+        if !self.on_commit.is_empty() {
+            let records = ledger::committed_records(&events);
+            for listener in self.on_commit.iter_mut() {
+                listener(records.clone());
             }
         }
+        Ok(events)
     }
 
     /// Every customer key and erasure this terminal holds.
@@ -396,21 +319,7 @@ impl Node {
         std::collections::BTreeMap<keel_core::ids::TerminalId, keel_core::replication::OriginHead>,
         ReadError,
     > {
-        use keel_core::replication::OriginHead;
-        let mut heads: std::collections::BTreeMap<_, _> = self
-            .journal
-            .origin_heads()?
-            .into_iter()
-            .map(|(t, (seq, hash))| (t, OriginHead { seq, hash }))
-            .collect();
-        heads.insert(
-            self.profile.terminal,
-            OriginHead {
-                seq: self.journal.last_seq(),
-                hash: self.journal.head(),
-            },
-        );
-        Ok(heads)
+        ledger::replication_heads(&self.journal)
     }
 
     /// Records of `origin` held here, from `from_seq`, up to about `max_bytes`.
@@ -456,26 +365,7 @@ impl Node {
         &mut self,
         accepted: &keel_core::replication::Accepted,
     ) -> Result<(), CommitError> {
-        let mut derived = Vec::new();
-        for (event, _, _) in &accepted.records {
-            derived.extend(self.state.apply(event));
-        }
-        match self.journal.commit_remote(
-            accepted.origin,
-            &accepted.records,
-            &accepted.proof,
-            &accepted.certificate,
-            &derived,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                match load_state(&self.journal, &self.profile) {
-                    Ok(s) => self.state = s,
-                    Err(le) => log::error!("reloading state after a failed replica commit: {le}"),
-                }
-                Err(e)
-            }
-        }
+        ledger::commit_replica(&mut self.journal, &mut self.state, accepted)
     }
 
     /// The stored reply of an earlier command with this id.

@@ -1,18 +1,21 @@
 //! One simulated terminal: keel-core's engine and state, keel-store's journal on
-//! a [`CrashDisk`], keel-core's replicator. Mirrors keel-terminal's `Node::open`,
-//! `Node::commit` and `Node::apply_remote` (which open a file path and so cannot
-//! take a simulated disk; see docs/simulation.md). Owns no network and no clock:
-//! the world passes messages and `now_ms` in.
+//! a [`CrashDisk`], keel-core's replicator. Its commits, replica commits, state
+//! recovery and replication heads are production's own: `keel_store::ledger`,
+//! which keel-terminal's `Node` delegates to as well (only the opening of the
+//! journal differs: `Node::open` takes a directory). Owns no network and no
+//! clock: the world passes messages and `now_ms` in.
 
 use crate::disk::CrashDisk;
-use keel_core::chain::ChainHash;
-use keel_core::event::{Event, EventBody};
+use keel_core::event::EventBody;
 use keel_core::hlc::Hlc;
-use keel_core::ids::{Dot, TerminalId};
+use keel_core::ids::TerminalId;
 use keel_core::profile::StoreProfile;
-use keel_core::replication::{OriginHead, OriginSigner, OriginVerifier, RecordSource, Replicator};
+use keel_core::replication::{
+    Accepted, OriginHead, OriginSigner, OriginVerifier, RecordSource, Replicator,
+};
 use keel_core::state::TerminalState;
-use keel_store::{Batch, CommitError, Journal, JournalIdentity, OpenError, ReadError, StoredEvent};
+use keel_store::ledger::{self, RecoverError};
+use keel_store::{CommitError, Journal, JournalIdentity, OpenError, ReadError, StoredEvent};
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -27,6 +30,9 @@ pub enum StartError {
     /// Reading the journal back failed.
     #[error("read: {0}")]
     Read(#[from] ReadError),
+    /// The state could not be recovered from the journal.
+    #[error("state: {0}")]
+    Recover(#[from] RecoverError),
     /// Committing the seed events failed.
     #[error("commit: {0}")]
     Commit(#[from] CommitError),
@@ -149,9 +155,7 @@ impl SimTerminal {
         let label = format!("sim-disk-{}", profile.terminal.0);
         let start = Hlc::default().tick(now_ms, profile.terminal);
         let mut journal = Journal::open_with_backend(disk.opener(), &label, &identity, start)?;
-        let mut state =
-            TerminalState::new(profile.store.clone(), profile.terminal, profile.currency);
-        journal.rebuild_derived(&mut |e: &Event| state.apply(e))?;
+        let state = ledger::recover_state(&mut journal)?;
         let replicator = Replicator::new(
             profile.terminal,
             profile.store.clone(),
@@ -170,54 +174,25 @@ impl SimTerminal {
         Ok(t)
     }
 
-    /// Commits `events` durably and folds them into state (as `Node::commit`).
+    /// Commits `events` durably and folds them into state: `Node::commit`'s own
+    /// logic (`keel_store::ledger::commit_local`; on error the state is reloaded
+    /// from the disk).
     pub fn commit(
         &mut self,
         events: Vec<EventBody>,
         now_ms: u64,
     ) -> Result<Vec<StoredEvent>, CommitError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut hlc = self.journal.last_hlc().max(self.state.counters.last_hlc);
-        let dots: Vec<Dot> = self.journal.next_dots(events.len() as u64);
-        let mut stamped = Vec::with_capacity(events.len());
-        let mut derived = Vec::new();
-        let mut next = self.state.clone();
-        for (body, dot) in events.into_iter().zip(dots) {
-            hlc = hlc.tick(now_ms, self.profile.terminal);
-            let provisional = Event {
-                dot,
-                hlc,
-                prev: ChainHash::default(),
-                body,
-            };
-            derived.extend(next.apply(&provisional));
-            stamped.push((hlc, provisional.body));
-        }
-        let c = self.journal.commit(Batch {
-            events: stamped,
-            derived,
-            idempotency: None,
-        })?;
-        self.state = next;
-        Ok(c.events)
+        ledger::commit_local(&mut self.journal, &mut self.state, events, None, now_ms)
+    }
+
+    /// Commits records replicated from another terminal and folds them into
+    /// state: `Node::apply_remote`'s own logic (`keel_store::ledger::commit_replica`).
+    pub fn apply_remote(&mut self, accepted: &Accepted) -> Result<(), CommitError> {
+        ledger::commit_replica(&mut self.journal, &mut self.state, accepted)
     }
 }
 
 /// Every origin's head this journal holds, its own included.
 pub fn heads(journal: &Journal) -> Result<BTreeMap<TerminalId, OriginHead>, ReadError> {
-    let mut out: BTreeMap<TerminalId, OriginHead> = journal
-        .origin_heads()?
-        .into_iter()
-        .map(|(t, (seq, hash))| (t, OriginHead { seq, hash }))
-        .collect();
-    out.insert(
-        journal.identity().terminal,
-        OriginHead {
-            seq: journal.last_seq(),
-            hash: journal.head(),
-        },
-    );
-    Ok(out)
+    ledger::replication_heads(journal)
 }

@@ -738,19 +738,10 @@ impl World {
             }
         };
         for acc in &step.accepted {
-            let mut next = r.state.clone();
-            let mut derived = Vec::new();
-            for (event, _, _) in &acc.records {
-                derived.extend(next.apply(event));
-            }
-            match r.journal.commit_remote(
-                acc.origin,
-                &acc.records,
-                &acc.proof,
-                &acc.certificate,
-                &derived,
-            ) {
-                Ok(()) => r.state = next,
+            // As cluster_runtime's on_replication: Node::apply_remote, and on a
+            // failed commit the replicator rolls back to what the journal holds.
+            match r.apply_remote(acc) {
+                Ok(()) => {}
                 Err(e) => {
                     log::warn!(
                         "terminal {} could not commit records of {}: {e}",
@@ -798,16 +789,7 @@ impl World {
         let (events, completing) = (action.events, action.completes_sale);
         match r.commit(events, now) {
             Ok(stored) => {
-                let records: Vec<(u64, Vec<u8>, keel_core::chain::ChainHash)> = stored
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.event.dot.seq,
-                            keel_core::chain::encode_record(&e.event),
-                            e.hash,
-                        )
-                    })
-                    .collect();
+                let records = keel_store::ledger::committed_records(&stored);
                 for e in &stored {
                     self.trace.update(&e.hash.0);
                     if let EventBody::SaleCompleted(s) = &e.event.body {
