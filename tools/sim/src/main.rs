@@ -1,7 +1,7 @@
 //! `keel-sim`: runs seeds of the store simulator and reports. Owns argument
 //! parsing and printing only; the simulation is in the library.
 //!
-//! usage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
+//! usage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync] [--plant-ack-unsaved]
 
 use keel_sim::cashier::Workload;
 use keel_sim::{hex, run, Faults, SimConfig};
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
                     "--terminals",
                     "--sales",
                     "--plant-lying-fsync",
+                    "--plant-ack-unsaved",
                 ]
                 .contains(&a.as_str())
             {
@@ -58,11 +59,12 @@ fn main() -> ExitCode {
     let (seeds, from, terminals, sales) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("keel-sim: {e}\nusage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]");
+            eprintln!("keel-sim: {e}\nusage: keel-sim [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync] [--plant-ack-unsaved]");
             return ExitCode::from(2);
         }
     };
     let plant = args.iter().any(|a| a == "--plant-lying-fsync");
+    let plant_unsaved = args.iter().any(|a| a == "--plant-ack-unsaved");
     let started = Instant::now();
     let mut total = Faults::default();
     let mut failed = 0u64;
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             terminals,
             sales_per_terminal: sales,
             plant_lying_fsync: plant,
+            plant_ack_unsaved: plant_unsaved,
         };
         let o = run(&cfg);
         acked += o.acked;
@@ -87,6 +90,12 @@ fn main() -> ExitCode {
         total.clock_jumps += o.faults.clock_jumps;
         total.cloud_outages += o.faults.cloud_outages;
         total.uploader_changes += o.faults.uploader_changes;
+        total.disk_full_periods += o.faults.disk_full_periods;
+        total.disk_full_refusals += o.faults.disk_full_refusals;
+        total.restarts_refused_disk_full += o.faults.restarts_refused_disk_full;
+        total.torn_power_cuts += o.faults.torn_power_cuts;
+        total.torn_writes_kept += o.faults.torn_writes_kept;
+        total.commits_cut_by_power += o.faults.commits_cut_by_power;
         if o.violations.is_empty() {
             say!(
                 "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} cloud batches, {} messages, {:.0} s simulated",
@@ -107,8 +116,9 @@ fn main() -> ExitCode {
                 say!("    {v}");
             }
             say!(
-                "    replay: cargo xtask sim --seeds 1 --from {seed} --terminals {terminals} --sales {sales}{}",
-                if plant { " --plant-lying-fsync" } else { "" }
+                "    replay: cargo xtask sim --seeds 1 --from {seed} --terminals {terminals} --sales {sales}{}{}",
+                if plant { " --plant-lying-fsync" } else { "" },
+                if plant_unsaved { " --plant-ack-unsaved" } else { "" }
             );
         }
     }
@@ -120,6 +130,10 @@ fn main() -> ExitCode {
     say!(
         "faults: lost {} duplicated {} reordered {} partitions {} heals {} power-cuts {} clock-jumps {} cloud-outages {} uploader-changes {}",
         total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps, total.cloud_outages, total.uploader_changes
+    );
+    say!(
+        "disk faults: full-periods {} full-refusals {} restarts-refused-full {} torn-power-cuts {} torn-writes-kept {} commits-cut-by-power {}",
+        total.disk_full_periods, total.disk_full_refusals, total.restarts_refused_disk_full, total.torn_power_cuts, total.torn_writes_kept, total.commits_cut_by_power
     );
     say!(
         "workload: card-sales {} cards-refused-offline {} refunds {} voids {} kitchen-tickets {} kitchen-advances {}",

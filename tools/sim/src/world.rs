@@ -3,6 +3,8 @@
 //! acknowledged-sale ledger; the checks after the run live in `invariants`.
 //! It must never read the real clock or OS randomness.
 
+mod disk_faults;
+
 use crate::cashier::{self, AckedReturn, Draw, Progress, Workload};
 use crate::catalog;
 use crate::cloud::{Cloud, UplinkSource, Uploader};
@@ -28,6 +30,9 @@ pub struct SimConfig {
     pub sales_per_terminal: u32,
     /// Planted bug: the disk acknowledges syncs without making anything durable.
     pub plant_lying_fsync: bool,
+    /// Planted bug: a sale is acknowledged (its receipt printed) even when its
+    /// commit was refused by a full disk or cut by the power.
+    pub plant_ack_unsaved: bool,
 }
 
 /// Faults injected, by type.
@@ -51,6 +56,18 @@ pub struct Faults {
     pub cloud_outages: u64,
     /// Uploader changes (the raft leader moved, possibly mid-upload).
     pub uploader_changes: u64,
+    /// Periods a terminal's journal disk was full (2 to 60 s).
+    pub disk_full_periods: u64,
+    /// Cashier commits refused cleanly because the disk was full.
+    pub disk_full_refusals: u64,
+    /// Restarts refused (retried) because the disk was full.
+    pub restarts_refused_disk_full: u64,
+    /// Power cuts in the middle of a commit, keeping a torn part of the unsynced writes.
+    pub torn_power_cuts: u64,
+    /// Unsynced write ranges that survived torn power cuts (whole or a prefix).
+    pub torn_writes_kept: u64,
+    /// Cashier commits that failed because the power went mid-commit (not acknowledged).
+    pub commits_cut_by_power: u64,
 }
 
 /// A sale the customer got a receipt for: must survive everything.
@@ -161,6 +178,7 @@ struct World {
     cut: BTreeSet<(TerminalId, TerminalId)>,
     heal_at: Option<u64>,
     faults: Faults,
+    disk_faults: disk_faults::DiskFaults,
     trace: digest::Context,
     acked: Vec<AckedSale>,
     received: Vec<AckedReceipt>,
@@ -184,6 +202,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     }
     // Quiesce: heal, restart everything, let replication converge.
     w.chaos = false;
+    w.calm_disks();
     w.cut.clear();
     w.cloud_down_until = 0;
     let ids: Vec<TerminalId> = w.nodes.keys().copied().collect();
@@ -339,6 +358,7 @@ impl World {
             cut: BTreeSet::new(),
             heal_at: None,
             faults: Faults::default(),
+            disk_faults: disk_faults::DiskFaults::new(cfg.plant_ack_unsaved),
             trace: digest::Context::new(&digest::SHA256),
             acked: Vec::new(),
             received: Vec::new(),
@@ -411,6 +431,7 @@ impl World {
                 }
                 self.start_member(t);
             }
+            Err(e) if self.restart_refused(t, &e) => {}
             Err(e) => self.violations.push(format!(
                 "terminal {} did not restart from its disk: {e}",
                 t.0
@@ -560,6 +581,7 @@ impl World {
     }
 
     fn inject_faults(&mut self) {
+        self.inject_disk_faults();
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         // Partitions: one at a time, a random side cut from the rest, healed 1 to 60 s later.
         match self.heal_at {
@@ -787,6 +809,7 @@ impl World {
             }
         };
         let (events, completing) = (action.events, action.completes_sale);
+        let planted = (self.disk_faults.plant_ack_unsaved && completing).then(|| events.clone());
         match r.commit(events, now) {
             Ok(stored) => {
                 let records = keel_store::ledger::committed_records(&stored);
@@ -822,6 +845,12 @@ impl World {
                 }
                 let out = r.replicator.local_committed(&records, &node.signer);
                 self.send(t, out);
+            }
+            Err(e) if self.commit_refused(t, &e) => {
+                log::debug!("terminal {}: step refused: {e}", t.0);
+                if let Some(events) = planted {
+                    self.plant_ack(t, &events);
+                }
             }
             Err(e) => self
                 .violations

@@ -9,6 +9,7 @@ fn cfg(seed: u64, terminals: u32) -> SimConfig {
         terminals,
         sales_per_terminal: 15,
         plant_lying_fsync: false,
+        plant_ack_unsaved: false,
     }
 }
 
