@@ -19,6 +19,7 @@ pub mod consensus;
 pub mod disk;
 pub mod invariants;
 pub mod ledger_checks;
+pub mod printer;
 pub mod rng;
 pub mod terminal;
 pub mod world;

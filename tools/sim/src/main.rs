@@ -96,6 +96,8 @@ fn main() -> ExitCode {
         total.torn_power_cuts += o.faults.torn_power_cuts;
         total.torn_writes_kept += o.faults.torn_writes_kept;
         total.commits_cut_by_power += o.faults.commits_cut_by_power;
+        total.paper_outs += o.faults.paper_outs;
+        total.print_attempts_without_paper += o.faults.print_attempts_without_paper;
         if o.violations.is_empty() {
             say!(
                 "seed {seed}: ok  trace {}  {} sales, {} Z reports, {} deliveries, raft {} leader terms {} entries, {} cloud batches, {} messages, {:.0} s simulated",
@@ -134,6 +136,11 @@ fn main() -> ExitCode {
     say!(
         "disk faults: full-periods {} full-refusals {} restarts-refused-full {} torn-power-cuts {} torn-writes-kept {} commits-cut-by-power {}",
         total.disk_full_periods, total.disk_full_refusals, total.restarts_refused_disk_full, total.torn_power_cuts, total.torn_writes_kept, total.commits_cut_by_power
+    );
+    say!(
+        "printer faults: paper-outs {} print-attempts-without-paper {}",
+        total.paper_outs,
+        total.print_attempts_without_paper
     );
     say!(
         "workload: card-sales {} cards-refused-offline {} refunds {} voids {} kitchen-tickets {} kitchen-advances {}",

@@ -4,6 +4,7 @@
 //! It must never read the real clock or OS randomness.
 
 mod disk_faults;
+mod printing;
 
 use crate::cashier::{self, AckedReturn, Draw, Progress, Workload};
 use crate::catalog;
@@ -56,7 +57,7 @@ pub struct Faults {
     pub cloud_outages: u64,
     /// Uploader changes (the raft leader moved, possibly mid-upload).
     pub uploader_changes: u64,
-    /// Periods a terminal's journal disk was full (2 to 60 s).
+    /// Periods a terminal's journal disk was full (10 s to 5 min).
     pub disk_full_periods: u64,
     /// Cashier commits refused cleanly because the disk was full.
     pub disk_full_refusals: u64,
@@ -68,6 +69,10 @@ pub struct Faults {
     pub torn_writes_kept: u64,
     /// Cashier commits that failed because the power went mid-commit (not acknowledged).
     pub commits_cut_by_power: u64,
+    /// Times a receipt printer ran out of paper (a new roll 10 s to 5 min later).
+    pub paper_outs: u64,
+    /// Print attempts that found the printer out of paper (the job waited).
+    pub print_attempts_without_paper: u64,
 }
 
 /// A sale the customer got a receipt for: must survive everything.
@@ -179,6 +184,7 @@ struct World {
     heal_at: Option<u64>,
     faults: Faults,
     disk_faults: disk_faults::DiskFaults,
+    printing: printing::Printing,
     trace: digest::Context,
     acked: Vec<AckedSale>,
     received: Vec<AckedReceipt>,
@@ -203,6 +209,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     // Quiesce: heal, restart everything, let replication converge.
     w.chaos = false;
     w.calm_disks();
+    w.calm_printers();
     w.cut.clear();
     w.cloud_down_until = 0;
     let ids: Vec<TerminalId> = w.nodes.keys().copied().collect();
@@ -217,6 +224,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         w.step(cfg);
     }
     let mut violations = std::mem::take(&mut w.violations);
+    violations.extend(w.check_printers());
     violations.extend(crate::invariants::check(
         &w.terminals(),
         &w.acked,
@@ -359,6 +367,7 @@ impl World {
             heal_at: None,
             faults: Faults::default(),
             disk_faults: disk_faults::DiskFaults::new(cfg.plant_ack_unsaved),
+            printing: printing::Printing::default(),
             trace: digest::Context::new(&digest::SHA256),
             acked: Vec::new(),
             received: Vec::new(),
@@ -558,6 +567,7 @@ impl World {
         if self.now % 1_000 == 0 {
             self.upload_round();
         }
+        self.run_printers();
         // Cashiers.
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         for t in ids {
@@ -582,6 +592,7 @@ impl World {
 
     fn inject_faults(&mut self) {
         self.inject_disk_faults();
+        self.inject_paper_faults();
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         // Partitions: one at a time, a random side cut from the rest, healed 1 to 60 s later.
         match self.heal_at {
@@ -662,6 +673,7 @@ impl World {
             }
         }
         self.faults.power_cuts += 1;
+        self.printing.restart(t);
         self.trace.update(b"power-cut");
         self.trace.update(&t.0.to_be_bytes());
     }
@@ -816,7 +828,9 @@ impl World {
                 for e in &stored {
                     self.trace.update(&e.hash.0);
                     if let EventBody::SaleCompleted(s) = &e.event.body {
-                        // The receipt is printed: the customer walks away with it.
+                        // The sale is acknowledged (durable); its receipt is queued
+                        // to print, paper or not.
+                        self.printing.enqueue(t, s.receipt_no.0);
                         self.acked.push(AckedSale {
                             terminal: t,
                             receipt_no: s.receipt_no.0,

@@ -1,7 +1,7 @@
-//! Disk faults: a full disk refuses cleanly and loses nothing acknowledged, a
+//! Disk and printer faults: a full disk refuses cleanly and loses nothing acknowledged, a
 //! torn power cut in the middle of a commit leaves redb opening at the last
 //! synced commit, and the planted bug "acknowledge a sale whose commit was
-//! refused" is caught.
+//! refused" is caught; receipts wait for paper and print once.
 
 use keel_core::engine::Engine;
 use keel_core::ids::TerminalId;
@@ -23,8 +23,8 @@ fn cfg(seed: u64) -> SimConfig {
 }
 
 #[test]
-fn full_disks_and_torn_power_cuts_are_injected_and_every_invariant_holds() {
-    let (mut refusals, mut torn, mut full) = (0, 0, 0);
+fn full_disks_torn_power_cuts_and_paper_outs_are_injected_and_every_invariant_holds() {
+    let (mut refusals, mut torn, mut full, mut paper) = (0, 0, 0, 0);
     for seed in [0, 5] {
         let o = run(&cfg(seed));
         assert!(o.violations.is_empty(), "seed {seed}: {:#?}", o.violations);
@@ -32,12 +32,17 @@ fn full_disks_and_torn_power_cuts_are_injected_and_every_invariant_holds() {
         refusals += o.faults.disk_full_refusals;
         torn += o.faults.torn_power_cuts;
         full += o.faults.disk_full_periods;
+        paper += o
+            .faults
+            .print_attempts_without_paper
+            .min(o.faults.paper_outs);
     }
     assert!(
         full > 0 && refusals > 0,
         "no full disk refused a step ({full} periods)"
     );
     assert!(torn > 0, "no torn power cut");
+    assert!(paper > 0, "no receipt ever waited for paper");
 }
 
 #[test]

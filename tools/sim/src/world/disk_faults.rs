@@ -35,7 +35,7 @@ impl DiskFaults {
 
 impl World {
     /// Seeded disk faults for this step: a disk fills (about once per 200 s
-    /// across the store, for 2 to 60 s, with 0 to 16 KiB of slack), a power
+    /// across the store, for 10 s to 5 minutes, with 0 to 16 KiB of slack), a power
     /// loss is armed to strike within the next 0 to 6 writes of a terminal's
     /// journal (about once per 66 s), and a struck one becomes a torn power cut.
     pub(super) fn inject_disk_faults(&mut self) {
@@ -73,7 +73,7 @@ impl World {
         if self.rng.chance(50) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             let slack = self.rng.range(0, 16 * 1024) as usize;
-            let until = now + self.rng.range(2_000, 60_000);
+            let until = now + self.rng.range(10_000, 300_000);
             if !self.disk_faults.full_until.contains_key(&t) {
                 self.nodes[&t].disk.fill(slack);
                 self.disk_faults.full_until.insert(t, until);
