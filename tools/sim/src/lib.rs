@@ -12,19 +12,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod cashier;
 pub mod catalog;
 pub mod cloud;
 pub mod consensus;
 pub mod disk;
+pub mod fault_mask;
 pub mod invariants;
 pub mod ledger_checks;
+pub mod plan;
 pub mod printer;
 pub mod rng;
+pub mod shrink;
 pub mod terminal;
 pub mod world;
 
-pub use world::{run, Faults, Outcome, SimConfig};
+pub use world::{run, run_case, Faults, Outcome, SimConfig};
 
 /// The trace hash as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {

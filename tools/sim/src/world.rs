@@ -11,6 +11,8 @@ use crate::catalog;
 use crate::cloud::{Cloud, UplinkSource, Uploader};
 use crate::consensus::{CommittedLog, Member};
 use crate::disk::CrashDisk;
+use crate::fault_mask::{FaultKind, FaultMask};
+use crate::plan::Case;
 use crate::rng::SimRng;
 use crate::terminal::{heads, JournalSource, SimSigner, SimTerminal, SimVerifier};
 use keel_core::event::EventBody;
@@ -194,11 +196,20 @@ struct World {
     delivered: u64,
     violations: Vec<String>,
     chaos: bool,
+    /// The kinds of fault this run may inject.
+    allowed: FaultMask,
 }
 
 /// Runs one seed and checks the invariants.
 pub fn run(cfg: &SimConfig) -> Outcome {
+    run_case(&Case::new(cfg.clone()))
+}
+
+/// Runs one case (a configuration and the kinds of fault allowed) and checks the invariants.
+pub fn run_case(case: &Case) -> Outcome {
+    let cfg = &case.cfg;
     let mut w = World::new(cfg);
+    w.allowed = case.faults;
     while w.nodes.values().any(|n| !n.done(cfg.sales_per_terminal)) && w.violations.is_empty() {
         w.step(cfg);
         if w.now > START_MS + 6 * 3_600_000 {
@@ -377,6 +388,7 @@ impl World {
             delivered: 0,
             violations: Vec::new(),
             chaos: true,
+            allowed: FaultMask::all(),
         };
         w.trace.update(&cfg.seed.to_be_bytes());
         for t in members {
@@ -497,16 +509,16 @@ impl World {
         if !self.nodes.contains_key(&to) || !self.linked(from, to) {
             return;
         }
-        if self.chaos && self.rng.chance(10_000) {
+        if self.chaos && self.strikes(FaultKind::Loss, 10_000) {
             self.faults.lost += 1;
             return;
         }
         let mut at = self.now + self.delay[&(from, to)];
-        if self.chaos && self.rng.chance(20_000) {
+        if self.chaos && self.strikes(FaultKind::Reordering, 20_000) {
             self.faults.reordered += 1;
             at += self.rng.range(50, 2_000);
         }
-        let copies = if self.chaos && self.rng.chance(5_000) {
+        let copies = if self.chaos && self.strikes(FaultKind::Duplication, 5_000) {
             self.faults.duplicated += 1;
             2
         } else {
@@ -603,7 +615,7 @@ impl World {
                 self.trace.update(b"heal");
                 self.connect_all();
             }
-            None if self.rng.chance(200) => {
+            None if self.rng.chance(200) && self.allowed.allows(FaultKind::Partition) => {
                 let side: BTreeSet<TerminalId> = ids
                     .iter()
                     .copied()
@@ -633,20 +645,20 @@ impl World {
             _ => {}
         }
         // Power cuts: the terminal loses unsynced writes and is down 0.5 to 30 s.
-        if self.rng.chance(300) {
+        if self.strikes(FaultKind::PowerCut, 300) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             if self.nodes[&t].running.is_some() {
                 self.power_cut(t);
             }
         }
         // The cloud goes down for 1 minute to 3 hours.
-        if self.now >= self.cloud_down_until && self.rng.chance(30) {
+        if self.now >= self.cloud_down_until && self.strikes(FaultKind::CloudOutage, 30) {
             self.cloud_down_until = self.now + self.rng.range(60_000, 3 * 3_600_000);
             self.faults.cloud_outages += 1;
             self.trace.update(b"cloud-down");
         }
         // Clock jumps.
-        if self.rng.chance(100) {
+        if self.strikes(FaultKind::ClockJump, 100) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             let jump = self.rng.range(0, 1_200_000) as i64 - 600_000;
             if let Some(n) = self.nodes.get_mut(&t) {
@@ -654,6 +666,12 @@ impl World {
             }
             self.faults.clock_jumps += 1;
         }
+    }
+
+    /// A fault of `kind` strikes now, with probability `per_million` / 1,000,000,
+    /// when the run allows that kind (the draw is made either way).
+    fn strikes(&mut self, kind: FaultKind, per_million: u64) -> bool {
+        self.rng.chance(per_million) && self.allowed.allows(kind)
     }
 
     fn power_cut(&mut self, t: TerminalId) {

@@ -6,6 +6,7 @@
 //! maps `ENOSPC` to `CommitError::DiskFull` and reopens redb itself.
 
 use super::{AckedSale, World};
+use crate::fault_mask::FaultKind;
 use crate::terminal::StartError;
 use keel_core::event::EventBody;
 use keel_core::ids::TerminalId;
@@ -70,7 +71,7 @@ impl World {
             }
         }
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
-        if self.rng.chance(50) {
+        if self.strikes(FaultKind::DiskFull, 50) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             let slack = self.rng.range(0, 16 * 1024) as usize;
             let until = now + self.rng.range(10_000, 300_000);
@@ -82,7 +83,7 @@ impl World {
                 self.trace.update(&t.0.to_be_bytes());
             }
         }
-        if self.rng.chance(150) {
+        if self.strikes(FaultKind::TornWrite, 150) {
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             let writes = self.rng.range(0, 6) as u32;
             let n = &self.nodes[&t];

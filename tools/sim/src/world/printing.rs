@@ -48,7 +48,7 @@ impl World {
             self.printing.printers.entry(t).or_default().paper_in();
             self.trace.update(b"paper-in");
         }
-        if self.rng.chance(100) {
+        if self.strikes(crate::fault_mask::FaultKind::PaperOut, 100) {
             let ids: Vec<TerminalId> = self.members.iter().copied().collect();
             let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
             let at = now + self.rng.range(10_000, 300_000);
