@@ -8,9 +8,10 @@
 //! then [`CrashDisk::power_cut_torn`]) strikes in the middle of a commit: the
 //! disk dies after a few more writes, and of the writes since the last sync a
 //! seeded subset survives, some of them only as a prefix cut at a 512-byte
-//! sector. A full disk ([`CrashDisk::fill`]) refuses with `ENOSPC` any write that
-//! needs blocks beyond those already allocated (growing the file with
-//! `set_len` is sparse and free, as on ext4), until [`CrashDisk::free`].
+//! sector. A full disk ([`CrashDisk::fill`], or [`CrashDisk::fill_at_next_growth`])
+//! refuses with `ENOSPC` any write that needs blocks beyond those already
+//! allocated (growing the file with `set_len` is sparse and free, as on
+//! ext4), until [`CrashDisk::free`].
 //! A test-only switch makes `sync_data` lie (return Ok without making anything
 //! durable): the planted bug "acknowledge a sale before its fsync", which the
 //! invariants must catch.
@@ -32,6 +33,8 @@ struct Images {
     allocated: usize,
     /// While full: writes may not go past this many allocated bytes.
     quota: Option<usize>,
+    /// The disk fills up at the next write that needs a new block.
+    fill_on_growth: bool,
     /// Writes refused for want of space.
     refused: u64,
     /// Writes left before the power fails (armed torn power cut).
@@ -91,6 +94,7 @@ impl CrashDisk {
     pub fn calm(&self) {
         let mut i = self.images();
         i.quota = None;
+        i.fill_on_growth = false;
         i.writes_to_power_loss = None;
     }
 
@@ -99,9 +103,17 @@ impl CrashDisk {
         self.images().writes_to_power_loss = None;
     }
 
-    /// Space comes back.
+    /// The disk fills up at the next write that needs a new block (that
+    /// write is the first refused): a full disk that certainly bites.
+    pub fn fill_at_next_growth(&self) {
+        self.images().fill_on_growth = true;
+    }
+
+    /// Space comes back (and a pending fill is called off).
     pub fn free(&self) {
-        self.images().quota = None;
+        let mut i = self.images();
+        i.quota = None;
+        i.fill_on_growth = false;
     }
 
     /// True while the disk is full.
@@ -253,6 +265,10 @@ impl StorageBackend for CrashBackend {
             }
             i.writes_to_power_loss = Some(n - 1);
         }
+        if i.fill_on_growth && end > i.allocated {
+            i.fill_on_growth = false;
+            i.quota = Some(i.allocated);
+        }
         if i.quota.is_some_and(|q| end > q.max(i.allocated)) {
             i.refused += 1;
             return Err(io::Error::from_raw_os_error(ENOSPC));
@@ -284,6 +300,17 @@ mod tests {
         assert_eq!(disk.refused_writes(), 1);
         disk.free();
         b.write(110, &[4; 1]).unwrap();
+        disk.fill_at_next_growth();
+        assert!(!disk.is_full());
+        b.write(0, &[5; 111]).unwrap(); // within what is allocated
+        assert!(
+            b.write(100, &[6; 12]).is_err(),
+            "the first new block fills the disk"
+        );
+        assert!(disk.is_full());
+        b.write(0, &[7; 111]).unwrap();
+        disk.free();
+        b.write(100, &[6; 12]).unwrap();
     }
 
     #[test]

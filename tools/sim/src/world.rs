@@ -59,7 +59,7 @@ pub struct Faults {
     pub cloud_outages: u64,
     /// Uploader changes (the raft leader moved, possibly mid-upload).
     pub uploader_changes: u64,
-    /// Periods a terminal's journal disk was full (10 s to 5 min).
+    /// Periods a terminal's journal disk was full (2 to 10 s from its first refused write).
     pub disk_full_periods: u64,
     /// Cashier commits refused cleanly because the disk was full.
     pub disk_full_refusals: u64,

@@ -25,7 +25,7 @@ fn cfg(seed: u64) -> SimConfig {
 #[test]
 fn full_disks_torn_power_cuts_and_paper_outs_are_injected_and_every_invariant_holds() {
     let (mut refusals, mut torn, mut full, mut paper) = (0, 0, 0, 0);
-    for seed in [0, 5] {
+    for seed in [3, 8] {
         let o = run(&cfg(seed));
         assert!(o.violations.is_empty(), "seed {seed}: {:#?}", o.violations);
         assert_eq!(o.acked, 90, "seed {seed}");

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 pub(super) struct DiskFaults {
     /// Full disks and when space comes back (simulated ms).
     full_until: BTreeMap<TerminalId, u64>,
+    /// Disks set to fill at their next new block: (give up at, how long it stays full).
+    filling: BTreeMap<TerminalId, (u64, u64)>,
     /// Armed power losses and when to give up waiting for a commit to strike.
     armed_until: BTreeMap<TerminalId, u64>,
     /// The planted bug `SimConfig::plant_ack_unsaved`.
@@ -35,8 +37,10 @@ impl DiskFaults {
 }
 
 impl World {
-    /// Seeded disk faults for this step: a disk fills (about once per 200 s
-    /// across the store, for 10 s to 5 minutes, with 0 to 16 KiB of slack), a power
+    /// Seeded disk faults for this step: a disk fills at its next new block
+    /// (about once per 250 s across the store; it stays full 2 to 10 s from
+    /// the first refused write, or the fill is called off after 2 minutes
+    /// without one), a power
     /// loss is armed to strike within the next 0 to 6 writes of a terminal's
     /// journal (about once per 66 s), and a struck one becomes a torn power cut.
     pub(super) fn inject_disk_faults(&mut self) {
@@ -70,17 +74,34 @@ impl World {
                 disk.disarm_power_loss();
             }
         }
-        let ids: Vec<TerminalId> = self.members.iter().copied().collect();
-        if self.strikes(FaultKind::DiskFull, 50) {
-            let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
-            let slack = self.rng.range(0, 16 * 1024) as usize;
-            let until = now + self.rng.range(10_000, 300_000);
-            if !self.disk_faults.full_until.contains_key(&t) {
-                self.nodes[&t].disk.fill(slack);
-                self.disk_faults.full_until.insert(t, until);
+        let filling: Vec<(TerminalId, (u64, u64))> = self
+            .disk_faults
+            .filling
+            .iter()
+            .map(|(t, f)| (*t, *f))
+            .collect();
+        for (t, (give_up, lasts)) in filling {
+            let disk = &self.nodes[&t].disk;
+            if disk.is_full() {
+                self.disk_faults.filling.remove(&t);
+                self.disk_faults.full_until.insert(t, now + lasts);
                 self.faults.disk_full_periods += 1;
                 self.trace.update(b"disk-full");
                 self.trace.update(&t.0.to_be_bytes());
+            } else if now >= give_up {
+                self.disk_faults.filling.remove(&t);
+                disk.free();
+            }
+        }
+        let ids: Vec<TerminalId> = self.members.iter().copied().collect();
+        if self.strikes(FaultKind::DiskFull, 40) {
+            let t = ids[self.rng.range(0, ids.len() as u64 - 1) as usize];
+            let lasts = self.rng.range(2_000, 10_000);
+            let busy = self.disk_faults.full_until.contains_key(&t)
+                || self.disk_faults.filling.contains_key(&t);
+            if !busy {
+                self.nodes[&t].disk.fill_at_next_growth();
+                self.disk_faults.filling.insert(t, (now + 120_000, lasts));
             }
         }
         if self.strikes(FaultKind::TornWrite, 150) {
@@ -110,6 +131,7 @@ impl World {
     /// disarmed and a struck one is cut now (the restart follows).
     pub(super) fn calm_disks(&mut self) {
         self.disk_faults.full_until.clear();
+        self.disk_faults.filling.clear();
         self.disk_faults.armed_until.clear();
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         for t in ids {
