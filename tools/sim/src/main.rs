@@ -186,8 +186,6 @@ fn main() -> ExitCode {
         total.commits_cut_by_power += out.faults.commits_cut_by_power;
         total.paper_outs += out.faults.paper_outs;
         total.print_attempts_without_paper += out.faults.print_attempts_without_paper;
-        total.paper_outs += out.faults.paper_outs;
-        total.print_attempts_without_paper += out.faults.print_attempts_without_paper;
         if out.violations.is_empty() {
             if !o.quiet {
                 say!(
@@ -240,11 +238,6 @@ fn main() -> ExitCode {
     say!(
         "disk faults: full-periods {} full-refusals {} restarts-refused-full {} torn-power-cuts {} torn-writes-kept {} commits-cut-by-power {}",
         total.disk_full_periods, total.disk_full_refusals, total.restarts_refused_disk_full, total.torn_power_cuts, total.torn_writes_kept, total.commits_cut_by_power
-    );
-    say!(
-        "printer faults: paper-outs {} print-attempts-without-paper {}",
-        total.paper_outs,
-        total.print_attempts_without_paper
     );
     say!(
         "printer faults: paper-outs {} print-attempts-without-paper {}",
