@@ -99,12 +99,17 @@ tasks:
         FUZZ <target> runs=... execs_per_s=... corpus=... crashes=...
         A crash stops the run, is copied to fuzz/regressions/<target>/ and
         fails; --reproduce runs one target on one input. docs/fuzzing.md.
-  sim   [--seeds N] [--from S] [--terminals K] [--sales N] [--plant-lying-fsync]
+  sim   [--seeds N] [--from S] [--terminals K] [--sales N] [--vary]
+        [--faults LIST] [--jobs J] [--shrink-runs N] [--quiet]
+        [--plant-lying-fsync] [--plant-ack-unsaved]
         Run the deterministic store simulator (keel-sim, release): K
-        terminals (3..15, default 3) on the real core, store and replication
-        with seeded network faults, power cuts and clock jumps; each seed's
-        invariants checked. Prints seeds/s and faults by type; a failing
-        seed prints its replay command. docs/simulation.md.
+        terminals (3..15, default 3; --vary: sizes from each seed) on the
+        real core, store, replication and raft with seeded faults (LIST:
+        all, none or kinds such as power-cut,loss), seeds on J threads
+        (default: all cores), printed in seed order. Prints seeds/s, faults
+        by type and SIM seeds=... failed=...; a failing seed prints its
+        replay command and a shrunk one. `cargo xtask test` runs
+        --seeds 1000 --vary. docs/simulation.md.
   help  This text.
 ";
 

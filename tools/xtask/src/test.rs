@@ -8,6 +8,7 @@
 //! ships it (`keel-kiosk --features kms,tflite`: linuxkms with GL, the AI on
 //! the real TensorFlow Lite library), so a change that breaks the fullscreen
 //! build fails the suite even though no test here can open a DRM device; runs
+//! 1,000 seeds of the store simulator (`cargo xtask sim`, [`crate::sim`]); runs
 //! every fuzz target for 30 s (`cargo xtask fuzz`, [`crate::fuzz`]); and
 //! builds the dev disk image with that binary and boots it under qemu
 //! (`cargo xtask image`, `cargo xtask boot-test`). Exits with the first
@@ -262,6 +263,10 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         if code == 0 {
             code = appliance;
         }
+        let simulated = run_sim();
+        if code == 0 {
+            code = simulated;
+        }
         let fuzzed = run_fuzz();
         if code == 0 {
             code = fuzzed;
@@ -339,6 +344,29 @@ fn build_appliance_ui() -> i32 {
         Err(e) => {
             println!("xtask test: FAILED: cannot start the appliance UI build: {e}");
             1
+        }
+    }
+}
+
+/// Runs the store simulator's CI seeds ([`crate::sim::CI_ARGS`]: 1,000 seeds,
+/// sizes from each seed; keel-sim prints its `SIM seeds=…` line) and returns
+/// the exit code.
+fn run_sim() -> i32 {
+    let args: Vec<String> = crate::sim::CI_ARGS.iter().map(|a| a.to_string()).collect();
+    println!("xtask test: sim: {}", args.join(" "));
+    flush();
+    match crate::sim::sim(&args) {
+        Ok(0) => {
+            println!("xtask test: sim: ok");
+            0
+        }
+        Ok(code) => {
+            println!("xtask test: FAILED: sim (see the failing seeds' replay lines above)");
+            code
+        }
+        Err(e) => {
+            println!("xtask test: FAILED: sim: {e}");
+            e.exit_code.max(1)
         }
     }
 }
