@@ -8,6 +8,7 @@
 use super::firmware::FirmwareSetup;
 use super::health_probe::HealthProbe;
 use super::layout::{LayoutError, OtaLayout};
+use super::logged_sink::LoggedSink;
 use keel_ota::bootloader::Bootloader;
 use keel_ota::install::{install_with_progress, Progress, SlotSink};
 use keel_ota::slot::Slot;
@@ -99,6 +100,7 @@ impl UpdateHost for TerminalHost<'_> {
             })
         })?;
         self.record.store(record)?;
+        log::info!("ota: updater state {}", record.update.name());
         (self.on_persist)(record);
         Ok(())
     }
@@ -144,7 +146,10 @@ impl UpdateHost for TerminalHost<'_> {
             Err(e) => return Ok(Event::WriteFailed(format!("{}: {e}", path.display()))),
         };
         let device = self.setup.device(slot).to_path_buf();
-        let mut sink = SlotSink::new(&device);
+        let mut sink = LoggedSink::new(
+            SlotSink::new(&device),
+            format!("slot {slot} ({})", device.display()),
+        );
         match install_with_progress(
             &mut BufReader::new(file),
             &policy,

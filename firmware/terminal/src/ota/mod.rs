@@ -14,9 +14,11 @@ pub mod health_probe;
 pub mod host;
 pub mod layout;
 pub mod local_time;
+pub mod logged_sink;
 pub mod models_ab;
 mod rollback;
 mod service;
+pub mod stage;
 mod status;
 mod worker;
 

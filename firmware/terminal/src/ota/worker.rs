@@ -13,6 +13,7 @@ use super::host::TerminalHost;
 use super::layout::PendingFirmware;
 use super::models_ab;
 use super::service::{lock, now_unix_ms, OtaRefusal, OtaService};
+use super::stage;
 use super::LastResult;
 use keel_ota::manifest::BundleKind;
 use keel_ota::updater::{run, Event, RecordFile, Updater};
@@ -157,21 +158,15 @@ fn startup(s: &OtaService) {
     );
 }
 
-/// Hard-links (or copies) the bundle into `<ota>/bundles/` as the pending
-/// firmware bundle, so discarding it never deletes the channel's or the
+/// Stages the bundle in `<ota>/bundles/` as the pending firmware bundle
+/// ([`super::stage`]: hard-linked, or copied for exactly its length from a
+/// device), so discarding it never deletes the channel's or the
 /// technician's own file.
 fn stage_firmware(s: &OtaService, source: &Path) -> Result<PathBuf, String> {
     let dir = s.inner.layout.bundles();
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let dest = dir.join("installing-firmware.keelb");
-    let _ = std::fs::remove_file(&dest);
-    if std::fs::hard_link(source, &dest).is_err() {
-        std::fs::copy(source, &dest)
-            .map_err(|e| format!("copying {} to {}: {e}", source.display(), dest.display()))?;
-        std::fs::File::open(&dest)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| format!("syncing {}: {e}", dest.display()))?;
-    }
+    stage::stage_bundle(source, &dest).map_err(|e| e.to_string())?;
     Ok(dest)
 }
 
@@ -187,6 +182,7 @@ fn firmware(s: &OtaService, source: &Path, version: String, allow_downgrade: boo
             .map_err(|e| e.to_string())
     });
     if let Err(reason) = staged {
+        log::error!("ota: firmware {version} not installed: {reason}");
         s.set_last(LastResult {
             kind: "firmware".into(),
             result: "failed".into(),
