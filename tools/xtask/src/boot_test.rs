@@ -233,7 +233,7 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
             );
             if let Some(t) = &timings.ota {
                 println!(
-                    "OTA bundles_s={} install_to_grub_s={:.1} grub_to_console_s={:.1} console_to_committed_s={:.1} failing_install_to_rollback_s={:.1} rollback_to_status_s={:.1}",
+                    "BOOT ota_bundles_s={} ota_install_s={:.1} ota_reboot_to_console_s={:.1} ota_commit_s={:.1} ota_rollback_s={:.1} ota_rollback_status_s={:.1}",
                     secs(timings.ota_bundle_s),
                     t.install_to_grub_s,
                     t.grub_to_console_s,

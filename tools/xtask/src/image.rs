@@ -12,6 +12,7 @@ pub mod board;
 pub mod disk;
 pub mod files;
 pub mod layout;
+pub mod modules;
 pub mod ota_key;
 pub mod rootfs;
 
@@ -127,6 +128,15 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
     let started = Instant::now();
     let board = board::find(&opts.board)
         .ok_or_else(|| Error::usage(format!("unknown board `{}`", opts.board)))?;
+    if !layout::data_holds_a_bundle(board.rootfs_mib, board.data_mib) {
+        return Err(Error::msg(format!(
+            "board {}: the data partition ({} MiB) must hold a slot-sized bundle ({} MiB) and {} MiB more (docs/image.md)",
+            board.name,
+            board.data_mib,
+            board.rootfs_mib,
+            layout::DATA_HEADROOM_MIB
+        )));
+    }
     let missing: Vec<String> = TOOLS
         .iter()
         .filter(|(tool, _)| !cmd::on_path(tool) && !Path::new("/usr/sbin").join(tool).exists())

@@ -70,6 +70,37 @@ pub fn occurrences(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
 }
 
+/// The updater's own lines (`ota: ...` of keel_terminal::ota: staging,
+/// state changes, write progress) in `log` from byte `from` on, whole lines
+/// only.
+pub fn ota_lines(log: &str, from: usize) -> (Vec<String>, usize) {
+    let Some(rest) = log.get(from..) else {
+        return (Vec::new(), from);
+    };
+    let Some(end) = rest.rfind('\n') else {
+        return (Vec::new(), from);
+    };
+    let lines = rest[..end]
+        .lines()
+        .filter_map(|l| l.split_once("keel_terminal::ota"))
+        .filter_map(|(_, l)| l.split_once("] ").map(|(_, m)| m.trim().to_string()))
+        .collect();
+    (lines, from + end + 1)
+}
+
+/// Prints the updater's lines after byte `from` of `log` with the seconds
+/// since `start`; returns where to look next time.
+fn print_ota_lines(log: &str, from: usize, start: Instant) -> usize {
+    let (lines, next) = ota_lines(log, from);
+    for l in lines {
+        println!(
+            "xtask boot-test: at {:.1} s: {l}",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    next
+}
+
 /// Installs the bundle on /dev/vdb and checks the terminal comes back on
 /// slot B running `version`, committed.
 pub fn update_to_slot_b(
@@ -93,8 +124,11 @@ pub fn update_to_slot_b(
         )));
     }
     let deadline = start + Duration::from_secs(400);
+    let mut shown = before.len();
     let line = loop {
-        let lines = slot_lines(&log_text());
+        let text = log_text();
+        shown = print_ota_lines(&text, shown, start);
+        let lines = slot_lines(&text);
         if lines.len() > booted_before {
             break lines[lines.len() - 1].clone();
         }
@@ -180,8 +214,11 @@ pub fn failing_update_rolled_back(
     let deadline = start + Duration::from_secs(600);
     let mut seen = booted_before;
     let mut tries_a = 0;
+    let mut shown = before.len();
     let back = loop {
-        let lines = slot_lines(&log_text());
+        let text = log_text();
+        shown = print_ota_lines(&text, shown, start);
+        let lines = slot_lines(&text);
         let mut done = None;
         for line in &lines[seen.min(lines.len())..] {
             println!(
@@ -261,6 +298,25 @@ mod tests {
         assert!(!t.contains("linuxkms"));
         assert!(t.contains("device = \"/dev/ttyS0\""));
         assert!(t.ends_with("[ota]\nhealth_requires_ui = true\nhealth_deadline_s = 10\n"));
+    }
+
+    #[test]
+    fn the_updaters_lines_are_picked_out_whole() {
+        let log = "[  1.0] keel-kiosk[274]: [2026-11-23T19:52:21Z INFO  keel_terminal::ota::stage] ota: staging: 64 of 300 MiB copied\n\
+[  1.1] keel-kiosk[274]: [2026-11-23T19:52:21Z WARN  keel_devices::printer::worker] printer\n\
+[  1.2] keel-kiosk[274]: [2026-11-23T19:52:22Z INFO  keel_terminal::ota::host] ota: updater state writing\n\
+[  1.3] keel-kiosk[274]: [2026-11-23T19:52:23Z INFO  keel_terminal::ota::logged_sink] ota: wri";
+        let (lines, next) = ota_lines(log, 0);
+        assert_eq!(
+            lines,
+            [
+                "ota: staging: 64 of 300 MiB copied",
+                "ota: updater state writing"
+            ]
+        );
+        assert_eq!(&log[next..next + 7], "[  1.3]");
+        assert_eq!(ota_lines(log, next).0.len(), 0);
+        assert_eq!(ota_lines(log, log.len() + 5).1, log.len() + 5);
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub const QEMU_X86_64: Board = Board {
     log_port: Some("ttyS1"),
     ui_backend: "linuxkms",
     rootfs_mib: 1024,
-    data_mib: 256,
+    // One bundle of a whole slot plus the headroom (layout::DATA_HEADROOM_MIB).
+    data_mib: 1536,
 };
 
 /// Every board the image builder knows.
@@ -147,6 +148,46 @@ mod tests {
                 assert!(board.kernel_args.contains(&format!("console={port},")));
                 assert!(toml.contains(&format!("device = \"/dev/{port}\"")));
             }
+        }
+    }
+
+    /// Every board under board/ (not only the ones this builder images):
+    /// its data partition holds a downloaded bundle as big as a slot, the
+    /// journal, the models and the pictures (docs/image.md).
+    #[test]
+    fn every_boards_data_partition_holds_a_slot_sized_bundle() {
+        let dir = crate::cmd::repo_root().join("board");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path().join("board.toml");
+            let Ok(toml) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let mib = |label: &str| -> u64 {
+                partition_value(&toml, label, "size_mib")
+                    .unwrap_or_else(|| panic!("{}: no {label} size", path.display()))
+                    .parse()
+                    .unwrap()
+            };
+            let (slot, data) = (mib("rootfs-a"), mib("data"));
+            assert!(
+                crate::image::layout::data_holds_a_bundle(slot, data),
+                "{}: data {data} MiB < slot {slot} MiB + {} MiB headroom",
+                path.display(),
+                crate::image::layout::DATA_HEADROOM_MIB
+            );
+            checked += 1;
+        }
+        assert!(
+            checked >= 3,
+            "only {checked} boards under {}",
+            dir.display()
+        );
+        for board in BOARDS {
+            assert!(crate::image::layout::data_holds_a_bundle(
+                board.rootfs_mib,
+                board.data_mib
+            ));
         }
     }
 

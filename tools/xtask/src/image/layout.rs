@@ -15,6 +15,19 @@ pub const ALIGN: u64 = MIB;
 /// of 128 bytes = 1 + 32 sectors).
 pub const BACKUP_GPT_SECTORS: u64 = 33;
 
+/// What the data partition holds besides one downloaded bundle: the
+/// journal, the A/B model directories, product pictures, the print spool,
+/// with room to spare (MiB).
+pub const DATA_HEADROOM_MIB: u64 = 512;
+
+/// Whether a data partition of `data_mib` holds a firmware bundle as big as
+/// a whole slot of `slot_mib` (the channel downloads it there, and `ota
+/// install` from a device copies it there, before the slot is written) plus
+/// [`DATA_HEADROOM_MIB`].
+pub fn data_holds_a_bundle(slot_mib: u64, data_mib: u64) -> bool {
+    data_mib >= slot_mib + DATA_HEADROOM_MIB
+}
+
 /// The file system a partition carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileSystem {
@@ -240,6 +253,13 @@ mod tests {
         assert_eq!(args[4], "--new=2:133120:1181695");
         assert_eq!(args[6], "--change-name=2:rootfs-a");
         assert_eq!(args.len(), 1 + 3 * 4);
+    }
+
+    #[test]
+    fn the_data_partition_must_hold_a_slot_sized_bundle_and_headroom() {
+        assert!(data_holds_a_bundle(1024, 1536));
+        assert!(!data_holds_a_bundle(1024, 1535));
+        assert!(!data_holds_a_bundle(1024, 256));
     }
 
     #[test]
