@@ -4,10 +4,20 @@
 //! events) in memory. Owns the cloud's state and its convergence check; it must
 //! not move bytes over the network (the world calls `upload` when the cloud is
 //! reachable) and does not simulate the HTTP/QUIC session of `uplink_runtime`.
+//!
+//! The downlink: the cloud publishes (a price change) into its publication
+//! list and price book; the leader turns a publication into store events with
+//! keel-uplink's pure `publication::events_for` and journals them; the cloud
+//! reviews the sales it holds with keel-uplink's pure `project::project`
+//! against its price book (a sale at a price other than the central one in
+//! force at its time is flagged `price-override`, the price paid stands).
 
-use keel_core::ids::{StoreId, TerminalId};
+use keel_core::chain::ChainHash;
+use keel_core::ids::{Sku, StoreId, TerminalId};
 use keel_uplink::builder::{BatchBuilder, JournalSource};
-use keel_uplink::ingest::{check_batch, marks_of, Stub, TerminalCursor};
+use keel_uplink::ingest::{check_batch, marks_of, IngestRecord, Stub, TerminalCursor};
+use keel_uplink::project::{project, PriceBook, ReviewFlag};
+use keel_uplink::wire::PublishedItem;
 use keel_uplink::UplinkMarks;
 use std::collections::BTreeMap;
 
@@ -27,6 +37,58 @@ pub struct Cloud {
     pub refused: u64,
     /// Batches accepted.
     pub accepted: u64,
+    /// Publications, in order, and whether the store has journaled each.
+    pub publications: Vec<(PublishedItem, bool)>,
+    /// The central prices published, by time.
+    pub prices: PriceBook,
+}
+
+impl Cloud {
+    /// The operator publishes a new price for `sku` at cloud time `at_ms`.
+    pub fn publish_price(&mut self, at_ms: u64, sku: Sku, price_minor: i64) {
+        self.prices.add(sku.clone(), at_ms, price_minor);
+        self.publications
+            .push((PublishedItem::Price { sku, price_minor }, false));
+    }
+
+    /// Publications the store has not journaled yet, with their index.
+    pub fn undelivered(&self) -> Vec<(usize, PublishedItem)> {
+        self.publications
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, done))| !done)
+            .map(|(i, (p, _))| (i, p.clone()))
+            .collect()
+    }
+
+    /// The store journaled publication `i`.
+    pub fn delivered(&mut self, i: usize) {
+        if let Some(p) = self.publications.get_mut(i) {
+            p.1 = true;
+        }
+    }
+
+    /// The review flags keel-uplink's projection raises over every record the
+    /// cloud holds, against the price book (records that do not decode are
+    /// skipped: the convergence check reports them).
+    pub fn review_flags(&self) -> Vec<ReviewFlag> {
+        let records: Vec<IngestRecord> = self
+            .events
+            .iter()
+            .filter_map(|((origin, seq), bytes)| {
+                let event = keel_core::chain::decode_record(bytes).ok()?;
+                Some(IngestRecord {
+                    origin: *origin,
+                    seq: *seq,
+                    hash: ChainHash::of(bytes),
+                    prev: event.prev,
+                    record: bytes.clone(),
+                    event,
+                })
+            })
+            .collect();
+        project(&records, &self.prices).flags
+    }
 }
 
 /// The uploader on the leading terminal.

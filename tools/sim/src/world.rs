@@ -4,6 +4,7 @@
 //! It must never read the real clock or OS randomness.
 
 mod disk_faults;
+mod pricing;
 mod printing;
 
 use crate::cashier::{self, AckedReturn, Draw, Progress, Workload};
@@ -75,6 +76,10 @@ pub struct Faults {
     pub paper_outs: u64,
     /// Print attempts that found the printer out of paper (the job waited).
     pub print_attempts_without_paper: u64,
+    /// Cloud publications (a price change) the leader journaled for the store.
+    pub publications_applied: u64,
+    /// Sales the cloud flagged `price-override` (sold at the old price after the change).
+    pub price_override_flags: u64,
 }
 
 /// A sale the customer got a receipt for: must survive everything.
@@ -187,6 +192,7 @@ struct World {
     faults: Faults,
     disk_faults: disk_faults::DiskFaults,
     printing: printing::Printing,
+    pricing: pricing::Pricing,
     trace: digest::Context,
     acked: Vec<AckedSale>,
     received: Vec<AckedReceipt>,
@@ -236,6 +242,7 @@ pub fn run_case(case: &Case) -> Outcome {
     }
     let mut violations = std::mem::take(&mut w.violations);
     violations.extend(w.check_printers());
+    violations.extend(w.check_prices());
     violations.extend(crate::invariants::check(
         &w.terminals(),
         &w.acked,
@@ -258,8 +265,21 @@ pub fn run_case(case: &Case) -> Outcome {
     if let Some((t0, l0)) = logs.first() {
         for (t, l) in &logs[1..] {
             if l != l0 {
+                let first = l0
+                    .iter()
+                    .zip(l.iter())
+                    .find(|(a, b)| a != b)
+                    .map(|((i, a), (_, b))| format!("index {i}: {a:?} vs {b:?}"))
+                    .unwrap_or_else(|| {
+                        let (short, long) = if l0.len() < l.len() { (l0, l) } else { (l, l0) };
+                        long.iter()
+                            .nth(short.len())
+                            .map_or(String::new(), |(i, e)| {
+                                format!("index {i} only in the longer: {e:?}")
+                            })
+                    });
                 violations.push(format!(
-                    "raft: members {} and {} hold different committed logs ({} vs {} entries)",
+                    "raft: members {} and {} hold different committed logs ({} vs {} entries; {first})",
                     t0.0,
                     t.0,
                     l0.len(),
@@ -379,6 +399,7 @@ impl World {
             faults: Faults::default(),
             disk_faults: disk_faults::DiskFaults::new(cfg.plant_ack_unsaved),
             printing: printing::Printing::default(),
+            pricing: pricing::Pricing::new(cfg.seed),
             trace: digest::Context::new(&digest::SHA256),
             acked: Vec::new(),
             received: Vec::new(),
@@ -578,6 +599,7 @@ impl World {
         }
         if self.now % 1_000 == 0 {
             self.upload_round();
+            self.downlink_round();
         }
         self.run_printers();
         // Cashiers.
@@ -849,6 +871,7 @@ impl World {
                         // The sale is acknowledged (durable); its receipt is queued
                         // to print, paper or not.
                         self.printing.enqueue(t, s.receipt_no.0);
+                        self.pricing.sold(t, s);
                         self.acked.push(AckedSale {
                             terminal: t,
                             receipt_no: s.receipt_no.0,
