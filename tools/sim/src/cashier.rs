@@ -383,6 +383,10 @@ pub struct Workload {
     pub kitchen_tickets: u64,
     /// Kitchen tickets advanced.
     pub kitchen_advances: u64,
+    /// Cloud publications (a price change) the leader journaled for the store.
+    pub price_changes_applied: u64,
+    /// Sales the cloud flagged `price-override` (sold at the old price after the change).
+    pub price_override_flags: u64,
 }
 
 impl Workload {
@@ -413,5 +417,7 @@ impl Workload {
         self.voids += o.voids;
         self.kitchen_tickets += o.kitchen_tickets;
         self.kitchen_advances += o.kitchen_advances;
+        self.price_changes_applied += o.price_changes_applied;
+        self.price_override_flags += o.price_override_flags;
     }
 }

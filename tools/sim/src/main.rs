@@ -186,8 +186,6 @@ fn main() -> ExitCode {
         total.commits_cut_by_power += out.faults.commits_cut_by_power;
         total.paper_outs += out.faults.paper_outs;
         total.print_attempts_without_paper += out.faults.print_attempts_without_paper;
-        total.publications_applied += out.faults.publications_applied;
-        total.price_override_flags += out.faults.price_override_flags;
         if out.violations.is_empty() {
             if !o.quiet {
                 say!(
@@ -248,7 +246,7 @@ fn main() -> ExitCode {
     );
     say!(
         "workload: card-sales {} cards-refused-offline {} refunds {} voids {} kitchen-tickets {} kitchen-advances {} price-changes-applied {} price-override-flags {}",
-        work.card_sales, work.cards_refused, work.refunds, work.voids, work.kitchen_tickets, work.kitchen_advances, total.publications_applied, total.price_override_flags
+        work.card_sales, work.cards_refused, work.refunds, work.voids, work.kitchen_tickets, work.kitchen_advances, work.price_changes_applied, work.price_override_flags
     );
     say!(
         "SIM seeds={} failed={failed} seeds_per_s={per_s:.2} faults={}",

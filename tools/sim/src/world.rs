@@ -76,10 +76,6 @@ pub struct Faults {
     pub paper_outs: u64,
     /// Print attempts that found the printer out of paper (the job waited).
     pub print_attempts_without_paper: u64,
-    /// Cloud publications (a price change) the leader journaled for the store.
-    pub publications_applied: u64,
-    /// Sales the cloud flagged `price-override` (sold at the old price after the change).
-    pub price_override_flags: u64,
 }
 
 /// A sale the customer got a receipt for: must survive everything.

@@ -141,7 +141,7 @@ impl World {
                     }
                     let out = r.replicator.local_committed(&records, &node.signer);
                     self.cloud.delivered(i);
-                    self.faults.publications_applied += 1;
+                    self.workload.price_changes_applied += 1;
                     self.send(leader, out);
                 }
                 // A full or dying disk: the next round tries again.
@@ -222,7 +222,7 @@ impl World {
                 ));
             }
         }
-        self.faults.price_override_flags += flags.len() as u64;
+        self.workload.price_override_flags += flags.len() as u64;
         for ((t, receipt), prices) in &self.pricing.sold {
             let from = self
                 .pricing
