@@ -257,7 +257,16 @@ fn after_sale(
     let last = state.counters.last_receipt;
     let roll = draw.roll;
     if (8..14).contains(&roll) && last > 0 {
-        let no = ReceiptNo(draw.pick % last + 1);
+        // Refunds pick any earlier receipt; voids one of the open shift's
+        // (the only ones the rules let a manager void).
+        let first = match (roll < 12, state.shift.as_ref()) {
+            (false, Some(s)) => s.totals.first_receipt.map_or(last + 1, |r| r.0),
+            _ => 1,
+        };
+        if first > last {
+            return Ok(None);
+        }
+        let no = ReceiptNo(first + draw.pick % (last - first + 1));
         let rec = sale_record(journal, state.terminal, no)
             .map_err(|e| format!("receipt {}: {e}", no.0))?
             .ok_or_else(|| format!("acknowledged receipt {} not in the receipt index", no.0))?;
