@@ -130,6 +130,11 @@ pub fn check(
                 .map(|v| format!("terminal {}: {v}", me.0)),
         );
         out.extend(
+            crate::ledger_checks::cards_within_offline_limits(&own, &t.profile.card_limits)
+                .into_iter()
+                .map(|v| format!("terminal {}: {v}", me.0)),
+        );
+        out.extend(
             crate::ledger_checks::z_reports_match(&own)
                 .into_iter()
                 .map(|v| format!("terminal {}: {v}", me.0)),

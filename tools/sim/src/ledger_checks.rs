@@ -1,5 +1,6 @@
 //! The money invariants of one terminal's own journal: refunds and voids never
-//! exceed the sale they return, and every Z report equals the sum of its
+//! exceed the sale they return, card tenders stay within the offline approval
+//! limits, and every Z report equals the sum of its
 //! shift's sales by tender, net of voids and refunds, as keel-core's
 //! `TerminalState` defines the shift totals. Pure functions over event bodies
 //! in journal order; they must not read a journal or change anything.
@@ -83,6 +84,50 @@ pub fn returns_within_sales(events: &[&EventBody]) -> Vec<String> {
                         s.refunded_minor, s.due
                     ));
                 }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every card tender over the per-transaction offline limit, and every
+/// moment the card total held offline (card sales minus voided card sales, as
+/// keel-core's `Counters::card_offline_minor` keeps it) went over the total
+/// offline limit.
+pub fn cards_within_offline_limits(
+    events: &[&EventBody],
+    limits: &keel_core::tender::CardLimits,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut held: i64 = 0;
+    let mut card_of: BTreeMap<u64, i64> = BTreeMap::new();
+    for body in events {
+        match body {
+            EventBody::SaleCompleted(s) => {
+                let card: i64 = s
+                    .tenders
+                    .iter()
+                    .filter(|t| matches!(t, Tender::Card(_)))
+                    .map(|t| t.amount().minor)
+                    .sum();
+                if card > limits.per_transaction.minor {
+                    out.push(format!(
+                        "receipt {}: card tender {card} over the per-transaction offline limit {}",
+                        s.receipt_no.0, limits.per_transaction.minor
+                    ));
+                }
+                held += card;
+                card_of.insert(s.receipt_no.0, card);
+                if held > limits.total_offline.minor {
+                    out.push(format!(
+                        "receipt {}: {held} held offline on cards, over the limit {}",
+                        s.receipt_no.0, limits.total_offline.minor
+                    ));
+                }
+            }
+            EventBody::SaleVoided(v) => {
+                held -= card_of.get(&v.receipt_no.0).copied().unwrap_or(0);
             }
             _ => {}
         }
@@ -318,6 +363,21 @@ mod tests {
             v.iter().any(|s| s.contains("3 refunded of 2 sold")),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn card_tenders_over_the_offline_limits_are_reported() {
+        let events = real_shift();
+        let refs: Vec<&EventBody> = events.iter().collect();
+        let limits = catalog::profile(1).card_limits;
+        assert!(cards_within_offline_limits(&refs, &limits).is_empty());
+        let tight = keel_core::tender::CardLimits {
+            per_transaction: keel_core::money::Money::new(1, limits.per_transaction.currency),
+            total_offline: keel_core::money::Money::new(1, limits.total_offline.currency),
+        };
+        let v = cards_within_offline_limits(&refs, &tight);
+        assert!(v.iter().any(|s| s.contains("per-transaction")), "{v:?}");
+        assert!(v.iter().any(|s| s.contains("held offline")), "{v:?}");
     }
 
     #[test]
