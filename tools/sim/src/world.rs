@@ -200,6 +200,9 @@ struct World {
     chaos: bool,
     /// The kinds of fault this run may inject.
     allowed: FaultMask,
+    /// Whether the raft leader still proposes store decisions (off for the
+    /// last seconds of the run, so the last commit reaches every member).
+    deciding: bool,
 }
 
 /// Runs one seed and checks the invariants.
@@ -234,6 +237,9 @@ pub fn run_case(case: &Case) -> Outcome {
     w.connect_all();
     let end = w.now + 120_000;
     while w.now < end {
+        // No new decision in the last 10 s: the leader's last commit then
+        // reaches every member with the heartbeats (100 ms) before the check.
+        w.deciding = w.now + 10_000 < end;
         w.step(cfg);
     }
     let mut violations = std::mem::take(&mut w.violations);
@@ -406,6 +412,7 @@ impl World {
             violations: Vec::new(),
             chaos: true,
             allowed: FaultMask::all(),
+            deciding: true,
         };
         w.trace.update(&cfg.seed.to_be_bytes());
         for t in members {
@@ -582,7 +589,7 @@ impl World {
                 self.send(t, out);
                 // Raft's tick (TICK_INTERVAL is 100 ms) and, every 10 s, a store
                 // decision proposed by whoever leads.
-                let decide = self.now % 10_000 == 0;
+                let decide = self.deciding && self.now % 10_000 == 0;
                 let n_next = self.decisions + 1;
                 if let Some(m) = self.nodes.get_mut(&t).and_then(|n| n.member.as_mut()) {
                     m.node.tick();
