@@ -295,7 +295,8 @@ mod tests {
         let (mut a, b) = (open(1), open(2));
         let p = a.profile.clone();
         let c = &p.users[0];
-        let steps: Vec<Box<dyn Fn(&Engine) -> Vec<EventBody>>> = vec![
+        type Step<'a> = Box<dyn Fn(&Engine) -> Vec<EventBody> + 'a>;
+        let steps: Vec<Step> = vec![
             Box::new(|e| e.open_shift(Some(&p.users[1]), "100.00").unwrap()),
             Box::new(|e| e.new_sale(Some(c)).unwrap()),
             Box::new(|e| {

@@ -189,13 +189,13 @@ impl World {
                 {
                     in_cloud = true;
                 }
-                EventBody::SaleCompleted(s) if e.hlc.wall_ms >= at => {
-                    if s.lines
-                        .iter()
-                        .any(|l| l.sku == sku_id && l.list_price.minor != new)
-                    {
-                        old_price_sales.push((*origin, *seq));
-                    }
+                EventBody::SaleCompleted(s)
+                    if e.hlc.wall_ms >= at
+                        && s.lines
+                            .iter()
+                            .any(|l| l.sku == sku_id && l.list_price.minor != new) =>
+                {
+                    old_price_sales.push((*origin, *seq));
                 }
                 _ => {}
             }
