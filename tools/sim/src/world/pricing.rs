@@ -24,7 +24,8 @@ pub(super) struct Pricing {
     /// The plan's own random stream (from the seed; the world's stream is not
     /// drawn from, so adding the price change moved no other fault).
     rng: Option<SimRng>,
-    published: bool,
+    /// When the cloud published it (cloud time, ms): its price book's time.
+    published: Option<u64>,
     /// Per terminal: the first receipt all of whose lines were scanned after
     /// its catalog showed the new price.
     from_receipt: BTreeMap<TerminalId, u64>,
@@ -78,9 +79,9 @@ impl World {
         let Some((at, sku, _, new)) = self.pricing.plan.clone() else {
             return;
         };
-        if !self.pricing.published && self.now >= at {
+        if self.pricing.published.is_none() && self.now >= at {
             self.cloud.publish_price(self.now, Sku(sku.clone()), new);
-            self.pricing.published = true;
+            self.pricing.published = Some(self.now);
             self.trace.update(b"publish");
         }
         for (t, n) in &self.nodes {
@@ -157,12 +158,12 @@ impl World {
     /// standing), and nothing else is flagged. Counts the flags.
     pub(super) fn check_prices(&mut self) -> Vec<String> {
         let mut out = Vec::new();
-        let Some((at, sku, old, new)) = self.pricing.plan.clone() else {
+        let Some((_, sku, old, new)) = self.pricing.plan.clone() else {
             return out;
         };
-        if !self.pricing.published {
+        let Some(at) = self.pricing.published else {
             return out;
-        }
+        };
         let sku_id = Sku(sku.clone());
         for (t, n) in &self.nodes {
             let Some(r) = &n.running else { continue };
