@@ -17,7 +17,7 @@ pub struct Case {
 }
 
 impl Case {
-    /// `base` with every fault kind allowed.
+    /// `cfg` with every fault kind allowed.
     pub fn new(cfg: SimConfig) -> Case {
         Case {
             cfg,
