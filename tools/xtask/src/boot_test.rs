@@ -15,6 +15,7 @@ mod monitor;
 mod ota;
 mod ota_bundle;
 mod qemu;
+mod scanner;
 mod screen;
 mod serial;
 
@@ -117,6 +118,7 @@ struct Timings {
     reboot_s: Option<f64>,
     poweroff_s: Option<f64>,
     ota_bundle_s: Option<f64>,
+    scan_s: Option<f64>,
     ota: Option<ota::OtaTimings>,
 }
 
@@ -161,6 +163,7 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         log_file: work.join("ttyS1.log"),
         printer_file: work.join("ttyS2.bin"),
         monitor_socket: work.join("monitor.sock"),
+        scanner_socket: work.join("scanner.sock"),
         bundle_disks: Vec::new(),
     };
     fs::copy(qemu::OVMF_VARS, &files.vars).context("copying OVMF_VARS.fd")?;
@@ -176,7 +179,10 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
             (
                 "failing",
                 ota_version(2)?,
-                vec![(image::files::TERMINAL_CONFIG, broken_config.into_bytes())],
+                vec![
+                    (image::files::TERMINAL_CONFIG, broken_config.into_bytes()),
+                    (ota::FAILING_DROP_IN, ota::failing_drop_in().into_bytes()),
+                ],
             ),
         ] {
             let out = ota_bundle::bundle_path(&work, name);
@@ -224,10 +230,11 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
                 println!("xtask boot-test: keel logged: {}", line.trim());
             }
             println!(
-                "BOOT image_mb={image_mb} boot_to_kernel_s={} boot_to_console_s={} boot_to_ui_s={} reset_to_console_s={} poweroff_s={}",
+                "BOOT image_mb={image_mb} boot_to_kernel_s={} boot_to_console_s={} boot_to_ui_s={} scan_to_ui_s={} reset_to_console_s={} poweroff_s={}",
                 secs(timings.kernel_s),
                 secs(timings.console_s),
                 secs(timings.ui_s),
+                secs(timings.scan_s),
                 secs(timings.reboot_s),
                 secs(timings.poweroff_s)
             );
@@ -287,6 +294,8 @@ fn drive(
         .map_err(|e| no_tail(Error::from(e).context("connecting to ttyS0's socket")))?;
     let mut monitor = Monitor::connect(&files.monitor_socket, connect_by)
         .map_err(|e| no_tail(Error::from(e).context("connecting to the qemu monitor")))?;
+    let mut scanner_port = scanner::ScannerPort::connect(&files.scanner_socket, connect_by)
+        .map_err(|e| no_tail(Error::from(e).context("connecting to the scanner port")))?;
     let boot_deadline = started + Duration::from_secs(opts.boot_timeout_s);
     let shot = work.join("screen.ppm");
     let mut last_probe: Option<Instant> = None;
@@ -384,7 +393,8 @@ fn drive(
     }
     // Stray replies to probes sent while keel was starting.
     console.settle(Duration::from_secs(3), Duration::from_secs(30));
-    let receipt = session(&mut console).map_err(|e| (e, console.tail(3000)))?;
+    let receipt = session(&mut console, &files.log_file, &mut scanner_port, timings)
+        .map_err(|e| (e, console.tail(3000)))?;
     let _ = monitor.command(
         &format!("screendump {}", work.join("after-sale.ppm").display()),
         Duration::from_secs(20),
@@ -471,6 +481,13 @@ fn slot_lines(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// Turns JSON replies on again: keel may have restarted since the probes
+/// (its UI exits when it starts before the display driver has bound, and
+/// systemd starts it again), and JSON mode belongs to one process.
+fn json_on(console: &mut Console) -> Result<()> {
+    ask(console, "json on").map(|_| ())
+}
+
 /// One command and its JSON reply, which must be `"ok":true`.
 fn ask(console: &mut Console, line: &str) -> Result<String> {
     console.send(line)?;
@@ -485,7 +502,13 @@ fn ask(console: &mut Console, line: &str) -> Result<String> {
 
 /// The technician's session: status, a cash sale, the journal verified.
 /// Returns the sale's receipt number.
-fn session(console: &mut Console) -> Result<String> {
+fn session(
+    console: &mut Console,
+    log_file: &Path,
+    scanner_port: &mut scanner::ScannerPort,
+    timings: &mut Timings,
+) -> Result<String> {
+    json_on(console)?;
     let status = ask(console, "status")?;
     println!(
         "xtask boot-test: status: terminal {} version {} journal_length {}",
@@ -515,6 +538,15 @@ fn session(console: &mut Console) -> Result<String> {
     ask(console, "login 1111")?;
     ask(console, "shift open 100.00")?;
     ask(console, "sale new")?;
+    // A scan through keel-uinput-scan's /dev/uinput keyboard, read by the
+    // terminal's evdev path (grabbed) and handed to the UI's sale.
+    let (took, _ui) = scanner::scan_into_terminal(
+        log_file,
+        scanner_port,
+        "4006381333931",
+        Duration::from_secs(30),
+    )?;
+    timings.scan_s = Some(took);
     let cart = ask(console, "sale add CHOC-100")?;
     let total = field(&cart, "total").unwrap_or_default();
     ask(console, "sale tender cash 50.00")?;
@@ -564,6 +596,7 @@ fn second_boot(
     }
     // The mark-good is the action right after the pass; the updater logs its end.
     std::thread::sleep(Duration::from_secs(2));
+    json_on(console)?;
     let ota = ask(console, "ota status")?;
     let slot = field(&ota, "running_slot").unwrap_or_default();
     let off = field(&ota, "firmware_off").unwrap_or_default();
@@ -599,6 +632,18 @@ fn second_boot(
     let at = wait_console(console, reset + Duration::from_secs(240))?;
     timings.reboot_s = Some(at.duration_since(reset).as_secs_f64());
     console.settle(Duration::from_secs(3), Duration::from_secs(30));
+    // The health check passes only with the UI up: the keel that answers
+    // from then on is the one that stays (see `json_on`).
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while ota::occurrences(&log_text(), "ota: health check passed") < 2 {
+        if Instant::now() >= deadline {
+            return Err(Error::msg(
+                "the health check did not pass within 150 s of the console after the reset",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    json_on(console)?;
     let status = ask(console, "status")?;
     let last = field(&status, "last_receipt").unwrap_or_default();
     println!("xtask boot-test: after the reset: last receipt {last}");

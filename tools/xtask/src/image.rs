@@ -167,6 +167,7 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
         Some(path) => path.clone(),
         None => build_kiosk()?,
     };
+    let uinput_scan = build_uinput_scan()?;
     let tflite = root.join("target/tflite/lib/libtensorflowlite_c.so");
     if !tflite.is_file() {
         crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
@@ -185,6 +186,7 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
             board_toml: &root.join("board").join(board.name).join("board.toml"),
             units: &root.join("board/common/systemd"),
             ota_public_key: &dev_key.public,
+            uinput_scan: &uinput_scan,
         },
     )?;
     let data = stage_data(&root, &work)?;
@@ -270,6 +272,17 @@ fn build_kiosk() -> Result<PathBuf> {
         started.elapsed().as_secs_f64()
     );
     Ok(cmd::repo_root().join("target/debug/keel-kiosk"))
+}
+
+/// Builds keel-uinput-scan (the boot test's virtual scanner) for the image.
+fn build_uinput_scan() -> Result<PathBuf> {
+    let mut cargo = cmd::cargo();
+    cargo
+        .args(["build", "-p", "keel-uinput-scan"])
+        .stdin(Stdio::null());
+    println!("xtask image: {}", cmd::display(&cargo));
+    cmd::run(&mut cargo).context("building keel-uinput-scan for the image")?;
+    Ok(cmd::repo_root().join("target/debug/keel-uinput-scan"))
 }
 
 /// The data partition's tree: `models/` (the repository's models, without

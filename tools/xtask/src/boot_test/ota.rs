@@ -3,11 +3,11 @@
 //! runs `ota install /dev/vdb --now` on the console; the terminal writes
 //! slot B and reboots; GRUB must boot slot B, and after the new system's
 //! health check `ota status` must show the new version on slot B,
-//! committed. Then a second bundle (/dev/vdc) whose system requires a UI it
-//! never brings up ([`failing_terminal_toml`]) goes into slot A: its health
-//! check fails on every boot, the terminal reboots, GRUB spends slot A's
-//! three tries and boots slot B again, and `ota status` must say
-//! rolled_back with the reason.
+//! committed. Then a second bundle (/dev/vdc) whose keel refuses its config
+//! ([`failing_terminal_toml`]) and whose keel.service reboots after three
+//! failed starts ([`failing_drop_in`]) goes into slot A: it never starts,
+//! each boot spends one of slot A's tries, GRUB boots slot B again after
+//! the third, and `ota status` must say rolled_back with the reason.
 //!
 //! Owns that sequence and its timings; it must not make bundles or start
 //! qemu.
@@ -24,30 +24,36 @@ pub const BUNDLE_DEVICE: &str = "/dev/vdb";
 /// The guest's path of the failing bundle's disk.
 pub const FAILING_BUNDLE_DEVICE: &str = "/dev/vdc";
 
-/// Seconds the failing system has to pass its health check: short, so its
-/// three failed boots stay quick.
-pub const FAILING_HEALTH_DEADLINE_S: u64 = 10;
+/// What the failing system's keel refuses in its config (a value of the
+/// wrong type): it exits at start with a config error naming this key.
+pub const FAILING_CONFIG_KEY: &str = "health_deadline_s";
 
-/// The failing system's terminal.toml: the image's, with no UI (`headless`)
-/// while `[ota] health_requires_ui` makes the health check wait for one, so
-/// it fails after [`FAILING_HEALTH_DEADLINE_S`] ("UI not up"), as a system
-/// whose UI never comes up would.
+/// The config error keel logs for it (`/etc/keel/terminal.toml:63: invalid
+/// type: string "ten", expected i64`).
+pub const FAILING_CONFIG_ERROR: &str = "invalid type: string \"ten\"";
+
+/// The failing system's terminal.toml: the image's, plus an `[ota]` section
+/// whose `health_deadline_s` is not a number, so keel exits at start with a
+/// config error — a release whose keel does not start.
 pub fn failing_terminal_toml(image_toml: &str) -> String {
-    let mut out: String = image_toml
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("backend =") {
-                "backend = \"headless\"".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    out.push_str(&format!(
-        "\n\n[ota]\nhealth_requires_ui = true\nhealth_deadline_s = {FAILING_HEALTH_DEADLINE_S}\n"
-    ));
-    out
+    format!("{image_toml}\n[ota]\n{FAILING_CONFIG_KEY} = \"ten\"\n")
+}
+
+/// Where the failing system's keel.service drop-in goes.
+pub const FAILING_DROP_IN: &str = "/etc/systemd/system/keel.service.d/keel-boot-test-failing.conf";
+
+/// The failing system's keel.service drop-in: after three failed starts
+/// within two minutes systemd reboots (the image's unit restarts keel for
+/// ever, which would leave a crashing release running and never give GRUB
+/// its next try). The boot's try is then spent, as on a terminal whose
+/// watchdog resets it.
+pub fn failing_drop_in() -> String {
+    "# boot-test --ota: the failing release reboots when keel cannot start.\n\
+     [Unit]\n\
+     StartLimitIntervalSec=120\n\
+     StartLimitBurst=3\n\
+     StartLimitAction=reboot\n"
+        .to_string()
 }
 
 /// Seconds the phase's steps took.
@@ -162,6 +168,7 @@ pub fn update_to_slot_b(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+    super::json_on(console)?;
     // The commit (mark-good) follows the pass; poll `ota status` for it.
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -249,16 +256,17 @@ pub fn failing_update_rolled_back(
             "GRUB should boot the failing slot A three times before slot B, it did {tries_a} times: {back}"
         )));
     }
-    let failures = occurrences(&log_text(), "failed its health check")
-        - occurrences(&before, "failed its health check");
-    println!("xtask boot-test: the failing system logged {failures} failed health checks");
+    let failures =
+        occurrences(&log_text(), FAILING_CONFIG_ERROR) - occurrences(&before, FAILING_CONFIG_ERROR);
+    println!("xtask boot-test: the failing system's keel refused its config {failures} times");
     if failures == 0 {
-        return Err(Error::msg(
-            "the failing system never logged `failed its health check`",
-        ));
+        return Err(Error::msg(format!(
+            "the failing system's keel never refused its config (no `{FAILING_CONFIG_ERROR}` in the log)"
+        )));
     }
     wait_console(console, grub + Duration::from_secs(240))?;
     console.settle(Duration::from_secs(3), Duration::from_secs(30));
+    super::json_on(console)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         let status = ask(console, "ota status")?;
@@ -291,13 +299,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_failing_config_has_no_ui_but_requires_one() {
-        let image = "[console]\ndevice = \"/dev/ttyS0\"\n\n[ui]\nbackend = \"linuxkms\"\n\n[[users]]\nid = \"manager\"\n";
+    fn the_failing_config_is_the_image_one_with_a_bad_value() {
+        let image = "[console]\ndevice = \"/dev/ttyS0\"\n\n[[users]]\nid = \"manager\"\n";
         let t = failing_terminal_toml(image);
-        assert!(t.contains("backend = \"headless\""));
-        assert!(!t.contains("linuxkms"));
-        assert!(t.contains("device = \"/dev/ttyS0\""));
-        assert!(t.ends_with("[ota]\nhealth_requires_ui = true\nhealth_deadline_s = 10\n"));
+        assert!(t.starts_with(image));
+        assert!(t.ends_with("[ota]\nhealth_deadline_s = \"ten\"\n"));
+        assert!(failing_drop_in().contains("StartLimitAction=reboot"));
+        assert!(FAILING_DROP_IN.starts_with("/etc/systemd/system/keel.service.d/"));
     }
 
     #[test]

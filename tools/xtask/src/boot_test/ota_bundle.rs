@@ -82,12 +82,13 @@ pub fn put_file(fs_image: &Path, guest_path: &str, contents: &[u8], scratch: &Pa
     let local = scratch.join(format!("put-{name}"));
     fs::write(&local, contents)?;
     let script = scratch.join("debugfs.cmd");
-    // `rm` fails harmlessly when the file is absent.
+    // `mkdir` (the parent must exist) and `rm` fail harmlessly when the
+    // directory is there or the file is absent.
+    let dir = if dir.is_empty() { "/" } else { dir };
     fs::write(
         &script,
         format!(
-            "cd {}\nrm {name}\nwrite {} {name}\n",
-            if dir.is_empty() { "/" } else { dir },
+            "mkdir {dir}\ncd {dir}\nrm {name}\nwrite {} {name}\n",
             local.display()
         ),
     )?;

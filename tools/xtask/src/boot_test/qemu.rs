@@ -27,6 +27,9 @@ pub struct QemuFiles {
     pub printer_file: PathBuf,
     /// Unix socket of the human monitor (qemu listens).
     pub monitor_socket: PathBuf,
+    /// Unix socket of the virtio-serial port `keel.scanner` (qemu listens):
+    /// lines written to it become scans of the guest's virtual scanner.
+    pub scanner_socket: PathBuf,
     /// Further virtio disks, read-only, after the image (the OTA phase's
     /// bundles: /dev/vdb, /dev/vdc).
     pub bundle_disks: Vec<PathBuf>,
@@ -80,6 +83,20 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "-monitor".into(),
         format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
     ];
+    args.extend([
+        "-device".into(),
+        "virtio-serial-pci".into(),
+        "-chardev".into(),
+        format!(
+            "socket,id=scanner,path={},server=on,wait=off",
+            p(&files.scanner_socket)
+        ),
+        "-device".into(),
+        format!(
+            "virtserialport,chardev=scanner,name={}",
+            crate::image::files::TEST_SCANNER_PORT
+        ),
+    ]);
     for disk in &files.bundle_disks {
         args.push("-drive".into());
         args.push(format!("file={},format=raw,if=virtio,readonly=on", p(disk)));
@@ -100,6 +117,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
+            scanner_socket: "/w/scanner.sock".into(),
             bundle_disks: Vec::new(),
         };
         let a = args(&files, 2);
@@ -144,6 +162,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
+            scanner_socket: "/w/scanner.sock".into(),
             bundle_disks: vec!["/w/ota.bundle".into(), "/w/bad.bundle".into()],
         };
         let a = args(&files, 2);

@@ -23,6 +23,48 @@ pub const ESP_MOUNT: &str = "/boot/efi";
 /// The directory on the ESP that holds GRUB, its config and its environment.
 pub const ESP_GRUB_DIR: &str = "/EFI/BOOT";
 
+/// Where the dev image keeps its test tools (keel-uinput-scan): a dev image
+/// only; a production image (Yocto) has none and no uinput.
+pub const TEST_TOOLS_DIR: &str = "/usr/lib/keel/test-tools";
+/// The virtio-serial port name that asks the dev image for its virtual
+/// scanner (the boot test adds the port; without it nothing runs).
+pub const TEST_SCANNER_PORT: &str = "keel.scanner";
+/// The stable link to the virtual scanner's event node; the dev image's
+/// `[scanner] events`. Absent on a boot without the port (the terminal waits
+/// for it, logging once).
+pub const TEST_SCANNER_LINK: &str = "/run/keel-test-scanner";
+/// The unit that runs keel-uinput-scan.
+pub const TEST_SCANNER_UNIT: &str = "keel-test-scanner.service";
+
+/// The udev rule that starts [`TEST_SCANNER_UNIT`] when the
+/// [`TEST_SCANNER_PORT`] port appears.
+pub fn test_scanner_udev_rule() -> String {
+    format!(
+        "# Keel dev image: the boot test's virtual scanner (written by `cargo xtask image`).\n\
+         SUBSYSTEM==\"virtio-ports\", ATTR{{name}}==\"{TEST_SCANNER_PORT}\", TAG+=\"systemd\", ENV{{SYSTEMD_WANTS}}+=\"{TEST_SCANNER_UNIT}\"\n"
+    )
+}
+
+/// [`TEST_SCANNER_UNIT`]: keel-uinput-scan makes a uinput keyboard, links
+/// it at [`TEST_SCANNER_LINK`] and types each line the host writes to the
+/// port as a scan.
+pub fn test_scanner_unit() -> String {
+    format!(
+        "# Keel dev image: a virtual barcode scanner for the boot test, started by udev\n\
+         # when the virtio-serial port {TEST_SCANNER_PORT} exists (written by `cargo xtask image`).\n\
+         [Unit]\n\
+         Description=Keel boot test virtual barcode scanner\n\
+         ConditionPathExists=/dev/virtio-ports/{TEST_SCANNER_PORT}\n\
+         \n\
+         [Service]\n\
+         Type=simple\n\
+         ExecStartPre=-/sbin/modprobe uinput\n\
+         ExecStart={TEST_TOOLS_DIR}/keel-uinput-scan --link {TEST_SCANNER_LINK} --from /dev/virtio-ports/{TEST_SCANNER_PORT}\n\
+         Restart=on-failure\n\
+         RestartSec=1\n"
+    )
+}
+
 /// The config built into the GRUB EFI binary: read `grub.cfg` from the
 /// directory GRUB itself was loaded from (`$cmdpath`, the ESP's /EFI/BOOT).
 pub fn grub_embedded_cfg() -> String {
@@ -38,6 +80,15 @@ pub fn kernel_cmdline(board: &Board, partlabel: &str) -> String {
         "root=PARTLABEL={partlabel} rw rootwait {}",
         board.kernel_args
     )
+}
+
+/// The GPT partition number of `label` in the A/B layout (1-based; sizes do
+/// not change the order).
+pub fn slot_partition_number(label: &str) -> usize {
+    super::layout::ab_partitions(1, 1)
+        .iter()
+        .position(|p| p.label == label)
+        .map_or(0, |i| i + 1)
 }
 
 /// The ESP's grub.cfg. With the A/B script (`board/common/grub/keel-ab.cfg`,
@@ -58,10 +109,13 @@ pub fn grub_cfg(board: &Board, with_ab_script: bool) -> String {
          insmod search_label\n\
          insmod linux\n\
          \n\
-         # keel_boot_slot <slot letter A|B>: boots that slot's partition.\n\
+         # keel_boot_slot <slot letter A|B>: boots that slot's partition, found by\n\
+         # its number on the disk GRUB was loaded from: an OTA payload is one file\n\
+         # system for either slot, so its ext4 label need not be the slot's.\n\
+         regexp --set=1:keel_disk '^\\(([^,)]+)' \"$cmdpath\"\n\
          function keel_boot_slot {{\n\
-         \x20 if [ \"$1\" = \"B\" ]; then set keel_part=rootfs-b; else set keel_part=rootfs-a; fi\n\
-         \x20 search --no-floppy --label --set=root \"$keel_part\"\n\
+         \x20 if [ \"$1\" = \"B\" ]; then set keel_part=rootfs-b; set keel_gpt={gpt_b}; else set keel_part=rootfs-a; set keel_gpt={gpt_a}; fi\n\
+         \x20 if [ -n \"$keel_disk\" ]; then set root=\"$keel_disk,$keel_gpt\"; else search --no-floppy --label --set=root \"$keel_part\"; fi\n\
          \x20 echo \"keel: booting slot $1 ($keel_part)\"\n\
          \x20 linux /vmlinuz {cmdline} keel.slot=$1\n\
          \x20 initrd /initrd.img\n\
@@ -70,6 +124,8 @@ pub fn grub_cfg(board: &Board, with_ab_script: bool) -> String {
          \n",
         board = board.name,
         cmdline = kernel_cmdline(board, "$keel_part"),
+        gpt_a = format!("gpt{}", slot_partition_number("rootfs-a")),
+        gpt_b = format!("gpt{}", slot_partition_number("rootfs-b")),
     );
     if with_ab_script {
         out.push_str(
@@ -140,6 +196,11 @@ baud = {baud}
 [ui]
 backend = "{ui_backend}"
 
+# DEV IMAGE ONLY: the boot test's virtual scanner (keel-uinput-scan through
+# /dev/uinput, started when the virtio-serial port {scanner_port} exists).
+[scanner]
+events = "{scanner_link}"
+
 [tax]
 mode = "inclusive"
 rounding = "half-up"
@@ -176,6 +237,8 @@ pin = "0000"
         console = board.console_device,
         baud = board.console_baud,
         ui_backend = board.ui_backend,
+        scanner_port = TEST_SCANNER_PORT,
+        scanner_link = TEST_SCANNER_LINK,
     )
 }
 
@@ -222,6 +285,20 @@ mod tests {
     fn grub_cfg_boots_slot_a_by_label_without_the_ab_script() {
         let cfg = grub_cfg(&QEMU_X86_64, false);
         assert!(cfg.contains("search --no-floppy --label --set=root \"$keel_part\""));
+        // The slot is found by partition number on GRUB's own disk first.
+        assert!(
+            cfg.contains("regexp --set=1:keel_disk '^\\(([^,)]+)' \"$cmdpath\""),
+            "{cfg}"
+        );
+        assert!(
+            cfg.contains("set keel_part=rootfs-b; set keel_gpt=gpt3;"),
+            "{cfg}"
+        );
+        assert!(
+            cfg.contains("set keel_part=rootfs-a; set keel_gpt=gpt2;"),
+            "{cfg}"
+        );
+        assert!(cfg.contains("set root=\"$keel_disk,$keel_gpt\""), "{cfg}");
         assert!(cfg.contains("linux /vmlinuz root=PARTLABEL=$keel_part rw rootwait"));
         assert!(cfg.contains("console=ttyS1,115200"), "{cfg}");
         assert!(cfg.trim_end().ends_with("keel_boot_slot A"));

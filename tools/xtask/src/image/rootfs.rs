@@ -279,6 +279,8 @@ pub struct KeelFiles<'a> {
     pub board_toml: &'a Path,
     /// board/common/systemd.
     pub units: &'a Path,
+    /// keel-uinput-scan (the boot test's virtual scanner; dev image only).
+    pub uinput_scan: &'a Path,
     /// The dev OTA signing key's public half (`keel-dev.pub`), trusted by
     /// the image's terminal.
     pub ota_public_key: &'a Path,
@@ -306,6 +308,28 @@ pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) 
     fs::copy(keel.tflite, bin.join("libtensorflowlite_c.so"))
         .context("installing libtensorflowlite_c.so")?;
     check_libraries(out, &bin.join("keel-kiosk"))?;
+    let tools = out.join(files::TEST_TOOLS_DIR.trim_start_matches('/'));
+    fs::create_dir_all(&tools)?;
+    cmd::run(
+        Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(tools.join("keel-uinput-scan"))
+            .arg(keel.uinput_scan),
+    )
+    .context("installing keel-uinput-scan")?;
+    check_needed(out, &tools, &[tools.join("keel-uinput-scan")])?;
+    fs::write(
+        out.join("etc/systemd/system")
+            .join(files::TEST_SCANNER_UNIT),
+        files::test_scanner_unit(),
+    )?;
+    let rules = out.join("etc/udev/rules.d");
+    fs::create_dir_all(&rules)?;
+    fs::write(
+        rules.join("90-keel-test-scanner.rules"),
+        files::test_scanner_udev_rule(),
+    )?;
     let etc_keel = out.join("etc/keel");
     // The OTA signing keys the terminal trusts ([ota] trusted_keys_dir's
     // default): the build's dev key only (docs/image.md); a production image
@@ -389,9 +413,19 @@ fn install_units(board: &Board, tree: &Path, units: &Path) -> Result<()> {
 /// at boot, as a unit that never starts.
 fn check_libraries(tree: &Path, kiosk: &Path) -> Result<()> {
     let bin_dir = kiosk.parent().unwrap_or(tree);
+    check_needed(
+        tree,
+        bin_dir,
+        &[kiosk.to_path_buf(), bin_dir.join("libtensorflowlite_c.so")],
+    )
+}
+
+/// Checks every NEEDED library of `elfs` is in `bin_dir` or the tree's
+/// library directories.
+fn check_needed(tree: &Path, bin_dir: &Path, elfs: &[PathBuf]) -> Result<()> {
     let mut missing = Vec::new();
-    for elf in [kiosk.to_path_buf(), bin_dir.join("libtensorflowlite_c.so")] {
-        for lib in needed(&elf)? {
+    for elf in elfs {
+        for lib in needed(elf)? {
             let found = [
                 bin_dir.to_path_buf(),
                 tree.join("usr/lib/x86_64-linux-gnu"),
