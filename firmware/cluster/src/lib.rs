@@ -12,6 +12,7 @@
 //!   configurations and the cloud's check of a store client).
 //! - `transport`: QUIC (quinn on smol): one connection per peer pair, a stream per
 //!   purpose, length-prefixed frames with a size bound, reconnect with backoff.
+//! - `transport_frame`: the sans-IO decoder of those frames (fuzzed).
 //! - `discovery`: `_keel._udp` registration and browsing through Avahi (zeroconf).
 //! - `raft`: raft-rs `RawNode` driver and its redb storage.
 //! - `proof`: signing this terminal's replicated records and verifying other
@@ -29,3 +30,4 @@ pub mod proof;
 pub mod raft;
 pub mod tls;
 pub mod transport;
+pub mod transport_frame;

@@ -57,6 +57,10 @@ use smol::Task;
 
 use crate::identity::{terminal_dns_name, TerminalIdentity};
 use crate::tls;
+use crate::transport_frame::FrameDecoder;
+
+/// Bytes read from a channel stream at a time (frames may span reads).
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Default bound on one frame's payload: 4 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 4 * 1024 * 1024;
@@ -1481,68 +1485,51 @@ impl Inner {
             }
             seen[channel.index()] = true;
         }
+        let mut frames = FrameDecoder::new(self.max_frame);
+        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
-            let mut header = [0u8; 4];
-            match read_exact_counting(&mut stream, &mut header).await {
-                ReadOutcome::Full => {}
-                ReadOutcome::Finished(0) => return Ok(()),
-                ReadOutcome::Finished(n) => {
-                    return Err(format!(
-                        "truncated frame header on {channel:?} ({n} of 4 bytes)"
-                    ))
-                }
-                ReadOutcome::Failed(e) => {
+            let n = match stream.read(&mut chunk).await {
+                Ok(Some(n)) => n,
+                Ok(None) => return frames.finish().map_err(|e| format!("{e} on {channel:?}")),
+                Err(e) => {
                     log::debug!(
                         "transport: {}: {channel:?} stream from {peer} ended: {e}",
                         self.me
                     );
                     return Ok(());
                 }
-            }
-            let len = u32::from_be_bytes(header) as usize;
-            if len > self.max_frame {
-                return Err(format!(
-                    "frame of {len} bytes on {channel:?} exceeds the limit of {} bytes",
-                    self.max_frame
-                ));
-            }
-            let mut payload = vec![0u8; len];
-            match read_exact_counting(&mut stream, &mut payload).await {
-                ReadOutcome::Full => {}
-                ReadOutcome::Finished(n) => {
-                    return Err(format!(
-                        "truncated frame on {channel:?} ({n} of {len} bytes)"
-                    ))
-                }
-                ReadOutcome::Failed(e) => {
-                    log::debug!(
-                        "transport: {}: {channel:?} stream from {peer} ended: {e}",
-                        self.me
-                    );
-                    return Ok(());
-                }
-            }
-            {
-                let mut peers = lock(&self.peers);
-                match peers.get_mut(&peer) {
-                    Some(p)
-                        if p.active
-                            .as_ref()
-                            .is_some_and(|a| a.conn.stable_id() == conn.stable_id()) =>
-                    {
-                        p.received += 1;
-                        p.last_seen = Some(Instant::now());
+            };
+            let mut rest = &chunk[..n];
+            while !rest.is_empty() {
+                let (used, frame) = frames
+                    .push(rest)
+                    .map_err(|e| format!("{e} on {channel:?}"))?;
+                rest = &rest[used..];
+                let Some(payload) = frame else {
+                    continue;
+                };
+                {
+                    let mut peers = lock(&self.peers);
+                    match peers.get_mut(&peer) {
+                        Some(p)
+                            if p.active
+                                .as_ref()
+                                .is_some_and(|a| a.conn.stable_id() == conn.stable_id()) =>
+                        {
+                            p.received += 1;
+                            p.last_seen = Some(Instant::now());
+                        }
+                        // Replaced or forgotten: drop what the old connection still carries.
+                        _ => return Ok(()),
                     }
-                    // Replaced or forgotten: drop what the old connection still carries.
-                    _ => return Ok(()),
                 }
+                self.emit(TransportEvent::Message(Incoming {
+                    from: peer,
+                    channel,
+                    payload,
+                }))
+                .await;
             }
-            self.emit(TransportEvent::Message(Incoming {
-                from: peer,
-                channel,
-                payload,
-            }))
-            .await;
         }
     }
 
@@ -1673,9 +1660,9 @@ async fn send_tagged_boot_id(
 /// The boot id after a welcome's or hello's tag; 0 if the stream ends first.
 async fn read_boot_id(stream: &mut RecvStream) -> u64 {
     let mut boot = [0u8; 8];
-    match read_exact_counting(stream, &mut boot).await {
-        ReadOutcome::Full => u64::from_be_bytes(boot),
-        _ => 0,
+    match stream.read_exact(&mut boot).await {
+        Ok(()) => u64::from_be_bytes(boot),
+        Err(_) => 0,
     }
 }
 
@@ -1690,24 +1677,4 @@ fn clean_tls_reason(reason: &str) -> String {
         }
         None => reason.to_string(),
     }
-}
-
-enum ReadOutcome {
-    Full,
-    /// The stream finished after this many bytes of the buffer.
-    Finished(usize),
-    Failed(quinn::ReadError),
-}
-
-/// Like `read_exact`, but says how many bytes arrived before the stream finished.
-async fn read_exact_counting(stream: &mut RecvStream, buf: &mut [u8]) -> ReadOutcome {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match stream.read(&mut buf[filled..]).await {
-            Ok(Some(n)) => filled += n,
-            Ok(None) => return ReadOutcome::Finished(filled),
-            Err(e) => return ReadOutcome::Failed(e),
-        }
-    }
-    ReadOutcome::Full
 }

@@ -4,27 +4,27 @@
 //! thread, with a bounded request size and read/write timeouts; anything that
 //! is not a well-formed `GET` gets a 4xx answer.
 //!
-//! Owns: the listening socket and the request parsing. Must not change any
-//! state: it only reads the node (one cheap journal read under the lock), the
-//! cluster's and the uplink's status.
+//! Owns: the listening socket and the answers (`request` reads and parses
+//! requests). Must not change any state: it only reads the node (one cheap
+//! journal read under the lock), the cluster's and the uplink's status.
 
 pub mod disk;
 pub mod report;
+pub mod request;
 
 pub use disk::disk_free_pct;
+pub use request::MAX_REQUEST;
 
 use crate::cluster_runtime::ClusterLink;
 use crate::node::{Node, FIRMWARE_VERSION};
 use crate::uplink_runtime::{self, UplinkView};
-use std::io::{Read, Write};
+use request::HealthRequest;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
-
-/// Largest request head accepted (request line and headers).
-pub const MAX_REQUEST: usize = 8 * 1024;
 
 /// How long a client may take to send its request, or to take the answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -162,102 +162,26 @@ fn serve(listener: TcpListener, sources: Sources, stop: Arc<AtomicBool>) {
     }
 }
 
-/// What a request asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Request {
-    Health,
-    /// An error answer: status code, reason phrase, message.
-    Error(u16, &'static str, String),
-}
-
-/// Parses a request head (everything before the blank line).
-fn parse(head: &[u8]) -> Request {
-    let bad = |m: &str| Request::Error(400, "Bad Request", m.to_string());
-    let Ok(text) = std::str::from_utf8(head) else {
-        return bad("request is not text");
-    };
-    let mut lines = text.split("\r\n");
-    let line = lines.next().unwrap_or("");
-    let parts: Vec<&str> = line.split(' ').collect();
-    let [method, target, version] = parts.as_slice() else {
-        return bad("malformed request line");
-    };
-    if !matches!(*version, "HTTP/1.1" | "HTTP/1.0") {
-        return bad("only HTTP/1.0 and HTTP/1.1 are spoken here");
-    }
-    if lines.any(|h| !h.is_empty() && !h.contains(':')) {
-        return bad("malformed header");
-    }
-    let path = target.split('?').next().unwrap_or("");
-    match (*method, path) {
-        ("GET", "/health") => Request::Health,
-        ("GET", _) => Request::Error(
-            404,
-            "Not Found",
-            format!("no such resource {path}; try /health"),
-        ),
-        (m, _) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) => Request::Error(
-            405,
-            "Method Not Allowed",
-            format!("method {m} not allowed; use GET"),
-        ),
-        _ => bad("malformed method"),
-    }
-}
-
-/// Reads the request head, up to [`MAX_REQUEST`] bytes.
-fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, Request> {
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return Ok(buf);
-        }
-        if buf.len() > MAX_REQUEST {
-            return Err(Request::Error(
-                400,
-                "Bad Request",
-                format!("request head exceeds {MAX_REQUEST} bytes"),
-            ));
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Err(Request::Error(
-                    400,
-                    "Bad Request",
-                    "incomplete request".into(),
-                ));
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => {
-                return Err(Request::Error(400, "Bad Request", format!("reading: {e}")));
-            }
-        }
-    }
-}
-
 fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let request = match read_head(&mut stream) {
-        Ok(head) => parse(&head),
-        Err(e) => e,
-    };
-    let (code, phrase, body) = match request {
-        Request::Health => {
+    let (code, phrase, body) = match request::read_request(&mut stream) {
+        Ok(HealthRequest::Health) => {
             let (healthy, v) = report::report(&gather(sources));
             // 200 either way: the body says healthy or degraded (a load balancer
             // must not take a degraded but selling terminal out).
             let _ = healthy;
             (200, "OK", v.to_string())
         }
-        Request::Error(code, phrase, msg) => (
-            code,
-            phrase,
-            serde_json::json!({ "error": msg }).to_string(),
-        ),
+        Err(e) => {
+            let (code, phrase) = e.status();
+            (
+                code,
+                phrase,
+                serde_json::json!({ "error": e.to_string() }).to_string(),
+            )
+        }
     };
     let response = format!(
         "HTTP/1.1 {code} {phrase}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}",
@@ -270,6 +194,7 @@ fn answer(mut stream: TcpStream, sources: &Sources) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn get(addr: SocketAddr, raw: &[u8]) -> String {
         let mut s = TcpStream::connect(addr).unwrap();
@@ -278,26 +203,6 @@ mod tests {
         let mut out = String::new();
         let _ = s.read_to_string(&mut out);
         out
-    }
-
-    #[test]
-    fn parses_requests_and_refuses_bad_ones() {
-        assert_eq!(parse(b"GET /health HTTP/1.1\r\nHost: x"), Request::Health);
-        assert_eq!(parse(b"GET /health?x=1 HTTP/1.0"), Request::Health);
-        for (raw, code) in [
-            (&b"GET /nope HTTP/1.1"[..], 404),
-            (b"POST /health HTTP/1.1", 405),
-            (b"GET /health", 400),
-            (b"GET /health HTTP/2", 400),
-            (b"\xff\xfe", 400),
-            (b"GET /health HTTP/1.1\r\nno colon here", 400),
-            (b"get /health HTTP/1.1", 400),
-        ] {
-            match parse(raw) {
-                Request::Error(c, _, _) => assert_eq!(c, code, "{raw:?}"),
-                r => panic!("{raw:?} parsed as {r:?}"),
-            }
-        }
     }
 
     #[test]

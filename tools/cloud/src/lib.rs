@@ -8,6 +8,7 @@
 //! - `init`: the cloud directory (certificates, admin token, settings);
 //! - `server`: the QUIC endpoint and the uplink sessions of store leaders;
 //! - `http`: the HTTP/1.1 endpoint (routes) and the small client the admin commands use;
+//! - `http_request`: the request reader with its bounds (std only; fuzzed);
 //! - `status`: health figures, alerts and the status view;
 //! - `report`: the sales report (text and CSV), orders, flags and stock as text;
 //! - `flagged`: the sales terminals flagged for risk review, as text and JSON;
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod customer;
 pub mod flagged;
 pub mod http;
+pub mod http_request;
 pub mod init;
 pub mod release;
 pub mod release_cli;

@@ -8,6 +8,9 @@
 //! channel (`keel_terminal::cluster_runtime::decode_control_reencoded`), the
 //! replicated uplink marks (`UplinkMarks::decode`) and a peer's mDNS TXT
 //! record (`keel_cluster::discovery::txt::parse`).
+//! The framing under them: the transport's channel streams
+//! (`keel_cluster::transport_frame::FrameDecoder`) and the uplink session's
+//! frames (`keel_uplink::wire::frame_len`, then the uplink message decoders).
 //!
 //! Property for each message: what decodes re-encodes to bytes that decode to
 //! the same message.
@@ -198,5 +201,100 @@ pub fn mdns_txt(data: &[u8]) {
             "fingerprint {:?} accepted",
             peer.fingerprint
         );
+    }
+}
+
+/// Bounds the transport stream mode picks from (bits 4-6 of the selector).
+const FRAME_BOUNDS: [usize; 8] = [
+    keel_cluster::transport::DEFAULT_MAX_FRAME,
+    0,
+    1,
+    16,
+    255,
+    4096,
+    65536,
+    1 << 20,
+];
+
+/// `data` as a stream of frames: a selector byte, then the stream. Selector
+/// bit 7 clear: a transport channel stream after its tag, with the bound
+/// picked by bits 4-6, arriving in pieces of bits 0-3 + 1 bytes. Bit 7 set:
+/// the uplink session's stream, each body decoded as a cloud message (bit 4
+/// clear) or a store message.
+///
+/// Properties (transport): the frames and the error do not depend on the
+/// pieces; frames are within the bound and re-encode to the stream; a refused
+/// length is above the bound. (Uplink): a length `frame_len` accepts is
+/// 1..=MAX_MESSAGE_BYTES and `frame` rebuilds the prefix; decoded messages
+/// round-trip.
+pub fn transport_frames(data: &[u8]) {
+    use keel_cluster::transport_frame::{decode_stream, encode_frame, FrameDecoder, FrameError};
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
+    if selector & 0x80 != 0 {
+        return uplink_frames(selector & 0x10 == 0, stream);
+    }
+    let max = FRAME_BOUNDS[usize::from(selector >> 4) & 7];
+    let step = usize::from(selector & 0x0f) + 1;
+    let whole = decode_stream(stream, max);
+    let mut decoder = FrameDecoder::new(max);
+    let mut frames = Vec::new();
+    let pieces = (|| {
+        for piece in stream.chunks(step) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let (used, frame) = decoder.push(rest)?;
+                assert!(used > 0, "the decoder used nothing of {} bytes", rest.len());
+                rest = &rest[used..];
+                frames.extend(frame);
+            }
+        }
+        decoder.finish()
+    })()
+    .map(|()| frames);
+    assert_eq!(whole, pieces, "the frames depend on the pieces");
+    match whole {
+        Ok(frames) => {
+            assert!(frames.iter().all(|f| f.len() <= max), "a frame above {max}");
+            let again: Vec<u8> = frames
+                .iter()
+                .flat_map(|f| encode_frame(f).expect("a bounded frame has a u32 length"))
+                .collect();
+            assert_eq!(again, stream, "the frames do not re-encode to the stream");
+        }
+        Err(FrameError::TooLarge { len, max: m }) => assert!(len > m && m == max),
+        Err(_) => {}
+    }
+}
+
+/// The uplink session's reading loop over `stream` (see [`transport_frames`]).
+fn uplink_frames(from_cloud: bool, stream: &[u8]) {
+    use keel_uplink::wire::{frame, frame_len, CloudMessage, StoreMessage, MAX_MESSAGE_BYTES};
+    let mut rest = stream;
+    while let Some(prefix) = rest.first_chunk::<4>() {
+        let Ok(n) = frame_len(*prefix) else {
+            return;
+        };
+        assert!(
+            (1..=MAX_MESSAGE_BYTES).contains(&n),
+            "frame_len accepted {n}"
+        );
+        let Some(body) = rest.get(4..4 + n) else {
+            return;
+        };
+        assert_eq!(
+            frame(body),
+            rest[..4 + n],
+            "frame does not rebuild the prefix"
+        );
+        if from_cloud {
+            if let Ok(m) = CloudMessage::decode(body) {
+                assert_eq!(CloudMessage::decode(&m.encode()).ok(), Some(m));
+            }
+        } else if let Ok(m) = StoreMessage::decode(body) {
+            assert_eq!(StoreMessage::decode(&m.encode()).ok(), Some(m));
+        }
+        rest = &rest[4 + n..];
     }
 }

@@ -3,12 +3,14 @@
 //! `input_event` stream through `scanner::source::decode_reader` (event
 //! reader and wedge decoder), a serial scanner's lines through
 //! `scanner::serial::LineDecoder` and a scale's serial stream through
-//! `scale::FrameParser` (Toledo and CAS framing and parsers).
+//! `scale::FrameParser` (Toledo and CAS framing and parsers); a print job
+//! file read back from the durable spool (`keel_devices::spool::Spool::open`).
 //!
 //! Properties: a status is only built from bytes with the reply's fixed bits;
 //! a scan is non-empty text with no control character but GS; a stable
 //! reading weighs more than zero and, within the range the protocol's encoder
-//! writes, a reading re-encoded parses back the same.
+//! writes, a reading re-encoded parses back the same; a job file is either
+//! indexed as its job or set aside as corrupt, never lost and never fatal.
 
 use keel_devices::link::Link;
 use keel_devices::scale::{cas, toledo, FrameParser, ScaleProtocol, ScaleState};
@@ -226,4 +228,61 @@ pub fn scale_selector(protocol: ScaleProtocol) -> u8 {
         ScaleProtocol::CasContinuous => 2,
         ScaleProtocol::CasRequest => 3,
     }
+}
+
+/// Magic and header length of a spool job file (`keel_devices::spool`'s
+/// record layout: magic, payload length u32 LE, CRC-32 u32 LE).
+const JOB_HEADER_LEN: usize = 16;
+
+thread_local! {
+    /// Where the spools of this thread's inputs are made (tmpfs when there is one).
+    static SPOOL_ROOT: Option<tempfile::TempDir> = {
+        let shm = std::path::Path::new("/dev/shm");
+        if shm.is_dir() {
+            tempfile::tempdir_in(shm).ok()
+        } else {
+            tempfile::tempdir().ok()
+        }
+    };
+}
+
+/// `data` as a print job file found in the spool's pending area at start:
+/// a mode byte (bit 0: make the header's length and CRC right, so the job
+/// decoder is reached) and the file's bytes. The spool is opened as the
+/// printer worker opens it after a restart.
+pub fn print_spool_job(data: &[u8]) {
+    use keel_devices::spool::{JobId, Spool};
+    let Some((&mode, file)) = data.split_first() else {
+        return;
+    };
+    let mut file = file.to_vec();
+    if mode & 1 == 1 && file.len() >= JOB_HEADER_LEN {
+        let payload_len = (file.len() - JOB_HEADER_LEN) as u32;
+        let crc = keel_ota::ubootenv::crc32(&file[JOB_HEADER_LEN..]);
+        file[8..12].copy_from_slice(&payload_len.to_le_bytes());
+        file[12..16].copy_from_slice(&crc.to_le_bytes());
+    }
+    SPOOL_ROOT.with(|root| {
+        let Some(root) = root else {
+            return;
+        };
+        let dir = root.path().join("spool");
+        let _ = std::fs::remove_dir_all(&dir);
+        let pending = dir.join("pending");
+        std::fs::create_dir_all(&pending).expect("creating the spool's pending area");
+        let name = "00000000000000000001.job";
+        std::fs::write(pending.join(name), &file).expect("writing the job file");
+        let spool = Spool::open(&dir).expect("a damaged job file must not stop the spool");
+        let set_aside = pending.join(format!("{name}.corrupt")).exists();
+        match spool.pending().as_slice() {
+            [] => assert!(set_aside, "the job file was neither indexed nor set aside"),
+            [meta] => {
+                assert!(!set_aside, "indexed and set aside");
+                assert_eq!(meta.id, JobId(1), "the job in file 1 has another id");
+                let job = spool.get(JobId(1)).expect("an indexed job reads back");
+                assert_eq!(job.meta(), *meta);
+            }
+            more => panic!("one file gave {} jobs", more.len()),
+        }
+    });
 }

@@ -2,8 +2,10 @@
 //! console lines, config files, journal records read back from disk, wire
 //! messages between terminals and to the cloud, printer status replies,
 //! scanner and scale streams, catalog imports, OTA bundle headers and
-//! manifests, model manifests, bootloader environments, board files and PNG
-//! pictures for product recognition.
+//! manifests, model manifests, bootloader environments, board files, PNG
+//! pictures and V4L2 camera buffers for product recognition, the framing of
+//! the terminals' and the uplink's QUIC streams, and the HTTP requests of the
+//! cloud and of the terminal's health endpoint.
 //!
 //! Each target is a plain function `fn(&[u8])` that hands the bytes to the
 //! very function production calls on outside input and checks what must hold
@@ -25,6 +27,7 @@ pub mod config;
 pub mod console;
 pub mod devices;
 pub mod frame;
+pub mod http;
 pub mod journal;
 pub mod ota;
 pub mod seeds;
@@ -64,6 +67,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ubootenv", ota::ubootenv),
     ("ubootenv_config", ota::ubootenv_config),
     ("png_frame", frame::png_frame),
+    ("transport_frames", cluster::transport_frames),
+    ("cloud_http_request", http::cloud_http_request),
+    ("health_request", http::health_request),
+    ("v4l2_frame", frame::v4l2_frame),
+    ("print_spool_job", devices::print_spool_job),
 ];
 
 /// The target called `name`, if there is one.

@@ -69,6 +69,34 @@ fn decodes(seed: &Seed) -> Option<Result<(), String>> {
                 .map(drop)
                 .map_err(|x| e(&x))
         }
+        "transport_frames" if b[0] & 0x80 == 0 && seed.name != "bound_16_then_too_large" => {
+            keel_cluster::transport_frame::decode_stream(
+                &b[1..],
+                keel_cluster::transport::DEFAULT_MAX_FRAME,
+            )
+            .map(drop)
+            .map_err(|x| e(&x))
+        }
+        "cloud_http_request" => {
+            keel_fuzz_targets::http::cloud_request::read_request(&mut &b[1..], |_| {
+                keel_fuzz_targets::http::cloud_request::MAX_BODY
+            })
+            .map(drop)
+            .map_err(|x| e(&x))
+        }
+        "health_request" if seed.name != "post" => {
+            keel_terminal::health::request::read_request(&mut &b[1..])
+                .map(drop)
+                .map_err(|x| e(&x))
+        }
+        "v4l2_frame" => {
+            let (format, buf) = b.split_at(keel_ai::camera::v4l2::FORMAT_SIZE);
+            let format = format.try_into().unwrap();
+            keel_ai::camera::v4l2::parse_format("/dev/video0", format)
+                .and_then(|g| g.convert(buf))
+                .map(drop)
+                .map_err(|x| e(&x))
+        }
         _ => return None,
     })
 }

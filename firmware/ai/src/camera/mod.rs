@@ -5,7 +5,7 @@
 
 mod dir;
 mod file;
-mod v4l2;
+pub mod v4l2;
 pub mod yuyv;
 
 pub use dir::{png_files, DirectorySource};

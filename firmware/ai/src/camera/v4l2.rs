@@ -20,14 +20,17 @@ const CAP_DEVICE_CAPS: u32 = 0x8000_0000;
 const BUF_TYPE_VIDEO_CAPTURE: u32 = 1;
 /// `V4L2_FIELD_NONE`.
 const FIELD_NONE: u32 = 1;
+/// Largest frame a driver may announce (`sizeimage`): the capture buffer is
+/// allocated from it. A 4K YUYV frame is 16.6 MB.
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
 /// `V4L2_PIX_FMT_YUYV` = fourcc('Y','U','Y','V').
 pub const PIX_FMT_YUYV: u32 = u32::from_le_bytes(*b"YUYV");
 /// Size of `struct v4l2_capability`.
-const CAPABILITY_SIZE: usize = 104;
+pub const CAPABILITY_SIZE: usize = 104;
 /// Offset of the `fmt` union in `struct v4l2_format` (it holds pointers, so pointer-aligned).
-const FORMAT_UNION_OFFSET: usize = std::mem::align_of::<*const u8>();
+pub const FORMAT_UNION_OFFSET: usize = std::mem::align_of::<*const u8>();
 /// Size of `struct v4l2_format` (type + padding + the 200-byte union).
-const FORMAT_SIZE: usize = FORMAT_UNION_OFFSET + 200;
+pub const FORMAT_SIZE: usize = FORMAT_UNION_OFFSET + 200;
 
 /// `_IOC(dir, 'V', nr, size)` as Linux encodes it on x86 and ARM.
 const fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
@@ -91,6 +94,14 @@ pub struct Geometry {
     pub size_image: u32,
 }
 
+impl Geometry {
+    /// Converts a buffer the driver filled (its first `len` bytes, as read()
+    /// returned them) into an RGB frame of this geometry.
+    pub fn convert(&self, buf: &[u8]) -> Result<Frame, CameraError> {
+        yuyv::to_frame(buf, self.width, self.height, self.bytes_per_line as usize)
+    }
+}
+
 /// A `struct v4l2_format` asking for YUYV capture at `width` x `height`.
 pub fn format_request(width: u32, height: u32) -> [u8; FORMAT_SIZE] {
     let mut b = [0u8; FORMAT_SIZE];
@@ -118,8 +129,34 @@ pub fn parse_format(device: &str, bytes: &[u8; FORMAT_SIZE]) -> Result<Geometry,
     }
     let width = u32_at(bytes, p);
     let height = u32_at(bytes, p + 4);
-    let bytes_per_line = u32_at(bytes, p + 16).max(width * 2);
-    let size_image = u32_at(bytes, p + 20).max(bytes_per_line * height);
+    let too_large = || CameraError::Unsupported {
+        device: device.to_string(),
+        problem: format!(
+            "driver answered a {width}x{height} frame of more than {MAX_FRAME_BYTES} bytes"
+        ),
+    };
+    if width == 0 || height == 0 {
+        return Err(CameraError::Unsupported {
+            device: device.to_string(),
+            problem: format!("driver answered an empty {width}x{height} frame"),
+        });
+    }
+    // Driver-stated u32s, computed in u64: a line cannot overflow, a frame
+    // saturates (and is then refused as too large).
+    let line = u64::from(width) * 2;
+    let bytes_per_line = u64::from(u32_at(bytes, p + 16)).max(line);
+    let size_image =
+        u64::from(u32_at(bytes, p + 20)).max(bytes_per_line.saturating_mul(u64::from(height)));
+    if size_image > MAX_FRAME_BYTES as u64 {
+        return Err(too_large());
+    }
+    // size_image is bounded; bytes_per_line exceeds it only in a frame of no
+    // lines, where a line too long for a u32 is refused all the same.
+    let (Ok(bytes_per_line), Ok(size_image)) =
+        (u32::try_from(bytes_per_line), u32::try_from(size_image))
+    else {
+        return Err(too_large());
+    };
     Ok(Geometry {
         width,
         height,
@@ -223,8 +260,7 @@ impl FrameSource for V4l2Source {
                 what: "read",
                 source,
             })?;
-        let g = self.geometry;
-        yuyv::to_frame(&self.buf[..n], g.width, g.height, g.bytes_per_line as usize)
+        self.geometry.convert(&self.buf[..n])
     }
 }
 
@@ -281,6 +317,34 @@ mod tests {
             parse_format("/dev/video0", &b),
             Err(CameraError::Unsupported { .. })
         ));
+    }
+
+    #[test]
+    fn impossible_geometries_are_refused_not_overflowed() {
+        // Found by the v4l2_frame fuzz target: a line of 0xe2e2e2e2 bytes x 3
+        // lines overflowed u32 (a panic in debug builds, a wrong buffer size in release).
+        let p = FORMAT_UNION_OFFSET;
+        for (width, height, line, size) in [
+            (4, 3, 0xe2e2_e2e2, 0),
+            (u32::MAX, 1, 0, 0),
+            (1 << 31, 0, 0, 0),
+            (640, 480, 0, u32::MAX),
+            (0xe800_0004, 0xafcc_e92b, 0, 0),
+            // Also found by it: 0 x 3.5 billion lines took a minute to convert.
+            (0, 0xd100_0000, 0, 0),
+            (640, 0, 0, 0),
+        ] {
+            let mut b = format_request(width, height);
+            put_u32(&mut b, p + 16, line);
+            put_u32(&mut b, p + 20, size);
+            assert!(
+                matches!(
+                    parse_format("/dev/video0", &b),
+                    Err(CameraError::Unsupported { .. })
+                ),
+                "{width}x{height} line {line} size {size}"
+            );
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub fn to_frame(buf: &[u8], width: u32, height: u32, stride: usize) -> Result<Fr
             actual: buf.len(),
         });
     }
+    if w == 0 || h == 0 {
+        // No pixels (and no per-line work for billions of empty lines).
+        return Ok(Frame::new(width, height, Vec::new())?);
+    }
     let mut rgb = Vec::with_capacity(w * h * 3);
     for row in 0..h {
         let start = row * stride;

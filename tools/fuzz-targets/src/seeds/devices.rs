@@ -150,5 +150,87 @@ pub(super) fn seeds(root: &Path) -> Result<Vec<Seed>, SeedError> {
             bytes,
         ));
     }
+    out.extend(spool_seeds()?);
+    Ok(out)
+}
+
+/// Spool time the job seeds carry instead of the clock's (seeds must not change).
+const SEED_CREATED_MS: u64 = 1_760_000_000_000;
+
+/// Length of the LEB128 varint (postcard's integers) at the start of `b`.
+fn varint_len(b: &[u8]) -> Option<usize> {
+    b.iter().position(|x| x & 0x80 == 0).map(|i| i + 1)
+}
+
+/// A job file with its spool time replaced by [`SEED_CREATED_MS`] and its
+/// header's length and CRC-32 made right again. The payload is postcard's
+/// (id, kind, label, created_ms, bytes): two varints, a length-prefixed
+/// label, then the time.
+fn fixed_time(file: &[u8]) -> Option<Vec<u8>> {
+    let (header, payload) = file.split_at_checked(16)?;
+    let mut at = varint_len(payload)?;
+    at += varint_len(&payload[at..])?;
+    let label_len = varint_len(&payload[at..])?;
+    let label = usize::from(*payload.get(at)?);
+    if label_len != 1 {
+        return None; // seed labels are short
+    }
+    at += 1 + label;
+    let time_len = varint_len(payload.get(at..)?)?;
+    let mut time = Vec::new();
+    let mut v = SEED_CREATED_MS;
+    while v >= 0x80 {
+        time.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    time.push(v as u8);
+    let new = [&payload[..at], &time, &payload[at + time_len..]].concat();
+    let mut out = header[..8].to_vec();
+    out.extend_from_slice(&(new.len() as u32).to_le_bytes());
+    out.extend_from_slice(&keel_ota::ubootenv::crc32(&new).to_le_bytes());
+    out.extend_from_slice(&new);
+    Some(out)
+}
+
+/// Print job files written by `keel_devices::spool::Spool::enqueue` (the
+/// printer worker's durable queue), read back from its pending area; mode
+/// byte 0 (as is) and 1 (header made right: the same bytes).
+fn spool_seeds() -> Result<Vec<Seed>, SeedError> {
+    use keel_devices::spool::{JobKind, Spool};
+    let dir = tempfile::tempdir().map_err(|e| SeedError::produce("a temporary directory", e))?;
+    let receipt = b"\x1b@\x1ba\x01KEEL DEMO STORE\n\x1ba\x00Coffee 250g      4.95\nTOTAL            4.95\n\x1dV\x42\x03";
+    let jobs = [
+        ("receipt", JobKind::Receipt, "receipt 1/17", &receipt[..]),
+        (
+            "kitchen",
+            JobKind::Kitchen,
+            "table 4",
+            b"\x1b@2x Soup\n\x1dV\x00",
+        ),
+        ("empty_test", JobKind::Test, "printer test", b""),
+    ];
+    let mut out = Vec::new();
+    for (name, kind, label, bytes) in jobs {
+        // A fresh spool each: every seed is job 1, as the target's file name says.
+        let spool_dir = dir.path().join(name);
+        let mut spool =
+            Spool::open(&spool_dir).map_err(|e| SeedError::produce("a print spool", e))?;
+        let id = spool
+            .enqueue(kind, label, bytes)
+            .map_err(|e| SeedError::produce("a print job", e))?;
+        let written = read(&spool_dir.join("pending").join(format!("{:020}.job", id.0)))?;
+        let file = fixed_time(&written)
+            .ok_or_else(|| SeedError::produce("a print job seed", "unexpected job file layout"))?;
+        out.push(Seed::new(
+            "print_spool_job",
+            name,
+            [&[0u8][..], &file].concat(),
+        ));
+    }
+    out.push(Seed::new(
+        "print_spool_job",
+        "receipt_header_made_right",
+        [&[1u8][..], &out[0].bytes[1..]].concat(),
+    ));
     Ok(out)
 }

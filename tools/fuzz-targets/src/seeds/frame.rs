@@ -1,6 +1,7 @@
-//! PNG seeds: small pictures in each colour type the decoder handles, written
+//! Picture seeds: small PNGs in each colour type the decoder handles, written
 //! by the png crate's encoder, and the smallest holdout picture of the
-//! product-recognition model.
+//! product-recognition model; V4L2 answers (`format_request` as a driver
+//! returns it, with and without line padding) followed by YUYV buffers.
 
 use super::{read, Seed, SeedError};
 use std::path::Path;
@@ -76,4 +77,26 @@ pub(super) fn seeds(root: &Path) -> Result<Vec<Seed>, SeedError> {
             read(&root.join("models/product-recognition/holdout/BATT-AA4.png"))?,
         ),
     ])
+}
+
+/// A driver's `VIDIOC_S_FMT` answer for YUYV `width` x `height` with
+/// `bytes_per_line`, then a buffer of `height` lines with a colour ramp.
+fn v4l2(width: u32, height: u32, bytes_per_line: u32) -> Vec<u8> {
+    use keel_ai::camera::v4l2::{format_request, FORMAT_UNION_OFFSET};
+    let mut out = format_request(width, height).to_vec();
+    let at = FORMAT_UNION_OFFSET + 16;
+    out[at..at + 4].copy_from_slice(&bytes_per_line.to_ne_bytes());
+    let size_image = bytes_per_line * height;
+    out[at + 4..at + 8].copy_from_slice(&size_image.to_ne_bytes());
+    out.extend((0..size_image).map(|i| (16 + i * 29 % 220) as u8));
+    out
+}
+
+/// The V4L2 seeds.
+pub(super) fn v4l2_seeds() -> Vec<Seed> {
+    vec![
+        Seed::new("v4l2_frame", "yuyv_4x3", v4l2(4, 3, 8)),
+        Seed::new("v4l2_frame", "yuyv_6x4_padded", v4l2(6, 4, 16)),
+        Seed::new("v4l2_frame", "yuyv_16x2", v4l2(16, 2, 32)),
+    ]
 }

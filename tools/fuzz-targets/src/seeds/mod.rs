@@ -8,6 +8,7 @@
 
 mod devices;
 mod frame;
+mod http;
 mod journal;
 mod ota;
 mod text;
@@ -86,5 +87,7 @@ pub fn all(root: &Path, key: &[u8]) -> Result<Vec<Seed>, SeedError> {
     out.extend(devices::seeds(root)?);
     out.extend(ota::seeds(key)?);
     out.extend(frame::seeds(root)?);
+    out.extend(frame::v4l2_seeds());
+    out.extend(http::seeds());
     Ok(out)
 }

@@ -1,7 +1,8 @@
 //! Wire message seeds, each encoded by the production encoder: raft messages
 //! and proposals, raft-rs conf changes, replication messages (carrying real
 //! journal records), control-channel messages, uplink marks, a TXT record and
-//! the store/cloud uplink messages.
+//! the store/cloud uplink messages; and streams of them framed as the
+//! transport and the uplink session frame them.
 
 use super::{Seed, SeedError};
 use crate::cluster::txt_data;
@@ -11,11 +12,14 @@ use keel_cluster::raft::codec::{
     encode_snapshot,
 };
 use keel_cluster::raft::{CommandEnvelope, ProposalId, StoreCommand};
+use keel_cluster::transport_frame::encode_frame;
 use keel_core::chain::ChainHash;
 use keel_core::ids::{StoreId, TerminalId};
 use keel_core::replication::{self, OriginProof, ReplicationMessage, VersionVector};
 use keel_terminal::cluster_runtime::decode_control_reencoded;
-use keel_uplink::wire::{Batch, BatchEntry, CloudMessage, EntryBody, StoreHealth, StoreMessage};
+use keel_uplink::wire::{
+    frame, Batch, BatchEntry, CloudMessage, EntryBody, StoreHealth, StoreMessage,
+};
 use keel_uplink::{OriginMark, UplinkMarks};
 use raft::eraftpb::{ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot};
 
@@ -349,5 +353,58 @@ pub(super) fn seeds() -> Result<Vec<Seed>, SeedError> {
     for (name, m) in cloud_messages {
         out.push(Seed::new("cloud_message", name, m.encode()));
     }
+    out.extend(stream_seeds(&out)?);
+    Ok(out)
+}
+
+/// Streams of frames made by the framing encoders from the message seeds:
+/// transport channel streams (raft, replication, control; whole and in
+/// pieces, one under a small bound) and uplink session streams both ways.
+fn stream_seeds(messages: &[Seed]) -> Result<Vec<Seed>, SeedError> {
+    let stream = |target: &str, frame: &dyn Fn(&[u8]) -> Option<Vec<u8>>| {
+        messages
+            .iter()
+            .filter(|m| m.target == target)
+            .map(|m| frame(&m.bytes))
+            .collect::<Option<Vec<Vec<u8>>>>()
+            .map(|frames| frames.concat())
+            .ok_or_else(|| SeedError::produce("a frame", "a message too long for a frame"))
+    };
+    let transport = |payload: &[u8]| encode_frame(payload);
+    let uplink = |payload: &[u8]| Some(frame(payload));
+    let mut out = Vec::new();
+    for (name, selector, target) in [
+        ("raft_whole", 0x0f, "raft_message"),
+        ("replication_pieces_of_3", 0x02, "replication_message"),
+        ("control_pieces_of_16", 0x0f, "cluster_control"),
+    ] {
+        let bytes = [vec![selector], stream(target, &transport)?].concat();
+        out.push(Seed::new("transport_frames", name, bytes));
+    }
+    // Bound 16 (selector bits 4-6 = 3): a short frame, an empty one, then one above it.
+    let small = [
+        encode_frame(b"abc"),
+        encode_frame(b""),
+        encode_frame(&[7; 17]),
+    ]
+    .into_iter()
+    .collect::<Option<Vec<Vec<u8>>>>()
+    .ok_or_else(|| SeedError::produce("a frame", "too long"))?
+    .concat();
+    out.push(Seed::new(
+        "transport_frames",
+        "bound_16_then_too_large",
+        [vec![0x30], small].concat(),
+    ));
+    out.push(Seed::new(
+        "transport_frames",
+        "uplink_from_cloud",
+        [vec![0x80], stream("cloud_message", &uplink)?].concat(),
+    ));
+    out.push(Seed::new(
+        "transport_frames",
+        "uplink_from_store",
+        [vec![0x90], stream("store_message", &uplink)?].concat(),
+    ));
     Ok(out)
 }
