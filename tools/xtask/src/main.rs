@@ -83,8 +83,12 @@ tasks:
   boot-test [--image FILE] [--board NAME] [--timeout S] [--smp N] [--ota]
         Boot the image (built first when missing) headless in qemu (TCG,
         OVMF), wait for keel's console on ttyS0, check status (models ready),
-        make a cash sale, verify the journal, power off through ACPI. Prints
-        BOOT image_mb=... boot_to_console_s=... boot_to_ui_s=...
+        scan a barcode through /dev/uinput, make a cash sale, verify the
+        journal, reset (slot marked good), power off through ACPI. --ota also
+        installs a signed bundle into slot B (reboot, committed) and a failing
+        one into slot A (three failed boots, rolled back to B); `cargo xtask
+        test` runs it with --ota. Prints BOOT image_mb=... boot_to_console_s=...
+        (and BOOT ota_install_s=... ota_rollback_s=... with --ota).
   yocto-lint
         Check yocto-layer/meta-keel without a Yocto build: oelint-adv (pinned,
         installed by setup into target/pyenv) over every recipe, append and
