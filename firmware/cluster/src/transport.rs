@@ -59,7 +59,7 @@ use crate::identity::{terminal_dns_name, TerminalIdentity};
 use crate::tls;
 use crate::transport_frame::FrameDecoder;
 
-/// Bytes read from a channel stream at a time (frames may span reads).
+/// Most bytes taken from a channel stream at a time (frames may span chunks).
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Default bound on one frame's payload: 4 MiB.
@@ -1486,10 +1486,9 @@ impl Inner {
             seen[channel.index()] = true;
         }
         let mut frames = FrameDecoder::new(self.max_frame);
-        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
-            let n = match stream.read(&mut chunk).await {
-                Ok(Some(n)) => n,
+            let chunk = match stream.read_chunk(READ_CHUNK, true).await {
+                Ok(Some(chunk)) => chunk.bytes,
                 Ok(None) => return frames.finish().map_err(|e| format!("{e} on {channel:?}")),
                 Err(e) => {
                     log::debug!(
@@ -1499,7 +1498,7 @@ impl Inner {
                     return Ok(());
                 }
             };
-            let mut rest = &chunk[..n];
+            let mut rest = &chunk[..];
             while !rest.is_empty() {
                 let (used, frame) = frames
                     .push(rest)
