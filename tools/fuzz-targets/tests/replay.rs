@@ -87,3 +87,33 @@ fn the_committed_corpus_is_what_make_corpus_writes() {
         );
     }
 }
+
+#[test]
+fn every_target_has_a_fuzz_binary_and_every_binary_a_target() {
+    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
+    let bins: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|n| *n != "keel-fuzz")
+        .collect();
+    for (name, _) in keel_fuzz_targets::TARGETS {
+        assert!(
+            bins.contains(name),
+            "{name} has no [[bin]] in fuzz/Cargo.toml"
+        );
+        assert!(
+            fuzz_dir()
+                .join("fuzz_targets")
+                .join(format!("{name}.rs"))
+                .is_file(),
+            "fuzz/fuzz_targets/{name}.rs is missing"
+        );
+    }
+    for bin in &bins {
+        assert!(
+            keel_fuzz_targets::target(bin).is_some(),
+            "fuzz/Cargo.toml builds {bin}, which is no target"
+        );
+    }
+}
