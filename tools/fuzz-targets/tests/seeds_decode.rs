@@ -97,6 +97,17 @@ fn decodes(seed: &Seed) -> Option<Result<(), String>> {
                 .map(drop)
                 .map_err(|x| e(&x))
         }
+        "print_spool_job" => {
+            let dir = tempfile::tempdir().unwrap();
+            let pending = dir.path().join("pending");
+            std::fs::create_dir_all(&pending).unwrap();
+            std::fs::write(pending.join("00000000000000000001.job"), &b[1..]).unwrap();
+            match keel_devices::spool::Spool::open(dir.path()).map(|s| s.pending_count()) {
+                Ok(1) => Ok(()),
+                Ok(n) => Err(format!("{n} jobs pending, the file was set aside")),
+                Err(x) => Err(e(&x)),
+            }
+        }
         _ => return None,
     })
 }
