@@ -19,6 +19,32 @@ use keel_core::profile::StoreProfile;
 use keel_core::sale::{RefundRecord, Sale};
 use keel_core::state::{receipt_keys, TerminalState};
 use keel_store::{Journal, ReadError};
+use thiserror::Error;
+
+/// Why a cashier step produced no action.
+#[derive(Debug, Error)]
+pub enum StepError {
+    /// The engine refused a step the workload believes valid (a violation).
+    #[error("{0}")]
+    Refused(String),
+    /// An earlier receipt could not be read because the journal is closed
+    /// after an I/O failure (a full disk whose reopen failed): keel-terminal's
+    /// `Node::sale` gives the same error, which the screen shows; the person
+    /// tries again later (the next commit reopens the journal).
+    #[error("receipt {receipt}: {source}")]
+    JournalUnavailable {
+        /// The receipt the step wanted to read.
+        receipt: u64,
+        /// The journal's read error (`ReadError::Unavailable`).
+        source: ReadError,
+    },
+}
+
+impl From<String> for StepError {
+    fn from(s: String) -> StepError {
+        StepError::Refused(s)
+    }
+}
 
 /// The random choices of one cashier step, drawn from the seed in a fixed order.
 #[derive(Clone, Debug)]
@@ -82,7 +108,8 @@ pub struct Action {
 }
 
 /// Decides the next cashier action on `state` and asks the engine for its
-/// events. An `Err` is the engine refusing a step the workload believes valid.
+/// events. An `Err` is the engine refusing a step the workload believes
+/// valid, or an earlier receipt unreadable while the journal is closed.
 pub fn decide(
     progress: &mut Progress,
     profile: &StoreProfile,
@@ -91,7 +118,7 @@ pub fn decide(
     draw: &Draw,
     target: u32,
     now: u64,
-) -> Result<Action, String> {
+) -> Result<Action, StepError> {
     let cashier: &User = &profile.users[0];
     let manager: &User = &profile.users[1];
     let engine = Engine::new(profile, state);
@@ -161,7 +188,7 @@ pub fn decide(
                             progress.cards_refused += 1;
                             None
                         }
-                        Err(e) => return Err(format!("card tender: {e}")),
+                        Err(e) => return Err(StepError::Refused(format!("card tender: {e}"))),
                     }
                 } else {
                     None
@@ -253,7 +280,7 @@ fn after_sale(
     state: &TerminalState,
     journal: &Journal,
     draw: &Draw,
-) -> Result<Option<Vec<EventBody>>, String> {
+) -> Result<Option<Vec<EventBody>>, StepError> {
     let last = state.counters.last_receipt;
     let roll = draw.roll;
     if (8..14).contains(&roll) && last > 0 {
@@ -268,7 +295,13 @@ fn after_sale(
         }
         let no = ReceiptNo(first + draw.pick % (last - first + 1));
         let rec = sale_record(journal, state.terminal, no)
-            .map_err(|e| format!("receipt {}: {e}", no.0))?
+            .map_err(|e| match e {
+                ReadError::Unavailable => StepError::JournalUnavailable {
+                    receipt: no.0,
+                    source: e,
+                },
+                e => StepError::Refused(format!("receipt {}: {e}", no.0)),
+            })?
             .ok_or_else(|| format!("acknowledged receipt {} not in the receipt index", no.0))?;
         if rec.voided {
             return Ok(None);
@@ -305,7 +338,7 @@ fn after_sale(
             return engine
                 .refund(Some(manager), &rec.sale, rec.voided, &rec.refunds, &req)
                 .map(|(e, _)| Some(e))
-                .map_err(|e| format!("refund of receipt {}: {e}", no.0));
+                .map_err(|e| StepError::Refused(format!("refund of receipt {}: {e}", no.0)));
         }
         let same_shift = state
             .shift
@@ -317,7 +350,7 @@ fn after_sale(
         return engine
             .void_sale(Some(manager), &rec.sale, rec.voided, &rec.refunds)
             .map(Some)
-            .map_err(|e| format!("void of receipt {}: {e}", no.0));
+            .map_err(|e| StepError::Refused(format!("void of receipt {}: {e}", no.0)));
     }
     if (14..20).contains(&roll) {
         let open: Vec<String> = state
@@ -333,7 +366,7 @@ fn after_sale(
         return engine
             .kitchen_advance(Some(cashier), pick)
             .map(|(e, _)| Some(e))
-            .map_err(|e| format!("kitchen advance {pick}: {e}"));
+            .map_err(|e| StepError::Refused(format!("kitchen advance {pick}: {e}")));
     }
     Ok(None)
 }

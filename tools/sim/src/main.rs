@@ -184,6 +184,7 @@ fn main() -> ExitCode {
         total.torn_power_cuts += out.faults.torn_power_cuts;
         total.torn_writes_kept += out.faults.torn_writes_kept;
         total.commits_cut_by_power += out.faults.commits_cut_by_power;
+        total.lookups_refused_unavailable += out.faults.lookups_refused_unavailable;
         total.paper_outs += out.faults.paper_outs;
         total.print_attempts_without_paper += out.faults.print_attempts_without_paper;
         if out.violations.is_empty() {
@@ -236,8 +237,8 @@ fn main() -> ExitCode {
         total.lost, total.duplicated, total.reordered, total.partitions, total.heals, total.power_cuts, total.clock_jumps, total.cloud_outages, total.uploader_changes
     );
     say!(
-        "disk faults: full-periods {} full-refusals {} restarts-refused-full {} torn-power-cuts {} torn-writes-kept {} commits-cut-by-power {}",
-        total.disk_full_periods, total.disk_full_refusals, total.restarts_refused_disk_full, total.torn_power_cuts, total.torn_writes_kept, total.commits_cut_by_power
+        "disk faults: full-periods {} full-refusals {} restarts-refused-full {} torn-power-cuts {} torn-writes-kept {} commits-cut-by-power {} lookups-refused-unavailable {}",
+        total.disk_full_periods, total.disk_full_refusals, total.restarts_refused_disk_full, total.torn_power_cuts, total.torn_writes_kept, total.commits_cut_by_power, total.lookups_refused_unavailable
     );
     say!(
         "printer faults: paper-outs {} print-attempts-without-paper {}",

@@ -72,6 +72,9 @@ pub struct Faults {
     pub torn_writes_kept: u64,
     /// Cashier commits that failed because the power went mid-commit (not acknowledged).
     pub commits_cut_by_power: u64,
+    /// Cashier lookups of an earlier receipt refused because the journal was
+    /// closed after a failed reopen (shown on screen; the cashier tried again later).
+    pub lookups_refused_unavailable: u64,
     /// Times a receipt printer ran out of paper (a new roll 10 s to 5 min later).
     pub paper_outs: u64,
     /// Print attempts that found the printer out of paper (the job waited).
@@ -200,8 +203,9 @@ struct World {
     chaos: bool,
     /// The kinds of fault this run may inject.
     allowed: FaultMask,
-    /// Whether the raft leader still proposes store decisions (off for the
-    /// last seconds of the run, so the last commit reaches every member).
+    /// Whether the raft leader still proposes store decisions and the cloud
+    /// still publishes (off for the last seconds of the run, so the last
+    /// commit reaches every member and the cloud).
     deciding: bool,
 }
 
@@ -612,6 +616,10 @@ impl World {
         // Cashiers.
         let ids: Vec<TerminalId> = self.members.iter().copied().collect();
         for t in ids {
+            // A disk that lost its power during this step (a replica or
+            // downlink commit struck the armed loss): the terminal is off now,
+            // its cashier cannot act on it.
+            self.cut_if_power_lost(t);
             let n = &self.nodes[&t];
             if n.running.is_none() && self.chaos && self.now >= n.down_until_ms {
                 self.restart(t);
@@ -859,6 +867,13 @@ impl World {
             now,
         ) {
             Ok(a) => a,
+            // Only a full disk may keep the journal closed; with a healthy
+            // disk an unreadable journal stays a violation.
+            Err(e @ cashier::StepError::JournalUnavailable { .. }) if node.disk.is_full() => {
+                log::debug!("terminal {}: step shown as an error: {e}", t.0);
+                self.faults.lookups_refused_unavailable += 1;
+                return;
+            }
             Err(e) => {
                 self.violations.push(format!(
                     "terminal {}: engine refused a valid cashier step: {e}",

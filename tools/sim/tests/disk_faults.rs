@@ -157,3 +157,72 @@ fn a_full_disk_refuses_a_commit_with_disk_full_and_sells_again_once_freed() {
     assert_eq!(t.journal.last_seq(), seq + 1);
     t.journal.verify().unwrap();
 }
+
+/// What keel-terminal's `Node::sale` meets after a full disk refused a
+/// commit: keel-store reopens redb at once, and reopening writes nothing, so
+/// a receipt lookup still reads while the disk is full (the closed journal a
+/// cashier would see as "storage unavailable" takes a reopen that failed,
+/// which a dead disk gives, not a full one), and selling resumes once freed.
+#[test]
+fn after_a_full_disk_refused_a_commit_receipts_still_read_and_selling_resumes_once_freed() {
+    let disk = CrashDisk::new(false);
+    let mut t = journal_with_commits(&disk, 0);
+    let p = t.profile.clone();
+    let now = 1_790_000_000_000;
+    let cashier = &p.users[0];
+    let ev = Engine::new(&p, &t.state).new_sale(Some(cashier)).unwrap();
+    t.commit(ev, now).unwrap();
+    let ev = Engine::new(&p, &t.state)
+        .add_item(
+            Some(cashier),
+            keel_core::engine::AddRequest {
+                key: "BREAD",
+                qty: Some("2"),
+                now_ms: now,
+            },
+        )
+        .unwrap();
+    t.commit(ev, now).unwrap();
+    let total = Engine::new(&p, &t.state).priced().unwrap().total.minor;
+    let ev = Engine::new(&p, &t.state)
+        .tender_cash(Some(cashier), &keel_core::money::format_minor(total, 2))
+        .unwrap();
+    t.commit(ev, now).unwrap();
+    let (ev, _) = Engine::new(&p, &t.state).complete(Some(cashier)).unwrap();
+    t.commit(ev, now).unwrap();
+    let no = keel_core::ids::ReceiptNo(1);
+    let read = |t: &SimTerminal| {
+        keel_sim::cashier::sale_record(&t.journal, TerminalId(1), no)
+            .expect("receipt 1 reads")
+            .expect("receipt 1 is indexed")
+            .sale
+            .total
+            .minor
+    };
+    assert_eq!(read(&t), total);
+    disk.fill(0);
+    let mut refused = false;
+    for i in 0..500 {
+        let ev = Engine::new(&p, &t.state)
+            .adjust_stock(Some(&p.users[1]), "BREAD", 1 + i, "delivery")
+            .unwrap();
+        match t.commit(ev, now) {
+            Ok(_) => {}
+            Err(keel_store::CommitError::DiskFull { .. }) => {
+                refused = true;
+                break;
+            }
+            Err(e) => panic!("not a clean refusal: {e}"),
+        }
+    }
+    assert!(refused, "the full disk never refused");
+    let seq = t.journal.last_seq();
+    assert_eq!(read(&t), total, "while the disk is full");
+    disk.free();
+    let ev = Engine::new(&p, &t.state)
+        .adjust_stock(Some(&p.users[1]), "BREAD", 1, "delivery")
+        .unwrap();
+    t.commit(ev, now).expect("sells again once space is back");
+    assert_eq!(t.journal.last_seq(), seq + 1);
+    assert_eq!(read(&t), total);
+}

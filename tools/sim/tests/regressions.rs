@@ -56,6 +56,40 @@ const FIXED: &[(u64, u32, u32, &str, &str)] = &[
         "all",
         "the same, with member 1 the one that had not heard of the last commit (43 vs 44)",
     ),
+    (
+        356,
+        3,
+        7,
+        "loss,duplication,reordering,partition,power-cut,clock-jump,cloud-outage,torn-write,paper-out",
+        "the cloud published its price change in the run's last second: the leader journaled it \
+         (record 3:64) in the downlink round, which runs after that second's upload round, and \
+         the run ended, so the cloud never held it (\"no journal holds the price change\", one \
+         record behind terminal 3); the cloud now publishes nothing in the last 10 s, like raft",
+    ),
+    (
+        661,
+        4,
+        6,
+        "loss,duplication,reordering,partition,power-cut,cloud-outage,torn-write,paper-out",
+        "the same: APPLES journaled as record 3:62 in the last round, never uploaded",
+    ),
+    (
+        795,
+        4,
+        7,
+        "loss,duplication,partition,power-cut,clock-jump,disk-full,torn-write",
+        "the same: WATER journaled as record 4:83 in the last round, never uploaded",
+    ),
+    (
+        975,
+        4,
+        7,
+        "loss,duplication,reordering,partition,power-cut,clock-jump,cloud-outage,torn-write",
+        "not a full disk (none in this case): an armed torn power loss struck a replica commit \
+         of terminal 2, whose journal then closed (reopen on a dead disk fails), and terminal \
+         2's cashier acted in the same 10 ms step, reading receipt 3 from the closed journal; a \
+         terminal whose disk lost its power is now cut before its cashier acts",
+    ),
 ];
 
 #[test]

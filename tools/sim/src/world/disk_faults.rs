@@ -115,6 +115,15 @@ impl World {
         }
     }
 
+    /// When `t`'s disk has lost its power (an armed loss struck a write), the
+    /// torn power cut happens now: a terminal without power does nothing more.
+    pub(super) fn cut_if_power_lost(&mut self, t: TerminalId) {
+        if self.nodes[&t].disk.power_lost() {
+            self.disk_faults.armed_until.remove(&t);
+            self.torn_power_cut(t);
+        }
+    }
+
     /// A power cut in the middle of a commit: the journal disk keeps a seeded
     /// part of its unsynced writes (torn), then the terminal is down as after
     /// any power cut.
@@ -199,5 +208,51 @@ impl World {
             n.down_until_ms = now + 1_000;
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::SimConfig;
+    use keel_core::engine::Engine;
+
+    #[test]
+    fn a_terminal_whose_disk_lost_its_power_mid_step_is_cut_before_its_cashier_acts() {
+        let cfg = SimConfig {
+            seed: 7,
+            terminals: 3,
+            sales_per_terminal: 5,
+            plant_lying_fsync: false,
+            plant_ack_unsaved: false,
+        };
+        let mut w = World::new(&cfg);
+        // No injected fault this step: only the power loss below.
+        w.chaos = false;
+        let t = TerminalId(1);
+        let disk = w.nodes[&t].disk.clone();
+        disk.arm_power_loss(0);
+        let now = w.local_now(t);
+        let Some(r) = w.nodes.get_mut(&t).and_then(|n| n.running.as_mut()) else {
+            panic!("terminal 1 runs");
+        };
+        let p = r.profile.clone();
+        let ev = Engine::new(&p, &r.state)
+            .adjust_stock(Some(&p.users[1]), "BREAD", 1, "delivery")
+            .unwrap();
+        // A commit (in the world: a replica or downlink commit) strikes the loss.
+        assert!(r.commit(ev, now).is_err());
+        assert!(disk.power_lost());
+        if let Some(n) = w.nodes.get_mut(&t) {
+            n.next_action_ms = 0;
+        }
+        w.step(&cfg);
+        assert!(
+            w.nodes[&t].running.is_none(),
+            "the cashier acted without power"
+        );
+        assert_eq!(w.faults.torn_power_cuts, 1);
+        assert!(!disk.power_lost());
+        assert!(w.violations.is_empty(), "{:?}", w.violations);
     }
 }

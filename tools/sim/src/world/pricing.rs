@@ -79,7 +79,10 @@ impl World {
         let Some((at, sku, _, new)) = self.pricing.plan.clone() else {
             return;
         };
-        if self.pricing.published.is_none() && self.now >= at {
+        // Like a raft decision, no publication in the run's last 10 s: one
+        // journaled in the last round would never be uploaded (the upload round
+        // runs first) nor reach every terminal before the checks.
+        if self.pricing.published.is_none() && self.now >= at && self.deciding {
             self.cloud.publish_price(self.now, Sku(sku.clone()), new);
             self.pricing.published = Some(self.now);
             self.trace.update(b"publish");
@@ -256,6 +259,23 @@ mod tests {
             plant_lying_fsync: false,
             plant_ack_unsaved: false,
         })
+    }
+
+    #[test]
+    fn the_cloud_publishes_nothing_in_the_runs_last_seconds() {
+        // Seeds 356, 661 and 795: published and journaled in the last round,
+        // the change was never uploaded (the upload round runs first).
+        let mut w = world();
+        w.pricing.plan = Some((w.now, "BREAD".into(), 3_49, 3_99));
+        w.deciding = false;
+        w.downlink_round();
+        assert_eq!(w.pricing.published, None);
+        assert!(w.cloud.publications.is_empty());
+        assert!(w.check_prices().is_empty());
+        w.deciding = true;
+        w.downlink_round();
+        assert_eq!(w.pricing.published, Some(w.now));
+        assert_eq!(w.cloud.publications.len(), 1);
     }
 
     #[test]
