@@ -15,6 +15,7 @@ mod monitor;
 mod ota;
 mod ota_bundle;
 mod qemu;
+mod qmp;
 mod scanner;
 mod screen;
 mod serial;
@@ -163,6 +164,7 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
         log_file: work.join("ttyS1.log"),
         printer_file: work.join("ttyS2.bin"),
         monitor_socket: work.join("monitor.sock"),
+        qmp_socket: work.join("qmp.sock"),
         scanner_socket: work.join("scanner.sock"),
         bundle_disks: Vec::new(),
     };
@@ -294,6 +296,8 @@ fn drive(
         .map_err(|e| no_tail(Error::from(e).context("connecting to ttyS0's socket")))?;
     let mut monitor = Monitor::connect(&files.monitor_socket, connect_by)
         .map_err(|e| no_tail(Error::from(e).context("connecting to the qemu monitor")))?;
+    let mut qmp = qmp::Qmp::connect(&files.qmp_socket, connect_by)
+        .map_err(|e| no_tail(Error::from(e).context("connecting to QMP")))?;
     let mut scanner_port = scanner::ScannerPort::connect(&files.scanner_socket, connect_by)
         .map_err(|e| no_tail(Error::from(e).context("connecting to the scanner port")))?;
     let boot_deadline = started + Duration::from_secs(opts.boot_timeout_s);
@@ -393,6 +397,7 @@ fn drive(
     }
     // Stray replies to probes sent while keel was starting.
     console.settle(Duration::from_secs(3), Duration::from_secs(30));
+    ui_login(&mut qmp, &files.log_file, "1111").map_err(|e| (e, console.tail(3000)))?;
     let receipt = session(&mut console, &files.log_file, &mut scanner_port, timings)
         .map_err(|e| (e, console.tail(3000)))?;
     let _ = monitor.command(
@@ -481,6 +486,37 @@ fn slot_lines(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// Logs the cashier in on the UI by tapping `pin` and "Log in" on its PIN
+/// pad (the virtio tablet); waits for the UI's `ui: login done`.
+fn ui_login(qmp: &mut qmp::Qmp, log_file: &Path, pin: &str) -> Result<()> {
+    let before = fs::read(log_file).map(|b| b.len()).unwrap_or(0);
+    for key in pin.chars() {
+        let (x, y) = scanner::pin_pad_key(key)
+            .ok_or_else(|| Error::msg(format!("no key {key} on the PIN pad")))?;
+        qmp.tap(x, y, 1280, 800)?;
+    }
+    let (x, y) = scanner::LOG_IN_BUTTON;
+    qmp.tap(x, y, 1280, 800)?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let bytes = fs::read(log_file).unwrap_or_default();
+        let text = String::from_utf8_lossy(bytes.get(before..).unwrap_or_default());
+        if let Some(line) = text.lines().find(|l| l.contains("ui: login ")) {
+            println!("xtask boot-test: UI login by taps: {}", line.trim());
+            if line.contains("ui: login done") {
+                return Ok(());
+            }
+            return Err(Error::msg(format!("the UI refused the login: {line}")));
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::msg(
+                "tapping the PIN pad (virtio tablet) logged nobody in on the UI within 20 s",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Turns JSON replies on again: keel may have restarted since the probes
 /// (its UI exits when it starts before the display driver has bound, and
 /// systemd starts it again), and JSON mode belongs to one process.
@@ -547,7 +583,14 @@ fn session(
         Duration::from_secs(30),
     )?;
     timings.scan_s = Some(took);
-    let cart = ask(console, "sale add CHOC-100")?;
+    // The cashier logged in on the UI (tapped PIN) and on the console share
+    // the terminal's one sale: the scanned item is in the console's cart.
+    let cart = ask(console, "sale show")?;
+    if !scanner::cart_has(&cart, "CHOC-100") {
+        return Err(Error::msg(format!(
+            "the scanned 4006381333931 is not in the sale's cart: {cart}"
+        )));
+    }
     let total = field(&cart, "total").unwrap_or_default();
     ask(console, "sale tender cash 50.00")?;
     let done = ask(console, "sale complete")?;

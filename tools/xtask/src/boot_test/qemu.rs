@@ -27,6 +27,8 @@ pub struct QemuFiles {
     pub printer_file: PathBuf,
     /// Unix socket of the human monitor (qemu listens).
     pub monitor_socket: PathBuf,
+    /// Unix socket of QMP (qemu listens): absolute pointer events.
+    pub qmp_socket: PathBuf,
     /// Unix socket of the virtio-serial port `keel.scanner` (qemu listens):
     /// lines written to it become scans of the guest's virtual scanner.
     pub scanner_socket: PathBuf,
@@ -61,6 +63,10 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "none".into(),
         "-device".into(),
         "virtio-gpu-pci".into(),
+        // A touch screen stand-in: the monitor's mouse_move/mouse_button tap
+        // the UI (its PIN pad) at absolute pixels.
+        "-device".into(),
+        "virtio-tablet-pci".into(),
         "-display".into(),
         "none".into(),
         "-nic".into(),
@@ -82,6 +88,8 @@ pub fn args(files: &QemuFiles, smp: u32) -> Vec<String> {
         "null".into(),
         "-monitor".into(),
         format!("unix:{},server=on,wait=off", p(&files.monitor_socket)),
+        "-qmp".into(),
+        format!("unix:{},server=on,wait=off", p(&files.qmp_socket)),
     ];
     args.extend([
         "-device".into(),
@@ -117,6 +125,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
+            qmp_socket: "/w/qmp.sock".into(),
             scanner_socket: "/w/scanner.sock".into(),
             bundle_disks: Vec::new(),
         };
@@ -162,6 +171,7 @@ mod tests {
             log_file: "/w/ttyS1.log".into(),
             printer_file: "/w/ttyS2.bin".into(),
             monitor_socket: "/w/monitor.sock".into(),
+            qmp_socket: "/w/qmp.sock".into(),
             scanner_socket: "/w/scanner.sock".into(),
             bundle_disks: vec!["/w/ota.bundle".into(), "/w/bad.bundle".into()],
         };

@@ -74,6 +74,11 @@ pub fn scan_into_terminal(
         let text = String::from_utf8_lossy(bytes.get(before..).unwrap_or_default());
         let (decoded, ui) = scan_seen(&text, barcode);
         if let Some(ui) = ui {
+            if !ui.contains("ui: sale add done") {
+                return Err(Error::msg(format!(
+                    "the UI did not add the scanned {barcode}: {ui}"
+                )));
+            }
             let took = start.elapsed().as_secs_f64();
             println!("xtask boot-test: scanner: {barcode} decoded by the terminal and given to the UI in {took:.1} s: {ui}");
             return Ok((took, ui));
@@ -89,9 +94,48 @@ pub fn scan_into_terminal(
     }
 }
 
+/// Where the login screen's keys are on the 1280x800 display (the PIN
+/// pad's centres and "Log in", from a screenshot of the dev image).
+pub fn pin_pad_key(key: char) -> Option<(u32, u32)> {
+    let (col, row) = match key {
+        '1'..='9' => {
+            let d = key as u32 - '1' as u32;
+            (d % 3, d / 3)
+        }
+        '0' => (1, 3),
+        _ => return None,
+    };
+    Some((518 + col * 122, 314 + row * 93))
+}
+
+/// "Log in" on the login screen.
+pub const LOG_IN_BUTTON: (u32, u32) = (640, 676);
+
+/// Whether a `sale show` reply lists a line of `sku`.
+pub fn cart_has(sale: &str, sku: &str) -> bool {
+    sale.contains(&format!("\"sku\":\"{sku}\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cart_is_searched_by_sku() {
+        let sale = r#"{"lines":[{"amount":"1.49","line":1,"qty":1,"sku":"CHOC-100"}],"ok":true}"#;
+        assert!(cart_has(sale, "CHOC-100"));
+        assert!(!cart_has(sale, "CHOC-10"));
+        assert!(!cart_has(r#"{"lines":[],"ok":true}"#, "CHOC-100"));
+    }
+
+    #[test]
+    fn the_pin_pad_keys_are_where_the_screenshot_shows_them() {
+        assert_eq!(pin_pad_key('1'), Some((518, 314)));
+        assert_eq!(pin_pad_key('5'), Some((640, 407)));
+        assert_eq!(pin_pad_key('9'), Some((762, 500)));
+        assert_eq!(pin_pad_key('0'), Some((640, 593)));
+        assert_eq!(pin_pad_key('x'), None);
+    }
 
     #[test]
     fn a_scan_is_seen_decoded_then_answered_by_the_ui() {
