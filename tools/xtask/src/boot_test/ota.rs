@@ -43,9 +43,9 @@ pub fn failing_terminal_toml(image_toml: &str) -> String {
 pub const FAILING_DROP_IN: &str = "/etc/systemd/system/keel.service.d/keel-boot-test-failing.conf";
 
 /// The failing system's keel.service drop-in: after three failed starts
-/// within two minutes systemd reboots (the image's unit restarts keel for
-/// ever, which would leave a crashing release running and never give GRUB
-/// its next try). The boot's try is then spent, as on a terminal whose
+/// within two minutes systemd reboots (the image's own unit does the same
+/// after ten, which leaves room for the display-driver race; three keeps the
+/// test short). The boot's try is then spent, as on a terminal whose
 /// watchdog resets it.
 pub fn failing_drop_in() -> String {
     "# boot-test --ota: the failing release reboots when keel cannot start.\n\

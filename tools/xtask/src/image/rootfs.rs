@@ -523,8 +523,12 @@ mod tests {
             )
         );
         assert_eq!(line("Restart"), "always");
-        // Never given up on: a till that stops restarting is a dead till.
-        assert_eq!(line("StartLimitIntervalSec"), "0");
+        // Restarted, and when it cannot stay up the terminal reboots: a till
+        // that stops restarting is a dead till, and on an updated slot the
+        // reboot spends a boot try so GRUB can fall back.
+        assert_eq!(line("StartLimitIntervalSec"), "120");
+        assert_eq!(line("StartLimitBurst"), "10");
+        assert_eq!(line("StartLimitAction"), "reboot");
         assert_eq!(line("RequiresMountsFor"), files::DATA_MOUNT);
         assert_eq!(line("WantedBy"), "multi-user.target");
         // keel owns each board's console port: no getty may take it.
