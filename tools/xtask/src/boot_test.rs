@@ -135,6 +135,8 @@ pub fn boot_test(opts: &BootTestOptions) -> Result<i32> {
             out: opts.image.clone(),
             board: opts.board.clone(),
             kiosk: None,
+            ota_keys: Vec::new(),
+            dev_key: true,
         })?;
         image_mb = Some(report.image_mib);
     }

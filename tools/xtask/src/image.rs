@@ -31,11 +31,17 @@ pub struct ImageOptions {
     pub board: String,
     /// A keel-kiosk binary to use instead of building it.
     pub kiosk: Option<PathBuf>,
+    /// The operator's OTA public keys (`keel-bundle keygen`'s `.pub` files)
+    /// the image trusts, besides the dev key unless `dev_key` is off.
+    pub ota_keys: Vec<PathBuf>,
+    /// Whether the build's dev OTA key goes into the image (off for an image
+    /// that ships: only the operator's keys are trusted then).
+    pub dev_key: bool,
 }
 
 /// Usage of `cargo xtask image`.
-pub const USAGE: &str =
-    "usage: cargo xtask image [--out FILE] [--board NAME] [--kiosk PATH-TO-keel-kiosk]";
+pub const USAGE: &str = "usage: cargo xtask image [--out FILE] [--board NAME] \
+     [--kiosk PATH-TO-keel-kiosk] [--ota-key FILE.pub]... [--no-dev-key]";
 
 /// The image a board's build writes by default.
 pub fn default_out(board: &str) -> PathBuf {
@@ -49,6 +55,8 @@ pub fn parse(args: &[String]) -> Result<ImageOptions> {
     let mut out = None;
     let mut board = "qemu-x86_64".to_string();
     let mut kiosk = None;
+    let mut ota_keys = Vec::new();
+    let mut dev_key = true;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
@@ -60,6 +68,8 @@ pub fn parse(args: &[String]) -> Result<ImageOptions> {
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--board" => board = value("--board")?,
             "--kiosk" => kiosk = Some(PathBuf::from(value("--kiosk")?)),
+            "--ota-key" => ota_keys.push(PathBuf::from(value("--ota-key")?)),
+            "--no-dev-key" => dev_key = false,
             other => {
                 return Err(Error::usage(format!(
                     "unknown image argument `{other}` ({USAGE})"
@@ -74,8 +84,19 @@ pub fn parse(args: &[String]) -> Result<ImageOptions> {
             known.join(", ")
         )));
     }
+    if !dev_key && ota_keys.is_empty() {
+        return Err(Error::usage(format!(
+            "--no-dev-key needs at least one --ota-key: an image that trusts no key can never be updated ({USAGE})"
+        )));
+    }
     let out = out.unwrap_or_else(|| default_out(&board));
-    Ok(ImageOptions { out, board, kiosk })
+    Ok(ImageOptions {
+        out,
+        board,
+        kiosk,
+        ota_keys,
+        dev_key,
+    })
 }
 
 /// What a build did, for the report line and the boot test.
@@ -172,7 +193,19 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
     if !tflite.is_file() {
         crate::tflite::prepare().context("preparing the TensorFlow Lite library")?;
     }
-    let dev_key = ota_key::ensure(&ota_key::keel_bundle()?, &root.join("target/image/keys"))?;
+    // Checked before anything is built: a bad key file fails fast.
+    let mut trusted = Vec::new();
+    for path in &opts.ota_keys {
+        trusted.push(ota_key::operator_key(path)?);
+    }
+    if opts.dev_key {
+        let dev_key = ota_key::ensure(&ota_key::keel_bundle()?, &root.join("target/image/keys"))?;
+        trusted.push(ota_key::TrustedKey {
+            name: format!("{}.pub", ota_key::KEY_NAME),
+            path: dev_key.public,
+        });
+    }
+    ota_key::check_names_unique(&trusted)?;
     let (base, debootstrap) = rootfs::base_tree(board, &root.join("target/image/cache"))?;
     let step = Instant::now();
     let tree = work.join("rootfs");
@@ -185,7 +218,7 @@ pub fn build(opts: &ImageOptions) -> Result<BuildReport> {
             tflite: &tflite,
             board_toml: &root.join("board").join(board.name).join("board.toml"),
             units: &root.join("board/common/systemd"),
-            ota_public_key: &dev_key.public,
+            ota_public_keys: &trusted,
             uinput_scan: &uinput_scan,
         },
     )?;
@@ -331,6 +364,22 @@ mod tests {
         assert_eq!(parse(&args("--board pdp-11")).unwrap_err().exit_code, 2);
         assert_eq!(parse(&args("--out")).unwrap_err().exit_code, 2);
         assert_eq!(parse(&args("--fast")).unwrap_err().exit_code, 2);
+        // An image that trusts no key could never be updated.
+        assert_eq!(parse(&args("--no-dev-key")).unwrap_err().exit_code, 2);
+        assert_eq!(parse(&args("--ota-key")).unwrap_err().exit_code, 2);
+    }
+
+    #[test]
+    fn operator_keys_add_to_or_replace_the_dev_key() {
+        let o = parse(&[]).unwrap();
+        assert!(o.dev_key);
+        assert!(o.ota_keys.is_empty());
+        let o = parse(&args("--ota-key /k/a.pub --ota-key /k/b.pub --no-dev-key")).unwrap();
+        assert!(!o.dev_key);
+        assert_eq!(
+            o.ota_keys,
+            [PathBuf::from("/k/a.pub"), PathBuf::from("/k/b.pub")]
+        );
     }
 
     #[test]

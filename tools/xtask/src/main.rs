@@ -74,12 +74,14 @@ tasks:
         and list, per language, the texts it does not translate yet.
         --merge appends them to each <lang>/LC_MESSAGES/keel-ui.po untranslated;
         --check writes nothing and exits 1 if anything is stale or missing.
-  image [--out FILE] [--board NAME] [--kiosk PATH]
+  image [--out FILE] [--board NAME] [--kiosk PATH] [--ota-key FILE.pub]... [--no-dev-key]
         Build the bootable x86_64 GPT disk image of the dev appliance
         (default target/image/keel-qemu-x86_64.img, board qemu-x86_64):
         ESP with GRUB, rootfs-a and rootfs-b (Debian bookworm minbase from
         debootstrap, cached in target/image/cache, plus keel-kiosk --features
-        kms,tflite), data (models). No loop devices or mounts. docs/image.md.
+        kms,tflite), data (models). No loop devices or mounts. Trusts the
+        build's dev OTA key and each --ota-key; --no-dev-key for an image that
+        ships (docs/operator-guide.md). docs/image.md.
   boot-test [--image FILE] [--board NAME] [--timeout S] [--smp N] [--ota]
         Boot the image (built first when missing) headless in qemu (TCG,
         OVMF), wait for keel's console on ttyS0, check status (models ready),

@@ -69,9 +69,86 @@ pub fn ensure(keel_bundle: &Path, keys_dir: &Path) -> Result<DevKey> {
     Ok(key)
 }
 
+/// A public key the image's terminal trusts: its file name in
+/// `/etc/keel/ota-keys/` and the file it is copied from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The file name in `/etc/keel/ota-keys/` (ends in `.pub`).
+    pub name: String,
+    /// The `.pub` file on the build machine.
+    pub path: PathBuf,
+}
+
+/// Checks an operator's public key file (`--ota-key`): a `.pub` file holding
+/// the 64 hex characters `keel-bundle keygen` writes, and never a private key.
+pub fn operator_key(path: &Path) -> Result<TrustedKey> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.ends_with(".pub") && n.len() > ".pub".len())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--ota-key {}: not a .pub file (give the public half `keel-bundle keygen` wrote)",
+                path.display()
+            ))
+        })?
+        .to_string();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the OTA public key {}", path.display()))?;
+    let hex = text.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::usage(format!(
+            "--ota-key {}: not a public key (expected 64 hex characters, as `keel-bundle keygen` writes)",
+            path.display()
+        )));
+    }
+    Ok(TrustedKey {
+        name,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Refuses two trusted keys with the same file name: the second would
+/// silently replace the first in `/etc/keel/ota-keys/`.
+pub fn check_names_unique(keys: &[TrustedKey]) -> Result<()> {
+    for (i, key) in keys.iter().enumerate() {
+        if keys[..i].iter().any(|k| k.name == key.name) {
+            return Err(Error::usage(format!(
+                "two OTA keys named {}: rename one (the image keeps keys by file name)",
+                key.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_keys_must_be_public_keys_in_pub_files() {
+        let dir = scratch("operator");
+        let good = dir.join("keel-release.pub");
+        std::fs::write(&good, format!("{}\n", "ab".repeat(32))).unwrap();
+        let key = operator_key(&good).unwrap();
+        assert_eq!(key.name, "keel-release.pub");
+        let private = dir.join("keel-release.pk8");
+        std::fs::write(&private, [0x30u8, 0x51, 0x02, 0x01]).unwrap();
+        assert_eq!(operator_key(&private).unwrap_err().exit_code, 2);
+        let short = dir.join("short.pub");
+        std::fs::write(&short, "abcd").unwrap();
+        assert_eq!(operator_key(&short).unwrap_err().exit_code, 2);
+        assert!(operator_key(&dir.join("missing.pub")).is_err());
+        assert!(check_names_unique(&[key.clone()]).is_ok());
+        assert_eq!(
+            check_names_unique(&[key.clone(), key])
+                .unwrap_err()
+                .exit_code,
+            2
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_key_files_are_named_after_the_key() {

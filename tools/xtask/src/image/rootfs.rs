@@ -281,9 +281,9 @@ pub struct KeelFiles<'a> {
     pub units: &'a Path,
     /// keel-uinput-scan (the boot test's virtual scanner; dev image only).
     pub uinput_scan: &'a Path,
-    /// The dev OTA signing key's public half (`keel-dev.pub`), trusted by
-    /// the image's terminal.
-    pub ota_public_key: &'a Path,
+    /// The OTA public keys the image's terminal trusts (the operator's and,
+    /// on a dev image, the build's dev key), each under its file name.
+    pub ota_public_keys: &'a [super::ota_key::TrustedKey],
 }
 
 /// Copies `base` to `out` and installs Keel into it.
@@ -332,15 +332,14 @@ pub fn stage_tree(board: &Board, base: &Path, out: &Path, keel: &KeelFiles<'_>) 
     )?;
     let etc_keel = out.join("etc/keel");
     // The OTA signing keys the terminal trusts ([ota] trusted_keys_dir's
-    // default): the build's dev key only (docs/image.md); a production image
-    // gets the operator's keys instead.
+    // default): the operator's (`--ota-key`) and, unless `--no-dev-key`, the
+    // build's dev key (docs/image.md).
     let ota_keys = etc_keel.join("ota-keys");
     fs::create_dir_all(&ota_keys)?;
-    fs::copy(
-        keel.ota_public_key,
-        ota_keys.join(format!("{}.pub", super::ota_key::KEY_NAME)),
-    )
-    .context("installing the dev OTA public key")?;
+    for key in keel.ota_public_keys {
+        fs::copy(&key.path, ota_keys.join(&key.name))
+            .with_context(|| format!("installing the OTA public key {}", key.path.display()))?;
+    }
     fs::write(
         out.join(files::TERMINAL_CONFIG.trim_start_matches('/')),
         files::terminal_toml(board),
