@@ -522,9 +522,16 @@ impl fmt::Debug for ServerIdentity {
 impl ServerIdentity {
     /// Reads a certificate and key from PEM files and checks they belong together.
     pub fn from_files(cert: &Path, key: &Path) -> Result<ServerIdentity, IdentityError> {
+        ServerIdentity::from_pem(&read_text(cert)?, &read_text(key)?)
+    }
+
+    /// Takes a certificate and key from the texts of their PEM files and checks
+    /// they belong together (what [`ServerIdentity::from_files`] does after
+    /// reading). No I/O.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<ServerIdentity, IdentityError> {
         let id = ServerIdentity {
-            cert_pem: read_text(cert)?,
-            key_pem: read_text(key)?,
+            cert_pem: cert_pem.to_string(),
+            key_pem: key_pem.to_string(),
         };
         let key = key_from_pem(&id.key_pem, "server private key")?;
         if cert_public_key(&pem_to_der(&id.cert_pem, "server certificate")?)?
@@ -564,9 +571,16 @@ impl fmt::Debug for TerminalIdentity {
 impl TerminalIdentity {
     /// Reads a certificate and key from PEM files and checks they belong together.
     pub fn from_files(cert: &Path, key: &Path) -> Result<TerminalIdentity, IdentityError> {
+        TerminalIdentity::from_pem(&read_text(cert)?, &read_text(key)?)
+    }
+
+    /// Takes a certificate and key from the texts of their PEM files and checks
+    /// they belong together (what [`TerminalIdentity::from_files`] does after
+    /// reading). No I/O.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<TerminalIdentity, IdentityError> {
         let id = TerminalIdentity {
-            cert_pem: read_text(cert)?,
-            key_pem: read_text(key)?,
+            cert_pem: cert_pem.to_string(),
+            key_pem: key_pem.to_string(),
         };
         id.check_key()?;
         Ok(id)

@@ -5,7 +5,8 @@
 //! manifests, model manifests, bootloader environments, board files, PNG
 //! pictures and V4L2 camera buffers for product recognition, the framing of
 //! the terminals' and the uplink's QUIC streams, and the HTTP requests of the
-//! cloud and of the terminal's health endpoint.
+//! cloud and of the terminal's health endpoint, the OTA worker's state
+//! files and the certificates and keys read as PEM.
 //!
 //! Each target is a plain function `fn(&[u8])` that hands the bytes to the
 //! very function production calls on outside input and checks what must hold
@@ -28,6 +29,7 @@ pub mod console;
 pub mod devices;
 pub mod frame;
 pub mod http;
+pub mod identity;
 pub mod journal;
 pub mod ota;
 pub mod seeds;
@@ -72,6 +74,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("health_request", http::health_request),
     ("v4l2_frame", frame::v4l2_frame),
     ("print_spool_job", devices::print_spool_job),
+    ("ota_pending_firmware", ota::pending_firmware),
+    ("ota_slots", ota::slots),
+    ("identity_pem", identity::identity_pem),
 ];
 
 /// The target called `name`, if there is one.

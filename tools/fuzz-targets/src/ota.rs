@@ -3,7 +3,9 @@
 //! (`updater::record_file::decode`), a GRUB environment block
 //! (`keel_ota::grubenv::parse`), a U-Boot environment read from its two
 //! redundant copies on disk (`ubootenv::UbootEnvFile::read_vars`) and
-//! `fw_env.config` (`UbootEnvConfig::parse`).
+//! `fw_env.config` (`UbootEnvConfig::parse`), and the terminal OTA worker's
+//! state files `pending-firmware.toml` and `slots.toml`
+//! (`keel_terminal::ota::layout::decode_toml`).
 //!
 //! Properties: a complete header's manifest is the one its text parses to
 //! and the header's length is within the bundle bytes; a manifest, a record
@@ -15,6 +17,7 @@ use keel_ota::manifest::BundleManifest;
 use keel_ota::ubootenv::{self, EnvCopy, UbootEnvConfig, UbootEnvFile};
 use keel_ota::updater::record_file;
 use keel_ota::verify::{parse_header, HeaderParse};
+use keel_terminal::ota::layout::{self, PendingFirmware, SlotVersions};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -60,6 +63,32 @@ pub fn update_record(data: &[u8]) {
             Some(&r),
             "update record does not round-trip"
         );
+    }
+}
+
+/// `data` as the terminal's `<data-dir>/ota/pending-firmware.toml`, read by
+/// `keel_terminal::ota::layout::decode_toml`; what reads writes back the same.
+pub fn pending_firmware(data: &[u8]) {
+    let path = Path::new("/data/ota/pending-firmware.toml");
+    if let Ok(p) = layout::decode_toml::<PendingFirmware>(&crate::text(data), path) {
+        let text = layout::encode_toml(&p, path).expect("an accepted file cannot be written");
+        let again = layout::decode_toml::<PendingFirmware>(&text, path);
+        assert_eq!(
+            again.ok(),
+            Some(p),
+            "pending-firmware.toml does not round-trip"
+        );
+    }
+}
+
+/// `data` as the terminal's `<data-dir>/ota/slots.toml`, read by
+/// `keel_terminal::ota::layout::decode_toml`; what reads writes back the same.
+pub fn slots(data: &[u8]) {
+    let path = Path::new("/data/ota/slots.toml");
+    if let Ok(v) = layout::decode_toml::<SlotVersions>(&crate::text(data), path) {
+        let text = layout::encode_toml(&v, path).expect("an accepted file cannot be written");
+        let again = layout::decode_toml::<SlotVersions>(&text, path);
+        assert_eq!(again.ok(), Some(v), "slots.toml does not round-trip");
     }
 }
 

@@ -56,6 +56,29 @@ fn decodes(seed: &Seed) -> Option<Result<(), String>> {
         "ota_update_record" => keel_ota::updater::record_file::decode(&text(), Path::new("u.toml"))
             .map(drop)
             .map_err(|x| e(&x)),
+        "ota_pending_firmware" => keel_terminal::ota::layout::decode_toml::<
+            keel_terminal::ota::layout::PendingFirmware,
+        >(&text(), Path::new("p.toml"))
+        .map(drop)
+        .map_err(|x| e(&x)),
+        "ota_slots" => keel_terminal::ota::layout::decode_toml::<
+            keel_terminal::ota::layout::SlotVersions,
+        >(&text(), Path::new("s.toml"))
+        .map(drop)
+        .map_err(|x| e(&x)),
+        "identity_pem" => {
+            use keel_cluster::identity::{OperatorCa, ServerIdentity, StoreCa, TerminalIdentity};
+            let split = b[1..].iter().position(|&x| x == 0).unwrap() + 1;
+            let cert = String::from_utf8_lossy(&b[1..split]).into_owned();
+            let key = String::from_utf8_lossy(&b[split + 1..]).into_owned();
+            match b[0] {
+                0 => TerminalIdentity::from_pem(&cert, &key).map(drop),
+                1 => ServerIdentity::from_pem(&cert, &key).map(drop),
+                2 => StoreCa::from_pem(&cert, &key).map(drop),
+                _ => OperatorCa::from_pem(&cert, &key).map(drop),
+            }
+            .map_err(|x| e(&x))
+        }
         "grubenv" => keel_ota::grubenv::parse(b).map(drop).map_err(|x| e(&x)),
         "ubootenv_config" => keel_ota::ubootenv::UbootEnvConfig::parse(&text())
             .map(drop)

@@ -142,12 +142,7 @@ impl OtaLayout {
 
     fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, LayoutError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text)
-                .map(Some)
-                .map_err(|e| LayoutError::Malformed {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                }),
+            Ok(text) => decode_toml(&text, path).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(LayoutError::Io {
                 action: "reading",
@@ -158,11 +153,7 @@ impl OtaLayout {
     }
 
     fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<(), LayoutError> {
-        let text = toml::to_string(value).map_err(|e| LayoutError::Malformed {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        write_atomic(path, text.as_bytes())
+        write_atomic(path, encode_toml(value, path)?.as_bytes())
     }
 
     /// The pending firmware bundle, if any.
@@ -197,6 +188,28 @@ impl OtaLayout {
         v.set(slot, version);
         Self::write_toml(&self.slots_path(), &v)
     }
+}
+
+/// Reads the text of `pending-firmware.toml` or `slots.toml` (`T` is
+/// [`PendingFirmware`] or [`SlotVersions`]) as [`OtaLayout`] does at start;
+/// `path` only names the file in the error. No I/O.
+pub fn decode_toml<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    path: &Path,
+) -> Result<T, LayoutError> {
+    toml::from_str(text).map_err(|e| LayoutError::Malformed {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// The text [`OtaLayout`] writes for `value`; `path` only names the file in
+/// the error. No I/O.
+pub fn encode_toml<T: Serialize>(value: &T, path: &Path) -> Result<String, LayoutError> {
+    toml::to_string(value).map_err(|e| LayoutError::Malformed {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Removes a file; a file already gone is fine.

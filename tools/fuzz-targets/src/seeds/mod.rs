@@ -9,6 +9,7 @@
 mod devices;
 mod frame;
 mod http;
+mod identity;
 mod journal;
 mod ota;
 mod text;
@@ -89,5 +90,6 @@ pub fn all(root: &Path, key: &[u8]) -> Result<Vec<Seed>, SeedError> {
     out.extend(frame::seeds(root)?);
     out.extend(frame::v4l2_seeds());
     out.extend(http::seeds());
+    out.extend(identity::seeds(root)?);
     Ok(out)
 }

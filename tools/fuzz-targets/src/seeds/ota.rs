@@ -1,6 +1,7 @@
 //! OTA and boot seeds: a signed bundle (written by `keel_ota::bundle`), its
 //! manifest text, update record files in several states, a grubenv block and
-//! a redundant U-Boot environment file written by the production writers.
+//! a redundant U-Boot environment file written by the production writers,
+//! and the terminal OTA worker's state files.
 
 use super::{Seed, SeedError};
 use crate::ota::UBOOT_ENV_SIZE;
@@ -14,6 +15,7 @@ use keel_ota::ubootenv::{EnvCopy, UbootEnvConfig, UbootEnvFile};
 use keel_ota::updater::record_file;
 use keel_ota::updater::{UpdateRecord, UpdateState};
 use keel_ota::version::Version;
+use keel_terminal::ota::layout::{self, PendingFirmware, SlotVersions};
 use std::collections::BTreeMap;
 
 fn bundle(key: &SigningKey) -> Result<Vec<u8>, SeedError> {
@@ -139,5 +141,51 @@ pub(super) fn seeds(key: &[u8]) -> Result<Vec<Seed>, SeedError> {
         "try_b_crc_fixed",
         [&[1][..], &file].concat(),
     ));
+    out.extend(state_files()?);
     Ok(out)
+}
+
+/// The terminal OTA worker's `pending-firmware.toml` and `slots.toml`, written
+/// by the writer `OtaLayout` uses.
+fn state_files() -> Result<Vec<Seed>, SeedError> {
+    let path = std::path::Path::new("seed.toml");
+    let text = |r: Result<String, layout::LayoutError>| {
+        r.map_err(|e| SeedError::produce("an OTA state file", e))
+    };
+    let pending = PendingFirmware {
+        bundle: "/data/ota/bundles/4f1c0b.keelb".into(),
+        version: "1.4.0".into(),
+        allow_downgrade: false,
+    };
+    let downgrade = PendingFirmware {
+        bundle: "/data/ota/bundles/local-1.3.2.keelb".into(),
+        version: "1.3.2".into(),
+        allow_downgrade: true,
+    };
+    let mut one = SlotVersions::default();
+    one.set(Slot::A, Some("1.3.2".into()));
+    let mut both = one.clone();
+    both.set(Slot::B, Some("1.4.0".into()));
+    Ok(vec![
+        Seed::new(
+            "ota_pending_firmware",
+            "channel",
+            text(layout::encode_toml(&pending, path))?,
+        ),
+        Seed::new(
+            "ota_pending_firmware",
+            "local_downgrade",
+            text(layout::encode_toml(&downgrade, path))?,
+        ),
+        Seed::new(
+            "ota_slots",
+            "a_known",
+            text(layout::encode_toml(&one, path))?,
+        ),
+        Seed::new(
+            "ota_slots",
+            "both_known",
+            text(layout::encode_toml(&both, path))?,
+        ),
+    ])
 }
