@@ -104,7 +104,9 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-pub(crate) fn roots(ca_pem: &str) -> Result<Arc<RootCertStore>, TlsError> {
+/// Reads the text of a CA PEM file (the store CA, or the operator CA the uplink
+/// trusts) into the trust roots: every certificate in it, at least one. No I/O.
+pub fn roots(ca_pem: &str) -> Result<Arc<RootCertStore>, TlsError> {
     let mut roots = RootCertStore::empty();
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {

@@ -1,10 +1,10 @@
 //! Target for the certificates and keys read as PEM at start: a terminal's
 //! `terminal.pem`/`terminal-key.pem`, the cloud's `cloud.pem`/`cloud-key.pem`,
 //! a store CA and an operator CA with their keys (what `keel provision` reads
-//! back).
+//! back), and a CA file read as trust roots (`store-ca.pem`, `operator-ca.pem`).
 //!
-//! Input: a selector byte (which reader, modulo 4), then the certificate
-//! file's text, a NUL byte, the key file's text.
+//! Input: a selector byte (which reader, modulo 5), then the certificate
+//! file's text, a NUL byte, the key file's text (none for the trust roots).
 
 use keel_cluster::identity::{OperatorCa, ServerIdentity, StoreCa, TerminalIdentity};
 
@@ -22,13 +22,14 @@ fn split(data: &[u8]) -> (String, String) {
 
 /// `data` as a selector byte and a certificate and key PEM pair, read by
 /// `TerminalIdentity::from_pem` (what `from_files` calls), `ServerIdentity::from_pem`,
-/// `StoreCa::from_pem` or `OperatorCa::from_pem`.
+/// `StoreCa::from_pem` or `OperatorCa::from_pem`; or the certificate text as
+/// trust roots (`keel_cluster::tls::roots`).
 pub fn identity_pem(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
     let (cert, key) = split(rest);
-    match selector % 4 {
+    match selector % 5 {
         0 => terminal(&cert, &key),
         1 => {
             let _ = ServerIdentity::from_pem(&cert, &key);
@@ -40,10 +41,15 @@ pub fn identity_pem(data: &[u8]) {
                 assert_eq!(again.store(), ca.store(), "store CA names another store");
             }
         }
-        _ => {
+        3 => {
             if let Ok(ca) = OperatorCa::from_pem(&cert, &key) {
                 OperatorCa::from_pem(&ca.cert_pem(), &ca.key_pem())
                     .expect("an operator CA read back is refused");
+            }
+        }
+        _ => {
+            if let Ok(roots) = keel_cluster::tls::roots(&cert) {
+                assert!(!roots.is_empty(), "accepted CA file trusts no root");
             }
         }
     }

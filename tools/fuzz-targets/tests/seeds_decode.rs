@@ -68,16 +68,22 @@ fn decodes(seed: &Seed) -> Option<Result<(), String>> {
         .map_err(|x| e(&x)),
         "identity_pem" => {
             use keel_cluster::identity::{OperatorCa, ServerIdentity, StoreCa, TerminalIdentity};
-            let split = b[1..].iter().position(|&x| x == 0).unwrap() + 1;
+            let split = b[1..]
+                .iter()
+                .position(|&x| x == 0)
+                .map_or(b.len(), |i| i + 1);
             let cert = String::from_utf8_lossy(&b[1..split]).into_owned();
-            let key = String::from_utf8_lossy(&b[split + 1..]).into_owned();
+            let key = String::from_utf8_lossy(b.get(split + 1..).unwrap_or_default()).into_owned();
             match b[0] {
-                0 => TerminalIdentity::from_pem(&cert, &key).map(drop),
-                1 => ServerIdentity::from_pem(&cert, &key).map(drop),
-                2 => StoreCa::from_pem(&cert, &key).map(drop),
-                _ => OperatorCa::from_pem(&cert, &key).map(drop),
+                4 => keel_cluster::tls::roots(&cert).map(drop).map_err(|x| e(&x)),
+                _ => match b[0] {
+                    0 => TerminalIdentity::from_pem(&cert, &key).map(drop),
+                    1 => ServerIdentity::from_pem(&cert, &key).map(drop),
+                    2 => StoreCa::from_pem(&cert, &key).map(drop),
+                    _ => OperatorCa::from_pem(&cert, &key).map(drop),
+                }
+                .map_err(|x| e(&x)),
             }
-            .map_err(|x| e(&x))
         }
         "grubenv" => keel_ota::grubenv::parse(b).map(drop).map_err(|x| e(&x)),
         "ubootenv_config" => keel_ota::ubootenv::UbootEnvConfig::parse(&text())

@@ -37,6 +37,12 @@ const PAIRS: &[(&str, u8, &str, &str)] = &[
     ("operator_ca", 3, "operator-ca.pem", "operator-ca-key.pem"),
 ];
 
+/// (seed name, CA file) read as trust roots (selector byte 4).
+const ROOTS: &[(&str, &str)] = &[
+    ("roots_own_store_ca", "own-store-ca.pem"),
+    ("roots_operator_ca", "operator-ca.pem"),
+];
+
 pub(super) fn seeds(root: &Path) -> Result<Vec<Seed>, SeedError> {
     let dir = root.join("fuzz/identity-seeds");
     let mut out = Vec::new();
@@ -48,6 +54,10 @@ pub(super) fn seeds(root: &Path) -> Result<Vec<Seed>, SeedError> {
             &read(&dir.join(key))?,
         ]
         .concat();
+        out.push(Seed::new("identity_pem", *name, bytes));
+    }
+    for (name, cert) in ROOTS {
+        let bytes = [&[4][..], &read(&dir.join(cert))?].concat();
         out.push(Seed::new("identity_pem", *name, bytes));
     }
     Ok(out)
