@@ -11,8 +11,34 @@ use png::{ColorType, Transformations};
 /// abort.
 pub const MAX_PIXELS: u64 = 24_000_000;
 
+/// Refuses a PLTE chunk whose length is not 1 to 256 whole RGB entries (the
+/// PNG specification's rule), before the png crate sees it: png 0.18 accepts
+/// such a palette and then panics expanding it (fuzzing found a 140-byte
+/// palette). Walks the chunk list only; a broken chunk structure is left to
+/// the decoder, which refuses it with an error.
+fn check_palettes(bytes: &[u8]) -> Result<(), FrameError> {
+    const SIGNATURE_LEN: usize = 8;
+    let mut at = SIGNATURE_LEN;
+    while let Some(head) = bytes.get(at..at.saturating_add(8)) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let kind = &head[4..8];
+        if kind == b"PLTE" && (len == 0 || len % 3 != 0 || len > 256 * 3) {
+            return Err(FrameError::Png(format!(
+                "palette of {len} bytes (a PNG palette is 1 to 256 entries of 3 bytes)"
+            )));
+        }
+        if kind == b"IEND" {
+            break;
+        }
+        // length, type, data, CRC
+        at = at.saturating_add(12).saturating_add(len);
+    }
+    Ok(())
+}
+
 /// Decodes PNG bytes into an RGB frame.
 pub(super) fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+    check_palettes(bytes)?;
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(Transformations::normalize_to_color8());
     let mut reader = decoder
@@ -67,6 +93,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_palette_of_partial_entries_is_refused_not_panicked_on() {
+        // The fuzz find: a 6 x 6 palette image whose PLTE holds 140 bytes.
+        let find = include_bytes!(
+            "../../../../fuzz/regressions/png_frame/41216e31f6364f49c2050e2cdf9574a84ba664fd"
+        );
+        let e = decode(find).unwrap_err();
+        assert!(e.to_string().contains("palette of 140 bytes"), "{e}");
+    }
+
+    #[test]
     fn a_huge_header_is_refused_before_allocating() {
         // The IHDR of the fuzz find (320 x 0x040000f0, RGB), then an empty IDAT.
         let mut png_bytes = encode(
@@ -109,6 +145,20 @@ mod tests {
             writer.write_image_data(data).unwrap();
         }
         out
+    }
+
+    #[test]
+    fn a_whole_palette_still_decodes() {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 2, 1);
+            enc.set_color(ColorType::Indexed);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_palette(vec![10, 20, 30, 40, 50, 60]);
+            let mut writer = enc.write_header().unwrap();
+            writer.write_image_data(&[1, 0]).unwrap();
+        }
+        assert_eq!(decode(&out).unwrap().rgb, vec![40, 50, 60, 10, 20, 30]);
     }
 
     #[test]
