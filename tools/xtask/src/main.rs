@@ -6,6 +6,7 @@
 //!   unpack the TensorFlow Lite library and headers ([`tflite`]).
 //! - `test`:  setup, then the whole workspace's tests (the README's test command; `.ci/run`).
 //! - `run`:   setup, build `keel`, provision and start the demo store (the README's run command).
+//! - `demo-check`: start the demo store and its cloud, sell on terminal 1, and wait for the cloud's report ([`demo_check`]).
 //! - `provision`: make a store's CA, terminal certificates and configs (`keel provision`).
 //! - `bench`: run a benchmark from `tools/bench`.
 //! - `i18n`:  extract the UI's translatable texts into the template and report what a language lacks.
@@ -18,6 +19,7 @@
 mod bench;
 mod boot_test;
 mod cmd;
+mod demo_check;
 mod error;
 mod fuzz;
 mod i18n;
@@ -47,17 +49,26 @@ tasks:
         frame in target/keel-demo/t1-ui.png); --no-ui runs plain keel there.
         Data lives in target/keel-demo/store (or DIR/store); --fresh wipes it.
         CONSOLE-ARGS go to terminal 1's `keel console`, e.g. `-- --json`.
+  demo-check [--bin-dir DIR] [--terminals N] [--sales N] [--skip-setup]
+        The run command without a person: start a fresh demo store and its
+        cloud (under target/tmp/demo-check; release builds unless --bin-dir
+        holds keel and keel-cloud), make N cash sales (default 3) on terminal
+        1's console and wait until `keel-cloud report` shows exactly them.
+        Prints DEMO terminals=... sales=... gross_minor=... sale_to_cloud_s=...
+        and the report; on failure the logs' last lines.
   provision --store S --terminals N --out DIR [--host IP] [--base-port P] [--mdns]
         Build keel and write a store CA, a certificate and key per terminal and
         DIR/t<n>/terminal.toml (static peers included) for `keel console --config`.
   test  [--skip-setup] [--crash-iterations N] [-- CARGO-TEST-ARGS]
         Set up this machine, then `cargo test --workspace --features
-        keel-ai/tflite --locked --no-fail-fast`, a summary line, and a build of
-        the appliance UI (keel-kiosk --features kms), then every fuzz
-        target for 30 s (cargo xtask fuzz); exits with the first
-        failing step's exit code. This is what CI
-        runs (.ci/run). KEEL_CRASH_ITERATIONS (default 200) is passed through;
-        --crash-iterations sets it.
+        keel-ai/tflite --locked --no-fail-fast` and a summary line; then
+        (unless CARGO-TEST-ARGS pick a package) demo-check on the debug
+        binaries just built, the appliance UI build (keel-kiosk --features
+        kms), 1,000 simulator seeds (sim --seeds 1000 --vary), every fuzz
+        target for 30 s (fuzz), and the dev image's qemu boot test with OTA
+        (image, boot-test --ota); exits with the first failing step's exit
+        code. This is what CI runs (.ci/run). KEEL_CRASH_ITERATIONS (default
+        200) is passed through; --crash-iterations sets it.
   setup [--check] [--list]
         Install the missing Debian packages Keel needs (apt-get, via sudo when
         not root) and unpack the TensorFlow Lite 2.6 C library and headers from
@@ -148,6 +159,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "setup" => setup::setup(&setup::parse(rest)?).map(|()| 0),
         "test" => test::test(&test::parse(rest)?),
         "run" => run::run(&run::parse(rest)?),
+        "demo-check" => demo_check::demo_check(&demo_check::parse(rest)?),
         "provision" => run::provision(rest),
         "bench" => bench::bench(rest),
         "i18n" => i18n::i18n(&i18n::parse(rest)?),

@@ -4,7 +4,9 @@
 //! --no-fail-fast` (the AI tests on the real TensorFlow Lite library), passing
 //! cargo's output through unchanged (CI reads its `test result:` lines), and
 //! ends with one summary line totalling every test binary. When the whole
-//! workspace was tested, it then builds the appliance's UI binary as the image
+//! workspace was tested, it then runs the README's run command end to end on
+//! the debug binaries just built (`cargo xtask demo-check`, [`crate::demo_check`]:
+//! the demo store's sales must reach the cloud's report), builds the appliance's UI binary as the image
 //! ships it (`keel-kiosk --features kms,tflite`: linuxkms with GL, the AI on
 //! the real TensorFlow Lite library), so a change that breaks the fullscreen
 //! build fails the suite even though no test here can open a DRM device; runs
@@ -259,6 +261,10 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     }
     flush();
     if !picks_package(&opts.cargo_args) {
+        let demo = run_demo_check();
+        if code == 0 {
+            code = demo;
+        }
         let appliance = build_appliance_ui();
         if code == 0 {
             code = appliance;
@@ -277,6 +283,26 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// The README's run command end to end on the debug `keel` and `keel-cloud`
+/// the test suite has just built (`cargo xtask demo-check --bin-dir
+/// target/debug`): the demo store's sales must show in the cloud's report.
+fn run_demo_check() -> i32 {
+    let opts = crate::demo_check::DemoCheckOptions {
+        bin_dir: Some(crate::run::target_dir().join("debug")),
+        skip_setup: true,
+        ..Default::default()
+    };
+    println!("xtask test: demo-check (the run command's store and cloud, on the debug binaries)");
+    flush();
+    match crate::demo_check::demo_check(&opts) {
+        Ok(code) => code,
+        Err(e) => {
+            println!("xtask test: demo-check: {e}");
+            1
+        }
+    }
 }
 
 /// The `cargo build` arguments of the appliance UI check: exactly the image's
