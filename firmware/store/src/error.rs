@@ -135,7 +135,7 @@ pub enum CommitError {
         /// Decoder's reason.
         reason: String,
     },
-    /// The database could not be reopened after an earlier I/O failure.
+    /// Replicated records do not continue their origin's chain.
     #[error("replicated records of {origin} do not continue its chain at {seq} (expected {expected}); nothing written")]
     ReplicaGap {
         /// Origin terminal.
@@ -161,7 +161,8 @@ pub enum CommitError {
         /// The terminal.
         origin: keel_core::ids::TerminalId,
     },
-    /// Storage is closed after an I/O failure.
+    /// Storage is closed after an I/O failure (it could not be reopened), or
+    /// the terminal's state could not be read back after a failed commit.
     #[error("storage unavailable after an I/O failure, the sale was not saved: {reason}")]
     Unavailable {
         /// Why reopening failed.

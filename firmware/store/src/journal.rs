@@ -64,6 +64,10 @@ pub struct Journal {
     pub(crate) identity: JournalIdentity,
     pub(crate) genesis: ChainHash,
     pub(crate) head: HeadRecord,
+    /// Set by [`crate::ledger`] when a commit failed and the folded state
+    /// could not be read back from disk either: the caller's state may hold
+    /// refused events, so the next commit reloads it first (or is refused).
+    pub(crate) state_stale: bool,
 }
 
 impl std::fmt::Debug for Journal {
@@ -202,9 +206,17 @@ impl Journal {
             identity: stored,
             genesis,
             head,
+            state_stale: false,
         };
         journal.check_tail();
         Ok(journal)
+    }
+
+    /// Whether the folded state kept beside this journal may be ahead of the
+    /// disk: a commit failed and reading the state back failed too. The next
+    /// commit through [`crate::ledger`] reloads it first or is refused.
+    pub fn state_stale(&self) -> bool {
+        self.state_stale
     }
 
     /// The identity stored in the journal (its `firmware` is the version that created it).

@@ -6,7 +6,9 @@
 //! later of the journal's and the state's clock, dots reserved from the journal,
 //! the fold into state *before* the durable commit (the derived writes the fold
 //! returns go into the same transaction), and, when the commit fails, reloading
-//! the state from disk (so memory never runs ahead of what is durable). It also
+//! the state from disk (so memory never runs ahead of what is durable; when
+//! that read fails too, the journal is marked stale and the next commit reloads
+//! the state first or is refused). It also
 //! recovers the state at open and reads the replication heads. It must not
 //! decide what to commit (keel-core's engine does), hold a clock (callers pass
 //! `now_ms`), or do any I/O of its own beyond the [`Journal`]'s.
@@ -116,11 +118,47 @@ pub fn recover_state(journal: &mut Journal) -> Result<TerminalState, RecoverErro
     }
 }
 
-/// After a failed commit: the state goes back to what the disk holds.
-fn reload_after_failure(journal: &Journal, state: &mut TerminalState, what: &str) {
+/// After a failed commit: the state goes back to what the disk holds. When
+/// even that read fails, the journal is marked so the next commit reloads the
+/// state before building on it ([`resync_before_commit`]).
+fn reload_after_failure(journal: &mut Journal, state: &mut TerminalState, what: &str) {
     match load_state(journal) {
         Ok(s) => *state = s,
-        Err(le) => log::error!("reloading state after a failed {what}: {le}"),
+        Err(le) => {
+            log::error!(
+                "reloading state after a failed {what}: {le}; the next commit reloads it first"
+            );
+            journal.state_stale = true;
+        }
+    }
+}
+
+/// Before a commit: a state that may hold refused events (an earlier commit
+/// and the reload after it both failed) is read back from disk now, so no
+/// commit ever writes derived rows folded from events the disk refused. When
+/// it still cannot be read, the commit is refused and nothing is written.
+fn resync_before_commit(
+    journal: &mut Journal,
+    state: &mut TerminalState,
+) -> Result<(), CommitError> {
+    if !journal.state_stale {
+        return Ok(());
+    }
+    if journal.db.is_none() {
+        journal.reopen().map_err(|e| CommitError::Unavailable {
+            reason: format!("the journal cannot be reopened: {e}"),
+        })?;
+    }
+    match load_state(journal) {
+        Ok(s) => {
+            log::info!("state read back from disk after an earlier failed commit");
+            *state = s;
+            journal.state_stale = false;
+            Ok(())
+        }
+        Err(e) => Err(CommitError::Unavailable {
+            reason: format!("the terminal's state cannot be read back from disk: {e}"),
+        }),
     }
 }
 
@@ -129,7 +167,8 @@ fn reload_after_failure(journal: &Journal, state: &mut TerminalState, what: &str
 /// from `now_ms` after the later of the journal's and the state's clock, is
 /// folded, and the derived writes of the fold go into the same transaction.
 /// Returns the stored records. On error nothing is written and `state` is
-/// reloaded from disk.
+/// reloaded from disk (when that fails too, the next commit reloads it before
+/// anything else, or is refused).
 pub fn commit_local(
     journal: &mut Journal,
     state: &mut TerminalState,
@@ -140,6 +179,7 @@ pub fn commit_local(
     if events.is_empty() && idempotency.is_none() {
         return Ok(Vec::new());
     }
+    resync_before_commit(journal, state)?;
     let terminal = journal.identity().terminal;
     let mut hlc = journal.last_hlc().max(state.counters.last_hlc);
     let dots: Vec<Dot> = journal.next_dots(events.len() as u64);
@@ -182,12 +222,14 @@ pub fn committed_records(events: &[StoredEvent]) -> CommittedRecords {
 
 /// Commits checked records replicated from another terminal and folds them into
 /// `state` (catalog, stock, kitchen: the store-wide CRDT part). On error nothing
-/// is written and `state` is reloaded from disk.
+/// is written and `state` is reloaded from disk (or, failing that, before the
+/// next commit).
 pub fn commit_replica(
     journal: &mut Journal,
     state: &mut TerminalState,
     accepted: &Accepted,
 ) -> Result<(), CommitError> {
+    resync_before_commit(journal, state)?;
     let mut derived = Vec::new();
     for (event, _, _) in &accepted.records {
         derived.extend(state.apply(event));
