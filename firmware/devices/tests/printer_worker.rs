@@ -259,6 +259,19 @@ fn status_query_over_a_pty() {
     let s = status::query(link.as_mut(), t, DrawerSensor::OpenWhenLow).unwrap();
     assert!(s.paper_out && !s.ready());
     assert_eq!(s.drawer_open, Some(false));
+    emu.set_paper_out(false);
+    emu.set_paper_near_end(false);
+    emu.set_error(true);
+    let s = status::query(link.as_mut(), t, DrawerSensor::OpenWhenHigh).unwrap();
+    assert!(
+        s.reachable && s.error && !s.paper_out && !s.cover_open,
+        "{s:?}"
+    );
+    assert_eq!(s.problem(), Some("printer error"));
+    assert_eq!(s.to_string(), "printer error, drawer open");
+    emu.set_error(false);
+    let s = status::query(link.as_mut(), t, DrawerSensor::OpenWhenHigh).unwrap();
+    assert!(s.ready(), "{s:?}");
     emu.set_silent(true);
     let started = Instant::now();
     let e = status::query(link.as_mut(), t, DrawerSensor::OpenWhenHigh).unwrap_err();
@@ -274,6 +287,36 @@ fn status_query_over_a_pty() {
         .unwrap()
         .to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
+}
+
+#[test]
+fn a_printer_reporting_an_error_holds_its_job_until_the_error_clears() {
+    let (emu, path) = EmulatedPrinter::start().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let printer = Printer::start(serial(&path), spool.path(), fast()).unwrap();
+    wait_view(&printer, "first status", |v| v.status.ready());
+    emu.set_error(true);
+    wait_view(&printer, "the error seen", |v| v.status.error);
+    let job = receipt(1, 3);
+    printer.submit(JobKind::Receipt, "receipt 1", &job).unwrap();
+    let v = wait_view(&printer, "the job held", |v| {
+        v.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("printer error")
+    });
+    assert_eq!((v.pending, v.printed_total), (1, 0), "{v:?}");
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        emu.count_printed(&job),
+        0,
+        "nothing sent to a printer in error"
+    );
+    emu.set_error(false);
+    wait_view(&printer, "printed once the error cleared", |v| {
+        v.printed_total == 1
+    });
+    assert_eq!(emu.count_printed(&job), 1);
 }
 
 #[test]
