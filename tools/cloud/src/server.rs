@@ -458,6 +458,15 @@ fn answer(
                     out.accepted,
                     out.duplicates
                 );
+                for f in &out.flags {
+                    log::warn!(
+                        "uplink: {s}: review flag {} on {}:{}: {}",
+                        f.kind,
+                        f.terminal,
+                        f.seq,
+                        f.detail
+                    );
+                }
                 (
                     CloudMessage::Ack {
                         batch: batch.id,

@@ -1,7 +1,8 @@
 //! The PostgreSQL store against the conformance suite, on a real PostgreSQL
 //! started on loopback by the test (one server per test binary, one database
-//! per test), plus what only it has: migrations shared by several nodes, a
-//! database crash in the middle of ingest, and the ingest rate.
+//! per test), plus what only it has: migrations shared by several nodes, the
+//! connection limit, a database crash in the middle of ingest. (The ingest rate is a benchmark:
+//! `cargo xtask bench cloud`, not a test.)
 
 mod common;
 
@@ -193,60 +194,4 @@ fn database_killed_mid_ingest_then_the_upload_resumes_without_duplicates() {
         "400"
     );
     pg.stop().unwrap();
-}
-
-/// The ingest rate into PostgreSQL: 20 stores' journals of about 1,000
-/// records, one batch each, from one and from two ingest nodes. Run with
-/// `cargo test -p keel-cloud --release --test store_pg -- --ignored --nocapture`.
-#[test]
-#[ignore = "a timing, not a test: run it by name"]
-fn ingest_rate() {
-    let journals: Vec<(StoreId, TestTerminal)> = (0..40)
-        .map(|i| {
-            let name = format!("store-{i:03}");
-            let mut t = TestTerminal::new(
-                &name,
-                1,
-                &[
-                    item("A", 2_50, "reduced"),
-                    item("B", 9_99, "standard"),
-                    item("C", 1_00, "standard"),
-                ],
-            );
-            while t.head() < 1_000 {
-                t.sell(&[("A", 1), ("B", 2), ("C", 1)], Pay::Cash);
-            }
-            (StoreId(name), t)
-        })
-        .collect();
-    let batches: Vec<_> = journals
-        .iter()
-        .map(|(s, t)| (s.clone(), t.batch(1, 1..=1_000)))
-        .collect();
-    let (one, two) = batches.split_at(20);
-    let url = new_database();
-    let a = PgStore::connect(&url).unwrap();
-    let b = PgStore::connect(&url).unwrap();
-
-    let started = Instant::now();
-    for (s, batch) in one {
-        assert_eq!(a.ingest(s, batch, T0).unwrap().accepted, 1_000);
-    }
-    let single = 20_000.0 / started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for (node, half) in [(&a, &two[..10]), (&b, &two[10..])] {
-            scope.spawn(move || {
-                for (s, batch) in half {
-                    assert_eq!(node.ingest(s, batch, T0).unwrap().accepted, 1_000);
-                }
-            });
-        }
-    });
-    let double = 20_000.0 / started.elapsed().as_secs_f64();
-    assert_eq!(a.event_count(None).unwrap(), 40_000);
-    println!(
-        "ingest into PostgreSQL, batches of 1,000: one node {single:.0} events/s, two nodes {double:.0} events/s"
-    );
 }

@@ -98,6 +98,9 @@ pub struct IngestOutcome {
     pub duplicates: u64,
     /// The cloud's marks for the store after the batch.
     pub marks: UplinkMarks,
+    /// Review flags the batch raised (price overrides, negative stock,
+    /// order-number conflicts), as stored; the service logs each.
+    pub flags: Vec<ReviewFlag>,
 }
 
 /// One store in the status view.

@@ -73,6 +73,15 @@ pub fn same_batch_twice_is_stored_once(fresh: Fresh) {
     assert_eq!(db.flags(None).unwrap(), flags);
     assert_eq!(flags.len(), 3, "{flags:#?}");
     assert!(flags.iter().all(|f| f.flag.kind == "negative-stock"));
+    // The outcome names the flags the batch raised (the service logs them): the
+    // first upload raised them, the second nothing.
+    let key = |f: &keel_uplink::project::ReviewFlag| (f.terminal, f.seq, f.sku.clone());
+    let mut raised: Vec<_> = flags.iter().map(|f| f.flag.clone()).collect();
+    raised.sort_by_key(key);
+    let mut outcome = first.flags.clone();
+    outcome.sort_by_key(key);
+    assert_eq!(outcome, raised);
+    assert!(again.flags.is_empty(), "{:?}", again.flags);
 
     // The journal grows; the whole of it is sent again: only the new records count.
     t.sell(&[("C", 1)], Pay::Cash);
@@ -523,7 +532,15 @@ pub fn same_order_number_in_two_stores_is_renamed(fresh: Fresh) {
     db.ingest(&sid("s1"), &a.all(1), NOW).unwrap();
     db.ingest(&sid("s2"), &b.all(1), NOW).unwrap();
     db.ingest(&sid("s2"), &b.all(2), NOW).unwrap();
-    db.ingest(&sid("s3"), &c.all(1), NOW).unwrap();
+    let third = db.ingest(&sid("s3"), &c.all(1), NOW).unwrap();
+    let raised: Vec<(&str, &str)> = third
+        .flags
+        .iter()
+        .map(|f| (f.kind.as_str(), f.detail.as_str()))
+        .filter(|(k, _)| *k == "order-number")
+        .collect();
+    assert_eq!(raised.len(), 1, "{:?}", third.flags);
+    assert!(raised[0].1.contains("ORD-1-001-C"), "{raised:?}");
 
     let names = |s: &str| {
         db.orders(Some(&sid(s)), 10)

@@ -190,12 +190,14 @@ fn write(
         row.pending = row.pending.saturating_sub(accepted);
     })?;
     let order_flags = write_orders(txn, s, &delta)?;
-    insert_flags(txn, s, &batch_flags(&delta.flags, stock_flags, order_flags))?;
+    let flags = batch_flags(&delta.flags, stock_flags, order_flags);
+    insert_flags(txn, s, &flags)?;
     super::flagged::write(txn, s, &flagged_in(store, &checked.records))?;
     Ok(IngestOutcome {
         accepted,
         duplicates: checked.duplicates,
         marks: store_marks(txn, s)?,
+        flags,
     })
 }
 

@@ -199,11 +199,8 @@ fn write(
         &[&store.0, &ms(now_ms), &int(accepted)?],
     )?;
     let order_flags = write_orders(tx, store, &delta)?;
-    insert_flags(
-        tx,
-        store,
-        &batch_flags(&delta.flags, stock_flags, order_flags),
-    )?;
+    let flags = batch_flags(&delta.flags, stock_flags, order_flags);
+    insert_flags(tx, store, &flags)?;
     super::flagged::write(tx, store, &flagged_in(store, records))?;
     let rows = tx.query(
         "SELECT terminal, bodies, chain, chain_hash FROM cursors WHERE store = $1",
@@ -224,6 +221,7 @@ fn write(
         accepted,
         duplicates: checked.duplicates,
         marks: marks_of(&all),
+        flags,
     })
 }
 
