@@ -255,3 +255,79 @@ fn a_scanner_source_that_is_no_event_stream_is_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("scanner"), "{err}");
 }
+
+#[test]
+fn printer_test_drawer_test_and_reprint_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let (printer, path) = EmulatedPrinter::start().unwrap();
+    let mut k = start(&dir.path().join("data"), &path, None);
+    k.ok("login 1111");
+    wait_reachable(&mut k);
+
+    // `printer test`: the test page, decoded on the far end.
+    let queued = k.ok("printer test");
+    assert!(queued["job"].as_u64().is_some(), "{queued}");
+    assert!(
+        printer.wait_until(Duration::from_secs(15), |m| m.cuts() == 1),
+        "the test page never printed"
+    );
+    let d = printer.decoded();
+    assert_eq!(d.qr_codes, ["KEEL PRINTER TEST"]);
+    assert_eq!(d.barcodes.len(), 2, "EAN-13 and Code 128: {:?}", d.barcodes);
+    assert_eq!(d.images.len(), 1, "the raster logo");
+    assert!(d.find_line("Bold").is_some_and(|l| l.bold), "{d}");
+    assert!(printer.kicks().is_empty(), "a test page opens no drawer");
+
+    // `drawer test`: one kick, journaled as a no-sale, the switch read back.
+    // (A no-sale needs an open shift; its float opens the drawer once too.)
+    k.ok("shift open 50.00");
+    assert!(printer.wait_until(Duration::from_secs(15), |m| m.kicks().len() == 1));
+    printer.set_drawer_open(false);
+    let kicked = k.ok("drawer test");
+    assert_eq!(kicked["drawer"], "kicked", "{kicked}");
+    assert_eq!(kicked["open"], true, "the emulated drawer opens: {kicked}");
+    assert_eq!(printer.kicks().len(), 2);
+    printer.set_drawer_open(false);
+
+    // A technician is not authorised for a no-sale: refused, nothing kicked.
+    k.ok("login 0000");
+    let refused = k.err("drawer test");
+    assert!(refused.contains("no-sale"), "{refused}");
+    let tail = k.ok("journal tail 20").to_string();
+    assert_eq!(
+        tail.matches("drawer-opened").count(),
+        2,
+        "two journaled openings (float, no-sale): {tail}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(printer.kicks().len(), 2, "a refused no-sale kicks nothing");
+
+    // `printer reprint`: the last receipt again, the same verification code.
+    k.ok("login 1111");
+    k.ok("sale new");
+    k.ok("sale add 4006381333931");
+    k.ok("sale tender card 1.49 tok_4242 4242 VISA");
+    let code = k.ok("sale complete")["verification"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(printer.wait_until(Duration::from_secs(15), |m| m.cuts() == 2));
+    let again = k.ok("printer reprint");
+    assert!(again["job"].as_u64().is_some(), "{again}");
+    assert!(printer.wait_until(Duration::from_secs(15), |m| m.cuts() == 3));
+    let d = printer.decoded();
+    assert_eq!(
+        d.qr_codes.iter().filter(|q| q.contains(&code)).count(),
+        2,
+        "the receipt and its copy: {:?}",
+        d.qr_codes
+    );
+    let missing = k.err("printer reprint 999");
+    assert!(missing.contains("999"), "{missing}");
+    assert_eq!(
+        printer.kicks().len(),
+        2,
+        "no kick for a card sale or a reprint"
+    );
+    k.quit();
+}
