@@ -1,5 +1,7 @@
-//! Retry delays for the uplink: exponential backoff with full jitter, from a
-//! random number the caller supplies (so the simulator replays it). Pure.
+//! Retry delays for the uplink: exponential backoff with half jitter (each
+//! delay uniformly in the upper half of a ceiling that doubles per failure,
+//! capped), from a random number the caller supplies (so the simulator
+//! replays it). Pure.
 
 use std::time::Duration;
 

@@ -5,11 +5,14 @@
 //! does not, records go in priority order: the chain is extended with sales and
 //! payments in full and everything else as stubs (hash and predecessor hash),
 //! then later batches fill the stubs' bodies, kitchen first, then customers,
-//! then statistics. Per origin, entries stay in sequence order, so the cloud can
-//! check every chain link as it arrives.
+//! then statistics, strictly: no body of a class goes while one of a more
+//! urgent class is still deferred. Per origin, entries stay in sequence order,
+//! so the cloud can check every chain link as it arrives.
 //!
 //! The builder reads the journal through [`JournalSource`] and keeps only what
-//! it sent and what was acknowledged; it does no I/O of its own.
+//! it sent and what was acknowledged, plus an index of the deferred records'
+//! classes (each record between the cloud's bodies and chain marks is read once
+//! to classify it); it does no I/O of its own.
 
 use crate::marks::UplinkMarks;
 use crate::priority::{priority_of, Priority};
@@ -45,9 +48,6 @@ impl JournalSource for BTreeMap<TerminalId, Vec<Vec<u8>>> {
     }
 }
 
-/// A record below the chain mark whose body the cloud may still lack: seq, bytes, class.
-type Deferred = (u64, Vec<u8>, Priority);
-
 /// Builds batches and tracks what the cloud acknowledged.
 #[derive(Debug)]
 pub struct BatchBuilder {
@@ -59,6 +59,12 @@ pub struct BatchBuilder {
     held: BTreeSet<(TerminalId, u64)>,
     /// The batch awaiting its answer: id and its full entries.
     in_flight: Option<(u64, Vec<(TerminalId, u64)>)>,
+    /// Records above the bodies mark whose body may still be missing in the
+    /// cloud, by class (most urgent first), then origin and seq. Sales are
+    /// never deferred.
+    deferred: BTreeSet<(Priority, TerminalId, u64)>,
+    /// Per origin, the highest seq classified into `deferred` so far.
+    indexed: BTreeMap<TerminalId, u64>,
 }
 
 impl BatchBuilder {
@@ -71,6 +77,8 @@ impl BatchBuilder {
             marks,
             held: BTreeSet::new(),
             in_flight: None,
+            deferred: BTreeSet::new(),
+            indexed: BTreeMap::new(),
         }
     }
 
@@ -88,6 +96,7 @@ impl BatchBuilder {
     fn forget_below_bodies(&mut self) {
         let marks = &self.marks;
         self.held.retain(|(o, s)| *s > marks.of(*o).bodies);
+        self.deferred.retain(|(_, o, s)| *s > marks.of(*o).bodies);
     }
 
     /// The batch in flight, if any (its id).
@@ -200,6 +209,7 @@ impl BatchBuilder {
         }
         // Fill: bodies between each origin's bodies and chain marks, by class.
         if budget > 0 {
+            self.index_deferred(source);
             self.fill(&mut entries, &mut budget, source);
         }
         if entries.is_empty() {
@@ -219,51 +229,64 @@ impl BatchBuilder {
         Some(Batch { id, entries })
     }
 
-    fn fill(&self, entries: &mut Vec<BatchEntry>, budget: &mut usize, source: &dyn JournalSource) {
-        let mut gaps: Vec<(TerminalId, Vec<Deferred>)> = Vec::new();
+    /// Classifies the records between each origin's bodies and chain marks
+    /// not classified yet (each is read once), adding the non-sales ones to
+    /// `deferred`.
+    fn index_deferred(&mut self, source: &dyn JournalSource) {
         for (origin, mark) in &self.marks.origins {
-            if mark.chain <= mark.bodies {
-                continue;
-            }
-            let recs = source.records(*origin, mark.bodies + 1, self.max_bytes * 4);
-            let mut v = Vec::new();
-            for (i, r) in recs.into_iter().enumerate() {
-                let seq = mark.bodies + 1 + i as u64;
-                if seq > mark.chain {
+            let mut next = self
+                .indexed
+                .get(origin)
+                .copied()
+                .unwrap_or(0)
+                .max(mark.bodies)
+                + 1;
+            while next <= mark.chain {
+                let recs = source.records(*origin, next, self.max_bytes * 4);
+                if recs.is_empty() {
+                    // Unreadable now: classified on a later batch.
                     break;
                 }
-                if self.held.contains(&(*origin, seq)) {
-                    continue;
-                }
-                let class = match decode_record(&r) {
-                    Ok(ev) => priority_of(&ev.body),
-                    Err(_) => Priority::Statistics,
-                };
-                // Sales were sent in full when the chain was extended.
-                if class != Priority::Sales {
-                    v.push((seq, r, class));
+                for r in recs {
+                    if next > mark.chain {
+                        break;
+                    }
+                    let class = match decode_record(&r) {
+                        Ok(ev) => priority_of(&ev.body),
+                        Err(_) => Priority::Statistics,
+                    };
+                    // Sales were sent in full when the chain was extended.
+                    if class != Priority::Sales {
+                        self.deferred.insert((class, *origin, next));
+                    }
+                    self.indexed.insert(*origin, next);
+                    next += 1;
                 }
             }
-            gaps.push((*origin, v));
         }
-        for class in Priority::ALL {
-            for (origin, recs) in &gaps {
-                for (seq, bytes, c) in recs {
-                    if *c != class {
-                        continue;
-                    }
-                    let w = bytes.len() + 16;
-                    if w > *budget && !entries.is_empty() {
-                        return;
-                    }
-                    *budget = budget.saturating_sub(w);
-                    entries.push(BatchEntry {
-                        origin: *origin,
-                        seq: *seq,
-                        body: EntryBody::Full(bytes.clone()),
-                    });
-                }
+    }
+
+    /// Adds the bodies of deferred records, most urgent class first, while the
+    /// budget lasts.
+    fn fill(&self, entries: &mut Vec<BatchEntry>, budget: &mut usize, source: &dyn JournalSource) {
+        for (_, origin, seq) in &self.deferred {
+            if self.held.contains(&(*origin, *seq)) {
+                continue;
             }
+            let Some(bytes) = source.records(*origin, *seq, 1).into_iter().next() else {
+                // Unreadable now: nothing after it goes, so the order holds.
+                return;
+            };
+            let w = bytes.len() + 16;
+            if w > *budget && !entries.is_empty() {
+                return;
+            }
+            *budget = budget.saturating_sub(w);
+            entries.push(BatchEntry {
+                origin: *origin,
+                seq: *seq,
+                body: EntryBody::Full(bytes),
+            });
         }
     }
 }

@@ -105,6 +105,12 @@ proptest! {
         while let Some(batch) = builder.next(&heads, &journals.0) {
             rounds += 1;
             prop_assert!(rounds < 10_000, "no progress");
+            // Size-bounded: within the budget, unless one record alone exceeds it.
+            let weight: usize = batch.entries.iter().map(|e| e.body.weight()).sum();
+            prop_assert!(
+                weight <= budget || batch.entries.len() == 1,
+                "batch of {} entries weighs {weight} > {budget}", batch.entries.len()
+            );
             for e in &batch.entries {
                 if let EntryBody::Stub { .. } = e.body {
                     let rec = &journals.0[&e.origin][e.seq as usize - 1];
@@ -192,7 +198,7 @@ fn the_cloud_refuses_a_broken_chain_and_another_stores_journal() {
     let store = StoreId("s1".into());
     let journals = Journals::build(&store, &[vec![0, 0, 0]]);
     let mut builder = BatchBuilder::new(100_000, 1, UplinkMarks::default());
-    let mut batch = builder.next(&journals.heads(), &journals.0).unwrap();
+    let batch = builder.next(&journals.heads(), &journals.0).unwrap();
     // Drop the middle record: a gap.
     let mut gap = batch.clone();
     gap.entries.remove(1);
@@ -207,19 +213,89 @@ fn the_cloud_refuses_a_broken_chain_and_another_stores_journal() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("broken hash chain"), "{err}");
-    // A tampered record.
-    if let EntryBody::Full(bytes) = &mut batch.entries[2].body {
-        let n = bytes.len();
-        bytes[n - 1] ^= 1;
-    }
-    let tampered = check_batch(&store, &batch, &BTreeMap::new(), &BTreeMap::new());
-    assert!(
-        tampered.is_err() || {
-            // Flipping the last byte may still decode; then the chain after it must
-            // not verify against the original next record (there is none here), so
-            // check the hash changed instead.
-            let ok = tampered.unwrap();
-            ok.records[2].hash != ChainHash::of(&journals.0[&TerminalId(1)][2])
+    // A tampered record in the middle: either it no longer decodes, or its hash
+    // changed and the next record's link breaks. Both are refusals.
+    for i in 0..3 {
+        let mut tampered = batch.clone();
+        if let EntryBody::Full(bytes) = &mut tampered.entries[1].body {
+            let n = bytes.len();
+            bytes[n - 1 - i] ^= 1;
         }
+        let err = check_batch(&store, &tampered, &BTreeMap::new(), &BTreeMap::new())
+            .expect_err("a tampered record is refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("T01:3: broken hash chain") || text.contains("T01:2: malformed"),
+            "{text}"
+        );
+    }
+    assert!(check_batch(&store, &batch, &BTreeMap::new(), &BTreeMap::new()).is_ok());
+}
+
+/// Once the chain is extended, the bodies the first batches sent as stubs follow
+/// by class: kitchen first, then customers, then statistics.
+#[test]
+fn deferred_bodies_follow_kitchen_then_customers_then_statistics() {
+    let store = StoreId("s1".into());
+    // Two terminals: sales, kitchen, customers and settings mixed, a backlog
+    // many times the batch budget (so the deferred bodies span many batches).
+    let kinds: Vec<Vec<u8>> = vec![
+        (0..240)
+            .map(|i| [3u8, 0, 2, 1, 0, 3, 1, 2][i % 8])
+            .collect(),
+        (0..150).map(|i| [2u8, 1, 3, 0][i % 4]).collect(),
+    ];
+    let journals = Journals::build(&store, &kinds);
+    let heads = journals.heads();
+    let class_of = |origin: TerminalId, seq: u64| {
+        let rec = &journals.0[&origin][seq as usize - 1];
+        priority_of(&keel_core::chain::decode_record(rec).unwrap().body)
+    };
+    let mut cloud = Cloud::default();
+    let mut builder = BatchBuilder::new(600, 1, UplinkMarks::default());
+    let mut fills: Vec<Priority> = Vec::new();
+    let mut batches = 0;
+    while let Some(batch) = builder.next(&heads, &journals.0) {
+        batches += 1;
+        assert!(batches < 1_000, "no progress");
+        let extended = heads
+            .iter()
+            .all(|(o, h)| cloud.cursors.get(o).is_some_and(|c| c.chain == *h));
+        // A batch is sorted by origin and seq: its fills' classes, in class order.
+        let mut classes = Vec::new();
+        for e in &batch.entries {
+            let below_chain = cloud.cursors.get(&e.origin).map_or(0, |c| c.chain) >= e.seq;
+            if below_chain {
+                assert!(matches!(e.body, EntryBody::Full(_)), "a fill is a body");
+                if extended {
+                    classes.push(class_of(e.origin, e.seq));
+                }
+            }
+        }
+        classes.sort();
+        fills.extend(classes);
+        let checked = check_batch(&store, &batch, &cloud.cursors, &cloud.stubs).unwrap();
+        for s in &checked.stubs {
+            cloud.stubs.insert((s.origin, s.seq), *s);
+        }
+        for f in &checked.filled {
+            cloud.stubs.remove(f);
+        }
+        cloud.cursors.extend(checked.cursors.clone());
+        builder.acked(batch.id, &marks_of(&cloud.cursors));
+    }
+    assert!(cloud.stubs.is_empty());
+    assert_eq!(builder.pending(&heads), 0);
+    // Every class was deferred, and they came back in class order.
+    for class in [Priority::Kitchen, Priority::Customers, Priority::Statistics] {
+        assert!(fills.contains(&class), "no {class:?} among {fills:?}");
+    }
+    assert!(
+        !fills.contains(&Priority::Sales),
+        "sales are never deferred"
+    );
+    assert!(
+        fills.windows(2).all(|w| w[0] <= w[1]),
+        "fills out of class order: {fills:?}"
     );
 }
