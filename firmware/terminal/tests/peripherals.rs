@@ -331,3 +331,52 @@ fn printer_test_drawer_test_and_reprint_through_the_console() {
     );
     k.quit();
 }
+
+#[test]
+fn scale_add_sells_a_weighed_item_at_the_settled_weight() {
+    use keel_devices::emulator::scale::ScaleEmulator;
+    use keel_devices::scale::ScaleProtocol;
+    let dir = tempfile::tempdir().unwrap();
+    let (scale, _host) = ScaleEmulator::start(ScaleProtocol::CasRequest).unwrap();
+    let config = configured(
+        dir.path(),
+        &format!(
+            "[scale]\nport = \"{}\"\nprotocol = \"cas\"\nmode = \"request\"\n",
+            scale.path()
+        ),
+    );
+    let mut k = Keel::start_config(&config);
+    k.ok("login 1111");
+    k.ok("shift open 0.00");
+    let e = k.err("scale add BANANA");
+    assert!(e.contains("sale new"), "no open sale: {e}");
+    k.ok("sale new");
+    // Nothing on the scale: refused, nothing added.
+    scale.zero();
+    let e = k.err("scale add BANANA");
+    assert!(e.contains("zero") && e.contains("nothing added"), "{e}");
+    // A load still moving is not sold.
+    scale.set_weight(1_234);
+    scale.set_unstable(true);
+    let e = k.err("scale add BANANA");
+    assert!(e.contains("unstable") && e.contains("nothing added"), "{e}");
+    // Settled: sold at that weight, priced per kg.
+    scale.set_unstable(false);
+    let cart = k.ok("scale add BANANA");
+    let lines = cart["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{cart}");
+    assert_eq!(lines[0]["qty"], 1_234, "grams from the scale: {cart}");
+    assert!(cart.to_string().contains("Bananas"), "{cart}");
+    // An item sold by the unit is refused before the scale is asked.
+    let asked = scale.requests();
+    let e = k.err("scale add 4006381333931");
+    assert!(e.contains("by the unit"), "{e}");
+    assert_eq!(scale.requests(), asked);
+    k.err("scale add NO-SUCH-ITEM");
+    // Overload: refused.
+    scale.set_overload(true);
+    let e = k.err("scale add APPLE");
+    assert!(e.contains("overload"), "{e}");
+    assert_eq!(k.ok("sale show")["lines"].as_array().unwrap().len(), 1);
+    k.quit();
+}

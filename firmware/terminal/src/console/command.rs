@@ -42,6 +42,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("printer reprint", "printer reprint [receipt]"),
     ("scanner monitor", "scanner monitor"),
     ("scale read", "scale read"),
+    ("scale add", "scale add <barcode|sku|name>"),
     ("report x", "report x"),
     ("report z", "report z [number]"),
     ("journal tail", "journal tail <n>"),
@@ -182,6 +183,9 @@ pub enum Command {
     },
     ScannerMonitor,
     ScaleRead,
+    ScaleAdd {
+        key: String,
+    },
     ReportX,
     ReportZ {
         number: Option<u64>,
@@ -654,6 +658,10 @@ pub fn parse(line: &str) -> Result<Option<Command>, ParseError> {
         "scale read" => {
             a.count(0, 0)?;
             Command::ScaleRead
+        }
+        "scale add" => {
+            a.count(1, 1)?;
+            Command::ScaleAdd { key: a.word(0) }
         }
         "cluster add" | "cluster remove" => {
             a.count(1, 1)?;

@@ -1,5 +1,6 @@
 //! The console's peripheral commands: `printer test`, `printer status`,
-//! `printer reprint`, `drawer test`, `scanner monitor`, `scale read`. They
+//! `printer reprint`, `drawer test`, `scanner monitor`, `scale read`,
+//! `scale add` (an item sold by weight, weighed on the scale). They
 //! only ask the terminal's peripherals (`crate::peripherals`) and render the
 //! answer; opening the drawer is journaled first, like every opening.
 
@@ -10,6 +11,7 @@ use crate::fields;
 use crate::node::Node;
 use crate::peripherals::Peripherals;
 use keel_core::auth::{Permission, User};
+use keel_core::catalog::SoldBy;
 use keel_core::engine::{require, Engine};
 
 fn need(devices: Option<&Peripherals>) -> Result<&Peripherals, Reply> {
@@ -67,33 +69,66 @@ pub fn add_printer_line(reply: &mut Reply, r: &crate::peripherals::PrinterReport
 
 /// A wait on a device that a command asked for, run by the console loop with
 /// the node unlocked; its outcome is the command's reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceWait {
     /// `scale read`: wait for a settled weight.
     ScaleRead,
+    /// `scale add <key>`: wait for a settled weight, then sell it.
+    ScaleAdd(String),
     /// `drawer test`: the drawer's switch shortly after the kick.
     DrawerStatus,
 }
 
+/// How a device wait ends.
+#[derive(Clone, Debug)]
+pub enum Finished {
+    /// The command's reply.
+    Reply(Reply),
+    /// A console line to run next, with the node locked, whose reply is the
+    /// command's (`scale add` becomes `sale add <key> <kg>`).
+    Run(String),
+}
+
+/// The `sale add` line for `key` weighed at `reading`, or why nothing is sold:
+/// only a settled, positive weight sells.
+pub fn weighed_line(key: &str, reading: &crate::peripherals::ScaleReport) -> Result<String, Reply> {
+    if reading.state == "stable" && reading.grams > 0 {
+        Ok(format!("sale add {key} {}", kilograms(reading.grams)))
+    } else {
+        Err(Reply::err(format!(
+            "the scale reads {} ({} kg): nothing added; put the item on the scale",
+            reading.state,
+            kilograms(reading.grams)
+        )))
+    }
+}
+
 /// Runs a device wait (the node is not locked) and renders the reply.
-pub fn finish(wait: DeviceWait, devices: &Peripherals) -> Reply {
+pub fn finish(wait: DeviceWait, devices: &Peripherals) -> Finished {
     match wait {
-        DeviceWait::ScaleRead => match devices.scale_read() {
+        DeviceWait::ScaleRead => Finished::Reply(match devices.scale_read() {
             Ok(r) => Reply::ok(
                 fields! { "state" => r.state, "grams" => r.grams },
                 vec![format!("scale: {} {} kg", r.state, kilograms(r.grams))],
             ),
             Err(e) => Reply::err(e),
+        }),
+        DeviceWait::ScaleAdd(key) => match devices.scale_read() {
+            Ok(r) => match weighed_line(&key, &r) {
+                Ok(line) => Finished::Run(line),
+                Err(reply) => Finished::Reply(reply),
+            },
+            Err(e) => Finished::Reply(Reply::err(format!("nothing added: {e}"))),
         },
         DeviceWait::DrawerStatus => {
             let status = devices.drawer_status_after_kick();
-            Reply::ok(
+            Finished::Reply(Reply::ok(
                 fields! { "drawer" => "kicked", "open" => status },
                 vec![format!(
                     "drawer kicked (journaled as a no-sale); reports open: {}",
                     yes_no(status)
                 )],
-            )
+            ))
         }
     }
 }
@@ -204,6 +239,27 @@ pub fn execute(
             }
             st.device_wait = Some(DeviceWait::ScaleRead);
             Ok(Reply::line("reading the scale"))
+        }
+        Command::ScaleAdd { key } => {
+            require(user, Permission::Sell).map_err(Reply::err)?;
+            if !need(devices)?.has_scale() {
+                return Err(Reply::err("no scale configured"));
+            }
+            // Refused before waiting on the scale: an unknown item, one sold
+            // by the unit (`sale add` it), or no open sale.
+            let engine = Engine::new(&node.profile, &node.state);
+            let (item, _) = engine.resolve(&key).map_err(Reply::err)?;
+            if item.sold_by != SoldBy::Weight {
+                return Err(Reply::err(format!(
+                    "{} is sold by the unit, not by weight: `sale add {key}`",
+                    item.sku.0
+                )));
+            }
+            if node.state.cart.is_none() {
+                return Err(Reply::err("no open sale: `sale new` first"));
+            }
+            st.device_wait = Some(DeviceWait::ScaleAdd(key));
+            Ok(Reply::line("weighing"))
         }
         other => Err(Reply::err(format!("{other:?} is not a peripheral command"))),
     }

@@ -167,9 +167,22 @@ fn serve_inputs<W: Write>(
             ))),
             (None, _) => reply,
         };
-        // Likewise a wait on a device (the scale, the drawer's switch).
+        // Likewise a wait on a device (the scale, the drawer's switch); a
+        // weighed item then goes in as `sale add <key> <kg>`.
         let reply = match (state.device_wait.take(), services.devices) {
-            (Some(w), Some(d)) => Some(devices::finish(w, d)),
+            (Some(w), Some(d)) => match devices::finish(w, d) {
+                devices::Finished::Reply(r) => Some(r),
+                devices::Finished::Run(next) => {
+                    let mut guard = match node.lock() {
+                        Ok(g) => g,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    Session::new(&mut guard, &mut state, services.cluster)
+                        .with_uplink(services.uplink)
+                        .with_devices(services.devices)
+                        .execute_line(&next)
+                }
+            },
             _ => reply,
         };
         if let Some(reply) = reply {

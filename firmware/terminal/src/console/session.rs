@@ -305,7 +305,8 @@ impl<'n> Session<'n> {
             | Command::PrinterStatus
             | Command::PrinterReprint { .. }
             | Command::ScannerMonitor
-            | Command::ScaleRead => {
+            | Command::ScaleRead
+            | Command::ScaleAdd { .. } => {
                 let user = self.st.user.clone();
                 super::devices::execute(self.node, self.st, user.as_ref(), self.devices, cmd)
             }
