@@ -29,7 +29,7 @@
 use raft::eraftpb::{
     ConfChange, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot,
 };
-use raft::{Config, RawNode, StateRole};
+use raft::{Config, RawNode, SnapshotStatus, StateRole};
 use slog::Drain;
 
 use super::codec::{self, DecodeMessageError};
@@ -722,6 +722,21 @@ impl RaftNode {
         self.raw.store()
     }
 
+    /// Whether the caller should [`compact`](Self::compact) now: `every` entries
+    /// were applied since the stored snapshot, or a membership change was
+    /// applied after it. (raft refuses a snapshot whose voters do not include
+    /// the receiving node, so a node added after the last compaction could
+    /// never start from that snapshot; a fresh one includes it.)
+    pub fn should_compact(&self, every: u64) -> bool {
+        let store = self.raw.store();
+        let snapshot = store.stored_snapshot().get_metadata().index;
+        let applied = self.raw.raft.raft_log.applied;
+        if applied <= snapshot || self.failed.is_some() {
+            return false;
+        }
+        applied - snapshot >= every || (snapshot > 0 && store.conf_index() > snapshot)
+    }
+
     /// Compacts the log up to the applied index, keeping `snapshot_data` (the
     /// caller's consensus state as of [`RaftStatus::applied`]) as the snapshot
     /// a lagging follower receives instead of the dropped entries.
@@ -765,7 +780,8 @@ impl RaftNode {
             }
             // Leader's messages (sendable before its own persistence, raft
             // thesis 10.2.1); we hand them out after persisting anyway.
-            encode_into(&mut out.messages, rd.take_messages());
+            let mut snapshots_sent = Vec::new();
+            encode_into(&mut out.messages, rd.take_messages(), &mut snapshots_sent);
 
             let snapshot = (!rd.snapshot().is_empty()).then(|| rd.snapshot().clone());
             let batch = PersistBatch {
@@ -783,7 +799,11 @@ impl RaftNode {
             }
             let committed = rd.take_committed_entries();
             self.handle_committed(committed, &mut out)?;
-            encode_into(&mut out.messages, rd.take_persisted_messages());
+            encode_into(
+                &mut out.messages,
+                rd.take_persisted_messages(),
+                &mut snapshots_sent,
+            );
 
             let mut light = self.raw.advance(rd);
             if let Some(commit) = light.commit_index() {
@@ -792,10 +812,21 @@ impl RaftNode {
                     return Err(e.into());
                 }
             }
-            encode_into(&mut out.messages, light.take_messages());
+            encode_into(
+                &mut out.messages,
+                light.take_messages(),
+                &mut snapshots_sent,
+            );
             let committed = light.take_committed_entries();
             self.handle_committed(committed, &mut out)?;
             self.raw.advance_apply();
+            // A snapshot is one message on an ordered channel: once handed out,
+            // the leader goes back to probing the follower, so a snapshot the
+            // follower refused (or the transport lost) is sent again, the
+            // newest one, instead of leaving the follower paused for good.
+            for to in snapshots_sent {
+                self.raw.report_snapshot(to, SnapshotStatus::Finish);
+            }
         }
         Ok(out)
     }
@@ -1024,8 +1055,14 @@ impl RaftNode {
     }
 }
 
-fn encode_into(out: &mut Vec<(u64, Vec<u8>)>, msgs: Vec<Message>) {
-    out.extend(msgs.into_iter().map(|m| (m.to, codec::encode_message(&m))));
+/// Encodes `msgs` into `out`, noting the recipients of snapshots in `snapshots`.
+fn encode_into(out: &mut Vec<(u64, Vec<u8>)>, msgs: Vec<Message>, snapshots: &mut Vec<u64>) {
+    for m in msgs {
+        if m.get_msg_type() == MessageType::MsgSnapshot {
+            snapshots.push(m.to);
+        }
+        out.push((m.to, codec::encode_message(&m)));
+    }
 }
 
 /// An slog drain that forwards raft-rs's log records to the `log` crate under

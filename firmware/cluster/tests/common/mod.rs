@@ -1,0 +1,3 @@
+//! Helpers shared by the cluster tests.
+
+pub mod raft_sim;
