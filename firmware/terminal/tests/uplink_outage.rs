@@ -1,13 +1,14 @@
 //! The seed's outage, with time compressed, through real processes: three
 //! `keel` terminals syncing with the real `keel-cloud` on a real PostgreSQL;
 //! the cloud is killed, the store takes 48 orders (selling never waits), the
-//! operator publishes a price while the store still cannot reach the cloud
-//! (a UDP relay cut), a sale is made offline at the old price and a stock item
-//! is sold below zero; then the link comes back: every record is in the cloud
-//! exactly once, the new price reaches every terminal, the offline sale is
-//! flagged `price-override`, a sale after the sync uses the new price, and the
-//! item sold below zero is flagged `negative-stock`.
-
+//! operator publishes a price, an item, a tax rate, a promotion and a setting
+//! while the store still cannot reach the cloud (a UDP relay cut), a sale is
+//! made offline at the old price and a stock item is sold below zero; then the
+//! link comes back: every record is in the cloud exactly once, every
+//! publication reaches every terminal (the new item sells at its promoted
+//! price under the new rate), the offline sale is flagged `price-override`, a
+//! sale after the sync uses the new price, and the item sold below zero is
+//! flagged `negative-stock`.
 mod common;
 #[path = "common/relay.rs"]
 mod relay;
@@ -86,6 +87,47 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
     cloud.start();
     let out = cloud.admin(&["publish", "price", "MILK-1L", "3.33"]);
     assert!(out.contains("published #1"), "{out}");
+    // And the rest of what the cloud publishes: a new item, a tax rate (for a
+    // class the store lacks), a promotion on the new item, a setting.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let (from, until) = (
+        (now_ms - 3_600_000).to_string(),
+        (now_ms + 86_400_000).to_string(),
+    );
+    let more: [&[&str]; 4] = [
+        &[
+            "publish",
+            "item",
+            "TEA-LUX",
+            "Tea",
+            "2.00",
+            "--tax-class",
+            "luxury",
+        ],
+        &["publish", "tax-rate", "luxury", "25%"],
+        &[
+            "publish",
+            "promotion",
+            "TEA10",
+            "TEA-LUX",
+            "10%",
+            &from,
+            &until,
+        ],
+        &[
+            "publish",
+            "setting",
+            "receipt.footer",
+            "Danke from the cloud",
+        ],
+    ];
+    for (i, args) in more.iter().enumerate() {
+        let out = cloud.admin(args);
+        assert!(out.contains(&format!("published #{}", i + 2)), "{out}");
+    }
     std::thread::sleep(Duration::from_millis(20));
     // Offline at the old price (the terminals have not heard of the new one).
     let t2 = ks[1].as_mut().unwrap();
@@ -136,10 +178,43 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // Everything else published while the store was offline reached every
+    // terminal too: the item, the tax rate, the promotion and the setting.
+    for k in ks.iter_mut().flatten() {
+        while k.ok("catalog list TEA-LUX")["items"]
+            .as_array()
+            .is_none_or(|i| i.is_empty())
+        {
+            assert!(Instant::now() < deadline, "the new item did not arrive");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let settings = k.ok("settings");
+        assert_eq!(settings["settings"]["cloud.downlink"], "5", "{settings}");
+        assert_eq!(
+            settings["settings"]["receipt.footer"], "Danke from the cloud",
+            "{settings}"
+        );
+        assert_eq!(
+            settings["settings"]["tax.rate.luxury"], "2500",
+            "{settings}"
+        );
+        assert!(
+            settings["settings"]["promotion.TEA10"].is_string(),
+            "{settings}"
+        );
+    }
     let t3 = ks[2].as_mut().unwrap();
     let after = sell(t3, &[("MILK-1L", 1)]);
     assert_eq!(after["total"], "3.33", "{after}");
     let after_seq = after["seq"].as_u64().unwrap();
+    // The new item sells at its published price less the promotion (10 %),
+    // taxed at the published rate (25 %, prices include tax): 1.80 = 1.44 + 0.36.
+    let tea = sell(t3, &[("TEA-LUX", 1)]);
+    assert_eq!(
+        (&tea["total"], &tea["tax"]),
+        (&"1.80".into(), &"0.36".into()),
+        "{tea}"
+    );
     let total = wait_synced(&cloud, "outage", &mut ks, Duration::from_secs(30));
     assert_eq!(
         own_journals(&mut ks),
@@ -148,9 +223,7 @@ fn outage_orders_upload_exactly_once_and_the_new_price_comes_down() {
     );
     for k in ks.iter_mut().flatten() {
         let s = k.ok("cloud status");
-        assert_eq!(s["downlink"], 1, "{s}");
-        let settings = k.ok("settings");
-        assert_eq!(settings["settings"]["cloud.downlink"], "1", "{settings}");
+        assert_eq!(s["downlink"], 5, "{s}");
     }
     let leader_status = ks[leader].as_mut().unwrap().ok("cloud status");
     assert_eq!(leader_status["state"], "connected", "{leader_status}");
