@@ -264,3 +264,76 @@ pub fn execute(
         other => Err(Reply::err(format!("{other:?} is not a peripheral command"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peripherals::{PrinterReport, ScaleReport};
+    use keel_devices::status::PrinterStatus;
+
+    fn report(edit: impl Fn(&mut PrinterStatus)) -> PrinterReport {
+        let mut status = PrinterStatus {
+            reachable: true,
+            online: true,
+            cover_open: false,
+            paper_near_end: false,
+            paper_out: false,
+            error: false,
+            drawer_open: Some(false),
+        };
+        edit(&mut status);
+        PrinterReport {
+            port: "/dev/ttyUSB0".into(),
+            status,
+            pending: 0,
+            printed: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn every_dle_eot_state_has_its_word() {
+        let cases: [(&str, fn(&mut PrinterStatus)); 7] = [
+            ("ready", |_| {}),
+            ("paper low", |s| s.paper_near_end = true),
+            ("paper out", |s| {
+                s.paper_near_end = true;
+                s.paper_out = true;
+            }),
+            ("cover open", |s| s.cover_open = true),
+            ("error", |s| s.error = true),
+            ("offline", |s| s.online = false),
+            ("not answering", |s| *s = PrinterStatus::unreachable()),
+        ];
+        for (word, edit) in cases {
+            assert_eq!(printer_state(&report(edit)), word);
+        }
+    }
+
+    #[test]
+    fn only_a_settled_positive_weight_sells() {
+        let r = |state, grams| ScaleReport { state, grams };
+        assert_eq!(
+            weighed_line("BANANA", &r("stable", 1_234)).ok().as_deref(),
+            Some("sale add BANANA 1.234")
+        );
+        assert_eq!(
+            weighed_line("APPLE", &r("stable", 5)).ok().as_deref(),
+            Some("sale add APPLE 0.005")
+        );
+        for (state, grams) in [
+            ("zero", 0),
+            ("unstable", 800),
+            ("overload", 999_999),
+            ("under zero", -20),
+            ("stable", 0),
+        ] {
+            let e = weighed_line("BANANA", &r(state, grams)).unwrap_err();
+            let text = e.render(false);
+            assert!(
+                text.contains(state) && text.contains("nothing added"),
+                "{text}"
+            );
+        }
+    }
+}
