@@ -73,4 +73,25 @@ mod tests {
         b.reset();
         assert!(b.fail(7) <= Duration::from_millis(100));
     }
+
+    #[test]
+    fn jitter_spreads_each_delay_over_the_upper_half_of_its_ceiling() {
+        // The same attempt with different random numbers: delays differ and
+        // cover [ceiling/2, ceiling] (ceiling 800 ms at the fourth failure).
+        let fourth = |random: u64| {
+            let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+            for _ in 0..3 {
+                b.fail(0);
+            }
+            b.fail(random).as_millis() as u64
+        };
+        let delays: std::collections::BTreeSet<u64> = (0..2_000u64)
+            .map(|r| fourth(r.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        assert_eq!(delays.first(), Some(&400));
+        assert_eq!(delays.last(), Some(&800));
+        assert!(delays.len() > 300, "{} distinct delays", delays.len());
+        // Two terminals failing together retry apart.
+        assert_ne!(fourth(1), fourth(2));
+    }
 }
