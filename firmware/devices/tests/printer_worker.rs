@@ -397,3 +397,36 @@ fn tcp_printer_gets_its_job_and_a_refused_connection_is_retried() {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[test]
+fn the_serial_link_sets_the_configured_baud_8n1_and_flow_control() {
+    use keel_devices::link::FlowControl;
+    use serialport::{DataBits, Parity, SerialPort, StopBits, TTYPort};
+    // The pty's line settings, read from the master side (the kernel answers
+    // termios requests on a master with its slave's settings).
+    for (baud, flow, want) in [
+        (9600, FlowControl::None, serialport::FlowControl::None),
+        (
+            19200,
+            FlowControl::Hardware,
+            serialport::FlowControl::Hardware,
+        ),
+        (
+            115200,
+            FlowControl::Software,
+            serialport::FlowControl::Software,
+        ),
+    ] {
+        let (master, slave) = TTYPort::pair().unwrap();
+        let path = slave.name().unwrap();
+        drop(slave);
+        let spec = LinkSpec::serial(&path, baud).with_flow(flow);
+        let link = link::open(&spec, fast().timeouts).unwrap();
+        assert_eq!(master.baud_rate().unwrap(), baud, "{flow:?}");
+        assert_eq!(master.flow_control().unwrap(), want, "{flow:?}");
+        assert_eq!(master.data_bits().unwrap(), DataBits::Eight);
+        assert_eq!(master.parity().unwrap(), Parity::None);
+        assert_eq!(master.stop_bits().unwrap(), StopBits::One);
+        drop(link);
+    }
+}

@@ -324,3 +324,103 @@ impl Drop for Peripherals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ConsoleArgs;
+    use keel_devices::link::{DataBits, Parity, StopBits};
+
+    fn printer(port: PortConfig, width_mm: u8, codepage: &str) -> PrinterConfig {
+        PrinterConfig {
+            port,
+            width_mm,
+            codepage: codepage.into(),
+            drawer_pin: 2,
+        }
+    }
+
+    #[test]
+    fn the_config_sets_the_link_and_the_layout() {
+        let serial = PortConfig::Serial {
+            path: "/dev/ttyS1".into(),
+            baud: 19200,
+            flow: Flow::Hardware,
+        };
+        match link(&serial) {
+            LinkSpec::Serial {
+                path,
+                baud,
+                flow,
+                data_bits,
+                parity,
+                stop_bits,
+            } => {
+                assert_eq!(path, PathBuf::from("/dev/ttyS1"));
+                assert_eq!((baud, flow), (19200, FlowControl::Hardware));
+                assert_eq!(
+                    (data_bits, parity, stop_bits),
+                    (DataBits::Eight, Parity::None, StopBits::One)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let addr = "192.168.1.60:9100".parse().unwrap();
+        assert!(matches!(link(&PortConfig::Tcp(addr)), LinkSpec::Tcp { addr: a } if a == addr));
+
+        let l = layout(&printer(serial.clone(), 58, "wpc1252"));
+        assert_eq!(
+            (l.width, l.code_page),
+            (PaperWidth::Mm58, CodePage::Wpc1252)
+        );
+        assert_eq!(l.columns(), 32);
+        let l = layout(&printer(serial, 80, "cp437"));
+        assert_eq!((l.width, l.code_page), (PaperWidth::Mm80, CodePage::Cp437));
+        assert_eq!(l.columns(), 48);
+    }
+
+    #[test]
+    fn printer_port_is_9600_8n1_unless_the_config_says_otherwise() {
+        let args = ConsoleArgs {
+            printer_port: Some("/dev/pts/7".into()),
+            ..ConsoleArgs::default()
+        };
+        let mut bare = DevicesConfig::default();
+        crate::app::apply_device_flags(&args, &mut bare);
+        let p = bare.printer.expect("a printer from --printer-port");
+        assert_eq!(
+            p.port,
+            PortConfig::Serial {
+                path: "/dev/pts/7".into(),
+                baud: 9600,
+                flow: Flow::None
+            }
+        );
+        assert_eq!(bare.drawer, Some(DrawerConfig::ViaPrinter));
+
+        let mut configured = DevicesConfig {
+            printer: Some(printer(
+                PortConfig::Serial {
+                    path: "/dev/ttyS1".into(),
+                    baud: 38400,
+                    flow: Flow::Software,
+                },
+                58,
+                "cp437",
+            )),
+            ..DevicesConfig::default()
+        };
+        crate::app::apply_device_flags(&args, &mut configured);
+        let p = configured.printer.expect("still configured");
+        assert_eq!(
+            p.port,
+            PortConfig::Serial {
+                path: "/dev/pts/7".into(),
+                baud: 38400,
+                flow: Flow::Software
+            },
+            "only the device changes"
+        );
+        assert_eq!((p.width_mm, p.codepage.as_str()), (58, "cp437"));
+    }
+}
