@@ -65,3 +65,49 @@ pub(crate) fn grab(fd: BorrowedFd<'_>) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// `_IOW(type, nr, size)` as the kernel's `asm-generic/ioctl.h` builds it.
+    fn iow(ty: u8, nr: u8, size: usize) -> u64 {
+        const WRITE: u64 = 1;
+        (WRITE << 30) | ((size as u64) << 16) | (u64::from(ty) << 8) | u64::from(nr)
+    }
+
+    #[test]
+    fn eviocgrab_is_iow_e_0x90_int() {
+        assert_eq!(
+            EVIOCGRAB,
+            iow(b'E', 0x90, std::mem::size_of::<libc::c_int>())
+        );
+    }
+
+    #[test]
+    fn grabbing_what_is_no_input_device_is_an_error_not_a_crash() {
+        let file = tempfile::tempfile().unwrap();
+        let e = grab(file.as_fd()).unwrap_err();
+        assert!(
+            matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn poll_reports_idle_readable_and_gone() {
+        let (mut reader, mut writer) = std::io::pipe().unwrap();
+        let t = Duration::from_millis(20);
+        assert_eq!(wait_readable(reader.as_fd(), t).unwrap(), Readiness::Idle);
+        std::io::Write::write_all(&mut writer, b"x").unwrap();
+        assert_eq!(
+            wait_readable(reader.as_fd(), t).unwrap(),
+            Readiness::Readable
+        );
+        let mut b = [0u8; 1];
+        std::io::Read::read_exact(&mut reader, &mut b).unwrap();
+        drop(writer);
+        assert_eq!(wait_readable(reader.as_fd(), t).unwrap(), Readiness::Gone);
+    }
+}
