@@ -9,6 +9,9 @@
 //! It also carries the cloud uplink's high-water marks through raft
 //! (`uplink_marks`): every committed `uplink.marks` entry is merged into a
 //! shared value the uplink runtime, the console and the health endpoint read.
+//! The raft log is compacted every `consensus_state::COMPACT_EVERY` applied
+//! entries (and after a membership change), with those marks and the counter
+//! order claims as the snapshot (`consensus_state`).
 
 use crate::config::ClusterConfig;
 use crate::node::{CommittedRecords, Node};
@@ -31,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
+pub mod consensus_state;
 pub mod counter_claims;
 pub mod key_sync;
 pub mod ota;
@@ -468,7 +472,10 @@ pub fn start(
     if let Ok(mut st) = status.lock() {
         st.raft = Some(raft.status());
     }
-    let marks = Arc::new(Mutex::new(UplinkMarks::default()));
+    // A compacted log starts from its snapshot; the entries after it come
+    // with the first advance.
+    let (restored_marks, restored_claims) = consensus_state::restore(&raft);
+    let marks = Arc::new(Mutex::new(restored_marks));
     let ota_channel = lock(&node).ota_channel().clone();
     let runtime = Runtime {
         uplink_marks: marks.clone(),
@@ -490,7 +497,7 @@ pub fn start(
         retries: Vec::new(),
         key_sync: key_sync::KeySync::default(),
         ota: ota::MeshOta::new(ota_channel),
-        counter_claims: counter_claims::Claims::new(),
+        counter_claims: restored_claims,
     };
     let thread = std::thread::Builder::new()
         .name(format!("keel-cluster-{me}"))
@@ -970,6 +977,22 @@ impl Runtime {
                 ss.leader.map(|l| format!("T{l:02}"))
             );
         }
+        if let Some(snapshot) = &out.snapshot {
+            // A leader's snapshot replaces the entries it covers.
+            match consensus_state::decode(&snapshot.data) {
+                Ok((marks, claims)) => {
+                    match self.uplink_marks.lock() {
+                        Ok(mut g) => g.merge(&marks),
+                        Err(p) => p.into_inner().merge(&marks),
+                    }
+                    self.counter_claims = claims;
+                }
+                Err(e) => log::error!(
+                    "raft: snapshot at index {} has unreadable consensus state: {e}",
+                    snapshot.index
+                ),
+            }
+        }
         for c in out.committed {
             // Every terminal merges every committed marks entry, its own or not.
             uplink_marks::apply(&self.uplink_marks, &c);
@@ -991,6 +1014,21 @@ impl Runtime {
                     Err("the proposal was dropped because leadership changed; retry".into()),
                 );
             }
+        }
+        if !self.raft.should_compact(consensus_state::COMPACT_EVERY) {
+            return;
+        }
+        let marks = match self.uplink_marks.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        if let Err(e) = consensus_state::compact_if_due(
+            &mut self.raft,
+            consensus_state::COMPACT_EVERY,
+            &marks,
+            &self.counter_claims,
+        ) {
+            log::warn!("raft: compaction failed (the log keeps growing until it works): {e}");
         }
     }
 

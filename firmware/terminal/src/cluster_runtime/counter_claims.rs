@@ -1,8 +1,8 @@
 //! Counter order takes decided by the store's raft log: a terminal that takes
 //! a counter order proposes an opaque `counter.take` entry, and every terminal
 //! folds every committed one, in log order, into the same claims map (the
-//! runtime starts raft with `applied: 0`, so a restart folds the whole log
-//! again). The first committed take of an order wins; a later take of the same
+//! runtime starts raft with `applied: 0`, so a restart folds the log again
+//! from the compacted log's snapshot on: see `consensus_state`). The first committed take of an order wins; a later take of the same
 //! order by another terminal is refused with the winner named. A take by the
 //! winner itself again is granted (a retry after its journaling failed).
 //!

@@ -1,8 +1,9 @@
 //! The cloud uplink's high-water marks as the store replicates them through
 //! raft: the leader proposes the marks the cloud last acknowledged as an
 //! opaque `uplink.marks` command, and every terminal merges every committed
-//! one (its own proposals, other leaders', and the whole log again after a
-//! restart, since the runtime starts raft with `applied: 0`) into one shared
+//! one (its own proposals, other leaders', and after a restart the log again,
+//! since the runtime starts raft with `applied: 0`, from the compacted log's
+//! snapshot on: see `consensus_state`) into one shared
 //! value. So a new leader resumes where the old one stopped, and any terminal
 //! can tell how much of the store the cloud still lacks.
 //!
