@@ -380,3 +380,63 @@ fn scale_add_sells_a_weighed_item_at_the_settled_weight() {
     assert_eq!(k.ok("sale show")["lines"].as_array().unwrap().len(), 1);
     k.quit();
 }
+
+#[test]
+fn kitchen_tickets_go_to_the_tcp_9100_kitchen_printer() {
+    use keel_devices::emulator::EmulatedTcpPrinter;
+    let dir = tempfile::tempdir().unwrap();
+    let (receipts, path) = EmulatedPrinter::start().unwrap();
+    let (kitchen, addr) = EmulatedTcpPrinter::start().unwrap();
+    let config = configured(
+        dir.path(),
+        &format!(
+            "[printer]\nport = \"{}\"\n\n[kitchen_printer]\ntcp = \"{addr}\"\nwidth_mm = 58\n",
+            path.display()
+        ),
+    );
+    let mut k = Keel::start_config(&config);
+    k.ok("login 1111");
+    wait_reachable(&mut k);
+    k.ok("shift open 0.00");
+    k.ok("sale new");
+    k.ok("sale add ESPRESSO 2");
+    k.ok("sale add SANDWICH");
+    k.ok("sale add 4006381333931");
+    k.ok("sale tender card 11.79 tok_4242 4242 VISA");
+    let done = k.ok("sale complete");
+    let receipt_no = done["receipt"].as_u64().unwrap();
+    // One ticket per station (bar, kitchen), on the kitchen printer only.
+    assert!(
+        kitchen
+            .model()
+            .wait_until(Duration::from_secs(15), |m| m.cuts() == 2),
+        "kitchen tickets: {} cuts",
+        kitchen.model().cuts()
+    );
+    let t = kitchen.model().decoded();
+    assert_eq!(t.unknown, 0, "{t}");
+    assert!(t.find_line("BAR").is_some(), "{t}");
+    assert!(t.find_line("KITCHEN").is_some(), "{t}");
+    assert_eq!(
+        t.find_line("2 x Espresso").map(|l| l.double_height),
+        Some(true)
+    );
+    assert!(t.text().contains("Sandwich"), "{t}");
+    assert!(
+        !t.text().contains("Dark Chocolate"),
+        "no station, no ticket: {t}"
+    );
+    assert!(
+        t.find_line(&format!("Receipt {receipt_no}")).is_some(),
+        "{t}"
+    );
+    for l in &t.lines {
+        assert!(l.text.chars().count() <= 32, "58 mm: {:?}", l.text);
+    }
+    // The receipt goes to the receipt printer, no ticket there.
+    assert!(receipts.wait_until(Duration::from_secs(15), |m| m.cuts() == 1));
+    let r = receipts.decoded();
+    assert!(r.text().contains("Dark Chocolate"), "{r}");
+    assert!(r.find_line("BAR").is_none(), "{r}");
+    k.quit();
+}
