@@ -4,94 +4,32 @@
 //! without reopening the journal by hand.
 mod common;
 
+use common::faulty_backend::{faulty_opener, Op};
 use common::*;
 use keel_core::derived::{DerivedTable, DerivedWrite};
-use keel_store::{CommitError, FileBackend, Journal, StorageBackend};
-use std::fs::OpenOptions;
+use keel_store::{CommitError, Journal};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-#[derive(Debug)]
-struct QuotaBackend {
-    inner: FileBackend,
-    quota: Arc<AtomicU64>,
-}
-
 fn enospc() -> io::Error {
     io::Error::from_raw_os_error(libc::ENOSPC)
 }
 
-impl StorageBackend for QuotaBackend {
-    fn len(&self) -> Result<u64, io::Error> {
-        self.inner.len()
-    }
-    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
-        self.inner.read(offset, out)
-    }
-    fn set_len(&self, len: u64) -> Result<(), io::Error> {
-        if len > self.quota.load(Ordering::SeqCst) && len > self.inner.len()? {
-            return Err(enospc());
-        }
-        self.inner.set_len(len)
-    }
-    fn sync_data(&self) -> Result<(), io::Error> {
-        self.inner.sync_data()
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
-        if offset + data.len() as u64 > self.quota.load(Ordering::SeqCst) {
-            return Err(enospc());
-        }
-        self.inner.write(offset, data)
-    }
-    fn close(&self) -> Result<(), io::Error> {
-        self.inner.close()
-    }
-    fn try_lock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_range(s, e)
-    }
-    fn try_lock_shared_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_shared_range(s, e)
-    }
-    fn unlock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<(), redb::BackendError> {
-        self.inner.unlock_range(s, e)
-    }
-    fn query_lock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.query_lock_range(s, e)
-    }
-}
-
+/// No byte may be written, and the file may not grow, beyond `quota`.
 fn opener(path: PathBuf, quota: Arc<AtomicU64>) -> keel_store::BackendOpener {
-    Box::new(move || {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        let inner = FileBackend::new(file).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Box::new(QuotaBackend {
-            inner,
-            quota: quota.clone(),
-        }) as Box<dyn StorageBackend>)
-    })
+    faulty_opener(
+        path,
+        Arc::new(move |op| {
+            let limit = quota.load(Ordering::SeqCst);
+            match op {
+                Op::SetLen { len, current } if len > limit && len > current => Err(enospc()),
+                Op::Write { offset, len } if offset + len > limit => Err(enospc()),
+                _ => Ok(()),
+            }
+        }),
+    )
 }
 
 #[test]

@@ -5,107 +5,33 @@
 //! refused (writing nothing) while it cannot.
 mod common;
 
+use common::faulty_backend::faulty_opener;
 use common::*;
 use keel_core::event::EventBody;
 use keel_core::ids::Sku;
 use keel_store::ledger::{commit_local, load_state, recover_state};
-use keel_store::{CommitError, FileBackend, Journal, StorageBackend};
-use std::fs::OpenOptions;
+use keel_store::{CommitError, Journal};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A real file whose writes, syncs and reopening fail with EIO while `gone`.
-#[derive(Debug)]
-struct VanishingBackend {
-    inner: FileBackend,
-    gone: Arc<AtomicBool>,
-}
-
 fn eio() -> io::Error {
     io::Error::from_raw_os_error(libc::EIO)
 }
 
-impl VanishingBackend {
-    fn check(&self) -> Result<(), io::Error> {
-        if self.gone.load(Ordering::SeqCst) {
-            return Err(eio());
-        }
-        Ok(())
-    }
-}
-
-impl StorageBackend for VanishingBackend {
-    fn len(&self) -> Result<u64, io::Error> {
-        self.inner.len()
-    }
-    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
-        self.check()?;
-        self.inner.read(offset, out)
-    }
-    fn set_len(&self, len: u64) -> Result<(), io::Error> {
-        self.check()?;
-        self.inner.set_len(len)
-    }
-    fn sync_data(&self) -> Result<(), io::Error> {
-        self.check()?;
-        self.inner.sync_data()
-    }
-    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
-        self.check()?;
-        self.inner.write(offset, data)
-    }
-    fn close(&self) -> Result<(), io::Error> {
-        self.inner.close()
-    }
-    fn try_lock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_range(s, e)
-    }
-    fn try_lock_shared_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.try_lock_shared_range(s, e)
-    }
-    fn unlock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<(), redb::BackendError> {
-        self.inner.unlock_range(s, e)
-    }
-    fn query_lock_range(
-        &self,
-        s: std::ops::Bound<u64>,
-        e: std::ops::Bound<u64>,
-    ) -> Result<bool, redb::BackendError> {
-        self.inner.query_lock_range(s, e)
-    }
-}
-
+/// A real file whose every operation, reopening included, fails with EIO
+/// while `gone` is set.
 fn opener(path: PathBuf, gone: Arc<AtomicBool>) -> keel_store::BackendOpener {
-    Box::new(move || {
-        if gone.load(Ordering::SeqCst) {
-            return Err(eio());
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        let inner = FileBackend::new(file).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Box::new(VanishingBackend {
-            inner,
-            gone: gone.clone(),
-        }) as Box<dyn StorageBackend>)
-    })
+    faulty_opener(
+        path,
+        Arc::new(move |_| {
+            if gone.load(Ordering::SeqCst) {
+                return Err(eio());
+            }
+            Ok(())
+        }),
+    )
 }
 
 fn received(delta: i64) -> EventBody {

@@ -1,5 +1,8 @@
-//! Shared test helpers: identities, sales, batches and a toy fold.
+//! Shared test helpers: identities, sales, batches, a toy fold, and a file
+//! backend with injected faults.
 #![allow(dead_code)]
+
+pub mod faulty_backend;
 
 use keel_core::catalog::SoldBy;
 use keel_core::chain::ChainBreak;
