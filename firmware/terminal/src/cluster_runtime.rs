@@ -38,6 +38,8 @@ pub mod consensus_state;
 pub mod counter_claims;
 pub mod key_sync;
 pub mod ota;
+#[cfg(test)]
+mod single_voter;
 pub mod uplink_marks;
 
 use keel_uplink::UplinkMarks;

@@ -113,9 +113,9 @@ pub fn compact_if_due(
 
 #[cfg(test)]
 mod tests {
+    use super::super::single_voter::open;
     use super::super::{counter_claims, uplink_marks};
     use super::*;
-    use keel_cluster::raft::{RaftNodeConfig, RedbRaftStorage};
     use keel_core::ids::TerminalId;
     use keel_uplink::OriginMark;
     use std::sync::Mutex;
@@ -161,19 +161,6 @@ mod tests {
             decode(&bytes),
             Err(ConsensusStateError::Malformed(_))
         ));
-    }
-
-    fn open(path: &std::path::Path, session: u64) -> RaftNode {
-        let storage = RedbRaftStorage::open(path, &[1]).unwrap();
-        RaftNode::new(
-            RaftNodeConfig {
-                id: 1,
-                applied: 0,
-                session,
-            },
-            storage,
-        )
-        .unwrap()
     }
 
     /// The runtime's fold of one advance: marks and claims.

@@ -56,8 +56,9 @@ pub fn apply(shared: &Mutex<UplinkMarks>, committed: &Committed) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::single_voter::open;
     use super::*;
-    use keel_cluster::raft::{RaftNode, RaftNodeConfig, RedbRaftStorage};
+    use keel_cluster::raft::RaftNode;
     use keel_core::ids::TerminalId;
     use keel_uplink::OriginMark;
 
@@ -79,19 +80,6 @@ mod tests {
         );
         m.downlink = downlink;
         m
-    }
-
-    fn open(path: &std::path::Path, session: u64) -> RaftNode {
-        let storage = RedbRaftStorage::open(path, &[1]).unwrap();
-        RaftNode::new(
-            RaftNodeConfig {
-                id: 1,
-                applied: 0,
-                session,
-            },
-            storage,
-        )
-        .unwrap()
     }
 
     /// Ticks a single-voter node until it leads, applying whatever commits.
