@@ -440,3 +440,65 @@ fn kitchen_tickets_go_to_the_tcp_9100_kitchen_printer() {
     assert!(r.find_line("BAR").is_none(), "{r}");
     k.quit();
 }
+
+/// A pseudo-terminal whose slave stands in for a serial scanner's port:
+/// returns the master (the scanner's end) and the slave's path.
+fn serial_scanner_pty() -> (std::fs::File, std::path::PathBuf) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r
+    // writes at most `buf.len()` bytes, NUL-terminated.
+    unsafe {
+        let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(fd >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(fd), 0, "grantpt");
+        assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()), 0);
+        let path = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_str()
+            .unwrap()
+            .to_string();
+        (std::fs::File::from_raw_fd(fd), path.into())
+    }
+}
+
+#[test]
+fn a_serial_scanner_adds_to_the_open_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut scanner, port) = serial_scanner_pty();
+    let config = configured(
+        dir.path(),
+        &format!(
+            "[scanner]\nport = \"{}\"\nprefix = \"]E0\"\n",
+            port.display()
+        ),
+    );
+    let mut k = Keel::start_config(&config);
+    k.ok("login 1111");
+    k.ok("shift open 0.00");
+    k.ok("sale new");
+    // The terminal opens the port in its own time: send until a line lands.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let added = loop {
+        scanner.write_all(b"]E04006381333931\r\n").unwrap();
+        match k.try_read_line(Duration::from_millis(500)) {
+            Ok(line) => break serde_json::from_str::<serde_json::Value>(&line).unwrap(),
+            Err(_) => assert!(Instant::now() < deadline, "no scan arrived"),
+        }
+    };
+    assert_eq!(added["ok"], true, "{added}");
+    assert!(added.to_string().contains("Dark Chocolate"), "{added}");
+    // Lines sent before the port was open may land too: drain their replies.
+    while k.try_read_line(Duration::from_millis(700)).is_ok() {}
+    // The prefix is stripped: every line is the chocolate, none failed.
+    let shown = k.ok("sale show");
+    let lines = shown["lines"].as_array().unwrap();
+    assert!(!lines.is_empty(), "{shown}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.to_string().contains("Dark Chocolate")),
+        "{shown}"
+    );
+    k.quit();
+}
