@@ -333,6 +333,26 @@ fn idr_receipt_58mm_with_logo_and_full_cut() {
 }
 
 #[test]
+fn a_reprint_says_copy_and_is_otherwise_the_same_receipt() {
+    let (_, r) = eur_sale();
+    let opts = LayoutOptions::new(PaperWidth::Mm80);
+    let original = decode(&receipt(&r, &opts)).unwrap();
+    assert!(original.find_line("*** COPY ***").is_none(), "{original}");
+    let copy = decode(&receipt(&r, &opts.clone().as_copy())).unwrap();
+    check_receipt_content(&r, &opts, &copy);
+    let mark = copy.find_line("*** COPY ***").expect("the copy mark");
+    assert!(mark.bold, "{mark:?}");
+    assert_eq!(mark.align, keel_devices::escpos::Align::Center);
+    let without: Vec<&str> = copy
+        .texts()
+        .into_iter()
+        .filter(|t| *t != "*** COPY ***")
+        .collect();
+    assert_eq!(without, original.texts(), "only the mark differs");
+    assert_eq!(copy.qr_codes, original.qr_codes);
+}
+
+#[test]
 fn kitchen_ticket_80mm() {
     let (h, r) = eur_sale();
     let tickets: Vec<&Ticket> = h.state.kitchen.values().collect();

@@ -322,6 +322,8 @@ fn printer_test_drawer_test_and_reprint_through_the_console() {
         "the receipt and its copy: {:?}",
         d.qr_codes
     );
+    let marks = d.lines.iter().filter(|l| l.text == "*** COPY ***").count();
+    assert_eq!(marks, 1, "only the reprint says COPY: {d}");
     let missing = k.err("printer reprint 999");
     assert!(missing.contains("999"), "{missing}");
     assert_eq!(

@@ -247,7 +247,7 @@ impl Peripherals {
             &rec.hash,
             rec.time_ms,
         );
-        let bytes = keel_devices::escpos::receipt(&r, &p.layout);
+        let bytes = keel_devices::escpos::receipt(&r, &p.layout.clone().as_copy());
         p.handle
             .submit(JobKind::Reprint, &format!("receipt {no} (copy)"), &bytes)
             .map(|id| (no, id.0))

@@ -44,6 +44,9 @@ pub struct LayoutOptions {
     pub kick: Option<DrawerPin>,
     /// How the job is cut.
     pub cut: CutKind,
+    /// The receipt is a reprint: it says `*** COPY ***` under the header, so
+    /// a duplicate cannot pass for the original.
+    pub copy: bool,
 }
 
 impl Default for LayoutOptions {
@@ -56,6 +59,7 @@ impl Default for LayoutOptions {
             logo: None,
             kick: None,
             cut: CutKind::Partial,
+            copy: false,
         }
     }
 }
@@ -90,6 +94,12 @@ impl LayoutOptions {
     /// These options cutting with `cut`.
     pub fn with_cut(mut self, cut: CutKind) -> LayoutOptions {
         self.cut = cut;
+        self
+    }
+
+    /// These options marking a receipt as a copy (a reprint).
+    pub fn as_copy(mut self) -> LayoutOptions {
+        self.copy = true;
         self
     }
 

@@ -22,7 +22,7 @@ fn lines<W: Write>(e: &mut Encoder<W>, lines: Vec<String>) -> io::Result<()> {
     Ok(())
 }
 
-/// The header: logo, store name, address, tax id, void mark; centred.
+/// The header: logo, store name, address, tax id, void and copy marks; centred.
 fn header<W: Write>(e: &mut Encoder<W>, r: &Receipt, opts: &LayoutOptions) -> io::Result<()> {
     let cols = opts.columns();
     e.align(Align::Center)?;
@@ -54,6 +54,9 @@ fn header<W: Write>(e: &mut Encoder<W>, r: &Receipt, opts: &LayoutOptions) -> io
     }
     if r.voided {
         e.bold(true)?.line("*** VOIDED ***")?.bold(false)?;
+    }
+    if opts.copy {
+        e.bold(true)?.line("*** COPY ***")?.bold(false)?;
     }
     e.align(Align::Left)?;
     Ok(())
