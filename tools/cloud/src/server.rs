@@ -375,6 +375,29 @@ fn publications(
     Ok(pubs)
 }
 
+/// One line for a batch's review flags: per kind, how many and the first one
+/// (a store's orders can all collide with other stores' numbers, so one line
+/// per flag would flood the log).
+fn flags_summary(flags: &[keel_uplink::project::ReviewFlag]) -> String {
+    let mut kinds: Vec<(&str, usize, &keel_uplink::project::ReviewFlag)> = Vec::new();
+    for f in flags {
+        match kinds.iter_mut().find(|(k, _, _)| *k == f.kind) {
+            Some((_, n, _)) => *n += 1,
+            None => kinds.push((&f.kind, 1, f)),
+        }
+    }
+    kinds
+        .iter()
+        .map(|(kind, n, first)| {
+            format!(
+                "{kind} x{n} (first {}:{}: {})",
+                first.terminal, first.seq, first.detail
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn storage_refusal(batch: u64, who: &StoreId, e: &StoreError) -> CloudMessage {
     log::error!("uplink: {who}: storage failed: {e}");
     CloudMessage::Refused {
@@ -458,13 +481,11 @@ fn answer(
                     out.accepted,
                     out.duplicates
                 );
-                for f in &out.flags {
+                if !out.flags.is_empty() {
                     log::warn!(
-                        "uplink: {s}: review flag {} on {}:{}: {}",
-                        f.kind,
-                        f.terminal,
-                        f.seq,
-                        f.detail
+                        "uplink: {s}: batch {} raised review flags: {}",
+                        batch.id,
+                        flags_summary(&out.flags)
                     );
                 }
                 (

@@ -203,7 +203,14 @@ fn bad_batches_are_refused_with_a_reason_logged_and_nothing_of_them_stored() {
     j2.sell_coffee(3);
     let ack = c2.request(&StoreMessage::Batch(j2.batch(1, 1, j2.head())));
     assert!(matches!(ack, CloudMessage::Ack { .. }), "{ack:?}");
-    logged(&log, &["s2", "review flag order-number", "ORD-1-001-B"]);
+    logged(
+        &log,
+        &[
+            "s2: batch 1 raised review flags",
+            "order-number x1",
+            "ORD-1-001-B",
+        ],
+    );
     let (ok, orders, err) = cloud.admin(&["orders", "--store", "s2"]);
     assert!(ok, "{err}");
     assert!(orders.contains("ORD-1-001-B"), "{orders}");

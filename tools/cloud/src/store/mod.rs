@@ -99,7 +99,7 @@ pub struct IngestOutcome {
     /// The cloud's marks for the store after the batch.
     pub marks: UplinkMarks,
     /// Review flags the batch raised (price overrides, negative stock,
-    /// order-number conflicts), as stored; the service logs each.
+    /// order-number conflicts), as stored; the service logs them (one line per batch).
     pub flags: Vec<ReviewFlag>,
 }
 
