@@ -1,7 +1,8 @@
 //! Whole flows through the UI bridge on a real node (demo store, journal in a
 //! temp dir): scan, tender, receipt preview; a void behind the manager's PIN;
 //! a kitchen ticket through its states; a whole shift with X and Z reports;
-//! the threaded bridge's snapshots following another writer.
+//! the threaded bridge's snapshots following another writer; weighed items
+//! weighed on an emulated scale (a pty).
 //!
 //! Amounts are written `euros_cents` (`100_00` is 100.00 EUR), as in demo.rs.
 #![allow(clippy::inconsistent_digit_grouping)]
@@ -556,5 +557,75 @@ fn the_running_bridge_refreshes_and_follows_other_writers() {
             std::time::Instant::now() < deadline,
             "the bridge did not stop"
         );
+    }
+}
+
+#[test]
+fn a_weighed_item_tapped_or_scanned_is_weighed_on_the_scale() {
+    use keel_devices::emulator::scale::ScaleEmulator;
+    use keel_devices::scale::ScaleProtocol;
+    use keel_terminal::config::{DevicesConfig, ScaleConfig};
+    use keel_terminal::peripherals::Peripherals;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (scale, _host) = ScaleEmulator::start(ScaleProtocol::CasRequest).unwrap();
+    let node = open_node(dir.path());
+    let devices = DevicesConfig {
+        scale: Some(ScaleConfig {
+            path: scale.path().into(),
+            baud: 9600,
+            protocol: "cas".into(),
+            mode: "request".into(),
+        }),
+        ..DevicesConfig::default()
+    };
+    let peripherals = Peripherals::start(node.clone(), &devices, dir.path()).unwrap();
+    let clock = TestClock::new();
+    clock.set(now_ms());
+    let services = UiServices {
+        clock: Box::new(clock.clone()),
+        devices: Some(Arc::new(peripherals)),
+        ..UiServices::default()
+    };
+    let mut b = UiBridge::new(node.clone(), services);
+    login_and_open_shift(&mut b);
+    ok(&mut b, UiAction::SaleNew);
+
+    // Nothing on the scale: refused with the reason, nothing added.
+    scale.zero();
+    let (s, e) = refused(&mut b, tap("BANANA", None));
+    assert!(e.contains("zero") && e.contains("nothing added"), "{e}");
+    assert!(s.cart.as_ref().is_none_or(|c| c.lines.is_empty()));
+    // Still moving: not sold.
+    scale.set_weight(750);
+    scale.set_unstable(true);
+    let (_, e) = refused(&mut b, tap("BANANA", None));
+    assert!(e.contains("unstable"), "{e}");
+    // Settled: the tap sells the weight on the scale.
+    scale.set_unstable(false);
+    let s = ok(&mut b, tap("BANANA", None));
+    let line = &s.cart.as_ref().unwrap().lines[0];
+    assert_eq!((line.sku.as_str(), line.qty, line.by_weight), ("BANANA", 750, true));
+    assert_eq!(line.qty_text, "0.750 kg");
+    // Scanned by SKU too, at the new weight.
+    scale.set_weight(1_205);
+    let s = ok(&mut b, scan("APPLE"));
+    let line = &s.cart.as_ref().unwrap().lines[1];
+    assert_eq!((line.sku.as_str(), line.qty), ("APPLE", 1_205));
+    // A weight keyed on the pad is taken as keyed: the scale is not asked.
+    let asked = scale.requests();
+    let s = ok(&mut b, tap("APPLE", Some(Qty::Grams(400))));
+    assert_eq!(s.cart.as_ref().unwrap().lines[2].qty, 400);
+    // Nor for an item sold by the unit.
+    let s = ok(&mut b, scan(CHOC));
+    assert_eq!(s.cart.as_ref().unwrap().lines[3].qty, 1);
+    assert_eq!(scale.requests(), asked);
+    // The weighed lines are on the receipt with their weights.
+    ok(&mut b, UiAction::TenderCash { amount: 50_00 });
+    let s = ok(&mut b, UiAction::Complete { command_id: None });
+    let r = s.receipt.expect("receipt preview");
+    let text = r.lines.join("\n");
+    for weight in ["0.750", "1.205", "0.400"] {
+        assert!(text.contains(weight), "{weight} kg not on the receipt:\n{text}");
     }
 }

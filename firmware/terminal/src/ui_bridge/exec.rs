@@ -17,6 +17,11 @@
 //! camera button (`Recognize`) is `camera`'s; what a card tender leaves on the
 //! screen under risk is `card_risk`'s.
 //!
+//! An item sold by weight, tapped on the grid or scanned without a weight in
+//! its code, is weighed on the scale when there is one: it runs as the
+//! console's `scale add`, whose wait on the scale (up to 3 s for a settled
+//! weight) happens with the node unlocked, like a consensus decision.
+//!
 //! This module must not hold business rules: the engine decides.
 
 use super::action::UiAction;
@@ -27,6 +32,7 @@ use crate::console::command::Command;
 use crate::console::reply::Reply;
 use crate::console::session::{Session, SessionState};
 use crate::node::Node;
+use keel_core::barcode::Barcode;
 use keel_core::engine::Engine;
 use keel_core::ids::{CommandId, ReceiptNo};
 use std::sync::{Mutex, MutexGuard};
@@ -230,6 +236,37 @@ fn after_success(
     }
 }
 
+/// An item sold by weight, tapped or scanned without a weight, is weighed on
+/// the scale when there is one (the console's `scale add`); everything else
+/// runs as translated.
+fn weigh_on_the_scale(
+    node: &Node,
+    services: &UiServices,
+    action: &UiAction,
+    cmd: Command,
+) -> Command {
+    let UiAction::AddItem {
+        code, qty: None, ..
+    } = action
+    else {
+        return cmd;
+    };
+    if !services.devices.as_deref().is_some_and(|d| d.has_scale()) {
+        return cmd;
+    }
+    // A code with its weight or price in it (in-store EAN-13) needs no scale.
+    let weighed = matches!(
+        Engine::new(&node.profile, &node.state).resolve(code),
+        Ok((item, None | Some(Barcode::Product { .. })))
+            if item.sold_by == keel_core::catalog::SoldBy::Weight
+    );
+    if weighed {
+        Command::ScaleAdd { key: code.clone() }
+    } else {
+        cmd
+    }
+}
+
 /// Executes `action`: updates `screen` (including its message) and returns the reply.
 pub fn execute(
     node: &Mutex<Node>,
@@ -264,11 +301,12 @@ pub fn execute(
         screen.preview = *receipt;
     }
     let now_ms = services.clock.now_ms();
-    let (reply, pending) = {
+    let (reply, pending, device_wait) = {
         let mut guard = lock(node);
         let Some(cmd) = action.command(guard.profile.currency) else {
             return Reply::line("ok");
         };
+        let cmd = weigh_on_the_scale(&guard, services, action, cmd);
         let (reply, st) = match action.manager_pin() {
             Some(pin) => (
                 as_manager(&mut guard, &mut sessions.supervisor, services, pin, cmd),
@@ -280,10 +318,25 @@ pub fn execute(
             ),
         };
         let pending = st.pending.take();
-        if reply.is_ok() && pending.is_none() {
+        let device_wait = st.device_wait.take();
+        if reply.is_ok() && pending.is_none() && device_wait.is_none() {
             after_success(&guard, &sessions.cashier, action, now_ms, screen);
         }
-        (reply, pending)
+        (reply, pending, device_wait)
+    };
+    // A wait on the scale, likewise with the node unlocked; the weighed item
+    // then goes in as the console's `sale add <key> <kg>`.
+    let reply = match (device_wait, services.devices.as_deref()) {
+        (Some(wait), Some(devices)) => match crate::console::devices::finish(wait, devices) {
+            crate::console::devices::Finished::Reply(r) => r,
+            crate::console::devices::Finished::Run(line) => {
+                let mut guard = lock(node);
+                session(&mut guard, &mut sessions.cashier, services)
+                    .execute_line(&line)
+                    .unwrap_or_else(|| Reply::err("the weighed item was not added"))
+            }
+        },
+        _ => reply,
     };
     // A consensus operation is decided with the node unlocked (the cluster
     // runtime applies the decision to the node before answering).
