@@ -135,11 +135,9 @@ pub struct TerminalOta {
 impl TerminalOta {
     /// Progress in percent (0 when nothing is in progress).
     pub fn percent(&self) -> u8 {
-        if self.total == 0 {
-            0
-        } else {
-            (self.done.min(self.total) * 100 / self.total) as u8
-        }
+        (self.done.min(self.total) * 100)
+            .checked_div(self.total)
+            .map_or(0, |p| p as u8)
     }
 }
 
