@@ -586,6 +586,26 @@ pub fn same_order_number_in_two_stores_is_renamed(fresh: Fresh) {
         .unwrap()
         .iter()
         .all(|f| f.flag.kind != "order-number"));
+    // The report has a row per store and, in the CSV, totals across them.
+    let report = db.sales_report(None, None).unwrap();
+    let per_store: Vec<(&str, i64)> = report
+        .rows
+        .iter()
+        .map(|r| (r.store.0.as_str(), r.totals.sales))
+        .collect();
+    assert_eq!(per_store, [("s1", 1), ("s2", 2), ("s3", 1)]);
+    let gross: i64 = report.rows.iter().map(|r| r.totals.gross_minor).sum();
+    let csv = keel_cloud::report::report_csv(&report);
+    let all = csv
+        .lines()
+        .find(|l| l.starts_with("ALL,ALL,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    let expected = format!(
+        "ALL,ALL,{},4,{},",
+        report.rows[0].currency,
+        keel_cloud::report::amount(gross, &report.rows[0].currency)
+    );
+    assert!(all.starts_with(&expected), "{all} / {expected}");
 }
 
 pub fn publications_per_store(fresh: Fresh) {
