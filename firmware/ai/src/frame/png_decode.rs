@@ -22,7 +22,7 @@ fn check_palettes(bytes: &[u8]) -> Result<(), FrameError> {
     while let Some(head) = bytes.get(at..at.saturating_add(8)) {
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let kind = &head[4..8];
-        if kind == b"PLTE" && (len == 0 || len % 3 != 0 || len > 256 * 3) {
+        if kind == b"PLTE" && (len == 0 || !len.is_multiple_of(3) || len > 256 * 3) {
             return Err(FrameError::Png(format!(
                 "palette of {len} bytes (a PNG palette is 1 to 256 entries of 3 bytes)"
             )));

@@ -179,7 +179,7 @@ impl BundleDir {
     /// releases do not fill the data partition. Other files (an install's own
     /// link to its bundle) are left alone. Returns the names deleted.
     pub fn prune(&self, keep: &[[u8; 32]], grace: std::time::Duration) -> Vec<String> {
-        let keep: Vec<String> = keep.iter().map(|s| hex(s)).collect();
+        let keep: Vec<String> = keep.iter().map(hex).collect();
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
