@@ -19,6 +19,7 @@ pub mod ota;
 pub mod ota_channel;
 pub mod peripherals;
 pub mod provision;
+pub mod replica_pause;
 pub mod risk;
 pub mod service_notify;
 pub mod ui_bridge;

@@ -122,6 +122,8 @@ pub struct Node {
     ota: Option<crate::ota::OtaService>,
     ota_channel: crate::ota_channel::OtaChannel,
     risk: Option<std::sync::Arc<dyn crate::risk::RiskSource>>,
+    /// Replicated batches refused for a moment after a full disk.
+    replica_pause: crate::replica_pause::ReplicaPause,
 }
 
 /// Customers' data keys, kept outside the journal (see keel-core's `pii`).
@@ -175,6 +177,7 @@ impl Node {
             ota: None,
             ota_channel: crate::ota_channel::OtaChannel::new(profile_terminal, data_dir),
             risk: None,
+            replica_pause: Default::default(),
         };
         if node.journal.last_seq() == 1 && !seed.is_empty() {
             node.commit(seed, None)?;
@@ -360,12 +363,19 @@ impl Node {
 
     /// Commits checked records replicated from another terminal and folds them into
     /// state (catalog, stock, kitchen: the store-wide CRDT part). On error nothing is
-    /// written and state is reloaded from disk.
+    /// written and state is reloaded from disk. For a moment after the disk
+    /// refused them as full, batches are refused at once (`replica_pause`).
     pub fn apply_remote(
         &mut self,
         accepted: &keel_core::replication::Accepted,
     ) -> Result<(), CommitError> {
-        ledger::commit_replica(&mut self.journal, &mut self.state, accepted)
+        let now = self.clock.uptime_ms();
+        if let Some(refused) = self.replica_pause.refusal(now) {
+            return Err(refused);
+        }
+        let result = ledger::commit_replica(&mut self.journal, &mut self.state, accepted);
+        self.replica_pause.record(&result, now);
+        result
     }
 
     /// The stored reply of an earlier command with this id.
