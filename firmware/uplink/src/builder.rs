@@ -267,13 +267,22 @@ impl BatchBuilder {
     }
 
     /// Adds the bodies of deferred records, most urgent class first, while the
-    /// budget lasts.
+    /// budget lasts. Records are read in runs (from a missing one on, about
+    /// four batches' worth), so a batch takes a few reads, not one per record.
     fn fill(&self, entries: &mut Vec<BatchEntry>, budget: &mut usize, source: &dyn JournalSource) {
+        let mut read: BTreeMap<(TerminalId, u64), Vec<u8>> = BTreeMap::new();
         for (_, origin, seq) in &self.deferred {
             if self.held.contains(&(*origin, *seq)) {
                 continue;
             }
-            let Some(bytes) = source.records(*origin, *seq, 1).into_iter().next() else {
+            if !read.contains_key(&(*origin, *seq)) {
+                read.clear();
+                let run = source.records(*origin, *seq, self.max_bytes * 4);
+                for (i, r) in run.into_iter().enumerate() {
+                    read.insert((*origin, seq + i as u64), r);
+                }
+            }
+            let Some(bytes) = read.remove(&(*origin, *seq)) else {
                 // Unreadable now: nothing after it goes, so the order holds.
                 return;
             };

@@ -8,12 +8,13 @@ use keel_core::customer::Customer;
 use keel_core::event::{DrawerReason, Event, EventBody};
 use keel_core::hlc::Hlc;
 use keel_core::ids::{Dot, StoreId, TerminalId, TicketId, UserId};
-use keel_uplink::builder::BatchBuilder;
+use keel_uplink::builder::{BatchBuilder, JournalSource};
 use keel_uplink::ingest::{check_batch, marks_of, Stub, TerminalCursor};
 use keel_uplink::priority::{priority_of, Priority};
 use keel_uplink::wire::EntryBody;
 use keel_uplink::UplinkMarks;
 use proptest::prelude::*;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 fn body(kind: u8, i: u64) -> EventBody {
@@ -255,12 +256,19 @@ fn deferred_bodies_follow_kitchen_then_customers_then_statistics() {
     let mut builder = BatchBuilder::new(600, 1, UplinkMarks::default());
     let mut fills: Vec<Priority> = Vec::new();
     let mut batches = 0;
-    while let Some(batch) = builder.next(&heads, &journals.0) {
+    let source = Counting(&journals.0, Cell::new(0));
+    let (mut reads_before_fills, mut reads_of_last) = (None, 0);
+    while let Some(batch) = builder.next(&heads, &source) {
         batches += 1;
         assert!(batches < 1_000, "no progress");
         let extended = heads
             .iter()
             .all(|(o, h)| cloud.cursors.get(o).is_some_and(|c| c.chain == *h));
+        if extended && reads_before_fills.is_none() {
+            // The batch just built is the first after the chain was complete.
+            reads_before_fills = Some(reads_of_last);
+        }
+        reads_of_last = source.1.get();
         // A batch is sorted by origin and seq: its fills' classes, in class order.
         let mut classes = Vec::new();
         for e in &batch.entries {
@@ -298,4 +306,25 @@ fn deferred_bodies_follow_kitchen_then_customers_then_statistics() {
         fills.windows(2).all(|w| w[0] <= w[1]),
         "fills out of class order: {fills:?}"
     );
+    // Journal reads come in runs: a few per batch, not one per record.
+    let reads = source.1.get() - reads_before_fills.unwrap_or(0);
+    eprintln!(
+        "{batches} batches, {} bodies filled after the chain, {reads} journal reads for them",
+        fills.len()
+    );
+    assert!(
+        reads < fills.len() / 2,
+        "{reads} reads for {} fills",
+        fills.len()
+    );
+}
+
+/// A journal source that counts its reads.
+struct Counting<'a>(&'a BTreeMap<TerminalId, Vec<Vec<u8>>>, Cell<usize>);
+
+impl JournalSource for Counting<'_> {
+    fn records(&self, origin: TerminalId, from_seq: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+        self.1.set(self.1.get() + 1);
+        self.0.records(origin, from_seq, max_bytes)
+    }
 }
