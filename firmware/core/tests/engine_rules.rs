@@ -347,3 +347,41 @@ fn published_tax_rates_and_promotions_change_how_sales_price() {
     h.apply(ev);
     assert_eq!(h.engine().priced().unwrap().total.minor, 198 + 220);
 }
+
+#[test]
+fn card_numbers_are_refused_however_they_are_written() {
+    let mut h = store();
+    open(&mut h);
+    add(&mut h, "CHOC", None).unwrap();
+    let c = h.cashier.clone();
+    let tender = |h: &Harness, token: &str| {
+        h.engine()
+            .tender_card(Some(&c), "1.00", token, "1111", None)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    for pan in [
+        "4111111111111111",
+        "4111-1111-1111-1111",
+        "4111_1111_1111_1111",
+        "tok_4111111111111111",
+        "4111111111111111x",
+        "378282246310005",      // Amex, 15 digits
+        "6011-1111-1111-1117",  // Discover
+        "41111111111111119999", // a card number, then more digits
+        "99994111111111111111", // more digits, then a card number
+    ] {
+        let e = tender(&h, pan).expect_err(pan);
+        assert!(e.contains("looks like a card number"), "{pan}: {e}");
+    }
+    for token in [
+        "tok",
+        "tok_1N3xYz9Q",
+        "4111111111111112", // fails the Luhn check
+        "550e8400-e29b-41d4-a716-446655440000",
+        "ref-2026-11-23-0001",
+        "000123",
+    ] {
+        assert_eq!(tender(&h, token), Ok(()), "{token}");
+    }
+}

@@ -662,9 +662,11 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// A token is an opaque reference from the card reader; anything that looks like
-/// a card number (13-19 digits passing the Luhn check) is refused so a PAN can
-/// never reach the journal.
+/// A token is an opaque reference from the card reader; anything that carries
+/// a card number is refused so a PAN can never reach the journal: a run of 13
+/// to 19 digits passing the Luhn check, also when written with `-` or `_`
+/// between the digits or next to letters (`tok_4111...`), or a card-like one
+/// at either end of a longer run of digits.
 fn validate_token(token: &str) -> Result<(), SaleError> {
     if token.is_empty() || token.len() > 64 {
         return Err(SaleError::Card("token must be 1 to 64 characters"));
@@ -677,13 +679,48 @@ fn validate_token(token: &str) -> Result<(), SaleError> {
             "token may hold letters, digits, '_' and '-' only",
         ));
     }
-    let digits: Vec<u32> = token.chars().filter_map(|c| c.to_digit(10)).collect();
-    if digits.len() == token.len() && (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
+    if digit_runs(token).iter().any(|run| holds_card_number(run)) {
         return Err(SaleError::Card(
             "that looks like a card number; only reader tokens are accepted",
         ));
     }
     Ok(())
+}
+
+/// The runs of digits in `token`; `-` and `_` between two digits do not end a
+/// run (card numbers are often written in groups), letters do.
+fn digit_runs(token: &str) -> Vec<Vec<u32>> {
+    let bytes = token.as_bytes();
+    let mut runs = Vec::new();
+    let mut run = Vec::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(d) = (b as char).to_digit(10) {
+            run.push(d);
+            continue;
+        }
+        let joins = (b == b'-' || b == b'_')
+            && !run.is_empty()
+            && bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        if !joins && !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// Whether a run of digits is a card number (13 to 19 digits passing the
+/// Luhn check), or, in a longer run, begins or ends with one that also starts
+/// like a payment card (2 to 6: Mastercard, Amex, Visa, Discover, UnionPay).
+fn holds_card_number(run: &[u32]) -> bool {
+    if (13..=19).contains(&run.len()) {
+        return luhn_valid(run);
+    }
+    let card_like = |d: &[u32]| (2..=6).contains(&d[0]) && luhn_valid(d);
+    run.len() > 19
+        && (13..=19).any(|len| card_like(&run[..len]) || card_like(&run[run.len() - len..]))
 }
 
 fn luhn_valid(digits: &[u32]) -> bool {
