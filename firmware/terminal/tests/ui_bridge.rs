@@ -605,7 +605,10 @@ fn a_weighed_item_tapped_or_scanned_is_weighed_on_the_scale() {
     scale.set_unstable(false);
     let s = ok(&mut b, tap("BANANA", None));
     let line = &s.cart.as_ref().unwrap().lines[0];
-    assert_eq!((line.sku.as_str(), line.qty, line.by_weight), ("BANANA", 750, true));
+    assert_eq!(
+        (line.sku.as_str(), line.qty, line.by_weight),
+        ("BANANA", 750, true)
+    );
     assert_eq!(line.qty_text, "0.750 kg");
     // Scanned by SKU too, at the new weight.
     scale.set_weight(1_205);
@@ -626,6 +629,9 @@ fn a_weighed_item_tapped_or_scanned_is_weighed_on_the_scale() {
     let r = s.receipt.expect("receipt preview");
     let text = r.lines.join("\n");
     for weight in ["0.750", "1.205", "0.400"] {
-        assert!(text.contains(weight), "{weight} kg not on the receipt:\n{text}");
+        assert!(
+            text.contains(weight),
+            "{weight} kg not on the receipt:\n{text}"
+        );
     }
 }
