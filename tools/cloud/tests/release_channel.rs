@@ -15,7 +15,7 @@ use keel_testkit::postgres::PostgresHarness;
 use keel_uplink::release::{TerminalOta, MAX_CHUNK};
 use keel_uplink::wire::{CloudMessage, StoreMessage};
 use std::path::Path;
-use support::{hello, read, store_terminal, Client, Cloud};
+use support::{welcomed, Client, Cloud};
 
 fn term(t: u32, board: &str) -> TerminalOta {
     TerminalOta {
@@ -123,13 +123,7 @@ fn releases_through_the_cloud(url: Option<&str>) {
     );
 
     // A store's session: rollout 0 offers nothing on stable but the model.
-    let op_pem = read(&cloud.dir, "operator-ca.pem");
-    let (_, t1) = store_terminal(&cloud.operator(), "s1", 1);
-    let mut c = Client::connect(cloud.quic, &op_pem, &t1).unwrap();
-    assert!(matches!(
-        c.request(&hello("s1", 1, 0)),
-        CloudMessage::Welcome { .. }
-    ));
+    let mut c = welcomed(&cloud, "s1", 1);
     let store = || {
         vec![
             term(1, "qemu-x86_64"),

@@ -13,7 +13,7 @@ use keel_core::ids::TerminalId;
 use keel_testkit::postgres::PostgresHarness;
 use keel_uplink::wire::{CloudMessage, EntryBody, StoreHealth, StoreMessage};
 use std::time::{Duration, Instant};
-use support::{hello, read, store_terminal, Client, Cloud, Journal};
+use support::{hello, read, store_terminal, welcomed, Client, Cloud, Journal};
 
 #[test]
 fn two_nodes_share_one_database_and_health_follows_it() {
@@ -122,13 +122,7 @@ fn bad_batches_are_refused_with_a_reason_logged_and_nothing_of_them_stored() {
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("cloud.log");
     let cloud = Cloud::start_logged(Some(&pg.url()), Some(&log));
-    let op_pem = read(&cloud.dir, "operator-ca.pem");
-    let (_, t1) = store_terminal(&cloud.operator(), "s1", 1);
-    let mut c = Client::connect(cloud.quic, &op_pem, &t1).unwrap();
-    assert!(matches!(
-        c.request(&hello("s1", 1, 0)),
-        CloudMessage::Welcome { .. }
-    ));
+    let mut c = welcomed(&cloud, "s1", 1);
     let mut j = Journal::new("s1", 1);
     j.sell_coffee(1);
     // The same store and terminal, another history: its third record links to
@@ -193,12 +187,7 @@ fn bad_batches_are_refused_with_a_reason_logged_and_nothing_of_them_stored() {
 
     // Another store sells under the same order number: its order is renamed,
     // and the conflict is logged as well as flagged.
-    let (_, t2) = store_terminal(&cloud.operator(), "s2", 1);
-    let mut c2 = Client::connect(cloud.quic, &op_pem, &t2).unwrap();
-    assert!(matches!(
-        c2.request(&hello("s2", 1, 0)),
-        CloudMessage::Welcome { .. }
-    ));
+    let mut c2 = welcomed(&cloud, "s2", 1);
     let mut j2 = Journal::new("s2", 1);
     j2.sell_coffee(3);
     let ack = c2.request(&StoreMessage::Batch(j2.batch(1, 1, j2.head())));

@@ -208,6 +208,20 @@ pub fn store_terminal(op: &OperatorCa, store: &str, terminal: u32) -> (StoreCa, 
     (ca, id)
 }
 
+/// Terminal `terminal` of `store` (certificates issued by `cloud`'s operator
+/// CA) connected to `cloud`, its Hello answered with Welcome.
+pub fn welcomed(cloud: &Cloud, store: &str, terminal: u32) -> Client {
+    let op_pem = std::fs::read_to_string(cloud.dir.join("operator-ca.pem")).unwrap();
+    let (_, id) = store_terminal(&cloud.operator(), store, terminal);
+    let mut c = Client::connect(cloud.quic, &op_pem, &id).unwrap();
+    let answer = c.request(&hello(store, terminal, 0));
+    assert!(
+        matches!(answer, CloudMessage::Welcome { .. }),
+        "{store} T{terminal} not welcomed: {answer:?}"
+    );
+    c
+}
+
 /// A raw uplink connection: one QUIC connection, one bidirectional stream.
 pub struct Client {
     endpoint: quinn::Endpoint,
