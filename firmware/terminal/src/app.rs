@@ -162,14 +162,7 @@ pub fn apply_device_flags(c: &ConsoleArgs, d: &mut DevicesConfig) {
                     p.port = port;
                 }
             }
-            None => {
-                d.printer = Some(config::PrinterConfig {
-                    port,
-                    width_mm: 80,
-                    codepage: "cp858".into(),
-                    drawer_pin: 2,
-                })
-            }
+            None => d.printer = Some(config::PrinterConfig::at(port)),
         }
         if d.drawer.is_none() {
             d.drawer = Some(config::DrawerConfig::ViaPrinter);
@@ -179,16 +172,7 @@ pub fn apply_device_flags(c: &ConsoleArgs, d: &mut DevicesConfig) {
         let source = config::ScannerSource::Events(path.clone());
         match &mut d.scanner {
             Some(s) => s.source = source,
-            None => {
-                d.scanner = Some(config::ScannerConfig {
-                    source,
-                    layout: "us".into(),
-                    prefix: String::new(),
-                    suffix: String::new(),
-                    terminator: "enter".into(),
-                    max_gap_ms: 50,
-                })
-            }
+            None => d.scanner = Some(config::ScannerConfig::reading(source)),
         }
     }
 }

@@ -108,14 +108,7 @@ pub fn apply_defaults_from(
             }
             (None, InputDevice::None) => None,
         };
-        devices.scanner = source.map(|source| ScannerConfig {
-            source,
-            layout: "us".into(),
-            prefix: String::new(),
-            suffix: String::new(),
-            terminator: "enter".into(),
-            max_gap_ms: 50,
-        });
+        devices.scanner = source.map(ScannerConfig::reading);
     }
     if devices.scale.is_none() {
         if let Some(s) = board.serial_port("scale") {
@@ -129,18 +122,14 @@ pub fn apply_defaults_from(
     }
 }
 
-/// An 80 mm CP858 printer on a board's serial port.
+/// A printer on a board's serial port (8N1, no flow control, the config's
+/// defaults otherwise).
 fn serial_printer(p: &SerialPort) -> PrinterConfig {
-    PrinterConfig {
-        port: PortConfig::Serial {
-            path: p.device.clone(),
-            baud: p.baud,
-            flow: Flow::None,
-        },
-        width_mm: 80,
-        codepage: "cp858".into(),
-        drawer_pin: 2,
-    }
+    PrinterConfig::at(PortConfig::Serial {
+        path: p.device.clone(),
+        baud: p.baud,
+        flow: Flow::None,
+    })
 }
 
 /// The first keyboard-class event node in `input_by_id` (sorted by name)

@@ -51,6 +51,26 @@ pub struct PrinterConfig {
     pub drawer_pin: u8,
 }
 
+impl PrinterConfig {
+    /// A printer at `port` with the defaults a config section leaves unset:
+    /// 80 mm paper, CP858, drawer on pin 2.
+    pub fn at(port: PortConfig) -> PrinterConfig {
+        PrinterConfig {
+            port,
+            width_mm: DEFAULT_WIDTH_MM,
+            codepage: DEFAULT_CODEPAGE.into(),
+            drawer_pin: DEFAULT_DRAWER_PIN,
+        }
+    }
+}
+
+/// Paper width when none is given, mm.
+pub const DEFAULT_WIDTH_MM: u8 = 80;
+/// Code page when none is given.
+pub const DEFAULT_CODEPAGE: &str = "cp858";
+/// Drawer kick pin when none is given.
+pub const DEFAULT_DRAWER_PIN: u8 = 2;
+
 /// Where the cash drawer is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DrawerConfig {
@@ -81,6 +101,28 @@ pub struct ScannerConfig {
     /// Longest gap between two keys of one scan, ms (slower is a person typing).
     pub max_gap_ms: u64,
 }
+
+impl ScannerConfig {
+    /// A scanner reading `source` with the defaults a config section leaves
+    /// unset: US layout, no prefix or suffix, Enter, 50 ms between keys.
+    pub fn reading(source: ScannerSource) -> ScannerConfig {
+        ScannerConfig {
+            source,
+            layout: DEFAULT_LAYOUT.into(),
+            prefix: String::new(),
+            suffix: String::new(),
+            terminator: DEFAULT_TERMINATOR.into(),
+            max_gap_ms: DEFAULT_MAX_GAP_MS,
+        }
+    }
+}
+
+/// Scanner keyboard layout when none is given.
+pub const DEFAULT_LAYOUT: &str = "us";
+/// Scanner terminator when none is given.
+pub const DEFAULT_TERMINATOR: &str = "enter";
+/// Longest gap between a scan's keys when none is given, ms.
+pub const DEFAULT_MAX_GAP_MS: u64 = 50;
 
 /// Where a scanner's input comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,7 +292,7 @@ pub(super) fn printer(
         }
     };
     let width_mm = match &raw.width_mm {
-        None => 80,
+        None => DEFAULT_WIDTH_MM,
         Some(w) => match *w.get_ref() {
             58 => 58,
             80 => 80,
@@ -258,7 +300,7 @@ pub(super) fn printer(
         },
     };
     let drawer_pin = match &raw.drawer_pin {
-        None => 2,
+        None => DEFAULT_DRAWER_PIN,
         Some(p) => match *p.get_ref() {
             2 => 2,
             5 => 5,
@@ -273,7 +315,7 @@ pub(super) fn printer(
             &key("codepage"),
             &raw.codepage,
             &["cp437", "cp858", "wpc1252"],
-            "cp858",
+            DEFAULT_CODEPAGE,
         )?,
         drawer_pin,
     })
@@ -332,7 +374,7 @@ pub(super) fn scanner(
         }
     };
     let max_gap_ms = match &raw.max_gap_ms {
-        None => 50,
+        None => DEFAULT_MAX_GAP_MS,
         Some(g) => match *g.get_ref() {
             n @ 1..=1000 => n as u64,
             n => {
@@ -346,7 +388,13 @@ pub(super) fn scanner(
     };
     Ok(ScannerConfig {
         source,
-        layout: one_of(loc, "scanner.layout", &raw.layout, &["us", "de"], "us")?,
+        layout: one_of(
+            loc,
+            "scanner.layout",
+            &raw.layout,
+            &["us", "de"],
+            DEFAULT_LAYOUT,
+        )?,
         prefix: raw.prefix.clone().unwrap_or_default(),
         suffix: raw.suffix.clone().unwrap_or_default(),
         terminator: one_of(
@@ -354,7 +402,7 @@ pub(super) fn scanner(
             "scanner.terminator",
             &raw.terminator,
             &["enter", "tab"],
-            "enter",
+            DEFAULT_TERMINATOR,
         )?,
         max_gap_ms,
     })
