@@ -144,17 +144,7 @@ fn serve_inputs<W: Write>(
             continue;
         }
         let line = line.as_str();
-        let reply = {
-            // The node is shared with the cluster runtime: hold it for one command.
-            let mut guard = match node.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            Session::new(&mut guard, &mut state, services.cluster)
-                .with_uplink(services.uplink)
-                .with_devices(services.devices)
-                .execute_line(line)
-        };
+        let reply = execute_locked(node, &mut state, &services, line);
         // A consensus operation runs with the node unlocked: the cluster runtime
         // applies the decision to the node before answering.
         let reply = match (state.pending.take(), services.cluster) {
@@ -172,16 +162,7 @@ fn serve_inputs<W: Write>(
         let reply = match (state.device_wait.take(), services.devices) {
             (Some(w), Some(d)) => match devices::finish(w, d) {
                 devices::Finished::Reply(r) => Some(r),
-                devices::Finished::Run(next) => {
-                    let mut guard = match node.lock() {
-                        Ok(g) => g,
-                        Err(poisoned) => poisoned.into_inner(),
-                    };
-                    Session::new(&mut guard, &mut state, services.cluster)
-                        .with_uplink(services.uplink)
-                        .with_devices(services.devices)
-                        .execute_line(&next)
-                }
+                devices::Finished::Run(next) => execute_locked(node, &mut state, &services, &next),
             },
             _ => reply,
         };
@@ -195,6 +176,24 @@ fn serve_inputs<W: Write>(
             return Ok(());
         }
     }
+}
+
+/// Runs one console line with the node locked for just that line (the node
+/// is shared with the cluster runtime and the UI).
+fn execute_locked(
+    node: &Mutex<Node>,
+    state: &mut SessionState,
+    services: &Services<'_>,
+    line: &str,
+) -> Option<reply::Reply> {
+    let mut guard = match node.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    Session::new(&mut guard, state, services.cluster)
+        .with_uplink(services.uplink)
+        .with_devices(services.devices)
+        .execute_line(line)
 }
 
 /// Reads up to and including `\n`, keeping at most `limit` bytes (the rest of an
