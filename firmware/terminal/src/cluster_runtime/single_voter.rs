@@ -1,5 +1,7 @@
 //! Test support: a one-voter raft group on a real redb file, for the tests of
-//! what the runtime folds from committed entries.
+//! what the runtime folds from committed entries. Test-only (its unwraps are
+//! test assertions).
+#![cfg(test)]
 
 use keel_cluster::raft::{RaftNode, RaftNodeConfig, RedbRaftStorage};
 
